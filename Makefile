@@ -1,0 +1,69 @@
+# Front Door - run `make help` for the list of commands.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+APP_PY   := .venv-app/bin/python
+RASA     := .venv-rasa/bin/rasa
+DESK     ?= 12345
+export RASA_TELEMETRY_ENABLED := false
+export PYTHONPATH := $(CURDIR)
+export TMPDIR := $(CURDIR)/var/tmp
+RASA_INPUTS := config.yml domain.yml $(shell find nlu_data -name '*.yml' 2>/dev/null)
+RASA_MODEL  := models/frontdoor.tar.gz
+
+.PHONY: help install model train run chat test lint types unit rasa-validate rasa-test triage eval bench clean
+
+help: ## list the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+var/tmp:
+	@mkdir -p var/tmp
+
+install: var/tmp ## create both environments (idempotent; quick when nothing changed)
+	@bash scripts/install.sh
+
+model: install ## build the offline embedding model once (cached outside git)
+	@$(APP_PY) -m bot.embeddings.build
+
+$(RASA_MODEL): $(RASA_INPUTS) | install
+	@echo "[train] nlu_data/, config.yml or domain.yml changed: training Rasa" >&2
+	@$(RASA) train --data nlu_data --config config.yml --domain domain.yml --out models --fixed-model-name frontdoor >var/train.log 2>&1 \
+	  || { tail -n 40 var/train.log >&2; echo "[train] failed: full log in var/train.log" >&2; exit 1; }
+	@echo "[train] done (log: var/train.log)" >&2
+
+train: install $(RASA_MODEL) ## train Rasa only if its inputs changed
+
+run: install model train ## start the whole front door on 127.0.0.1 (Ctrl-C stops it)
+	@$(APP_PY) -m bot.launcher
+
+chat: ## chat in the terminal with the running front door (DESK=12345|12355)
+	@$(APP_PY) -m bot.channels.terminal --desk $(DESK)
+
+lint: install ## ruff
+	@.venv-app/bin/ruff check bot actions tests benchmarks scripts
+
+types: install ## mypy on bot/ and actions/
+	@.venv-app/bin/mypy bot actions
+
+unit: install model train ## pytest (unit and integration, incl. a real conversation through Rasa)
+	@$(APP_PY) -m pytest -q
+
+rasa-validate: install ## rasa data validate
+	@$(RASA) data validate --data nlu_data --domain domain.yml --config config.yml --fail-on-warnings
+
+rasa-test: install train ## rasa test stories with the action server running
+	@bash scripts/rasa_test.sh
+
+test: lint types rasa-validate unit rasa-test ## everything CI runs
+
+triage: install model ## classify JSONL from stdin (make -s triage DESK=12345 < in.jsonl > out.jsonl)
+	@$(APP_PY) -m bot.triage.cli --desk $(DESK)
+
+eval: install model ## print every figure of the triage spec's "What is measured" table
+	@$(APP_PY) -m benchmarks.eval
+
+bench: install model train ## performance figures (install, train, start-up, memory, latency)
+	@$(APP_PY) -m benchmarks.bench
+
+clean: ## remove trained models, local data and caches (keeps the environments)
+	rm -rf models var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,80 @@
+"""Talks to the Rasa server's REST channel; an empty answer or a timeout counts as a failure.
+
+Rasa answers HTTP 200 with `[]` when the action server is down (stack-notes), so "no messages"
+must be treated like an error by whoever calls it: the gateway then answers the person itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from bot.privacy import mask
+
+log = logging.getLogger(__name__)
+
+
+class RasaUnavailable(RuntimeError):
+    """Rasa (or the action server behind it) gave no usable answer."""
+
+
+@dataclass
+class BotReply:
+    """One message for the person; `custom` carries machine data from actions (handoff, triage)."""
+
+    text: str = ""
+    buttons: list[dict[str, str]] = field(default_factory=list)
+    custom: dict[str, Any] | None = None
+
+
+class RasaClient:
+    def __init__(self, base_url: str, timeout: float = 10.0, retries: int = 1) -> None:
+        self._url = base_url.rstrip("/") + "/webhooks/rest/webhook"
+        self._status_url = base_url.rstrip("/") + "/"
+        self._timeout = timeout
+        self._retries = retries
+        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=2.0))
+
+    async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> list[BotReply]:
+        """Send one user message; retry once on a connection failure, never on a timeout (not idempotent)."""
+        payload = {"sender": sender, "message": text, "metadata": metadata}
+        last_error: Exception | None = None
+        for attempt in range(self._retries + 1):
+            try:
+                response = await self._client.post(self._url, json=payload)
+                response.raise_for_status()
+                replies = [self._parse(item) for item in response.json()]
+                replies = [r for r in replies if r.text or r.custom]
+                if not any(r.text for r in replies) and not any((r.custom or {}).get("silent") for r in replies):
+                    raise RasaUnavailable("Rasa returned no messages (is the action server running?)")
+                return replies
+            except httpx.ConnectError as exc:
+                last_error = exc
+                await asyncio.sleep(0.2 * (attempt + 1))
+            except (httpx.HTTPError, ValueError) as exc:
+                last_error = exc
+                break
+        log.warning("Rasa call failed for %s: %s", mask(sender), last_error)
+        raise RasaUnavailable(str(last_error)) from last_error
+
+    async def is_up(self) -> bool:
+        try:
+            return (await self._client.get(self._status_url)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    @staticmethod
+    def _parse(item: dict[str, Any]) -> BotReply:
+        custom = item.get("custom")
+        return BotReply(
+            text=str(item.get("text") or ""),
+            buttons=[{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))} for b in item.get("buttons") or []],
+            custom=custom if isinstance(custom, dict) else None,
+        )

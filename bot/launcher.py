@@ -1,0 +1,201 @@
+"""Starts the whole front door on one machine: Rasa server, action server and the app.
+
+Used by `make run` and by the integration tests, so both exercise the same start-up. Every
+process binds to 127.0.0.1 unless FRONTDOOR_HOST says otherwise; Rasa's HTTP API needs a token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from bot.settings import REPO_ROOT, Settings
+
+SECRET_NAMES = ("FRONTDOOR_RASA_TOKEN", "FRONTDOOR_SECRET_KEY", "FRONTDOOR_STAFF_API_TOKEN")
+
+
+def ensure_local_secrets(data_dir: Path) -> list[str]:
+    """For a local trial only: generate missing secrets once, keep them in data_dir, and say which."""
+    path = data_dir / "local-secrets.env"
+    stored: dict[str, str] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if "=" in line:
+                key, value = line.split("=", 1)
+                stored[key] = value
+    generated = []
+    for name in SECRET_NAMES:
+        if os.environ.get(name):
+            continue
+        if name not in stored:
+            stored[name] = secrets.token_urlsafe(32)
+            generated.append(name)
+        os.environ[name] = stored[name]
+    if generated:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(f"{k}={v}\n" for k, v in stored.items()))
+        path.chmod(0o600)
+    return generated
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    health_url: str
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+
+@dataclass
+class Stack:
+    """The three processes of one front door, with ports chosen by the caller."""
+
+    settings: Settings
+    rasa_port: int = 5005
+    action_port: int = 5055
+    app_port: int = 8000
+    model_path: Path = REPO_ROOT / "models"
+    log_dir: Path | None = None
+    services: list[Service] = field(default_factory=list)
+
+    def build(self) -> None:
+        host = self.settings.host
+        venv_rasa, venv_app = REPO_ROOT / ".venv-rasa" / "bin", REPO_ROOT / ".venv-app" / "bin"
+        tmp = self.settings.data_dir / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        common = {"RASA_TELEMETRY_ENABLED": "false", "TMPDIR": str(tmp), "PYTHONPATH": str(REPO_ROOT)}
+        action_url = f"http://127.0.0.1:{self.action_port}/webhook"
+        self.services = [
+            Service(
+                "action server",
+                [str(venv_app / "python"), "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.action_port)],
+                f"http://127.0.0.1:{self.action_port}/health",
+                {**common, "SANIC_HOST": host},
+            ),
+            Service(
+                "rasa",
+                [
+                    str(venv_rasa / "rasa"), "run", "--enable-api", "--auth-token", self.settings.rasa_token,
+                    "-i", host, "-p", str(self.rasa_port), "--model", str(self.model_path),
+                    "--endpoints", str(REPO_ROOT / "endpoints.yml"), "--credentials", str(REPO_ROOT / "credentials.yml"),
+                ],
+                f"http://127.0.0.1:{self.rasa_port}/",
+                {**common, "FRONTDOOR_ACTION_URL": action_url,
+                 "FRONTDOOR_TRACKER_DB": str(self.settings.data_dir / "rasa_tracker.db")},
+            ),
+            Service(
+                "app",
+                [
+                    str(venv_app / "python"), "-m", "uvicorn", "bot.app:create_app", "--factory",
+                    "--host", host, "--port", str(self.app_port), "--log-level", "warning",
+                ],
+                f"http://127.0.0.1:{self.app_port}/healthz",
+                {**common, "FRONTDOOR_RASA_URL": f"http://127.0.0.1:{self.rasa_port}"},
+            ),
+        ]
+
+    def start(self, timeout: float = 180.0, progress: bool = True) -> None:
+        if not self.services:
+            self.build()
+        log_dir = self.log_dir or self.settings.data_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        for service in self.services:
+            log_file = open(log_dir / f"{service.name.replace(' ', '_')}.log", "ab")  # noqa: SIM115 - owned by the child
+            service.process = subprocess.Popen(
+                service.command, cwd=REPO_ROOT, env={**os.environ, **service.env},
+                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        for service in self.services:
+            self._wait_healthy(service, deadline, log_dir, progress)
+
+    def _wait_healthy(self, service: Service, deadline: float, log_dir: Path, progress: bool) -> None:
+        started = time.monotonic()
+        while time.monotonic() < deadline:
+            assert service.process is not None
+            if service.process.poll() is not None:
+                raise RuntimeError(
+                    f"{service.name} exited with code {service.process.returncode}; "
+                    f"see {log_dir / (service.name.replace(' ', '_') + '.log')} (a port in use? try other ports)"
+                )
+            try:
+                if httpx.get(service.health_url, timeout=1.0).status_code == 200:
+                    if progress:
+                        print(f"  {service.name} is up ({time.monotonic() - started:.0f} s)", flush=True)
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise TimeoutError(f"{service.name} did not answer {service.health_url} in time; see {log_dir}")
+
+    def stop(self) -> None:
+        for service in reversed(self.services):
+            if service.process and service.process.poll() is None:
+                os.killpg(service.process.pid, signal.SIGTERM)
+        for service in reversed(self.services):
+            if service.process is None:
+                continue
+            try:
+                service.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(service.process.pid, signal.SIGKILL)
+                service.process.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Start Rasa, the action server and the app; Ctrl-C stops all.")
+    parser.parse_args(argv)
+    settings = Settings()
+    generated = ensure_local_secrets(settings.data_dir)
+    if generated:
+        print(f"Local mode: generated {', '.join(generated)} into {settings.data_dir / 'local-secrets.env'}.")
+        print("For a real deployment set them in the environment instead.")
+    stack = Stack(settings, app_port=settings.port, action_port=settings.action_server_port)
+    print("Starting the front door (Rasa takes about 20 s to load its model)...", flush=True)
+    started = time.monotonic()
+    try:
+        stack.start()
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"Could not start: {exc}", file=sys.stderr)
+        stack.stop()
+        return 1
+    base = f"http://{settings.host}:{settings.port}"
+    print(f"\nFront door ready in {time.monotonic() - started:.0f} s.")
+    print(f"  REST:         POST {base}/api/chat/<desk>   desks: {', '.join(settings.desks)}")
+    print("  Terminal:     make chat DESK=12345   (in another terminal)")
+    print(f"  Logs:         {settings.data_dir / 'logs'}")
+    print("Press Ctrl-C to stop.", flush=True)
+    stop = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stop
+        stop = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        while not stop:
+            for service in stack.services:
+                if service.process and service.process.poll() is not None:
+                    print(f"{service.name} stopped unexpectedly (code {service.process.returncode}); stopping all.")
+                    stop = True
+            time.sleep(0.5)
+    finally:
+        print("Stopping...", flush=True)
+        stack.stop()
+        print("Stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
