@@ -32,12 +32,14 @@ class BotReply:
 
 
 class RasaClient:
-    def __init__(self, base_url: str, timeout: float = 10.0, retries: int = 1) -> None:
+    def __init__(
+        self, base_url: str, timeout: float = 10.0, retries: int = 1, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         self._url = base_url.rstrip("/") + "/webhooks/rest/webhook"
         self._status_url = base_url.rstrip("/") + "/"
         self._timeout = timeout
         self._retries = retries
-        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=2.0))
+        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=2.0), transport=transport)
 
     async def send(self, sender: str, text: str, metadata: dict[str, Any]) -> list[BotReply]:
         """Send one user message; retry once on a connection failure, never on a timeout (not idempotent)."""
@@ -45,7 +47,8 @@ class RasaClient:
         last_error: Exception | None = None
         for attempt in range(self._retries + 1):
             try:
-                response = await self._client.post(self._url, json=payload)
+                # an overall deadline: httpx's timeouts are per network operation, not per call
+                response = await asyncio.wait_for(self._client.post(self._url, json=payload), self._timeout)
                 response.raise_for_status()
                 replies = [self._parse(item) for item in response.json()]
                 replies = [r for r in replies if r.text or r.custom]
@@ -55,7 +58,7 @@ class RasaClient:
             except httpx.ConnectError as exc:
                 last_error = exc
                 await asyncio.sleep(0.2 * (attempt + 1))
-            except (httpx.HTTPError, ValueError) as exc:
+            except (httpx.HTTPError, ValueError, TimeoutError) as exc:
                 last_error = exc
                 break
         log.warning("Rasa call failed for %s: %s", mask(sender), last_error)
