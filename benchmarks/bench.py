@@ -1,0 +1,146 @@
+"""`make bench`: the performance figures quoted in issue notes.
+
+Each figure is measured, never assumed: a cold install (empty package cache, fresh venvs in a temp
+copy of the repo), a forced `rasa train`, the time from starting the stack to its first answer, the
+resident memory of each process after a short conversation, and the ticket store's throughput.
+Set BENCH_SKIP=install,train to skip the slow parts while iterating.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bot.launcher import Stack
+from bot.settings import REPO_ROOT, Settings
+
+SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
+
+
+def step(name: str) -> None:
+    print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+    started = time.monotonic()
+    result = subprocess.run(command, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+    return time.monotonic() - started
+
+
+def cold_install_seconds() -> float:
+    """`scripts/install.sh` in a fresh copy of the tracked files, with an empty uv cache."""
+    with tempfile.TemporaryDirectory(prefix="frontdoor-install-") as tmp:
+        copy = Path(tmp) / "repo"
+        files = subprocess.run(["git", "ls-files"], cwd=REPO_ROOT, capture_output=True, text=True).stdout.split()
+        for name in files:
+            target = copy / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if (REPO_ROOT / name).is_file():
+                shutil.copy2(REPO_ROOT / name, target)
+        return timed(["bash", "scripts/install.sh"], copy, {"UV_CACHE_DIR": str(Path(tmp) / "uv-cache")})
+
+
+def train_seconds() -> float:
+    with tempfile.TemporaryDirectory(prefix="frontdoor-train-") as out:
+        return timed(
+            [str(REPO_ROOT / ".venv-rasa/bin/rasa"), "train", "--data", "nlu_data", "--config", "config.yml",
+             "--domain", "domain.yml", "--out", out, "--force"],
+            REPO_ROOT,
+        )
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and all its descendants, in MB."""
+    total_kb, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total_kb += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except (FileNotFoundError, StopIteration, ProcessLookupError):
+            continue
+        stack.extend(int(child) for child in children)
+    return total_kb / 1024
+
+
+def stack_figures() -> dict[str, Any]:
+    from tests.e2e.conftest import free_port
+
+    with tempfile.TemporaryDirectory(prefix="frontdoor-bench-") as data:
+        os.environ.update({
+            "FRONTDOOR_DATA_DIR": data,
+            **{k: os.environ.get(k) or secrets.token_urlsafe(16)
+               for k in ("FRONTDOOR_RASA_TOKEN", "FRONTDOOR_SECRET_KEY", "FRONTDOOR_STAFF_API_TOKEN")},
+        })
+        stack = Stack(Settings(), rasa_port=free_port(), action_port=free_port(), app_port=free_port())
+        started = time.monotonic()
+        try:
+            stack.start(timeout=300, progress=False)
+            url = f"http://127.0.0.1:{stack.app_port}/api/chat/12345"
+            reply = httpx.post(url, json={"sender": "bench", "text": "你好"}, timeout=120).json()
+            first_answer = time.monotonic() - started
+            assert reply["replies"], "no first answer"
+            latencies = []
+            for i, text in enumerate(["我們小區的路燈壞了", "谢谢", "转人工"] * 5):
+                t0 = time.monotonic()
+                httpx.post(url, json={"sender": f"bench-{i % 3}", "text": text}, timeout=120)
+                latencies.append((time.monotonic() - t0) * 1000)
+            memory = {s.name: round(rss_mb(s.process.pid)) for s in stack.services if s.process}
+        finally:
+            stack.stop()
+    latencies.sort()
+    return {
+        "start_to_first_answer_s": round(first_answer, 1),
+        "rss_mb": memory,
+        "sequential_reply_ms_p50": round(latencies[len(latencies) // 2]),
+        "sequential_reply_ms_max": round(latencies[-1]),
+    }
+
+
+def ticket_store_figures() -> dict[str, Any]:
+    try:
+        from bot.tickets.bench import run_bench
+    except ImportError as exc:
+        return {"skipped": f"ticket store not available: {exc}"}
+    with tempfile.TemporaryDirectory(prefix="frontdoor-tickets-") as tmp:
+        return {"sqlite": run_bench(f"sqlite:///{tmp}/bench.db", 500)}
+
+
+def main() -> int:
+    parts: list[tuple[str, Callable[[], Any]]] = [
+        ("cold_install_s", lambda: round(cold_install_seconds(), 1)),
+        ("rasa_train_s", lambda: round(train_seconds(), 1)),
+        ("stack", stack_figures),
+        ("tickets", ticket_store_figures),
+    ]
+    results: dict[str, Any] = {"date": datetime.now().isoformat(timespec="seconds"), "cores": os.cpu_count()}
+    for name, measure in parts:
+        if name.split("_")[0] in SKIP or name in SKIP:
+            results[name] = "skipped (BENCH_SKIP)"
+            continue
+        step(name)
+        results[name] = measure()
+    print(json.dumps(results, ensure_ascii=False, indent=2))
+    reports = REPO_ROOT / "reports"
+    reports.mkdir(exist_ok=True)
+    (reports / f"bench-{datetime.now():%Y%m%d-%H%M%S}.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

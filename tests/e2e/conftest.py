@@ -1,0 +1,72 @@
+"""A real front door (Rasa server, action server, app) started once for the end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.launcher import Stack
+from bot.settings import REPO_ROOT, Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningStack:
+    stack: Stack
+    app_url: str
+    rasa_url: str
+    rasa_token: str
+
+    def chat(self, desk: str, sender: str, text: str | None, message_id: str | None = None) -> list[dict[str, object]]:
+        body: dict[str, object] = {"sender": sender, "text": text}
+        if message_id:
+            body["message_id"] = message_id
+        response = httpx.post(f"{self.app_url}/api/chat/{desk}", json=body, timeout=60)
+        assert response.status_code == 200, response.text
+        replies = response.json()["replies"]
+        assert isinstance(replies, list)
+        return replies
+
+
+@pytest.fixture(scope="session")
+def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    model = REPO_ROOT / "models" / "frontdoor.tar.gz"
+    if not model.exists():
+        pytest.fail("no trained Rasa model: run `make train` (make test does it for you)")
+    data_dir: Path = tmp_path_factory.mktemp("frontdoor-data")
+    env = {
+        "FRONTDOOR_DATA_DIR": str(data_dir),
+        "FRONTDOOR_RASA_TOKEN": secrets.token_urlsafe(16),
+        "FRONTDOOR_SECRET_KEY": secrets.token_urlsafe(16),
+        "FRONTDOOR_STAFF_API_TOKEN": secrets.token_urlsafe(16),
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    stack = Stack(Settings(), rasa_port=free_port(), action_port=free_port(), app_port=free_port(), model_path=model)
+    try:
+        stack.start(timeout=300, progress=False)
+        yield RunningStack(
+            stack,
+            app_url=f"http://127.0.0.1:{stack.app_port}",
+            rasa_url=f"http://127.0.0.1:{stack.rasa_port}",
+            rasa_token=env["FRONTDOOR_RASA_TOKEN"],
+        )
+    finally:
+        stack.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
