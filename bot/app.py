@@ -10,8 +10,10 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from telegram.ext import Application
 
 from bot.channels import rest
+from bot.channels.telegram import TelegramChannel, start_polling, stop_polling
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.service import Gateway, SafetyScreen, triage_safety_screen
 from bot.settings import Settings, get_settings
@@ -23,6 +25,24 @@ log = logging.getLogger(__name__)
 async def health(request: Request) -> JSONResponse:
     rasa_up = await request.app.state.rasa.is_up()
     return JSONResponse({"status": "ok", "rasa": "up" if rasa_up else "down"})
+
+
+async def _start_telegram(settings: Settings, gateway: Gateway) -> list[Application]:
+    """Start one polling Telegram bot per desk that has a token; a bad token is logged, not fatal."""
+    started = []
+    for desk in settings.desks:
+        token = settings.telegram_token(desk)
+        if not token:
+            continue
+        application = TelegramChannel(desk, gateway).build(token, base_url=settings.telegram_base_url)
+        try:
+            await start_polling(application)
+        except Exception:
+            log.exception("Telegram bot of desk %s could not start (check FRONTDOOR_TELEGRAM_TOKEN_%s)", desk, desk)
+            continue
+        log.info("Telegram bot of desk %s is polling", desk)
+        started.append(application)
+    return started
 
 
 def create_app(settings: Settings | None = None, safety_screen: SafetyScreen = triage_safety_screen) -> Starlette:
@@ -37,9 +57,12 @@ def create_app(settings: Settings | None = None, safety_screen: SafetyScreen = t
         app.state.settings = settings
         app.state.rasa = rasa
         app.state.gateway = Gateway(engine, rasa, safety_screen=safety_screen)
+        telegram_apps = await _start_telegram(settings, app.state.gateway)
         try:
             yield
         finally:
+            for telegram_app in telegram_apps:
+                await stop_polling(telegram_app)
             await rasa.aclose()
             engine.dispose()
 

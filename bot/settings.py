@@ -44,6 +44,7 @@ class Settings:
     rasa_timeout_seconds: float = field(
         default_factory=lambda: float(os.environ.get("FRONTDOOR_RASA_TIMEOUT", "10"))
     )
+    telegram_base_url: str | None = field(default_factory=lambda: os.environ.get("FRONTDOOR_TELEGRAM_BASE_URL") or None)
     desks: tuple[str, ...] = field(
         default_factory=lambda: tuple(os.environ.get("FRONTDOOR_DESKS", "12345,12355").split(","))
     )

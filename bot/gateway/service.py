@@ -12,6 +12,7 @@ Order of work for each inbound message, and why:
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import defaultdict, deque
@@ -143,8 +144,8 @@ class Gateway:
         if verdict.route == "crisis":
             rasa_text = "/crisis"
         elif verdict.route == "emergency" and verdict.channel:
-            rasa_text = '/emergency{"channel": "%s"}' % verdict.channel
-        metadata = {"desk": inbound.desk, "channel": inbound.channel, "text": text}
+            rasa_text = "/emergency" + json.dumps({"channel": verdict.channel})
+        metadata: dict[str, Any] = {"desk": inbound.desk, "channel": inbound.channel, "text": text}
         if verdict.route:
             metadata["safety"] = {"route": verdict.route, "channel": verdict.channel, "signals": list(verdict.signals)}
         try:
