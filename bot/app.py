@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from telegram.ext import Application
 
-from bot.channels import rest
+from bot.channels import rest, staff_api, web
 from bot.channels.telegram import TelegramChannel, start_polling, stop_polling
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.service import Gateway, SafetyScreen, triage_safety_screen
@@ -35,6 +35,7 @@ async def _start_telegram(settings: Settings, gateway: Gateway) -> list[Applicat
         if not token:
             continue
         application = TelegramChannel(desk, gateway).build(token, base_url=settings.telegram_base_url)
+        application.bot_data["desk"] = desk
         try:
             await start_polling(application)
         except Exception:
@@ -58,6 +59,15 @@ def create_app(settings: Settings | None = None, safety_screen: SafetyScreen = t
         app.state.rasa = rasa
         app.state.gateway = Gateway(engine, rasa, safety_screen=safety_screen)
         telegram_apps = await _start_telegram(settings, app.state.gateway)
+        bots = {str(a.bot_data.get("desk")): a for a in telegram_apps}
+
+        async def deliver_staff_message(conversation_id: str, text: str) -> None:
+            """Push channels get staff messages at once; web and REST clients poll for them."""
+            desk, channel, user = conversation_id.split(":", 2)
+            if channel == "telegram" and desk in bots:
+                await bots[desk].bot.send_message(chat_id=int(user), text=text)
+
+        app.state.deliver_staff_message = deliver_staff_message
         try:
             yield
         finally:
@@ -66,5 +76,5 @@ def create_app(settings: Settings | None = None, safety_screen: SafetyScreen = t
             await rasa.aclose()
             engine.dispose()
 
-    routes = [Route("/healthz", health), *rest.routes]
+    routes = [Route("/healthz", health), *rest.routes, *web.routes, *staff_api.routes]
     return Starlette(routes=routes, lifespan=lifespan)

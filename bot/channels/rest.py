@@ -27,7 +27,7 @@ async def chat(request: Request) -> JSONResponse:
         return _error(404, f"unknown desk {desk!r}; this server serves {', '.join(request.app.state.settings.desks)}")
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
-        return _error(413, f"request body over {MAX_BODY_BYTES} bytes; send shorter messages")
+        return _error(413, f"request body over {MAX_BODY_BYTES // 1024} KB; send shorter messages")
     try:
         payload: Any = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):

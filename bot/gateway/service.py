@@ -290,6 +290,45 @@ class Gateway:
             conversation.handoff_reason = reason if on else None
             session.commit()
 
+    def staff_reply(self, conversation_id: str, text: str, staff_user: str) -> int:
+        """Store a staff member's message for the person; channels deliver it (push or poll).
+
+        Returns the outbound id. Raises KeyError for an unknown conversation.
+        """
+        text = textutil.clean(text)
+        if not text:
+            raise ValueError("a staff reply needs text")
+        with self._sessions() as session:
+            if session.get(Conversation, conversation_id) is None:
+                raise KeyError(conversation_id)
+            outbound = OutboundMessage(conversation_id=conversation_id, text=text, source="staff", status="pending")
+            session.add(outbound)
+            session.commit()
+            log.info("staff %s replied in %s", staff_user, mask(conversation_id))
+            return outbound.id
+
+    def staff_messages_after(self, conversation_id: str, after_id: int) -> list[dict[str, Any]]:
+        """Staff messages of one conversation newer than `after_id` (the web chat polls this); marks them sent."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(OutboundMessage)
+                .where(
+                    OutboundMessage.conversation_id == conversation_id,
+                    OutboundMessage.source == "staff",
+                    OutboundMessage.id > after_id,
+                )
+                .order_by(OutboundMessage.id)
+            ).all()
+            for row in rows:
+                if row.status != "sent":
+                    row.status, row.sent_at = "sent", utcnow()
+            session.commit()
+            return [{"id": row.id, "text": row.text, "at": row.created_at.isoformat()} for row in rows]
+
+    def conversation(self, conversation_id: str) -> Conversation | None:
+        with self._sessions() as session:
+            return session.get(Conversation, conversation_id)
+
     def unanswered(self) -> list[InboundMessage]:
         """Messages persisted but never answered (a crash between receiving and replying)."""
         with self._sessions() as session:

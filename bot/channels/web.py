@@ -1,0 +1,50 @@
+"""Web chat: one page per desk (`/chat/12345`, `/chat/12355`), served locally with no CDN.
+
+The page talks to the REST channel; staff replies reach it through `/api/chat/{desk}/updates`.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from bot.gateway.service import Gateway
+
+STATIC = Path(__file__).parent / "static"
+DESK_TITLES = {"12345": "12345政务服务便民热线", "12355": "12355青少年服务台"}
+
+
+async def chat_page(request: Request) -> HTMLResponse:
+    desk = request.path_params["desk"]
+    if desk not in request.app.state.settings.desks:
+        return HTMLResponse("<h1>没有这个服务台</h1>", status_code=404)
+    page = (STATIC / "chat.html").read_text(encoding="utf-8")
+    title = html.escape(DESK_TITLES.get(desk, desk))
+    return HTMLResponse(page.replace("{title}", title).replace("{desk}", html.escape(desk)))
+
+
+async def staff_updates(request: Request) -> JSONResponse:
+    """Staff messages for one web conversation after a given id (the page polls this)."""
+    desk = request.path_params["desk"]
+    sender = request.query_params.get("sender", "")
+    try:
+        after = int(request.query_params.get("after", "0"))
+    except ValueError:
+        return JSONResponse({"error": "'after' must be a number"}, status_code=400)
+    if not sender or len(sender) > 128:
+        return JSONResponse({"error": "'sender' is required"}, status_code=400)
+    gateway: Gateway = request.app.state.gateway
+    messages = gateway.staff_messages_after(f"{desk}:web:{sender}", after)
+    return JSONResponse({"messages": messages})
+
+
+routes = [
+    Route("/chat/{desk}", chat_page),
+    Route("/api/chat/{desk}/updates", staff_updates),
+    Mount("/static", StaticFiles(directory=STATIC), name="static"),
+]

@@ -1,0 +1,99 @@
+"""The app's HTTP surface in-process: REST channel validation, web chat page, staff API auth."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from bot.app import create_app
+from bot.gateway import messages
+from bot.gateway.service import SafetyVerdict
+from bot.settings import Settings
+
+STAFF_TOKEN = "test-staff-token"
+
+
+def no_risk(text: str, desk: str, history: Sequence[str]) -> SafetyVerdict:
+    return SafetyVerdict(route=None)
+
+
+@pytest.fixture
+def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("FRONTDOOR_STAFF_API_TOKEN", STAFF_TOKEN)
+    monkeypatch.setenv("FRONTDOOR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FRONTDOOR_RASA_URL", "http://127.0.0.1:9")  # nothing listens: Rasa is down
+    with TestClient(create_app(Settings(), safety_screen=no_risk)) as test_client:
+        yield test_client
+
+
+def test_rest_chat_answers_even_when_rasa_is_down(client: TestClient) -> None:
+    response = client.post("/api/chat/12345", json={"sender": "a", "text": "路灯坏了"})
+    assert response.status_code == 200
+    assert response.json() == {"replies": [{"text": messages.backend_down("12345"), "buttons": []}]}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        (b"not json", 400, "UTF-8 JSON"),
+        (b"\xff\xfe\x00binary", 400, "UTF-8 JSON"),
+        (b"[1, 2]", 400, "JSON object"),
+        (b'{"text": "hi"}', 400, "sender"),
+        (b'{"sender": "a", "text": 5}', 400, "text"),
+        (b'{"sender": "a", "text": "' + b"x" * 70_000 + b'"}', 413, "64"),
+    ],
+)
+def test_rest_chat_rejects_bad_bodies_with_a_clear_message(client: TestClient, body: bytes, status: int, fragment: str) -> None:
+    response = client.post("/api/chat/12345", content=body)
+    assert response.status_code == status
+    assert fragment in response.json()["error"]
+
+
+def test_unknown_desk_is_404_with_the_known_ones(client: TestClient) -> None:
+    response = client.post("/api/chat/99999", json={"sender": "a", "text": "hi"})
+    assert response.status_code == 404
+    assert "12345" in response.json()["error"]
+
+
+def test_web_chat_page_per_desk_is_served_locally(client: TestClient) -> None:
+    page = client.get("/chat/12355")
+    assert page.status_code == 200
+    assert 'data-desk="12355"' in page.text and "12355青少年服务台" in page.text
+    assert "http" not in page.text.split("<body")[1]  # no CDN: every asset is local
+    assert client.get("/static/chat.js").status_code == 200
+    assert client.get("/chat/nope").status_code == 404
+
+
+def test_staff_api_needs_the_token(client: TestClient) -> None:
+    client.post("/api/chat/12345", json={"sender": "p1", "text": "你好", "channel": "web"})
+    url = "/api/staff/conversations/12345:web:p1/reply"
+    assert client.post(url, json={"text": "您好"}).status_code == 401
+    assert client.post(url, json={"text": "您好"}, headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_staff_reply_reaches_the_web_conversation_once(client: TestClient) -> None:
+    client.post("/api/chat/12345", json={"sender": "p2", "text": "你好", "channel": "web"})
+    headers = {"Authorization": f"Bearer {STAFF_TOKEN}", "X-Staff-User": "agent-1"}
+    sent = client.post("/api/staff/conversations/12345:web:p2/reply", json={"text": "您好，我是工作人员小李"}, headers=headers)
+    assert sent.status_code == 200
+    updates = client.get("/api/chat/12345/updates", params={"sender": "p2", "after": 0}).json()["messages"]
+    assert [m["text"] for m in updates] == ["您好，我是工作人员小李"]
+    again = client.get("/api/chat/12345/updates", params={"sender": "p2", "after": updates[0]["id"]}).json()
+    assert again["messages"] == []
+    other = client.get("/api/chat/12345/updates", params={"sender": "someone-else", "after": 0}).json()
+    assert other["messages"] == []
+
+
+def test_staff_can_take_over_and_hand_back(client: TestClient) -> None:
+    client.post("/api/chat/12345", json={"sender": "p3", "text": "你好", "channel": "web"})
+    headers = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+    url = "/api/staff/conversations/12345:web:p3/handoff"
+    assert client.post(url, json={"to": "staff"}, headers=headers).json()["owner"] == "staff"
+    reply = client.post("/api/chat/12345", json={"sender": "p3", "text": "在吗", "channel": "web"}).json()
+    assert reply["replies"][0]["text"] == messages.handed_to_staff()
+    assert client.post(url, json={"to": "bot"}, headers=headers).json()["owner"] == "bot"
+    assert client.post(url, json={"to": "nobody"}, headers=headers).status_code == 400
+    assert client.post("/api/staff/conversations/none/handoff", json={"to": "bot"}, headers=headers).status_code == 404
