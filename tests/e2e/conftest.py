@@ -28,6 +28,7 @@ class RunningStack:
     app_url: str
     rasa_url: str
     rasa_token: str
+    staff_token: str
 
     def chat(self, desk: str, sender: str, text: str | None, message_id: str | None = None) -> list[dict[str, object]]:
         body: dict[str, object] = {"sender": sender, "text": text}
@@ -62,6 +63,7 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
             app_url=f"http://127.0.0.1:{stack.app_port}",
             rasa_url=f"http://127.0.0.1:{stack.rasa_port}",
             rasa_token=env["FRONTDOOR_RASA_TOKEN"],
+            staff_token=env["FRONTDOOR_STAFF_API_TOKEN"],
         )
     finally:
         stack.stop()

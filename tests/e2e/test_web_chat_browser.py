@@ -1,0 +1,81 @@
+"""The web chat in Debian Chromium (Playwright), against the real running stack."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from bot.settings import REPO_ROOT
+from tests.e2e.conftest import RunningStack
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian chromium is not installed: apt-get install chromium (.ci/run does it)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 390, "height": 780}, locale="zh-CN")  # a phone
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(Path(ARTIFACTS) / f"{name}.png"), full_page=True)
+
+
+def test_greeting_reply_and_reload_keeps_the_conversation(running_stack: RunningStack, page: Page) -> None:
+    page.goto(f"{running_stack.app_url}/chat/12345")
+    expect(page.locator("#log li.bot").first).to_contain_text("12345", timeout=60_000)
+    box = page.get_by_label("输入您的消息")
+    box.fill("我們社區的路燈壞了好幾天")
+    box.press("Enter")  # keyboard only
+    expect(page.locator("#log li.bot")).to_have_count(2, timeout=60_000)
+    shot(page, "web-chat-12345")
+    page.reload()
+    expect(page.locator("#log li.me")).to_have_count(2)
+    expect(page.locator("#log li.me").last).to_contain_text("路燈")
+
+
+def test_staff_reply_appears_in_the_web_chat(running_stack: RunningStack, page: Page) -> None:
+    page.goto(f"{running_stack.app_url}/chat/12355")
+    expect(page.locator("#log li.bot").first).to_contain_text("12355", timeout=60_000)
+    sender = page.evaluate("JSON.parse(localStorage.getItem('frontdoor:12355')).sender")
+    response = httpx.post(
+        f"{running_stack.app_url}/api/staff/conversations/12355:web:{sender}/reply",
+        json={"text": "你好，我是值班老师，我在。"},
+        headers={"Authorization": f"Bearer {running_stack.staff_token}"},
+        timeout=10,
+    )
+    assert response.status_code == 200
+    expect(page.locator("#log li.staff")).to_contain_text("值班老师", timeout=15_000)
+    shot(page, "web-chat-12355-staff-reply")
+
+
+def test_the_page_is_labelled_for_screen_readers(running_stack: RunningStack, page: Page) -> None:
+    page.goto(f"{running_stack.app_url}/chat/12345")
+    assert page.get_attribute("#log", "aria-live") == "polite"
+    assert page.get_attribute("html", "lang") == "zh-CN"
+    expect(page.get_by_role("button", name="发送")).to_be_visible()
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.id || document.activeElement.tagName")
+    assert focused in ("message", "BUTTON")
