@@ -1,0 +1,57 @@
+"""Ticket store of Front Door: tickets, transcripts, audit events, follow-ups, ratings and contacts.
+
+Use `TicketStore.from_url(get_settings().database_url)`; the schema comes from the Alembic migrations
+in `migrations/` (`python -m bot.tickets migrate`).
+"""
+
+from bot.tickets.db import make_engine, migrate, session_factory
+from bot.tickets.models import (
+    Channel,
+    ContactKind,
+    EventKind,
+    FollowUpOutcome,
+    FollowUpStatus,
+    Priority,
+    Route,
+    Sender,
+    Status,
+)
+from bot.tickets.repository import (
+    ConsentRequired,
+    ContactView,
+    FollowUpError,
+    IdempotencyConflict,
+    InvalidTransition,
+    Overdue,
+    RatingError,
+    TicketError,
+    TicketNotFound,
+    TicketStore,
+    TranscriptLine,
+)
+
+__all__ = [
+    "Channel",
+    "ConsentRequired",
+    "ContactKind",
+    "ContactView",
+    "EventKind",
+    "FollowUpError",
+    "FollowUpOutcome",
+    "FollowUpStatus",
+    "IdempotencyConflict",
+    "InvalidTransition",
+    "Overdue",
+    "Priority",
+    "RatingError",
+    "Route",
+    "Sender",
+    "Status",
+    "TicketError",
+    "TicketNotFound",
+    "TicketStore",
+    "TranscriptLine",
+    "make_engine",
+    "migrate",
+    "session_factory",
+]

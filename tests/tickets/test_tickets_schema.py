@@ -1,0 +1,122 @@
+"""Schema: migrations build exactly the models, audit tables are append-only in the database itself."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine, inspect, select, text
+from sqlalchemy.exc import DBAPIError
+
+from bot.tickets import __main__ as cli
+from bot.tickets.db import current_revision, make_engine, migrate, normalize_url
+from bot.tickets.models import Base, Event, Ticket
+from bot.tickets.repository import TicketStore
+
+
+def test_migrations_reach_head_and_are_idempotent(db_url: str, engine: Engine) -> None:
+    migrate(db_url)  # a second run (the fixture ran the first) finds nothing to do
+    assert current_revision(engine) == "0001_initial"
+    tables = set(inspect(engine).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+    assert "tickets_alembic_version" in tables
+
+
+def test_models_match_migrations(engine: Engine) -> None:
+    """The migration is written by hand: it must build exactly what models.py declares."""
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "compare_type": True,
+                "include_name": lambda name, kind, _: kind != "table" or name in Base.metadata.tables,
+            },
+        )
+        assert compare_metadata(context, Base.metadata) == []
+
+
+@pytest.mark.parametrize("statement", ["UPDATE ticket_events SET actor = 'mallory'", "DELETE FROM ticket_events"])
+def test_events_are_append_only_in_the_database(
+    engine: Engine, new_ticket: Callable[..., Ticket], statement: str
+) -> None:
+    new_ticket()
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text(statement))
+    with engine.connect() as connection:
+        assert connection.execute(select(Event.actor)).scalars().all() == ["bot"]
+
+
+@pytest.mark.parametrize("statement", ["UPDATE staff_audit_log SET reason = 'x'", "DELETE FROM staff_audit_log"])
+def test_staff_audit_log_is_append_only(engine: Engine, store: TicketStore, statement: str) -> None:
+    store.log_staff_action(staff_user="alice", action="export", reason="monthly report")
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text(statement))
+    assert len(store.staff_audit_log()) == 1
+
+
+def test_events_are_append_only_in_code() -> None:
+    """No store method may change or remove events (the trigger is the second line of defence)."""
+    public = [name for name in dir(TicketStore) if not name.startswith("_")]
+    assert not [name for name in public if "event" in name and name != "events"]
+    assert not [name for name in public if name.startswith(("delete", "remove", "update", "purge"))]
+
+
+def test_tickets_with_events_cannot_be_deleted(engine: Engine, new_ticket: Callable[..., Ticket]) -> None:
+    """Foreign keys are enforced (SQLite needs PRAGMA foreign_keys): the record outlives any cleanup."""
+    ticket = new_ticket()
+    with pytest.raises(DBAPIError), engine.begin() as connection:
+        connection.execute(text("DELETE FROM tickets WHERE id = :id"), {"id": ticket.id})
+
+
+def test_times_come_back_aware_utc(store: TicketStore, new_ticket: Callable[..., Ticket]) -> None:
+    ticket = store.get(new_ticket().id)
+    assert ticket.created_at.tzinfo is not None
+    assert ticket.created_at.utcoffset() == timedelta(0)
+
+
+def test_naive_times_are_refused(store: TicketStore) -> None:
+    with pytest.raises(ValueError, match="aware"):
+        store.due_follow_ups(datetime(2026, 11, 23, 12, 0))
+
+
+def test_sqlite_connection_settings(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'sub' / 'x.db'}")
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert (connection.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0) >= 1000
+    finally:
+        engine.dispose()
+
+
+def test_plain_postgres_urls_use_psycopg3() -> None:
+    assert normalize_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
+    assert normalize_url("sqlite:///x.db").drivername == "sqlite"
+
+
+def test_cli_migrate(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert cli.main(["--url", url, "migrate"]) == 0
+    assert cli.main(["--url", url, "current"]) == 0
+    assert capsys.readouterr().out.strip().endswith("0001_initial")
+
+
+def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path) -> None:
+    """Writers begin IMMEDIATE (no mid-transaction "database is locked"); lookups must not queue behind them."""
+    url = f"sqlite:///{tmp_path / 'locks.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    store = TicketStore(engine)
+    try:
+        with engine.begin() as writer:  # holds the write lock until the block ends
+            writer.execute(text("INSERT INTO ticket_number_counters (desk, day, last_seq) VALUES ('x', '1', 1)"))
+            started = time.perf_counter()
+            assert store.tickets_for_conversation("web:alice") == []
+            assert time.perf_counter() - started < 2
+    finally:
+        engine.dispose()
