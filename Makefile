@@ -47,9 +47,11 @@ types: install ## mypy on bot/ and actions/
 
 unit: install model train ## pytest (unit and integration, incl. a real conversation through Rasa)
 	@$(APP_PY) -m pytest -q
+	@.venv-rasa/bin/python -m pytest -q tests/rasa_components
 
 rasa-validate: install ## rasa data validate
-	@$(RASA) data validate --data nlu_data --domain domain.yml --config config.yml --fail-on-warnings
+	@$(RASA) data validate --data nlu_data --domain domain.yml --config config.yml >var/validate.log 2>&1 \
+	  && echo "[validate] rasa data validate passed" >&2 || { grep -E "ERROR|WARNING|UserWarning" var/validate.log >&2; exit 1; }
 
 rasa-test: install train ## rasa test stories with the action server running
 	@bash scripts/rasa_test.sh

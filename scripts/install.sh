@@ -45,13 +45,13 @@ done
 
 stamp_ok() { [ -f "$1/.installed" ] && [ "$(cat "$1/.installed")" = "$2" ]; }
 
-RASA_HASH=$(cat requirements/rasa.txt | sha256sum | cut -c1-16)
+RASA_HASH=$(cat requirements/rasa.txt requirements/rasa-dev.txt | sha256sum | cut -c1-16)
 if stamp_ok .venv-rasa "$RASA_HASH"; then
   say ".venv-rasa is up to date"
 else
   say "creating .venv-rasa (Python 3.10, rasa==3.6.21) - about a minute on a cold cache"
   "$UV" venv --quiet --allow-existing --python "$PY310" .venv-rasa
-  "$UV" pip install --quiet --python .venv-rasa/bin/python -r requirements/rasa.txt
+  "$UV" pip install --quiet --python .venv-rasa/bin/python -r requirements/rasa.txt -r requirements/rasa-dev.txt
   echo "$RASA_HASH" > .venv-rasa/.installed
 fi
 

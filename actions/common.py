@@ -1,0 +1,96 @@
+"""What several actions need: the desk of a conversation, the user's texts, the triage engine."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from rasa_sdk import Tracker
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DESK = "12345"
+KNOWN_DESKS: tuple[str, ...] = ("12345", "12355")
+"""Desks that ship with the project; a deployment adds more through FRONTDOOR_DESKS."""
+
+EMERGENCY_CHANNEL_NAMES: dict[str, str] = {
+    "110": "公安报警",
+    "119": "消防救援",
+    "120": "医疗急救",
+    "122": "交通事故报警",
+}
+
+
+def configured_desks() -> tuple[str, ...]:
+    """The desks this deployment serves (FRONTDOOR_DESKS), or the shipped ones."""
+    try:
+        from bot.settings import get_settings  # light: reads the environment only
+
+        desks = tuple(d.strip() for d in get_settings().desks if d.strip())
+        return desks or KNOWN_DESKS
+    except Exception:  # settings must never stop a conversation
+        logger.exception("Could not read the configured desks; using %s", KNOWN_DESKS)
+        return KNOWN_DESKS
+
+
+def desk_from_sender(sender_id: str | None) -> str:
+    """The desk named by a sender id like "12355:telegram:42", else the default desk."""
+    prefix = (sender_id or "").split(":", 1)[0]
+    return prefix if prefix in configured_desks() else DEFAULT_DESK
+
+
+def desk_of(tracker: Tracker) -> str:
+    """The conversation's desk: the `desk` slot, else the sender id prefix."""
+    desk = tracker.get_slot("desk")
+    if isinstance(desk, str) and desk in configured_desks():
+        return desk
+    return desk_from_sender(tracker.sender_id)
+
+
+def is_payload(text: str | None) -> bool:
+    """True for button payloads such as "/describe_problem" (an intent, not words the user typed)."""
+    return bool(text and text.lstrip().startswith("/"))
+
+
+def latest_text(tracker: Tracker) -> str:
+    """The text of the latest user message ("" when there is none)."""
+    return (tracker.latest_message or {}).get("text") or ""
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    """The intent name of the latest user message."""
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
+def previous_user_texts(tracker: Tracker, limit: int = 5) -> list[str]:
+    """What the user typed earlier in this session (oldest first), without the latest message.
+
+    Button payloads are left out: they are not words of the user.
+    """
+    texts: list[str] = []
+    for event in tracker.events:
+        if event.get("event") == "session_started":
+            texts = []
+        elif event.get("event") == "user":
+            texts.append(event.get("text") or "")
+    earlier = texts[:-1] if texts else []
+    return [t for t in earlier if t.strip() and not is_payload(t)][-limit:]
+
+
+_engine_lock = threading.Lock()
+
+
+def load_triage_engine() -> Any:
+    """The shared triage engine, loaded on first use (never at import time)."""
+    with _engine_lock:  # two first messages at once must not load the model twice
+        from bot.triage.engine import get_engine
+
+        return get_engine()
+
+
+def route_name(value: Any) -> str | None:
+    """The contract word of a route (the engine may hand over a `Route` enum or a plain string)."""
+    if value is None:
+        return None
+    return str(getattr(value, "value", value))

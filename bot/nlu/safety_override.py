@@ -1,0 +1,161 @@
+"""Overrides the predicted intent when the safety lexicon sees a crisis or an emergency.
+
+Placed last in the pipeline (after DIET and the FallbackClassifier), so that whatever the
+classifier thinks, and whatever form is active, a message with a crisis term becomes intent
+`crisis` (confidence 1.0) and one with an emergency term becomes intent `emergency` with the
+channel (110/119/120/122) as entity `channel`. The gateway screens messages too; this makes
+Rasa safe on its own.
+
+The lexicon (`bot.triage.lexicon.SafetyLexicon`, data in `bot/data/safety.yml`) is imported
+and loaded on first use. If it cannot be loaded the component logs an error and lets messages
+through unchanged (retrying later): a broken safety file must not take the whole bot down.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.text import normalise
+
+logger = logging.getLogger(__name__)
+
+CRISIS_INTENT = "crisis"
+EMERGENCY_INTENT = "emergency"
+CHANNEL_ENTITY = "channel"
+EXTRACTOR_NAME = "SafetyOverride"
+RETRY_SECONDS = 60.0
+"""After a failed load, how long to wait before trying to load the lexicon again."""
+
+
+def _load_default_lexicon() -> Any:
+    from bot.triage.lexicon import SafetyLexicon  # lazy: written separately, pure Python
+
+    return SafetyLexicon.load()
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class SafetyOverride(GraphComponent, IntentClassifier):
+    """Sets intent `crisis` / `emergency` when the safety lexicon matches the message."""
+
+    @classmethod
+    def required_components(cls) -> list[type]:
+        """An intent classifier must have predicted something to override."""
+        return [IntentClassifier]
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """No options: what counts as a crisis lives in `bot/data/safety.yml`."""
+        return {}
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        lexicon_loader: Callable[[], Any] | None = None,
+    ) -> None:
+        """Creates the component; `lexicon_loader` lets tests supply their own lexicon."""
+        self.component_config = config
+        self._lexicon_loader = lexicon_loader or _load_default_lexicon
+        self._lexicon: Any = None
+        self._failed_at: float | None = None
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SafetyOverride:
+        """Creates a new component (see parent class for full docstring)."""
+        return cls(config)
+
+    def _get_lexicon(self) -> Any:
+        """The loaded lexicon, or None while it cannot be loaded (retried every `RETRY_SECONDS`)."""
+        if self._lexicon is not None:
+            return self._lexicon
+        if self._failed_at is not None and time.monotonic() - self._failed_at < RETRY_SECONDS:
+            return None
+        try:
+            self._lexicon = self._lexicon_loader()
+            self._failed_at = None
+            logger.info("Safety lexicon loaded for the NLU safety override.")
+        except Exception:  # any failure: log loudly, keep serving (the gateway screens too)
+            self._failed_at = time.monotonic()
+            logger.exception(
+                "Could not load the safety lexicon (bot.triage.lexicon, bot/data/safety.yml); "
+                "crisis messages are NOT overridden by Rasa until it loads. Retrying in %.0f s.",
+                RETRY_SECONDS,
+            )
+        return self._lexicon
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Overrides the intent of every message the lexicon flags; leaves the others alone."""
+        lexicon = self._get_lexicon()
+        if lexicon is None:
+            return messages
+        for message in messages:
+            text = message.get(TEXT)
+            if not text:
+                continue
+            try:
+                hit = lexicon.match(normalise(text))  # normalise is idempotent: safe either way
+            except Exception:
+                logger.exception("Safety lexicon failed on a message; intent left unchanged.")
+                continue
+            if hit is None:
+                continue
+            if hit.kind == CRISIS_INTENT:
+                self._set_intent(message, CRISIS_INTENT)
+            elif hit.kind == EMERGENCY_INTENT:
+                self._set_intent(message, EMERGENCY_INTENT)
+                if hit.channel:
+                    self._add_channel_entity(message, str(hit.channel))
+            else:
+                logger.warning("Unknown safety lexicon hit kind %r ignored.", hit.kind)
+        return messages
+
+    @staticmethod
+    def _set_intent(message: Message, name: str) -> None:
+        intent = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
+        ranking = [item for item in message.get(INTENT_RANKING_KEY) or [] if item.get(INTENT_NAME_KEY) != name]
+        message.set(INTENT, intent, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [dict(intent), *ranking], add_to_output=True)
+
+    @staticmethod
+    def _add_channel_entity(message: Message, channel: str) -> None:
+        """Entity `channel` spanning the whole message: the message as a whole calls for that number.
+
+        (Not the matched words: their position depends on the lexicon, which staff edit, and
+        `channel` is a decision about the message, not a word in it.)
+        """
+        text = message.get(TEXT) or ""
+        entities = [e for e in message.get(ENTITIES) or [] if e.get("entity") != CHANNEL_ENTITY]
+        entities.append(
+            {
+                "entity": CHANNEL_ENTITY,
+                "value": channel,
+                "start": 0,
+                "end": len(text),
+                "confidence_entity": 1.0,
+                "extractor": EXTRACTOR_NAME,
+            }
+        )
+        message.set(ENTITIES, entities, add_to_output=True)

@@ -1,0 +1,75 @@
+"""Fixtures of the action tests: the real domain (loaded once), trackers built from dicts, a fresh
+dispatcher per test. The fake triage engine lives in action_test_support.py (clearly marked)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def domain() -> dict[str, Any]:
+    """The project's domain.yml, as the action server receives it (a plain dict)."""
+    return yaml.safe_load((REPO_ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    """A fresh dispatcher: its `.messages` are what the action sent."""
+    return CollectingDispatcher()
+
+
+@pytest.fixture
+def make_tracker(domain: dict[str, Any]) -> Callable[..., Tracker]:
+    """Builds a tracker like the one Rasa sends: slots from the domain, then the given values."""
+
+    def build(
+        text: str = "",
+        intent: str = "describe_problem",
+        *,
+        slots: dict[str, Any] | None = None,
+        entities: list[dict[str, Any]] | None = None,
+        earlier_texts: tuple[str, ...] = (),
+        sender_id: str = "12345:test:1",
+        active_loop: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Tracker:
+        all_slots: dict[str, Any] = {name: spec.get("initial_value") for name, spec in domain["slots"].items()}
+        all_slots["session_started_metadata"] = None
+        all_slots.update(slots or {})
+        latest = {
+            "text": text,
+            "intent": {"name": intent, "confidence": 0.9},
+            "entities": entities or [],
+            "metadata": metadata or {},
+        }
+        events: list[dict[str, Any]] = [
+            {"event": "action", "name": "action_session_start"},
+            {"event": "session_started"},
+            {"event": "action", "name": "action_listen"},
+        ]
+        for earlier in earlier_texts:
+            events.append({"event": "user", "text": earlier, "parse_data": {}})
+            events.append({"event": "action", "name": "action_triage_request"})
+            events.append({"event": "action", "name": "action_listen"})
+        events.append({"event": "user", "text": text, "parse_data": latest})
+        return Tracker.from_dict(
+            {
+                "sender_id": sender_id,
+                "slots": all_slots,
+                "latest_message": latest,
+                "events": events,
+                "active_loop": {"name": active_loop} if active_loop else {},
+                "latest_action_name": "action_listen",
+            }
+        )
+
+    return build
