@@ -104,20 +104,57 @@ class Stack:
             ),
         ]
 
+    def migrate(self) -> None:
+        """Bring the database schema to the newest revision before any process uses it."""
+        subprocess.run(
+            [str(REPO_ROOT / ".venv-app" / "bin" / "python"), "-m", "bot.tickets", "--url", self.settings.database_url,
+             "migrate"],
+            cwd=REPO_ROOT, check=True, capture_output=True,
+        )
+
     def start(self, timeout: float = 180.0, progress: bool = True) -> None:
         if not self.services:
             self.build()
-        log_dir = self.log_dir or self.settings.data_dir / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.migrate()
+        log_dir = self._log_dir()
         for service in self.services:
-            log_file = open(log_dir / f"{service.name.replace(' ', '_')}.log", "ab")  # noqa: SIM115 - owned by the child
-            service.process = subprocess.Popen(
-                service.command, cwd=REPO_ROOT, env={**os.environ, **service.env},
-                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
-            )
+            self._launch(service, log_dir)
         deadline = time.monotonic() + timeout
         for service in self.services:
             self._wait_healthy(service, deadline, log_dir, progress)
+
+    def _log_dir(self) -> Path:
+        log_dir = self.log_dir or self.settings.data_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        return log_dir
+
+    @staticmethod
+    def _launch(service: Service, log_dir: Path) -> None:
+        log_file = open(log_dir / f"{service.name.replace(' ', '_')}.log", "ab")  # noqa: SIM115 - owned by the child
+        service.process = subprocess.Popen(
+            service.command, cwd=REPO_ROOT, env={**os.environ, **service.env},
+            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        log_file.close()  # the child has its own copy
+
+    def service(self, name: str) -> Service:
+        return next(s for s in self.services if s.name == name)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Stop one process abruptly (fault tests: the action server dies, the app is killed)."""
+        process = self.service(name).process
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, sig)
+            process.wait(timeout=15)
+
+    def restart(self, name: str, timeout: float = 120.0) -> None:
+        """Start one service again (after `kill`) and wait until it answers its health check."""
+        service = self.service(name)
+        self.kill(name, signal.SIGTERM)
+        log_dir = self._log_dir()
+        self._launch(service, log_dir)
+        self._wait_healthy(service, time.monotonic() + timeout, log_dir, progress=False)
 
     def _wait_healthy(self, service: Service, deadline: float, log_dir: Path, progress: bool) -> None:
         started = time.monotonic()
