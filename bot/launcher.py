@@ -208,7 +208,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     base = f"http://{settings.host}:{settings.port}"
     print(f"\nFront door ready in {time.monotonic() - started:.0f} s.")
+    for desk in settings.desks:
+        print(f"  Web chat:     {base}/chat/{desk}")
     print(f"  REST:         POST {base}/api/chat/<desk>   desks: {', '.join(settings.desks)}")
+    telegram = [d for d in settings.desks if settings.telegram_token(d)]
+    print(f"  Telegram:     {'polling for desk ' + ', '.join(telegram) if telegram else 'off (set FRONTDOOR_TELEGRAM_TOKEN_<desk>)'}")
     print("  Terminal:     make chat DESK=12345   (in another terminal)")
     print(f"  Logs:         {settings.data_dir / 'logs'}")
     print("Press Ctrl-C to stop.", flush=True)
