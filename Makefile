@@ -11,7 +11,7 @@ export TMPDIR := $(CURDIR)/var/tmp
 RASA_INPUTS := config.yml domain.yml $(shell find nlu_data -name '*.yml' 2>/dev/null)
 RASA_MODEL  := models/frontdoor.tar.gz
 
-.PHONY: help install model train run chat test lint types unit rasa-validate rasa-test triage eval bench clean
+.PHONY: help install model train run chat admin test lint types unit rasa-validate rasa-test triage eval bench clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,6 +38,11 @@ run: install model train ## start the whole front door on 127.0.0.1 (Ctrl-C stop
 
 chat: ## chat in the terminal with the running front door (DESK=12345|12355)
 	@$(APP_PY) -m bot.channels.terminal --desk $(DESK)
+
+admin: install ## create a console admin (ADMIN=name DESKS="12345 12355"; password from FRONTDOOR_ADMIN_PASSWORD or a prompt)
+	@test -n "$(ADMIN)" || { echo "usage: make admin ADMIN=<username> [DESKS=\"12345 12355\"]" >&2; exit 2; }
+	@$(APP_PY) -m bot.tickets migrate
+	@$(APP_PY) -m bot.console create-admin --username $(ADMIN) $(foreach d,$(or $(DESKS),12345 12355),--desk $(d))
 
 lint: install ## ruff
 	@.venv-app/bin/ruff check bot actions tests benchmarks scripts

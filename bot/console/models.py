@@ -1,0 +1,119 @@
+"""Tables of the staff console, in the ticket store's metadata (one database, one migration history).
+
+Staff accounts, their server-side sessions, login attempts (for the rate limit) and the versions of
+the catalogue and FAQ files edited in the browser. The schema comes from the migration
+`0002_staff_console`; a test checks that it builds exactly these models.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.tickets.models import Base, JSONType
+
+
+class Role(str, enum.Enum):
+    """What a staff member may do; each role includes the rights of the one before."""
+
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class CatalogueKind(str, enum.Enum):
+    """Which file of a desk a catalogue version is: the scope catalogue or the FAQ."""
+
+    DESK = "desk"
+    FAQ = "faq"
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+def _one_of(column: str, values: type[enum.Enum]) -> str:
+    return f"{column} IN ({', '.join(repr(member.value) for member in values)})"
+
+
+class StaffUser(Base):
+    """A staff account: argon2 hash only, a role, the desks whose tickets it may see."""
+
+    __tablename__ = "staff_users"
+    __table_args__ = (CheckConstraint(_one_of("role", Role), name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    desks: Mapped[list[str]] = mapped_column(JSONType)
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    password_changed_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+
+
+class StaffSession(Base):
+    """A login. The cookie carries a random token; only its SHA-256 is stored (a DB leak is no login)."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+    ip: Mapped[str] = mapped_column(String(64))
+
+
+class LoginAttempt(Base):
+    """Every login attempt, kept for the per username + IP rate limit (and for the curious auditor)."""
+
+    __tablename__ = "staff_login_attempts"
+    __table_args__ = (
+        Index("ix_staff_login_attempts_username_ip_at", "username", "ip", "at"),
+        Index("ix_staff_login_attempts_ip_at", "ip", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    success: Mapped[bool] = mapped_column(Boolean)
+
+
+class CatalogueVersion(Base):
+    """One accepted version of a desk's catalogue or FAQ file: who, when, why, and the full text."""
+
+    __tablename__ = "catalogue_versions"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", CatalogueKind), name="kind"),
+        UniqueConstraint("desk", "kind", "version"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    desk: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(8))
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    author: Mapped[str] = mapped_column(String(120))
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    details: Mapped[dict[str, Any]]
+
+
+CONSOLE_TABLES = (
+    StaffUser.__tablename__,
+    StaffSession.__tablename__,
+    LoginAttempt.__tablename__,
+    CatalogueVersion.__tablename__,
+)

@@ -1,0 +1,118 @@
+"""Analytics: volumes, answer figures, declined/referred signals, satisfaction without the trap, SVG charts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from console_support import FakeClock, Staff, login
+from sqlalchemy import insert
+from starlette.testclient import TestClient
+
+from bot.console.state import ConsoleState
+from bot.gateway.models import Conversation, InboundMessage
+from bot.tickets.models import Ticket
+
+
+def figure(html: str, element_id: str) -> str:
+    match = re.search(rf'id="{element_id}">([^<（]+)', html)
+    assert match, element_id
+    return match.group(1).strip()
+
+
+def add_inbound(console: ConsoleState, desk: str, statuses: list[str], clock: FakeClock) -> None:
+    with console.engine.begin() as connection:
+        conversation = f"{desk}:web:stats"
+        connection.execute(
+            insert(Conversation),
+            [{"id": conversation, "desk": desk, "channel": "web", "external_user": "stats", "handoff": False,
+              "bot_reset_pending": False, "created_at": clock.now, "last_seen_at": clock.now}],
+        )
+        connection.execute(
+            insert(InboundMessage),
+            [{"conversation_id": conversation, "text": "x", "status": s, "received_at": clock.now} for s in statuses],
+        )
+
+
+def test_answer_first_response_and_satisfaction_figures(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState, clock: FakeClock
+) -> None:
+    store = console.store
+    fast, slow, waiting = new_ticket(), new_ticket(sla_first_response_hours=1), new_ticket()
+    clock.advance(minutes=30)
+    store.record_staff_reply(fast.id, staff_user="a", text="收到")  # 30 min: within the 4 h SLA
+    clock.advance(hours=2)
+    store.record_staff_reply(slow.id, staff_user="a", text="收到")  # 2.5 h: late for its 1 h SLA
+    clock.advance(hours=3)  # `waiting` is now overdue without any reply
+    for ticket, solved, score in ((fast, True, 5), (slow, False, 2)):
+        store.change_status(ticket.id, "resolved", actor="a")
+        store.record_rating(ticket.id, solved=solved, service_score=score)
+    new_ticket(route="decline", summary="帮我儿子找个对象，电话13912345678", triage_signals={"entry_id": "wishing_well"})
+    new_ticket(route="refer", summary="官司判决不公", triage_signals={"entry_id": "litigation", "channel": "12368"})
+    add_inbound(console, "12345", ["answered"] * 8 + ["to_staff", "received"], clock)
+    assert waiting.first_response_at is None
+
+    login(client, staff.supervisor)
+    page = client.get("/console/analytics").text
+    assert figure(page, "answer-rate") == "90.0%"  # 9 of 10 inbound messages answered
+    assert figure(page, "first-response-rate") == "33.3%"  # 1 in time; 1 late; 1 overdue without reply
+    assert figure(page, "solved-rate") == "50.0%"
+    assert "3.50 / 5" in page
+    assert "wishing_well：1 件" in page and "litigation：1 件" in page
+    assert "139****5678" in page and "13912345678" not in page  # examples are masked
+
+
+def test_satisfaction_ignores_declined_and_auto_closed_records(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState
+) -> None:
+    handled = new_ticket()
+    console.store.change_status(handled.id, "resolved", actor="a")
+    console.store.record_rating(handled.id, solved=True, service_score=4)
+    new_ticket(route="decline")  # cannot be rated at all: the store refuses, the figure never sees one
+    new_ticket(route="faq")
+    login(client, staff.supervisor)
+    page = client.get("/console/analytics").text
+    assert figure(page, "solved-rate") == "100.0%" and "4.00 / 5" in page
+
+
+def test_volumes_per_day_route_and_category_with_accessible_svg(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], clock: FakeClock
+) -> None:
+    new_ticket()
+    clock.advance(days=1)
+    new_ticket(category="environment")
+    new_ticket(route="crisis", category=None)
+    login(client, staff.supervisor)
+    page = client.get("/console/analytics?days=7").text
+    assert "受理量（共 3 件）" in page
+    svgs = re.findall(r"<svg[^>]*>.*?</svg>", page, flags=re.S)
+    assert len(svgs) >= 3
+    for svg in svgs:
+        assert 'role="img"' in svg and "<title id=" in svg and "<desc id=" in svg
+    assert "2026-11-24" in page and "生态环境" in page and "危机" in page
+    assert "http" not in page.split("<body")[1].replace("http://www.w3.org/2000/svg", "")  # nothing external
+
+
+def test_figures_cover_only_the_staff_members_desks(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket]
+) -> None:
+    new_ticket()
+    for _ in range(4):
+        new_ticket(desk="12355", conversation_id="12355:web:kid", category="study_stress")
+    login(client, staff.supervisor)  # 12345 only
+    page = client.get("/console/analytics?desk=12355").text
+    assert "受理量（共 1 件）" in page and "study_stress" not in page
+    login(client, staff.admin)
+    assert "受理量（共 5 件）" in client.get("/console/analytics").text
+    assert "受理量（共 4 件）" in client.get("/console/analytics?desk=12355").text
+
+
+def test_the_period_window_moves_with_the_clock(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], clock: FakeClock
+) -> None:
+    new_ticket()
+    clock.advance(days=10)
+    login(client, staff.supervisor)
+    assert "受理量（共 0 件）" in client.get("/console/analytics?days=7").text
+    assert "受理量（共 1 件）" in client.get("/console/analytics?days=30").text
+    assert client.get("/console/analytics?days=abc").status_code == 200

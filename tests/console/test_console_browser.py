@@ -1,0 +1,185 @@
+"""The console in Debian Chromium (Playwright): log in, open the urgent ticket, reply, resolve, see analytics.
+
+The app runs in-process under uvicorn on a free loopback port; Rasa is not needed (tickets come from
+the TicketStore, the person's web conversation from the REST channel while Rasa is down).
+Screenshots go to test-artifacts/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from console_support import PASSWORD, no_risk
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from bot.app import create_app
+from bot.console.hot_topics import hashing_embedder
+from bot.console.state import ConsoleState
+from bot.settings import REPO_ROOT, Settings
+from bot.tickets.models import Ticket
+
+pytestmark = [pytest.mark.browser]
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+SUPERVISOR = "zhou.sup"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Running:
+    url: str
+    console: ConsoleState
+    crisis: Ticket
+    sender: str
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    data_dir: Path = tmp_path_factory.mktemp("console-browser")
+    patch = pytest.MonkeyPatch()
+    for name, value in {
+        "FRONTDOOR_DATA_DIR": str(data_dir),
+        "FRONTDOOR_SECRET_KEY": "browser-test-secret-key-0123456789",
+        "FRONTDOOR_STAFF_API_TOKEN": "browser-staff-token",
+        "FRONTDOOR_RASA_URL": "http://127.0.0.1:9",
+        "FRONTDOOR_RASA_TIMEOUT": "1",
+        "FRONTDOOR_DESKS": "12345,12355",
+    }.items():
+        patch.setenv(name, value)
+    patch.delenv("FRONTDOOR_DATABASE_URL", raising=False)
+    settings = Settings()
+    console = ConsoleState.open(settings, embedder=hashing_embedder())
+    console.accounts.create_user(SUPERVISOR, PASSWORD, role="supervisor", desks=["12345", "12355"], display_name="周班长")
+    app = create_app(settings, safety_screen=no_risk)
+    app.state.console = console
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        sender = "teen-7"
+        reply = httpx.post(f"{url}/api/chat/12355", json={"sender": sender, "text": "我好难受", "channel": "web"}, timeout=30)
+        assert reply.status_code == 200
+        store = console.store
+        store.create_ticket(desk="12345", route="ticket", conversation_id="12345:web:other", channel="web",
+                            idempotency_key="b-1", summary="路灯坏了", sla_first_response_hours=4,
+                            sla_resolution_hours=72)
+        crisis = store.create_ticket(
+            desk="12355", route="crisis", conversation_id=f"12355:web:{sender}", channel="web",
+            idempotency_key="b-2", summary="我好难受，不想活了", transcript=[("person", "我好难受，不想活了")],
+            triage_signals={"route": "crisis", "signals": ["lexicon:不想活"]},
+        )
+        yield Running(url, console, crisis, sender)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        console.close()
+        patch.undo()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        pytest.fail("Debian chromium is not installed: apt-get install chromium (.ci/run does it)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"console-{name}.png"), full_page=True)
+
+
+def sign_in(page: Page, url: str) -> None:
+    page.goto(f"{url}/console/")
+    page.get_by_label("用户名").fill(SUPERVISOR)
+    page.get_by_label("密码").fill(PASSWORD)
+    page.get_by_label("密码").press("Enter")
+    expect(page.get_by_role("heading", name="工单队列")).to_be_visible()
+
+
+def test_login_open_the_urgent_ticket_reply_resolve_and_see_analytics(running: Running, page: Page) -> None:
+    sign_in(page, running.url)
+    first = page.locator("table.queue tbody tr").first
+    expect(first).to_contain_text("危机")
+    shot(page, "1-queue")
+    first.get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(running.crisis.number)
+    expect(page.locator("ol.transcript")).to_contain_text("不想活了")
+    page.get_by_role("button", name="我在听").click()  # a canned reply fills the box
+    expect(page.get_by_label("回复内容（发送到群众所在的渠道）")).to_have_value(
+        "你好，我是12355的老师，我在这里，你可以慢慢说，我们一起想办法。"
+    )
+    shot(page, "2-ticket")
+    page.get_by_role("button", name="发送回复").click()
+    expect(page.get_by_role("status")).to_contain_text("回复已发送给群众")
+    updates = httpx.get(f"{running.url}/api/chat/12355/updates", params={"sender": running.sender, "after": 0}).json()
+    assert any("12355的老师" in m["text"] for m in updates["messages"])  # it reached the person's web chat
+
+    page.get_by_label("改为").select_option("resolved")
+    page.get_by_label("理由或办理结果").fill("已电话陪伴，转介12356并约定回访")
+    page.get_by_role("button", name="更新状态").click()
+    expect(page.get_by_role("status")).to_contain_text("状态已更新")
+    expect(page.locator("h1 .badge").last).to_contain_text("已办结")
+    shot(page, "3-resolved")
+
+    page.get_by_role("link", name="数据分析").click()
+    expect(page.locator("#first-response-rate")).to_contain_text("100.0%")
+    expect(page.get_by_role("heading", name="受理量（共 2 件）")).to_be_visible()
+    shot(page, "4-analytics")
+    stored = running.console.store.get(running.crisis.id)
+    assert stored.status == "resolved" and stored.first_response_at is not None
+
+
+def test_keyboard_focus_is_visible_and_every_control_is_labelled(running: Running, page: Page) -> None:
+    sign_in(page, running.url)
+    for path in ("/console/", f"/console/tickets/{running.crisis.id}", "/console/analytics", "/console/catalogue"):
+        page.goto(f"{running.url}{path}")
+        unlabelled = page.evaluate(
+            """() => [...document.querySelectorAll('input, select, textarea')]
+                 .filter(el => el.type !== 'hidden')
+                 .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+                 .map(el => el.name || el.id)"""
+        )
+        assert unlabelled == [], (path, unlabelled)
+        untitled = page.evaluate("() => [...document.querySelectorAll('svg')].filter(s => !s.querySelector('title')).length")
+        assert untitled == 0, path
+    page.goto(f"{running.url}/console/")
+    for _ in range(4):
+        page.keyboard.press("Tab")
+        outline = page.evaluate(
+            """() => { const s = getComputedStyle(document.activeElement);
+                       return [document.activeElement.tagName, s.outlineStyle, s.outlineWidth]; }"""
+        )
+        assert outline[1] != "none" and outline[2] not in ("0px", ""), outline
+    shot(page, "5-focus")

@@ -1,0 +1,48 @@
+"""The console's migration builds exactly its models, and can be undone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import MetaData, inspect
+
+from bot.console.models import CONSOLE_TABLES
+from bot.tickets.db import alembic_config, make_engine, migrate
+from bot.tickets.models import Base
+
+
+def test_the_migration_builds_the_console_models(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'schema.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection,
+                opts={"compare_type": True, "include_name": lambda name, kind, _: kind != "table" or name in CONSOLE_TABLES},
+            )
+            console_only = MetaData(naming_convention=Base.metadata.naming_convention)
+            for name in CONSOLE_TABLES:
+                Base.metadata.tables[name].to_metadata(console_only)
+            assert compare_metadata(context, console_only) == []
+        assert set(CONSOLE_TABLES) <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_the_console_migration_downgrades_cleanly(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'down.db'}"
+    migrate(url)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0001_initial")
+        assert not set(CONSOLE_TABLES) & set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    migrate(url)  # and up again
