@@ -58,6 +58,17 @@ def latest_text(tracker: Tracker) -> str:
     return (tracker.latest_message or {}).get("text") or ""
 
 
+def person_text(tracker: Tracker) -> str:
+    """What the person actually wrote: the gateway turns a crisis into "/crisis" for Rasa and keeps
+    the original words in the message metadata {"text": ...}; button payloads give ""."""
+    text = latest_text(tracker)
+    if not is_payload(text):
+        return text
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    original = metadata.get("text") if isinstance(metadata, dict) else None
+    return original if isinstance(original, str) and not is_payload(original) else ""
+
+
 def latest_intent(tracker: Tracker) -> str | None:
     """The intent name of the latest user message."""
     return ((tracker.latest_message or {}).get("intent") or {}).get("name")
@@ -94,3 +105,61 @@ def route_name(value: Any) -> str | None:
     if value is None:
         return None
     return str(getattr(value, "value", value))
+
+
+# -- the ticket store ---------------------------------------------------------------------------
+
+FORM_NAME = "ticket_form"
+FORM_SLOTS: tuple[str, ...] = (
+    "problem_what",
+    "problem_where",
+    "problem_since",
+    "problem_who",
+    "contact_consent",
+    "contact_value",
+    "callback_time",
+    "ticket_edit",
+    "ticket_confirmed",
+    "ticket_editing",
+    "ticket_abort",
+    "ticket_origin",
+)
+"""Slots of one pass through the ticket form: cleared when it ends, so the next one starts empty."""
+
+
+def load_ticket_store() -> Any:
+    """The ticket store on FRONTDOOR_DATABASE_URL, opened on first use (never at import time)."""
+    from bot.intake.records import get_store
+
+    return get_store()
+
+
+def message_origin(tracker: Tracker) -> str:
+    """Id of the person's latest message: with the conversation id, the idempotency key of a record."""
+    from bot.intake.records import message_origin as origin
+
+    return origin(tracker.events)
+
+
+def transcript(tracker: Tracker) -> list[tuple[str, str]]:
+    """The conversation so far (person and bot lines) for the ticket's transcript."""
+    from bot.intake.records import transcript_from_events
+
+    return transcript_from_events(tracker.events)
+
+
+def clear_form_events(tracker: Tracker, *, keep: tuple[str, ...] = ()) -> list[Any]:
+    """SlotSet events that empty the ticket form (only slots that hold something)."""
+    from rasa_sdk.events import SlotSet
+
+    defaults = {"ticket_editing": False}
+    events: list[Any] = []
+    for name in FORM_SLOTS:
+        if name in keep:
+            continue
+        value = defaults.get(name)
+        if tracker.get_slot(name) != value:
+            events.append(SlotSet(name, value))
+    if tracker.get_slot("requested_slot") is not None:
+        events.append(SlotSet("requested_slot", None))
+    return events

@@ -1,16 +1,32 @@
-"""action_handoff: a person takes over. The gateway watches the `handoff` slot."""
+"""action_handoff: a person takes over.
+
+The gateway hands the conversation to staff on the custom payload {"handoff": true, "reason": ...}
+(and, with Rasa's API token, on the `handoff` slot). A matter the person was in the middle of
+reporting is not lost: it is opened as a ticket with the details given so far, so staff find it in
+their queue with an SLA and the person gets a number.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.common import clear_form_events, desk_of, load_ticket_store, message_origin, transcript
+
+logger = logging.getLogger(__name__)
+
 
 class ActionHandoff(Action):
     """ask_human: tells the person a staff member will join and sets `handoff`."""
+
+    def __init__(self, store: Any = None) -> None:
+        """`store` replaces the ticket store in tests."""
+        self._store = store
 
     def name(self) -> str:
         """Name used in rules and stories."""
@@ -18,10 +34,47 @@ class ActionHandoff(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         """Stops any form (the person asked for a human, not for more questions)."""
-        dispatcher.utter_message(response="utter_handoff")
         events: list[EventType] = []
+        number = await self._open_matter(tracker)
+        if number:
+            dispatcher.utter_message(response="utter_handoff_with_ticket", ticket_no=number)
+            events.append(SlotSet("last_ticket", number))
+        dispatcher.utter_message(response="utter_handoff")
+        dispatcher.utter_message(json_message={"handoff": True, "reason": "asked"})
         if tracker.active_loop_name:
             events.append(ActiveLoop(None))
+        cleared = clear_form_events(tracker)
+        if cleared or tracker.get_slot("route") == "ticket":
+            events.extend(cleared)
+            events.append(SlotSet("route", None))
         if tracker.get_slot("handoff") is not True:
             events.append(SlotSet("handoff", True))
         return events
+
+    async def _open_matter(self, tracker: Tracker) -> str | None:
+        """The ticket of the matter being reported (form started, not yet submitted), if there is one."""
+        what = tracker.get_slot("problem_what")
+        if not what or (tracker.get_slot("route") != "ticket" and not tracker.active_loop_name):
+            return None
+        from bot.intake.records import Intake, open_ticket
+
+        intake = Intake(
+            desk=desk_of(tracker),
+            conversation_id=tracker.sender_id,
+            origin=str(tracker.get_slot("ticket_origin") or message_origin(tracker)),
+            what=str(what),
+            category=tracker.get_slot("category"),
+            category_l1=tracker.get_slot("category_l1"),
+            where=tracker.get_slot("problem_where"),
+            since=tracker.get_slot("problem_since"),
+            who=tracker.get_slot("problem_who"),
+            callback_time=tracker.get_slot("callback_time"),
+            signals={"handoff": True, "incomplete": tracker.get_slot("ticket_confirmed") is not True},
+        )
+        try:
+            store = self._store or await asyncio.to_thread(load_ticket_store)
+            opened = await asyncio.to_thread(open_ticket, store, intake, transcript(tracker))
+        except Exception:  # the handoff itself must still happen
+            logger.exception("could not open the ticket of the matter handed to staff")
+            return None
+        return str(opened.number)

@@ -1,4 +1,11 @@
-"""Crisis and emergency: answered first, warmly, with the numbers to call; a person is brought in."""
+"""Crisis and emergency: answered first, warmly, with the numbers to call; a person is brought in.
+
+A crisis also opens an URGENT ticket (first response within 15 minutes) and tells the gateway, in
+custom payloads, to hand the conversation to on-duty staff ({"handoff": true, "reason": "crisis"})
+and to alert them ({"urgent_ticket": "<number>"}). An emergency is recorded as a closed record
+(analytics counts it as answered). Neither ever waits for the database: if the store fails, the
+numbers still go out.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +19,17 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
     EMERGENCY_CHANNEL_NAMES,
+    clear_form_events,
     desk_of,
     is_payload,
     latest_text,
+    load_ticket_store,
     load_triage_engine,
+    message_origin,
+    person_text,
     previous_user_texts,
     route_name,
+    transcript,
 )
 
 logger = logging.getLogger(__name__)
@@ -31,16 +43,49 @@ def respond_to_crisis(dispatcher: CollectingDispatcher, tracker: Tracker) -> lis
     The first time: the full answer (12356, 110/120, 12355 on the youth desk) from `utter_crisis`.
     Afterwards (in_crisis already set): a short message that stays with the person and repeats
     the numbers. Never a goodbye. Sets `handoff` (the gateway brings in on-duty staff) and
-    deactivates any active form.
+    deactivates any active form and empties its slots.
     """
     already = tracker.get_slot("in_crisis") is True
     dispatcher.utter_message(response="utter_crisis_stay" if already else "utter_crisis")
-    events: list[EventType] = []
-    if tracker.active_loop_name:
-        events.append(ActiveLoop(None))
+    events: list[EventType] = [ActiveLoop(None)] if tracker.active_loop_name else []
+    events.extend(clear_form_events(tracker))  # a half-filled form does not come back after a crisis
     wanted = {"in_crisis": True, "handoff": True, "route": "crisis", "channel": CRISIS_CHANNEL}
     events.extend(SlotSet(name, value) for name, value in wanted.items() if tracker.get_slot(name) != value)
     return events
+
+
+def open_crisis_ticket(tracker: Tracker, store: Any, signals: dict[str, Any] | None = None) -> str | None:
+    """Opens the urgent ticket of a crisis (once per triggering message); its number, or None on failure."""
+    from bot.intake.records import open_crisis_ticket as open_ticket
+
+    try:
+        text = person_text(tracker)
+        earlier = tracker.get_slot("problem_what")
+        if text and earlier and earlier != text:
+            summary = f"{text}\n（此前在登记：{earlier}）"
+        else:
+            summary = text or earlier or "（危机对话）"
+        ticket = open_ticket(
+            store,
+            desk=desk_of(tracker),
+            conversation_id=tracker.sender_id,
+            origin=message_origin(tracker),
+            text=summary,
+            transcript=transcript(tracker),
+            signals=signals,
+        )
+        return str(ticket.number)
+    except Exception:
+        logger.exception("could not open the crisis ticket; staff are still alerted through the handoff")
+        return None
+
+
+def crisis_payload(number: str | None) -> dict[str, Any]:
+    """What the gateway acts on: hand the conversation to staff now, alert them with the ticket."""
+    payload: dict[str, Any] = {"handoff": True, "reason": "crisis"}
+    if number:
+        payload["urgent_ticket"] = number
+    return payload
 
 
 def respond_to_emergency(dispatcher: CollectingDispatcher, tracker: Tracker, channel: str | None) -> list[EventType]:
@@ -53,14 +98,32 @@ def respond_to_emergency(dispatcher: CollectingDispatcher, tracker: Tracker, cha
         channel = None
         dispatcher.utter_message(response="utter_emergency_unknown")
     dispatcher.utter_message(response="utter_emergency_after")
-    events: list[EventType] = [SlotSet("route", "emergency"), SlotSet("channel", channel)]
-    if tracker.active_loop_name:
-        events.insert(0, ActiveLoop(None))
+    events: list[EventType] = [ActiveLoop(None)] if tracker.active_loop_name else []
+    events.extend(clear_form_events(tracker))
+    events.extend([SlotSet("route", "emergency"), SlotSet("channel", channel)])
     return events
+
+
+def record_emergency(tracker: Tracker, store: Any, channel: str | None, signals: tuple[str, ...] = ()) -> None:
+    """A closed `emergency` record (counts as answered); failures are logged, never shown."""
+    from bot.intake.records import record_answer
+
+    try:
+        record_answer(
+            store, route="emergency", desk=desk_of(tracker), conversation_id=tracker.sender_id,
+            origin=message_origin(tracker), text=person_text(tracker), channel=channel,
+            signals=signals,
+        )
+    except Exception:
+        logger.exception("could not record the emergency")
 
 
 class ActionHandleCrisis(Action):
     """Intent `crisis` (NLU or the safety override), and every message while in_crisis."""
+
+    def __init__(self, store: Any = None) -> None:
+        """`store` replaces the ticket store in tests; in production it is opened on first use."""
+        self._store = store
 
     def name(self) -> str:
         """Name used in rules and stories."""
@@ -68,22 +131,35 @@ class ActionHandleCrisis(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
         """Never fails: if anything goes wrong the numbers are still sent as plain text."""
+        first = tracker.get_slot("in_crisis") is not True
         try:
-            return respond_to_crisis(dispatcher, tracker)
+            events = respond_to_crisis(dispatcher, tracker)
         except Exception:
             logger.exception("action_handle_crisis failed; sending the fallback text")
             dispatcher.utter_message(
                 text="我在这里陪着你。请马上拨打 12356 心理援助热线；有生命危险请立即拨打 110 或 120。工作人员很快会接入。"
             )
-            return [SlotSet("in_crisis", True), SlotSet("handoff", True)]
+            events = [SlotSet("in_crisis", True), SlotSet("handoff", True)]
+        number = None
+        if first:
+            try:
+                store = self._store or await asyncio.to_thread(load_ticket_store)
+                number = await asyncio.to_thread(open_crisis_ticket, tracker, store, {"source": "crisis_intent"})
+            except Exception:
+                logger.exception("ticket store unavailable for the crisis ticket")
+        dispatcher.utter_message(json_message=crisis_payload(number))
+        if number:
+            events.append(SlotSet("last_ticket", number))
+        return events
 
 
 class ActionHandleEmergency(Action):
     """Intent `emergency`: "call 110/119/120/122 now" first."""
 
-    def __init__(self, engine: Any = None) -> None:
-        """`engine` replaces the triage engine in tests; in production it is loaded on first use."""
+    def __init__(self, engine: Any = None, store: Any = None) -> None:
+        """`engine` / `store` replace the triage engine and the ticket store in tests."""
         self._engine = engine
+        self._store = store
 
     def name(self) -> str:
         """Name used in rules and stories."""
@@ -94,7 +170,13 @@ class ActionHandleEmergency(Action):
         channel = next(tracker.get_latest_entity_values("channel"), None)
         if channel not in EMERGENCY_CHANNEL_NAMES:
             channel = await self._channel_from_engine(tracker)
-        return respond_to_emergency(dispatcher, tracker, channel)
+        events = respond_to_emergency(dispatcher, tracker, channel)
+        try:
+            store = self._store or await asyncio.to_thread(load_ticket_store)
+            await asyncio.to_thread(record_emergency, tracker, store, channel, ("emergency_intent",))
+        except Exception:
+            logger.exception("ticket store unavailable for the emergency record")
+        return events
 
     async def _channel_from_engine(self, tracker: Tracker) -> str | None:
         text = latest_text(tracker)

@@ -9,14 +9,22 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import configured_desks, desk_from_sender
+from actions.common import FORM_SLOTS, configured_desks, desk_from_sender
 
 logger = logging.getLogger(__name__)
 
 METADATA_SLOT = "session_started_metadata"
-RESET_AT_SESSION_START: dict[str, Any] = {"in_crisis": False}
-"""Slots that do not survive a new session (an hour of silence): the crisis companion mode ends;
-`handoff` is kept, the gateway and staff own it."""
+RESET_AT_SESSION_START: dict[str, Any] = {
+    "in_crisis": False,
+    **{name: (False if name == "ticket_editing" else None) for name in FORM_SLOTS},
+    "requested_slot": None,
+    "route": None,
+    "follow_up_ticket": None,
+    "service_score": None,
+}
+"""Slots that do not survive a new session (an hour of silence): the crisis companion mode ends and
+a half-filled ticket form starts afresh (Rasa does not resume a form across sessions);
+`handoff` is kept, the gateway and staff own it, and so is `last_ticket`."""
 
 
 class ActionSessionStart(Action):

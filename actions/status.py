@@ -1,7 +1,12 @@
-"""action_check_status: the status of a ticket of this conversation or of a given ticket number."""
+"""action_check_status: the status of the person's own tickets ("我的工单怎么样了").
+
+Only the tickets of this conversation: a number that belongs to someone else reveals nothing, not
+even that it exists (bot.intake.status, TicketStore.get_by_number).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -10,27 +15,40 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.common import load_ticket_store
+
 logger = logging.getLogger(__name__)
 
 TicketLookup = Callable[[str | None, str], str | None]
 """(ticket number or None, sender id) -> a short status text for the person, or None if no ticket."""
 
 
-def no_ticket_store(ticket_number: str | None, sender_id: str) -> str | None:
-    """Stand-in until bot.tickets is wired in: no ticket exists for anyone yet.
+class StoreLookup:
+    """The lookup on the ticket store (opened on first use unless given); `clock` for tests.
 
-    TODO(tickets): replace with a lookup in bot.tickets (by number, or the latest ticket of
-    sender_id) returning its status, category, due time and last staff reply as one text.
+    A class, not a closure: rasa-sdk's Sanic worker is spawned and pickles the registered actions.
     """
-    return None
+
+    def __init__(self, store: Any = None, clock: Callable[[], Any] | None = None) -> None:
+        self.store = store
+        self.clock = clock
+
+    def __call__(self, ticket_number: str | None, sender_id: str) -> str | None:
+        from bot.intake.status import status_reply
+
+        now = self.clock() if self.clock else None
+        return status_reply(self.store or load_ticket_store(), sender_id, ticket_number, now=now)
+
+
+store_lookup = StoreLookup
 
 
 class ActionCheckStatus(Action):
     """check_status: honest answer about the tickets this conversation can see."""
 
     def __init__(self, lookup: TicketLookup | None = None) -> None:
-        """`lookup` is the ticket store; until bot.tickets exists, nothing is found."""
-        self._lookup = lookup or no_ticket_store
+        """`lookup` replaces the ticket store lookup in tests."""
+        self._lookup = lookup or store_lookup()
 
     def name(self) -> str:
         """Name used in rules and stories."""
@@ -40,7 +58,7 @@ class ActionCheckStatus(Action):
         """Looks the ticket up; says plainly when none was found and how to reach a person."""
         number = next(tracker.get_latest_entity_values("ticket_number"), None)
         try:
-            status = self._lookup(number, tracker.sender_id)
+            status = await asyncio.to_thread(self._lookup, number, tracker.sender_id)
         except Exception:
             logger.exception("Ticket lookup failed")
             dispatcher.utter_message(response="utter_triage_error")

@@ -1,4 +1,13 @@
-"""action_triage_request: hands a request to the triage engine and acts on its route."""
+"""action_triage_request: hands a request to the triage engine and acts on its route.
+
+* ticket: sets `route: ticket` and pre-fills the ticket form (what, and since when if the message
+  says so); the rules then start `ticket_form`.
+* faq / refer / decline / emergency: the answer, buttons where they help, and a closed record in
+  the ticket store (analytics counts it as answered; declines keep their reason code).
+* crisis: the crisis answer, an urgent ticket and the handoff (see actions/safety.py).
+* "/describe_problem" (the "我还是想反映" button after an FAQ answer or a referral) starts the form
+  with an empty description.
+"""
 
 from __future__ import annotations
 
@@ -11,27 +20,41 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
+    clear_form_events,
     desk_of,
     is_payload,
     latest_text,
+    load_ticket_store,
     load_triage_engine,
+    message_origin,
     previous_user_texts,
     route_name,
 )
-from actions.safety import respond_to_crisis, respond_to_emergency
+from actions.safety import (
+    crisis_payload,
+    open_crisis_ticket,
+    record_emergency,
+    respond_to_crisis,
+    respond_to_emergency,
+)
 
 logger = logging.getLogger(__name__)
 
 REPLY_ROUTES = ("refer", "decline", "clarify")
 """Routes whose answer is the engine's own reply text (from the desk catalogue)."""
+RECORDED_ROUTES = ("refer", "decline", "faq")
+"""Routes answered at the first gate that are recorded as closed records."""
+INSIST_AFTER = ("faq", "refer")
+"""After these answers, "我还是想反映" (/describe_problem) opens the ticket form."""
 
 
 class ActionTriageRequest(Action):
     """describe_problem, inform outside a form, nlu_fallback: the engine decides what happens."""
 
-    def __init__(self, engine: Any = None) -> None:
-        """`engine` replaces the triage engine in tests; in production it is loaded on first use."""
+    def __init__(self, engine: Any = None, store: Any = None) -> None:
+        """`engine` / `store` replace the triage engine and the ticket store in tests."""
         self._engine = engine
+        self._store = store
 
     def name(self) -> str:
         """Name used in rules and stories."""
@@ -41,9 +64,7 @@ class ActionTriageRequest(Action):
         """Never raises: on an engine error the person gets an apology and the way to a human."""
         text = latest_text(tracker)
         if not text.strip() or is_payload(text):
-            # a button such as "我还是想反映" (/describe_problem): there is nothing to triage yet
-            dispatcher.utter_message(response="utter_ask_details")
-            return [SlotSet("faq_id", None)]
+            return self._button(dispatcher, tracker)
 
         desk = desk_of(tracker)
         try:
@@ -52,8 +73,26 @@ class ActionTriageRequest(Action):
         except Exception:
             logger.exception("Triage engine failed (desk %s)", desk)
             dispatcher.utter_message(response="utter_triage_error")
-            return []
-        return self.act_on(decision, text, dispatcher, tracker)
+            return [SlotSet("route", None)]
+        events = self.act_on(decision, text, dispatcher, tracker)
+        await self._record(decision, text, dispatcher, tracker, events)
+        return events
+
+    @staticmethod
+    def _button(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        """A button such as "我还是想反映" (/describe_problem): there is nothing to triage yet."""
+        if tracker.get_slot("route") in INSIST_AFTER:
+            dispatcher.utter_message(response="utter_ticket_intro_plain")
+            return [
+                *clear_form_events(tracker),
+                SlotSet("route", "ticket"),
+                SlotSet("category", None),
+                SlotSet("category_l1", None),
+                SlotSet("faq_id", None),
+                SlotSet("ticket_origin", message_origin(tracker)),
+            ]
+        dispatcher.utter_message(response="utter_ask_details")
+        return [SlotSet("route", None), SlotSet("faq_id", None)]
 
     @staticmethod
     def act_on(decision: Any, text: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
@@ -73,10 +112,9 @@ class ActionTriageRequest(Action):
             else:  # an FAQ entry without an answer is a catalogue bug: do not pretend
                 logger.error("FAQ decision without an answer (faq_id %s)", decision.faq_id)
                 dispatcher.utter_message(response="utter_ask_details")
+                return [*_decision_slots(decision), SlotSet("route", None)]
         elif route == "ticket":
-            _say_ticket_noted(dispatcher, decision, reply)
-            # TODO(ticket form): start the form here instead (what/where/since, contact with consent)
-            return [*_decision_slots(decision), SlotSet("problem_what", text)]
+            return _start_ticket(decision, text, dispatcher, tracker)
         elif route == "smalltalk":
             if reply:
                 dispatcher.utter_message(text=reply)
@@ -84,25 +122,83 @@ class ActionTriageRequest(Action):
                 dispatcher.utter_message(response="utter_invite_request")
         elif route in REPLY_ROUTES and reply:
             dispatcher.utter_message(text=reply)
+            if route == "refer":
+                dispatcher.utter_message(response="utter_refer_helpful")
+            elif route == "decline":
+                dispatcher.utter_message(response="utter_decline_next")
         else:
             if route not in REPLY_ROUTES:
                 logger.error("Unknown triage route %r; asking the person to say more", route)
             dispatcher.utter_message(response="utter_ask_rephrase")
         return _decision_slots(decision)
 
+    async def _record(
+        self, decision: Any, text: str, dispatcher: CollectingDispatcher, tracker: Tracker, events: list[EventType]
+    ) -> None:
+        """Writes what the route asks for to the ticket store; a failure never reaches the person."""
+        route = route_name(decision.route)
+        if route not in (*RECORDED_ROUTES, "emergency", "crisis"):
+            return
+        if route == "faq" and not getattr(decision, "reply", None):
+            return
+        try:
+            store = self._store or await asyncio.to_thread(load_ticket_store)
+        except Exception:
+            logger.exception("ticket store unavailable; %s answer not recorded", route)
+            if route == "crisis":
+                dispatcher.utter_message(json_message=crisis_payload(None))
+            return
+        signals = tuple(str(s) for s in getattr(decision, "signals", ()) or ())
+        if route == "crisis":
+            if tracker.get_slot("in_crisis") is True:
+                dispatcher.utter_message(json_message=crisis_payload(None))
+                return
+            number = await asyncio.to_thread(
+                open_crisis_ticket, tracker, store, {"source": "triage", "signals": list(signals)[:20]}
+            )
+            dispatcher.utter_message(json_message=crisis_payload(number))
+            if number:
+                events.append(SlotSet("last_ticket", number))
+            return
+        if route == "emergency":
+            await asyncio.to_thread(record_emergency, tracker, store, decision.channel, signals)
+            return
+        from bot.intake.records import record_answer
 
-def _say_ticket_noted(dispatcher: CollectingDispatcher, decision: Any, reply: str | None) -> None:
-    """Honest for now: the matter and its category are noted in this conversation; staff follow up."""
+        try:
+            await asyncio.to_thread(
+                record_answer, store, route=route, desk=desk_of(tracker), conversation_id=tracker.sender_id,
+                origin=message_origin(tracker), text=text, entry_id=getattr(decision, "entry_id", None)
+                or getattr(decision, "faq_id", None), channel=decision.channel,
+                confidence=getattr(decision, "confidence", None), signals=signals,
+                reply=getattr(decision, "reply", None),
+            )
+        except Exception:
+            logger.exception("could not record the %s answer", route)
+
+
+def _start_ticket(decision: Any, text: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """Route ticket: a short intro; the rules start ticket_form, which asks only what is missing."""
+    from bot.intake.fields import guess_since
+
     name = getattr(decision, "category_name", None) or getattr(decision, "category_l1", None)
     if not name:
         category = getattr(decision, "category", None) or ""
         name = category if category and not category.isascii() else None  # ids are not for people
     if name:
-        dispatcher.utter_message(response="utter_ticket_noted", category_name=name)
+        dispatcher.utter_message(response="utter_ticket_intro", category_name=name)
     else:
-        dispatcher.utter_message(response="utter_ticket_noted_plain")
-    if reply:
-        dispatcher.utter_message(text=reply)
+        dispatcher.utter_message(response="utter_ticket_intro_plain")
+    if getattr(decision, "reply", None):
+        dispatcher.utter_message(text=decision.reply)
+    return [
+        *clear_form_events(tracker),
+        *_decision_slots(decision),
+        SlotSet("category_l1", getattr(decision, "category_l1", None)),
+        SlotSet("problem_what", text),
+        SlotSet("problem_since", guess_since(text)),
+        SlotSet("ticket_origin", message_origin(tracker)),
+    ]
 
 
 def _decision_slots(decision: Any, skip: tuple[str, ...] = ()) -> list[EventType]:

@@ -1,7 +1,8 @@
-"""The app process: gateway + channels (REST now; web chat, Telegram and the staff console join here)."""
+"""The app process: gateway, outbound worker, channels (REST, web chat, Telegram) and the staff console."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -10,14 +11,16 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
-from telegram.ext import Application
 
-from bot.channels import rest, staff_api, web
-from bot.channels.telegram import TelegramChannel, start_polling, stop_polling
+from bot.channels import rest, staff_api, telegram_runtime, web
+from bot.channels.telegram_runtime import TelegramDesk, TelegramPusher, start_desks
+from bot.console.routes import mount as console_mount
+from bot.followups.runtime import FollowUpService
+from bot.gateway.outbound import OutboundWorker
 from bot.gateway.rasa_client import RasaClient
-from bot.gateway.service import Gateway, SafetyScreen, triage_safety_screen
-from bot.settings import Settings, get_settings
-from bot.tickets.db import make_engine
+from bot.gateway.service import STAFF_CHANNEL, Gateway, SafetyScreen, triage_safety_screen
+from bot.settings import MissingSecretError, Settings, get_settings
+from bot.tickets.db import make_engine, migrate
 
 log = logging.getLogger(__name__)
 
@@ -27,23 +30,21 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "rasa": "up" if rasa_up else "down"})
 
 
-async def _start_telegram(settings: Settings, gateway: Gateway) -> list[Application]:
-    """Start one polling Telegram bot per desk that has a token; a bad token is logged, not fatal."""
-    started = []
-    for desk in settings.desks:
-        token = settings.telegram_token(desk)
-        if not token:
-            continue
-        application = TelegramChannel(desk, gateway).build(token, base_url=settings.telegram_base_url)
-        application.bot_data["desk"] = desk
-        try:
-            await start_polling(application)
-        except Exception:
-            log.exception("Telegram bot of desk %s could not start (check FRONTDOOR_TELEGRAM_TOKEN_%s)", desk, desk)
-            continue
-        log.info("Telegram bot of desk %s is polling", desk)
-        started.append(application)
-    return started
+def _rasa_api_token(settings: Settings) -> str | None:
+    """Rasa's HTTP API token lets the gateway watch the handoff slot; without it only custom payloads count."""
+    try:
+        return settings.rasa_token
+    except MissingSecretError:
+        log.warning("FRONTDOOR_RASA_TOKEN is not set: the gateway cannot read Rasa's handoff slot")
+        return None
+
+
+def _configure_logging() -> None:
+    """INFO for our own loggers; httpx stays at WARNING because its request lines carry bot tokens in URLs."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "telegram", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def create_app(settings: Settings | None = None, safety_screen: SafetyScreen = triage_safety_screen) -> Starlette:
@@ -52,29 +53,62 @@ def create_app(settings: Settings | None = None, safety_screen: SafetyScreen = t
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        _configure_logging()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.database_url)
-        rasa = RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds)
+        await asyncio.to_thread(migrate, engine)  # ticket store and gateway tables: one Alembic chain
+        rasa = RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds, token=_rasa_api_token(settings))
+        gateway = Gateway(
+            engine,
+            rasa,
+            safety_screen=safety_screen,
+            staff_chat_id=settings.telegram_staff_chat_id,
+            action_server_url=settings.action_url,
+        )
         app.state.settings = settings
         app.state.rasa = rasa
-        app.state.gateway = Gateway(engine, rasa, safety_screen=safety_screen)
-        telegram_apps = await _start_telegram(settings, app.state.gateway)
-        bots = {str(a.bot_data.get("desk")): a for a in telegram_apps}
-
-        async def deliver_staff_message(conversation_id: str, text: str) -> None:
-            """Push channels get staff messages at once; web and REST clients poll for them."""
-            desk, channel, user = conversation_id.split(":", 2)
-            if channel == "telegram" and desk in bots:
-                await bots[desk].bot.send_message(chat_id=int(user), text=text)
-
-        app.state.deliver_staff_message = deliver_staff_message
+        app.state.gateway = gateway
+        # recovery first: it locks the conversations it will answer, so newer messages queue behind
+        recovery = await gateway.start_recovery(wait_for_rasa=settings.rasa_timeout_seconds * 3)
+        telegram_desks: dict[str, TelegramDesk] = {}
+        follow_ups = FollowUpService(engine, gateway)  # return visits (回访) and SLA alerts, every minute
+        worker = OutboundWorker(engine, pushers={})
+        gateway.on_outbound(worker.wake)
+        await worker.start()
         try:
+            telegram_desks = await start_desks(settings, gateway, engine)
+            if telegram_desks:
+                pusher = TelegramPusher({name: desk.bot for name, desk in telegram_desks.items()})
+                worker.pushers.update({"telegram": pusher, STAFF_CHANNEL: pusher})
+                worker.wake()
+            app.state.telegram_desks = telegram_desks
+            app.state.outbound = worker
+
+            async def deliver_staff_message(conversation_id: str, text: str) -> None:
+                """Kept for callers of the old API: staff_reply has queued the message; deliver it now."""
+                worker.wake(conversation_id)
+
+            app.state.deliver_staff_message = deliver_staff_message
+            follow_ups.start()
+            app.state.follow_ups = follow_ups
             yield
         finally:
-            for telegram_app in telegram_apps:
-                await stop_polling(telegram_app)
+            await follow_ups.stop()
+            if recovery is not None:
+                recovery.cancel()
+            for desk in telegram_desks.values():
+                await desk.stop()
+            await worker.stop()
+            await gateway.aclose()
             await rasa.aclose()
             engine.dispose()
 
-    routes = [Route("/healthz", health), *rest.routes, *web.routes, *staff_api.routes]
+    routes = [
+        Route("/healthz", health),
+        *rest.routes,
+        *web.routes,
+        *staff_api.routes,
+        *telegram_runtime.routes,
+        console_mount,
+    ]
     return Starlette(routes=routes, lifespan=lifespan)

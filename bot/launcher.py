@@ -85,31 +85,67 @@ class Stack:
             Service(
                 "rasa",
                 [
-                    str(venv_rasa / "rasa"), "run", "--enable-api", "--auth-token", self.settings.rasa_token,
-                    "-i", host, "-p", str(self.rasa_port), "--model", str(self.model_path),
-                    "--endpoints", str(REPO_ROOT / "endpoints.yml"), "--credentials", str(REPO_ROOT / "credentials.yml"),
+                    str(venv_rasa / "rasa"),
+                    "run",
+                    "--enable-api",
+                    "--auth-token",
+                    self.settings.rasa_token,
+                    "-i",
+                    host,
+                    "-p",
+                    str(self.rasa_port),
+                    "--model",
+                    str(self.model_path),
+                    "--endpoints",
+                    str(REPO_ROOT / "endpoints.yml"),
+                    "--credentials",
+                    str(REPO_ROOT / "credentials.yml"),
                 ],
                 f"http://127.0.0.1:{self.rasa_port}/",
-                {**common, "FRONTDOOR_ACTION_URL": action_url,
-                 "FRONTDOOR_TRACKER_DB": str(self.settings.data_dir / "rasa_tracker.db")},
+                {
+                    **common,
+                    "FRONTDOOR_ACTION_URL": action_url,
+                    "FRONTDOOR_TRACKER_DB": str(self.settings.data_dir / "rasa_tracker.db"),
+                },
             ),
             Service(
                 "app",
                 [
-                    str(venv_app / "python"), "-m", "uvicorn", "bot.app:create_app", "--factory",
-                    "--host", host, "--port", str(self.app_port), "--log-level", "warning",
+                    str(venv_app / "python"),
+                    "-m",
+                    "uvicorn",
+                    "bot.app:create_app",
+                    "--factory",
+                    "--host",
+                    host,
+                    "--port",
+                    str(self.app_port),
+                    "--log-level",
+                    "warning",
                 ],
                 f"http://127.0.0.1:{self.app_port}/healthz",
-                {**common, "FRONTDOOR_RASA_URL": f"http://127.0.0.1:{self.rasa_port}"},
+                {
+                    **common,
+                    "FRONTDOOR_RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
+                    "FRONTDOOR_ACTION_URL": action_url,
+                },
             ),
         ]
 
     def migrate(self) -> None:
         """Bring the database schema to the newest revision before any process uses it."""
         subprocess.run(
-            [str(REPO_ROOT / ".venv-app" / "bin" / "python"), "-m", "bot.tickets", "--url", self.settings.database_url,
-             "migrate"],
-            cwd=REPO_ROOT, check=True, capture_output=True,
+            [
+                str(REPO_ROOT / ".venv-app" / "bin" / "python"),
+                "-m",
+                "bot.tickets",
+                "--url",
+                self.settings.database_url,
+                "migrate",
+            ],
+            cwd=REPO_ROOT,
+            check=True,
+            capture_output=True,
         )
 
     def start(self, timeout: float = 180.0, progress: bool = True) -> None:
@@ -133,8 +169,12 @@ class Stack:
     def _launch(service: Service, log_dir: Path) -> None:
         log_file = open(log_dir / f"{service.name.replace(' ', '_')}.log", "ab")  # noqa: SIM115 - owned by the child
         service.process = subprocess.Popen(
-            service.command, cwd=REPO_ROOT, env={**os.environ, **service.env},
-            stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            service.command,
+            cwd=REPO_ROOT,
+            env={**os.environ, **service.env},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log_file.close()  # the child has its own copy
 
@@ -212,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  Web chat:     {base}/chat/{desk}")
     print(f"  REST:         POST {base}/api/chat/<desk>   desks: {', '.join(settings.desks)}")
     telegram = [d for d in settings.desks if settings.telegram_token(d)]
-    print(f"  Telegram:     {'polling for desk ' + ', '.join(telegram) if telegram else 'off (set FRONTDOOR_TELEGRAM_TOKEN_<desk>)'}")
+    print(
+        f"  Telegram:     {'polling for desk ' + ', '.join(telegram) if telegram else 'off (set FRONTDOOR_TELEGRAM_TOKEN_<desk>)'}"
+    )
     print("  Terminal:     make chat DESK=12345   (in another terminal)")
     print(f"  Logs:         {settings.data_dir / 'logs'}")
     print("Press Ctrl-C to stop.", flush=True)

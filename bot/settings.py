@@ -44,7 +44,17 @@ class Settings:
     rasa_timeout_seconds: float = field(
         default_factory=lambda: float(os.environ.get("FRONTDOOR_RASA_TIMEOUT", "10"))
     )
+    # the action server's webhook URL, as Rasa calls it; when set the gateway also checks the server's health
+    action_url: str | None = field(default_factory=lambda: os.environ.get("FRONTDOOR_ACTION_URL", "").strip() or None)
     telegram_base_url: str | None = field(default_factory=lambda: os.environ.get("FRONTDOOR_TELEGRAM_BASE_URL") or None)
+    # public base URL for Telegram webhooks (the app serves POST /telegram/<desk>); unset = long polling
+    telegram_webhook_url: str | None = field(
+        default_factory=lambda: os.environ.get("FRONTDOOR_TELEGRAM_WEBHOOK_URL", "").strip() or None
+    )
+    # the on-duty staff chat that gets crisis and urgent-ticket alerts (the desk's bot must be a member)
+    telegram_staff_chat_id: str | None = field(
+        default_factory=lambda: os.environ.get("FRONTDOOR_TELEGRAM_STAFF_CHAT_ID", "").strip() or None
+    )
     desks: tuple[str, ...] = field(
         default_factory=lambda: tuple(os.environ.get("FRONTDOOR_DESKS", "12345,12355").split(","))
     )
@@ -69,6 +79,11 @@ class Settings:
     def staff_api_token(self) -> str:
         """Bearer token of the staff REST API (replies, handoff)."""
         return self._require("FRONTDOOR_STAFF_API_TOKEN")
+
+    @property
+    def telegram_webhook_secret(self) -> str | None:
+        """Telegram sends it in X-Telegram-Bot-Api-Secret-Token; required when a webhook URL is set."""
+        return _secret("FRONTDOOR_TELEGRAM_WEBHOOK_SECRET")
 
     @staticmethod
     def telegram_token(desk: str) -> str | None:

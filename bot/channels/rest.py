@@ -1,6 +1,8 @@
 """REST channel for integrations: `POST /api/chat/{desk}` with {"sender", "text"[, "message_id"]}.
 
-A WeChat or SMS adapter can be written against this: it returns every reply with its buttons.
+A WeChat or SMS adapter can be written against this: it returns every reply with its buttons and
+its id. Messages that arrive later (staff replies, follow-ups, the answer to a message a crashed
+process had received) are fetched from `GET /api/chat/{desk}/updates` (bot/channels/web.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from starlette.routing import Route
 from bot.gateway.service import Gateway, Inbound
 
 MAX_BODY_BYTES = 64 * 1024
+POLLING_CHANNELS = ("rest", "web")  # channels whose clients fetch queued messages from /api/chat/{desk}/updates
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -41,11 +44,14 @@ async def chat(request: Request) -> JSONResponse:
         return _error(400, "'text' must be a string")
     if message_id is not None and not isinstance(message_id, str | int):
         return _error(400, "'message_id' must be a string or a number")
+    channel = payload.get("channel") or "rest"
+    if channel not in POLLING_CHANNELS:  # a caller must not speak in a Telegram chat's conversation
+        return _error(400, "'channel' must be 'rest' (default) or 'web'")
     gateway: Gateway = request.app.state.gateway
     replies = await gateway.handle(
         Inbound(
             desk=desk,
-            channel=str(payload.get("channel") or "rest")[:20],
+            channel=channel,
             user=sender.strip(),
             text=text,
             message_id=str(message_id) if message_id is not None else None,

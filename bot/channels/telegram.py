@@ -1,18 +1,25 @@
 """Telegram channel on python-telegram-bot 22: one bot per desk, every message through the gateway.
 
 Why it looks like this:
-- the update id is the gateway's message id, so a redelivered update is answered once;
-- callback queries are answered at once (Telegram expires them after ~15 s), then handled;
-- replies are cut at Telegram's 4,096-character limit, and AIORateLimiter paces sends and retries
-  HTTP 429 after `retry_after`;
+- PTB runs without its Updater (`.updater(None)`): `telegram_runtime.TelegramDesk` fetches updates
+  (long polling or webhook), journals each one before Telegram is told, and feeds it here;
+- the gateway's message id is Telegram's message id (or callback query id), so a redelivered
+  update is answered once;
+- replies are queued and sent by the outbound worker (`TelegramPusher`): retried on failure, in
+  order, cut at Telegram's 4,096-character limit;
+- `PacedRateLimiter` keeps about one message per second per chat on top of PTB's AIORateLimiter
+  (30/s overall, 20/min per group, retries after a 429's `retry_after`);
 - photos, stickers and voice get a polite request for text.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
+from aiolimiter import AsyncLimiter
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     AIORateLimiter,
@@ -24,7 +31,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.gateway.service import Gateway, Inbound, Reply
+from bot.gateway.service import Gateway, Inbound
 from bot.privacy import mask
 
 log = logging.getLogger(__name__)
@@ -37,6 +44,8 @@ HELP_TEXT = (
     "说“转人工”可以找工作人员。紧急情况请直接拨打110/119/120。"
 )
 NOT_TEXT = "抱歉，我现在只能看懂文字消息。请用文字描述一下您的情况，图片等材料可以之后提交给工作人员。"
+ERROR_TEXT = "抱歉，出了点问题，请稍后再试，或拨打热线。紧急情况请拨打110/120。"
+SENDING_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "sendSticker", "sendVoice", "editMessageText"}
 
 
 def split_message(text: str, limit: int = TELEGRAM_MAX_CHARS) -> list[str]:
@@ -63,44 +72,89 @@ def keyboard(buttons: Sequence[dict[str, str]]) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows) if rows else None
 
 
+def message_id_of(update: Update) -> str:
+    """A key that stays the same when Telegram redelivers the update, and never repeats otherwise.
+
+    Message ids grow within a chat and callback query ids are unique; update ids may restart at a
+    random value after a week of silence, so they are only the last resort.
+    """
+    if update.callback_query is not None:
+        return f"c{update.callback_query.id}"
+    if update.effective_message is not None:
+        return f"m{update.effective_message.message_id}"
+    return f"u{update.update_id}"
+
+
+class PacedRateLimiter(AIORateLimiter):
+    """AIORateLimiter plus a per-chat pace: a burst of `chat_burst`, then `chat_rate` messages per second.
+
+    Telegram asks for about one message per second per chat; AIORateLimiter has no private-chat limit.
+    """
+
+    def __init__(self, chat_rate: float = 1.0, chat_burst: int = 3, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._chat_rate, self._chat_burst = chat_rate, chat_burst
+        self._chat_limiters: dict[str, AsyncLimiter] = {}
+
+    def _chat_limiter(self, chat_id: str) -> AsyncLimiter:
+        if len(self._chat_limiters) > 1024:  # forget idle chats
+            for key, limiter in list(self._chat_limiters.items()):
+                if limiter.has_capacity(limiter.max_rate):
+                    del self._chat_limiters[key]
+        if chat_id not in self._chat_limiters:
+            self._chat_limiters[chat_id] = AsyncLimiter(self._chat_burst, self._chat_burst / self._chat_rate)
+        return self._chat_limiters[chat_id]
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        chat_id = data.get("chat_id")
+        if chat_id is None or endpoint not in SENDING_METHODS or not self._chat_rate:
+            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+        async with self._chat_limiter(str(chat_id)):
+            return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+
+
 class TelegramChannel:
     """Wires one desk's Telegram bot to the gateway."""
 
-    def __init__(self, desk: str, gateway: Gateway) -> None:
+    def __init__(self, desk: str, gateway: Gateway, staff_chat_id: str | None = None) -> None:
         self.desk = desk
         self.gateway = gateway
+        self.staff_chat_id = staff_chat_id
 
-    async def _send(self, update: Update, context: ContextTypes.DEFAULT_TYPE, replies: list[Reply]) -> None:
-        chat = update.effective_chat
-        if chat is None:
-            return
-        for reply in replies:
-            parts = split_message(reply.text)
-            for index, part in enumerate(parts):
-                markup = keyboard(reply.buttons) if index == len(parts) - 1 else None
-                await context.bot.send_message(chat_id=chat.id, text=part, reply_markup=markup)
-
-    async def _handle_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+    async def _handle_text(self, update: Update, text: str) -> None:
         chat = update.effective_chat
         if chat is None:
             return
         inbound = Inbound(
-            desk=self.desk, channel="telegram", user=str(chat.id), text=text, message_id=f"u{update.update_id}"
+            desk=self.desk,
+            channel="telegram",
+            user=str(chat.id),
+            text=text,
+            message_id=message_id_of(update),
+            queue_replies=True,
         )
-        await self._send(update, context, await self.gateway.handle(inbound))
+        await self.gateway.handle(inbound)  # the replies go out through the outbound queue
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A text message: through the gateway, replies back to the chat."""
+        """A text message: through the gateway; the replies are queued for the chat."""
         assert update.effective_message is not None
-        await self._handle_text(update, context, update.effective_message.text or "")
+        await self._handle_text(update, update.effective_message.text or "")
 
     async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/start: greets through the bot so the desk's greeting is used."""
-        await self._handle_text(update, context, "你好")
+        await self._handle_text(update, "你好")
 
     async def on_cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/cancel: stops whatever form is being filled."""
-        await self._handle_text(update, context, "取消")
+        await self._handle_text(update, "取消")
 
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/help: how to use the bot, answered locally."""
@@ -108,11 +162,10 @@ class TelegramChannel:
         await update.effective_message.reply_text(HELP_TEXT)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """A button press: acknowledged at once, then handled like the text of its payload."""
+        """A button press, handled like the text of its payload (TelegramDesk has already answered the query)."""
         query = update.callback_query
         assert query is not None
-        await query.answer()
-        await self._handle_text(update, context, query.data or "")
+        await self._handle_text(update, query.data or "")
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Photos, stickers, voice, files: ask for text instead."""
@@ -120,40 +173,44 @@ class TelegramChannel:
         await update.effective_message.reply_text(NOT_TEXT)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """One central error handler: log (masked) and tell the person, never go silent."""
-        log.error("telegram handler failed: %s", mask(str(context.error)), exc_info=context.error)
+        """One central error handler: log (masked, traceback included) and tell the person, never go silent."""
+        error = context.error
+        trace = "".join(traceback.format_exception(error)) if error is not None else ""
+        log.error("telegram handler failed: %s", mask(trace)[-2000:])
         if isinstance(update, Update) and update.effective_chat is not None:
             try:
-                await context.bot.send_message(update.effective_chat.id, "抱歉，出了点问题，请稍后再试，或拨打热线。")
-            except Exception:  # the error handler must not raise
-                log.exception("could not send the error message")
+                await context.bot.send_message(update.effective_chat.id, ERROR_TEXT)
+            except Exception as exc:  # the error handler must not raise
+                log.error("could not send the error message: %s", type(exc).__name__)
 
-    def build(self, token: str, base_url: str | None = None, max_retries: int = 3) -> Application:
-        builder = Application.builder().token(token).rate_limiter(AIORateLimiter(max_retries=max_retries))
+    def build(
+        self, token: str, base_url: str | None = None, max_retries: int = 3, rate_limiter: AIORateLimiter | None = None
+    ) -> Application:
+        """A PTB Application without an Updater: TelegramDesk feeds it updates it has journalled."""
+        builder = (
+            Application.builder()
+            .token(token)
+            .updater(None)
+            .rate_limiter(rate_limiter or PacedRateLimiter(max_retries=max_retries))
+        )
         if base_url:
             builder = builder.base_url(base_url.rstrip("/") + "/bot").base_file_url(base_url.rstrip("/") + "/file/bot")
         application = builder.build()
-        application.add_handler(CommandHandler("start", self.on_start))
-        application.add_handler(CommandHandler("help", self.on_help))
-        application.add_handler(CommandHandler("cancel", self.on_cancel))
+        people: filters.BaseFilter = filters.UpdateType.MESSAGE
+        if self.staff_chat_id:  # the staff group talks among itself; none of it goes to the bot
+            staff = self.staff_chat_id
+            staff_chat = (
+                filters.Chat(chat_id=int(staff)) if staff.lstrip("-").isdigit() else filters.Chat(username=staff)
+            )
+            people = people & ~staff_chat
+        application.add_handler(CommandHandler("start", self.on_start, filters=people))
+        application.add_handler(CommandHandler("help", self.on_help, filters=people))
+        application.add_handler(CommandHandler("cancel", self.on_cancel, filters=people))
         application.add_handler(CallbackQueryHandler(self.on_button))
-        application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self.on_text))
-        application.add_handler(MessageHandler(~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL, self.on_other))
+        application.add_handler(MessageHandler(people & filters.TEXT & ~filters.COMMAND, self.on_text))
+        application.add_handler(
+            MessageHandler(people & ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL, self.on_other)
+        )
         application.add_error_handler(self.on_error)
+        application.bot_data["desk"] = self.desk
         return application
-
-
-async def start_polling(application: Application) -> None:
-    """Start inside a running event loop (the app's), as PTB's starlettebot example does for webhooks."""
-    await application.initialize()
-    await application.start()
-    assert application.updater is not None
-    await application.updater.start_polling(poll_interval=0.0, timeout=10)
-
-
-async def stop_polling(application: Application) -> None:
-    if application.updater is not None and application.updater.running:
-        await application.updater.stop()
-    if application.running:
-        await application.stop()
-    await application.shutdown()

@@ -1,10 +1,12 @@
 """Web chat: one page per desk (`/chat/12345`, `/chat/12355`), served locally with no CDN.
 
-The page talks to the REST channel; staff replies reach it through `/api/chat/{desk}/updates`.
+The page talks to the REST channel; staff replies, follow-ups and answers recovered after a crash
+reach it through `/api/chat/{desk}/updates`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 from pathlib import Path
 
@@ -13,7 +15,9 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot.channels.rest import POLLING_CHANNELS
 from bot.gateway.service import Gateway
+from bot.gateway.store import conversation_key
 
 STATIC = Path(__file__).parent / "static"
 DESK_TITLES = {"12345": "12345政务服务便民热线", "12355": "12355青少年服务台"}
@@ -28,23 +32,30 @@ async def chat_page(request: Request) -> HTMLResponse:
     return HTMLResponse(page.replace("{title}", title).replace("{desk}", html.escape(desk)))
 
 
-async def staff_updates(request: Request) -> JSONResponse:
-    """Staff messages for one web conversation after a given id (the page polls this)."""
+async def updates(request: Request) -> JSONResponse:
+    """Queued messages for one web (or REST) conversation after a given id: the page polls this.
+
+    Staff replies, follow-ups and the bot's answers to messages recovered after a crash, each with
+    `from` = "staff" or "bot". Delivery is at least once: clients drop ids they have already shown.
+    """
     desk = request.path_params["desk"]
     sender = request.query_params.get("sender", "")
+    channel = request.query_params.get("channel", "web")
     try:
         after = int(request.query_params.get("after", "0"))
     except ValueError:
         return JSONResponse({"error": "'after' must be a number"}, status_code=400)
     if not sender or len(sender) > 128:
         return JSONResponse({"error": "'sender' is required"}, status_code=400)
+    if channel not in POLLING_CHANNELS:
+        return JSONResponse({"error": "'channel' must be 'web' (default) or 'rest'"}, status_code=400)
     gateway: Gateway = request.app.state.gateway
-    messages = gateway.staff_messages_after(f"{desk}:web:{sender}", after)
-    return JSONResponse({"messages": messages})
+    found = await asyncio.to_thread(gateway.queued_after, conversation_key(desk, channel, sender.strip()), after)
+    return JSONResponse({"messages": found})
 
 
 routes = [
     Route("/chat/{desk}", chat_page),
-    Route("/api/chat/{desk}/updates", staff_updates),
+    Route("/api/chat/{desk}/updates", updates),
     Mount("/static", StaticFiles(directory=STATIC), name="static"),
 ]

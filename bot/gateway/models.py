@@ -2,7 +2,12 @@
 
 Every inbound message is written before anything else happens; its replies are written before
 they are handed to the channel. A duplicate delivery (same channel message id) gets the stored
-replies again instead of a second conversation turn.
+replies again instead of a second conversation turn. Replies that cannot travel back in the
+request (push channels, staff replies, follow-ups, answers recovered after a crash) wait in
+`gw_outbound` as `pending` until the outbound worker or a polling client delivers them.
+
+The schema is created by the Alembic chain in bot/tickets/migrations (revision 0003_gateway_tables);
+keep both in step (tests/gateway/test_gateway_schema.py compares them).
 """
 
 from __future__ import annotations
@@ -10,8 +15,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+INBOUND_STATUSES = ("received", "answered", "to_staff")
+OUTBOUND_STATUSES = ("pending", "sending", "sent", "failed")
+DELIVERIES = ("inline", "queue")  # inline: returned in the channel's own response; queue: pushed or polled
 
 
 def utcnow() -> datetime:
@@ -31,6 +40,8 @@ class Conversation(GatewayBase):
     external_user: Mapped[str] = mapped_column(String(160))
     handoff: Mapped[bool] = mapped_column(Boolean, default=False)
     handoff_reason: Mapped[str | None] = mapped_column(String(40), default=None)
+    # set when staff hand the conversation back: Rasa's handoff/in_crisis slots are reset before its next turn
+    bot_reset_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -43,7 +54,7 @@ class InboundMessage(GatewayBase):
     conversation_id: Mapped[str] = mapped_column(ForeignKey("gw_conversations.id"), index=True)
     channel_message_id: Mapped[str | None] = mapped_column(String(120), default=None)
     text: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="received", index=True)  # received|answered|to_staff
+    status: Mapped[str] = mapped_column(String(20), default="received", index=True)  # INBOUND_STATUSES
     safety: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
@@ -57,8 +68,31 @@ class OutboundMessage(GatewayBase):
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("gw_inbound.id"), default=None, index=True)
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=None)
-    source: Mapped[str] = mapped_column(String(20))  # bot|gateway|staff
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending|sent|failed
+    source: Mapped[str] = mapped_column(String(20))  # bot|gateway|staff|followup|alert
+    delivery: Mapped[str] = mapped_column(String(10), default="inline")  # DELIVERIES
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # OUTBOUND_STATUSES
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0)  # a long text goes out in parts; resend only the rest
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    last_error: Mapped[str | None] = mapped_column(String(300), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class TelegramUpdate(GatewayBase):
+    """Journal of raw Telegram updates: written before Telegram is told we have them.
+
+    Polling confirms an update with the next getUpdates offset, a webhook with its HTTP 200; both
+    happen only after the row is committed, so a hard kill loses nothing and a redelivery is
+    dropped by (desk, update_id). The payload is emptied once the update is handled.
+    """
+
+    __tablename__ = "gw_telegram_updates"
+    __table_args__ = (UniqueConstraint("desk", "update_id", name="uq_gw_telegram_updates_desk_update"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    desk: Mapped[str] = mapped_column(String(20))
+    update_id: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    status: Mapped[str] = mapped_column(String(20), default="received", index=True)  # received|handled
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -32,11 +33,20 @@ class BotReply:
 
 
 class RasaClient:
+    """REST channel for messages; with `token`, also Rasa's HTTP API (slot resets when staff hand back)."""
+
     def __init__(
-        self, base_url: str, timeout: float = 10.0, retries: int = 1, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        base_url: str,
+        timeout: float = 10.0,
+        retries: int = 1,
+        transport: httpx.AsyncBaseTransport | None = None,
+        token: str | None = None,
     ) -> None:
-        self._url = base_url.rstrip("/") + "/webhooks/rest/webhook"
-        self._status_url = base_url.rstrip("/") + "/"
+        self._base = base_url.rstrip("/")
+        self._url = self._base + "/webhooks/rest/webhook"
+        self._status_url = self._base + "/"
+        self._token = token
         self._timeout = timeout
         self._retries = retries
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=2.0), transport=transport)
@@ -55,14 +65,36 @@ class RasaClient:
                 if not any(r.text for r in replies) and not any((r.custom or {}).get("silent") for r in replies):
                     raise RasaUnavailable("Rasa returned no messages (is the action server running?)")
                 return replies
-            except httpx.ConnectError as exc:
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # nothing reached Rasa: safe to resend
                 last_error = exc
                 await asyncio.sleep(0.2 * (attempt + 1))
             except (httpx.HTTPError, ValueError, TimeoutError) as exc:
                 last_error = exc
                 break
-        log.warning("Rasa call failed for %s: %s", mask(sender), last_error)
+        log.warning("Rasa call failed for %s: %s %s", mask(sender), type(last_error).__name__, mask(str(last_error)))
         raise RasaUnavailable(str(last_error)) from last_error
+
+    @property
+    def can_set_slots(self) -> bool:
+        return self._token is not None
+
+    async def set_slots(self, sender: str, values: dict[str, Any]) -> bool:
+        """Append slot events to the conversation's tracker (used when staff hand it back to the bot)."""
+        if self._token is None:
+            return False
+        events = [{"event": "slot", "name": name, "value": value} for name, value in values.items()]
+        try:
+            response = await self._client.post(
+                f"{self._base}/conversations/{quote(sender, safe='')}/tracker/events",
+                params={"include_events": "NONE", "token": self._token},
+                json=events,
+                timeout=min(self._timeout, 5.0),
+            )
+            response.raise_for_status()
+            return True
+        except httpx.HTTPError as exc:
+            log.warning("could not reset the slots of %s: %s", mask(sender), type(exc).__name__)
+            return False
 
     async def is_up(self) -> bool:
         try:
@@ -78,6 +110,9 @@ class RasaClient:
         custom = item.get("custom")
         return BotReply(
             text=str(item.get("text") or ""),
-            buttons=[{"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))} for b in item.get("buttons") or []],
+            buttons=[
+                {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+                for b in item.get("buttons") or []
+            ],
             custom=custom if isinstance(custom, dict) else None,
         )

@@ -22,17 +22,18 @@ import json
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from sqlalchemy import Engine
 
 from bot import text as textutil
 from bot.gateway import messages
 from bot.gateway.models import Conversation, InboundMessage
 from bot.gateway.rasa_client import BotReply, RasaClient, RasaUnavailable
-from bot.gateway.store import GatewayStore, Reply, conversation_key
+from bot.gateway.store import GatewayStore, Reply, Turn, conversation_key
 from bot.privacy import mask
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,23 @@ class SafetyVerdict:
 
 
 SafetyScreen = Callable[[str, str, Sequence[str]], SafetyVerdict]
+
+
+@dataclass
+class ActionSignals:
+    """What the actions asked the gateway for in one turn (their custom payloads)."""
+
+    handoff: str | None = None  # the reason, when an action handed the conversation to staff
+    tickets: list[str] = field(default_factory=list)  # urgent ticket numbers to alert staff about
+
+
+@dataclass
+class Outcome:
+    """The answer to one message and how to close it (`to_staff` while a human owns the conversation)."""
+
+    replies: list[Reply]
+    status: str = "answered"
+    safety: dict[str, Any] | None = None
 
 
 def triage_safety_screen(text: str, desk: str, history: Sequence[str]) -> SafetyVerdict:
@@ -108,18 +126,31 @@ class Gateway:
         max_chars: int = textutil.MAX_MESSAGE_CHARS,
         staff_chat_id: str | None = None,
         alert_every_seconds: float = 600.0,
+        action_server_url: str | None = None,
     ) -> None:
-        """The schema comes from the Alembic chain (`bot.tickets.db.migrate`), not from here."""
+        """The schema comes from the Alembic chain (`bot.tickets.db.migrate`), not from here.
+
+        With `action_server_url` (the webhook URL Rasa calls) every turn also checks the action
+        server's health: when it is down Rasa still answers, but with whatever needs no action.
+        """
         self.store = GatewayStore(engine)
         self._rasa = rasa
         self._screen = safety_screen
         self._rate = rate_limiter or RateLimiter()
         self._max_chars = max_chars
-        self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._lock_users: dict[str, int] = defaultdict(int)  # locks of idle conversations are forgotten
         self._staff_chat_id = staff_chat_id
         self._alert_every = alert_every_seconds
         self._last_alert: dict[str, float] = {}
         self._outbound_listeners: list[Callable[[str], None]] = []
+        self._action_health_url = (
+            action_server_url.rstrip("/").removesuffix("/webhook") + "/health" if action_server_url else None
+        )
+        self._health_client = httpx.AsyncClient(timeout=httpx.Timeout(1.0, connect=0.5))
+
+    async def aclose(self) -> None:
+        await self._health_client.aclose()
 
     # --- the turn ----------------------------------------------------------------------------
     async def handle(self, inbound: Inbound) -> list[Reply]:
@@ -129,38 +160,65 @@ class Gateway:
         duplicate then queues nothing, so a redelivered update is answered once.
         """
         text, truncated = textutil.truncate(textutil.clean(inbound.text), self._max_chars)
-        async with self._locks[inbound.conversation_id]:
-            record, duplicate = await asyncio.to_thread(
+        async with self._conversation_lock(inbound.conversation_id):
+            record, duplicate, turn = await asyncio.to_thread(
                 self.store.persist_inbound, inbound.desk, inbound.channel, inbound.user, inbound.message_id, text
             )
             if duplicate is not None:
                 return duplicate
             if not self._rate.allow(inbound.conversation_id):
-                return await self._finish(inbound, record, [Reply(messages.rate_limited(), source="gateway")])
-            replies = await self._answer(inbound, record, text)
+                return await self._finish(inbound, record, Outcome([Reply(messages.rate_limited(), source="gateway")]))
+            outcome = await self._answer(inbound, text, turn)
             if truncated:
-                replies.insert(0, Reply(messages.too_long(self._max_chars), source="gateway"))
-            return await self._finish(inbound, record, replies)
+                outcome.replies.insert(0, Reply(messages.too_long(self._max_chars), source="gateway"))
+            return await self._finish(inbound, record, outcome)
 
-    async def _answer(self, inbound: Inbound, record: InboundMessage, text: str) -> list[Reply]:
+    @contextlib.asynccontextmanager
+    async def _conversation_lock(self, conversation_id: str) -> AsyncIterator[None]:
+        """One person's messages are handled one at a time, in the order they arrived."""
+        await self._acquire(conversation_id)
+        try:
+            yield
+        finally:
+            self._release(conversation_id)
+
+    async def _acquire(self, conversation_id: str) -> None:
+        self._lock_users[conversation_id] += 1
+        lock = self._locks.setdefault(conversation_id, asyncio.Lock())
+        try:
+            await lock.acquire()
+        except BaseException:
+            self._forget(conversation_id)
+            raise
+
+    def _release(self, conversation_id: str) -> None:
+        self._locks[conversation_id].release()
+        self._forget(conversation_id)
+
+    def _forget(self, conversation_id: str) -> None:
+        self._lock_users[conversation_id] -= 1
+        if self._lock_users[conversation_id] <= 0:
+            del self._lock_users[conversation_id]
+            self._locks.pop(conversation_id, None)
+
+    async def _answer(self, inbound: Inbound, text: str, turn: Turn) -> Outcome:
         if not text:
-            return [Reply(messages.empty_message(), source="gateway")]
+            return Outcome([Reply(messages.empty_message(), source="gateway")])
         cid = inbound.conversation_id
-        history = await asyncio.to_thread(self.store.recent_texts, cid, record.id)
-        verdict = await self._safe_screen(text, inbound.desk, history)
+        verdict, actions_up = await asyncio.gather(
+            self._safe_screen(text, inbound.desk, turn.history), self._actions_up()
+        )
+        safety = None
         if verdict.route is not None or verdict.signals:
             safety = {"route": verdict.route, "channel": verdict.channel, "signals": list(verdict.signals)}
-            await asyncio.to_thread(self.store.save_safety, record.id, safety)
-        if verdict.route == "crisis":
-            await self._alert_crisis(inbound, text)
-        conversation = await asyncio.to_thread(self.store.conversation, cid)
-        assert conversation is not None
-        if conversation.handoff:
-            await asyncio.to_thread(self.store.mark, record.id, "to_staff")
+        if turn.handoff:
             if verdict.route == "crisis":
-                return [Reply(messages.handoff_crisis_reminder(inbound.desk), source="gateway")]
-            return [Reply(messages.handed_to_staff(), source="gateway")]
-        if conversation.bot_reset_pending:
+                await self._alert_crisis(inbound, text)
+                return Outcome(
+                    [Reply(messages.handoff_crisis_reminder(inbound.desk), source="gateway")], "to_staff", safety
+                )
+            return Outcome([Reply(messages.handed_to_staff(), source="gateway")], "to_staff", safety)
+        if turn.bot_reset_pending:
             await self._reset_rasa_slots(cid)
 
         rasa_text = text
@@ -172,44 +230,39 @@ class Gateway:
         if verdict.route:
             metadata["safety"] = {"route": verdict.route, "channel": verdict.channel, "signals": list(verdict.signals)}
         try:
+            if not actions_up:  # Rasa would answer without its actions ("didn't understand"): apologise instead
+                raise RasaUnavailable("the action server is down")
             bot_replies = await self._rasa.send(cid, rasa_text, metadata)
         except RasaUnavailable:
-            return await self._fallback(inbound, verdict)
-        replies = await self._apply_custom(inbound, text, bot_replies)
-        await self._watch_slots(inbound, text, verdict)
-        if verdict.route == "crisis":
+            if verdict.route == "crisis":
+                await self._alert_crisis(inbound, text)
+            return Outcome(await self._fallback(inbound, verdict), safety=safety)
+        replies, signals = await self._apply_custom(inbound, bot_replies)
+        crisis = verdict.route == "crisis" or signals.handoff == "crisis"
+        if crisis:
             await self._begin_handoff(cid, "crisis")
-        return replies
+            await self._alert_crisis(inbound, text, signals.tickets[:1])
+        elif signals.handoff:
+            await self._begin_handoff(cid, signals.handoff)
+        for number in signals.tickets[1 if crisis else 0 :]:
+            await self._alert_ticket(inbound, text, number)
+        return Outcome(replies, safety=safety)
 
-    async def _apply_custom(self, inbound: Inbound, text: str, bot_replies: list[BotReply]) -> list[Reply]:
+    @staticmethod
+    async def _apply_custom(inbound: Inbound, bot_replies: list[BotReply]) -> tuple[list[Reply], ActionSignals]:
         """Machine data from actions: {"handoff": true, "reason": ...} and {"urgent_ticket": "<number>"}."""
         replies: list[Reply] = []
+        signals = ActionSignals()
         for item in bot_replies:
             custom = item.custom or {}
             if custom.get("handoff"):
-                await self._begin_handoff(inbound.conversation_id, str(custom.get("reason") or "asked"))
+                reason = str(custom.get("reason") or "asked")[:40]
+                signals.handoff = "crisis" if "crisis" in (reason, signals.handoff) else reason
             if custom.get("urgent_ticket"):
-                number = str(custom["urgent_ticket"])[:40]
-                await self.notify_staff(
-                    inbound.desk,
-                    f"【紧急工单】{inbound.desk}服务台 工单 {number}\n会话：{inbound.conversation_id}\n"
-                    f"内容：{mask(text)[:160]}\n请值班人员尽快在员工后台处理。",
-                )
+                signals.tickets.append(str(custom["urgent_ticket"])[:40])
             if item.text:
                 replies.append(Reply(item.text, item.buttons))
-        return replies
-
-    async def _watch_slots(self, inbound: Inbound, text: str, verdict: SafetyVerdict) -> None:
-        """Actions ask for a human by setting the `handoff` slot (and `in_crisis`): bring one in."""
-        if not self._rasa.can_read_slots:
-            return
-        slots = await self._rasa.slots(inbound.conversation_id)
-        if not slots or slots.get("handoff") is not True:
-            return
-        in_crisis = slots.get("in_crisis") is True
-        await self._begin_handoff(inbound.conversation_id, "crisis" if in_crisis else "asked")
-        if in_crisis and verdict.route != "crisis":  # Rasa saw a crisis the screen did not
-            await self._alert_crisis(inbound, text)
+        return replies, signals
 
     async def _fallback(self, inbound: Inbound, verdict: SafetyVerdict) -> list[Reply]:
         if verdict.route == "crisis":
@@ -219,6 +272,17 @@ class Gateway:
             return [Reply(messages.emergency_fallback(verdict.channel), source="gateway")]
         return [Reply(messages.backend_down(inbound.desk), source="gateway")]
 
+    async def _actions_up(self) -> bool:
+        """Checked beside the safety screen, so it costs no time: a local GET of the action server's /health."""
+        if self._action_health_url is None:
+            return True
+        try:
+            response = await self._health_client.get(self._action_health_url)
+            return response.status_code == 200
+        except httpx.HTTPError:
+            log.warning("the action server does not answer its health check")
+            return False
+
     async def _safe_screen(self, text: str, desk: str, history: Sequence[str]) -> SafetyVerdict:
         try:
             return await asyncio.to_thread(self._screen, text, desk, history)
@@ -226,11 +290,13 @@ class Gateway:
             log.error("safety screen failed (%s); continuing with Rasa's own crisis detection", type(exc).__name__)
             return SafetyVerdict(route=None, signals=("screen_error",))
 
-    async def _finish(self, inbound: Inbound, record: InboundMessage, replies: list[Reply]) -> list[Reply]:
-        await asyncio.to_thread(self.store.finish, record, replies, inbound.queue_replies)
+    async def _finish(self, inbound: Inbound, record: InboundMessage, outcome: Outcome) -> list[Reply]:
+        await asyncio.to_thread(
+            self.store.finish, record, outcome.replies, inbound.queue_replies, outcome.status, outcome.safety
+        )
         if inbound.queue_replies:
             self._wake(record.conversation_id)
-        return replies
+        return outcome.replies
 
     # --- restart recovery --------------------------------------------------------------------
     async def start_recovery(self, wait_for_rasa: float = 30.0) -> asyncio.Task[int] | None:
@@ -247,7 +313,7 @@ class Gateway:
         for inbound, conversation in rows:
             by_conversation[conversation.id].append((inbound, conversation))
         for conversation_id in by_conversation:
-            await self._locks[conversation_id].acquire()
+            await self._acquire(conversation_id)
         log.warning("recovering %d unanswered message(s) in %d conversation(s)", len(rows), len(by_conversation))
         return asyncio.create_task(self._recover(by_conversation, wait_for_rasa), name="gateway-recovery")
 
@@ -260,16 +326,21 @@ class Gateway:
             try:
                 for record, conversation in items:
                     inbound = Inbound(
-                        desk=conversation.desk, channel=conversation.channel, user=conversation.external_user,
-                        text=record.text, message_id=record.channel_message_id, queue_replies=True,
+                        desk=conversation.desk,
+                        channel=conversation.channel,
+                        user=conversation.external_user,
+                        text=record.text,
+                        message_id=record.channel_message_id,
+                        queue_replies=True,
                     )
                     try:
-                        await self._finish(inbound, record, await self._answer(inbound, record, record.text))
+                        turn = await asyncio.to_thread(self.store.history, conversation_id, record.id)
+                        await self._finish(inbound, record, await self._answer(inbound, record.text, turn))
                         done += 1
                     except Exception as exc:  # one bad message must not block the others
                         log.error("recovery of message %s failed: %s", record.id, type(exc).__name__)
             finally:
-                self._locks[conversation_id].release()
+                self._release(conversation_id)
         log.warning("recovered %d message(s)", done)
         return done
 
@@ -284,23 +355,33 @@ class Gateway:
 
     async def _reset_rasa_slots(self, conversation_id: str) -> None:
         """After staff hand back: Rasa's handoff/in_crisis slots would otherwise hand it over again."""
-        if not self._rasa.can_read_slots or await self._rasa.set_slots(
+        if not self._rasa.can_set_slots or await self._rasa.set_slots(
             conversation_id, {"handoff": False, "in_crisis": False}
         ):
             await asyncio.to_thread(self.store.clear_reset, conversation_id)
 
     # --- staff alerts ------------------------------------------------------------------------
-    async def _alert_crisis(self, inbound: Inbound, text: str) -> None:
+    async def _alert_crisis(self, inbound: Inbound, text: str, tickets: list[str] | None = None) -> None:
         """At most one alert per conversation per `alert_every_seconds`: staff need one ping, not a flood."""
         now = time.monotonic()
         last = self._last_alert.get(inbound.conversation_id)
         if last is not None and now - last < self._alert_every:
+            for number in tickets or []:  # a new ticket is still worth a line
+                await self._alert_ticket(inbound, text, number)
             return
         self._last_alert[inbound.conversation_id] = now
+        ticket = f" 工单 {tickets[0]}" if tickets else ""
         await self.notify_staff(
             inbound.desk,
-            f"【危机预警】{inbound.desk}服务台\n会话：{inbound.conversation_id}（{inbound.channel}）\n"
+            f"【危机预警】{inbound.desk}服务台{ticket}\n会话：{inbound.conversation_id}（{inbound.channel}）\n"
             f"内容：{mask(text)[:160]}\n已给出紧急求助电话，请值班人员立即在员工后台接入。",
+        )
+
+    async def _alert_ticket(self, inbound: Inbound, text: str, number: str) -> None:
+        await self.notify_staff(
+            inbound.desk,
+            f"【紧急工单】{inbound.desk}服务台 工单 {number}\n会话：{inbound.conversation_id}\n"
+            f"内容：{mask(text)[:160]}\n请值班人员尽快在员工后台处理。",
         )
 
     async def notify_staff(self, desk: str, text: str) -> int | None:
@@ -313,7 +394,9 @@ class Gateway:
         if not self._staff_chat_id:
             log.warning("staff alert (no staff chat configured): %s", masked[:200])
             return None
-        conversation_id = await asyncio.to_thread(self.store.ensure_conversation, desk, STAFF_CHANNEL, self._staff_chat_id)
+        conversation_id = await asyncio.to_thread(
+            self.store.ensure_conversation, desk, STAFF_CHANNEL, self._staff_chat_id
+        )
         outbound_id = await asyncio.to_thread(self.store.enqueue, conversation_id, masked, "alert")
         self._wake(conversation_id)
         return outbound_id
@@ -328,8 +411,9 @@ class Gateway:
             with contextlib.suppress(Exception):
                 listener(conversation_id)
 
-    def enqueue(self, conversation_id: str, text: str, source: str = "followup",
-                buttons: list[dict[str, str]] | None = None) -> int:
+    def enqueue(
+        self, conversation_id: str, text: str, source: str = "followup", buttons: list[dict[str, str]] | None = None
+    ) -> int:
         """Queue a message for the person (a follow-up, a status change); raises KeyError for an unknown conversation."""
         text = textutil.clean(text)
         if not text:

@@ -58,3 +58,13 @@ def slot_values(events: list[dict[str, Any]]) -> dict[str, Any]:
 def responses(dispatcher: CollectingDispatcher) -> list[str | None]:
     """Names of the domain responses the action sent (None for plain-text messages)."""
     return [m.get("response") for m in dispatcher.messages]
+
+
+def customs(dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
+    """The custom JSON payloads the action sent (what the gateway acts on)."""
+    return [m["custom"] for m in dispatcher.messages if m.get("custom")]
+
+
+def buttons(dispatcher: CollectingDispatcher) -> list[dict[str, str]]:
+    """Every button of every message, in order."""
+    return [b for m in dispatcher.messages for b in m.get("buttons") or []]

@@ -1,9 +1,11 @@
 """Fixtures of the action tests: the real domain (loaded once), trackers built from dicts, a fresh
-dispatcher per test. The fake triage engine lives in action_test_support.py (clearly marked)."""
+dispatcher per test, and a real SQLite ticket store in a temp folder with a controllable clock.
+The fake triage engine lives in action_test_support.py (clearly marked)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,8 @@ import pytest
 import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+
+from bot.tickets.repository import TicketStore
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,6 +31,31 @@ def dispatcher() -> CollectingDispatcher:
     return CollectingDispatcher()
 
 
+class Clock:
+    """A clock the test moves by hand (aware UTC)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """10:00 China time on a weekday: both desks are staffed."""
+    return Clock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def store(tmp_path: Path, clock: Clock) -> TicketStore:
+    """A real ticket store (SQLite, migrated by Alembic) in the test's temp folder."""
+    return TicketStore.from_url(f"sqlite:///{tmp_path / 'tickets.db'}", clock=clock)
+
+
 @pytest.fixture
 def make_tracker(domain: dict[str, Any]) -> Callable[..., Tracker]:
     """Builds a tracker like the one Rasa sends: slots from the domain, then the given values."""
@@ -41,26 +70,38 @@ def make_tracker(domain: dict[str, Any]) -> Callable[..., Tracker]:
         sender_id: str = "12345:test:1",
         active_loop: str | None = None,
         metadata: dict[str, Any] | None = None,
+        message_id: str = "msg-latest",
+        bot_texts: tuple[str, ...] = (),
+        slot_events: dict[str, Any] | None = None,
     ) -> Tracker:
         all_slots: dict[str, Any] = {name: spec.get("initial_value") for name, spec in domain["slots"].items()}
         all_slots["session_started_metadata"] = None
+        all_slots["requested_slot"] = None
         all_slots.update(slots or {})
         latest = {
             "text": text,
             "intent": {"name": intent, "confidence": 0.9},
             "entities": entities or [],
             "metadata": metadata or {},
+            "message_id": message_id,
         }
         events: list[dict[str, Any]] = [
             {"event": "action", "name": "action_session_start"},
             {"event": "session_started"},
             {"event": "action", "name": "action_listen"},
         ]
-        for earlier in earlier_texts:
-            events.append({"event": "user", "text": earlier, "parse_data": {}})
+        for i, earlier in enumerate(earlier_texts):
+            events.append({"event": "user", "text": earlier, "parse_data": {}, "message_id": f"msg-{i}"})
             events.append({"event": "action", "name": "action_triage_request"})
             events.append({"event": "action", "name": "action_listen"})
-        events.append({"event": "user", "text": text, "parse_data": latest})
+        for bot_text in bot_texts:
+            events.append({"event": "bot", "text": bot_text})
+        events.append(
+            {"event": "user", "text": text, "parse_data": latest, "message_id": message_id, "metadata": metadata or {}}
+        )
+        for name, value in (slot_events or {}).items():
+            events.append({"event": "slot", "name": name, "value": value})
+            all_slots[name] = value
         return Tracker.from_dict(
             {
                 "sender_id": sender_id,

@@ -2,19 +2,53 @@
 
 from __future__ import annotations
 
-from action_test_support import FakeDecision, FakeEngine, responses, slot_values
+from datetime import timedelta
+
+from action_test_support import FakeDecision, FakeEngine, customs, responses, slot_values
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions.safety import ActionHandleCrisis, ActionHandleEmergency
 
 
-async def test_first_crisis_message_gives_numbers_and_brings_in_a_person(make_tracker, dispatcher, domain):
-    tracker = make_tracker("我不想活了", intent="crisis")
+async def test_first_crisis_message_gives_numbers_opens_an_urgent_ticket_and_brings_in_a_person(
+    make_tracker, dispatcher, domain, store, clock
+):
+    tracker = make_tracker("我不想活了", intent="crisis", sender_id="12355:telegram:42", bot_texts=("你好呀",))
 
-    events = await ActionHandleCrisis().run(dispatcher, tracker, domain)
+    events = await ActionHandleCrisis(store=store).run(dispatcher, tracker, domain)
 
-    assert responses(dispatcher) == ["utter_crisis"]
-    assert slot_values(events) == {"in_crisis": True, "handoff": True, "route": "crisis", "channel": "12356"}
+    assert responses(dispatcher) == ["utter_crisis", None]
+    [ticket] = store.tickets_for_conversation("12355:telegram:42")
+    assert (ticket.route, ticket.priority, ticket.status, ticket.channel) == ("crisis", "urgent", "new", "telegram")
+    assert ticket.sla_first_response_due == clock.now + timedelta(minutes=15)
+    assert customs(dispatcher) == [{"handoff": True, "reason": "crisis", "urgent_ticket": ticket.number}]
+    assert [(line.sender, line.text) for line in store.transcript(ticket.id, masked=False)] == [
+        ("bot", "你好呀"), ("person", "我不想活了")
+    ]
+    assert slot_values(events) == {
+        "in_crisis": True, "handoff": True, "route": "crisis", "channel": "12356", "last_ticket": ticket.number
+    }
     assert not any(e["event"] == "active_loop" for e in events)
+
+
+async def test_a_retried_crisis_action_opens_one_ticket(make_tracker, domain, store):
+    tracker = make_tracker("我不想活了", intent="crisis", message_id="same-message")
+
+    for _ in range(2):
+        await ActionHandleCrisis(store=store).run(CollectingDispatcher(), tracker, domain)
+
+    assert len(store.tickets_for_conversation("12345:test:1")) == 1
+
+
+async def test_crisis_without_a_ticket_store_still_answers_and_hands_over(make_tracker, dispatcher, domain):
+    class Broken:
+        def create_ticket(self, **kwargs):
+            raise ConnectionError("db down")
+
+    await ActionHandleCrisis(store=Broken()).run(dispatcher, make_tracker("我不想活了", intent="crisis"), domain)
+
+    assert responses(dispatcher)[0] == "utter_crisis"
+    assert customs(dispatcher) == [{"handoff": True, "reason": "crisis"}]
 
 
 def test_crisis_response_names_the_hotlines_for_each_desk(domain):
@@ -28,34 +62,45 @@ def test_crisis_response_names_the_hotlines_for_each_desk(domain):
     assert "12355" in by_desk["12355"]
 
 
-async def test_crisis_mid_form_deactivates_the_form(make_tracker, dispatcher, domain):
-    tracker = make_tracker("我不想活了", intent="crisis", active_loop="ticket_form")
+async def test_crisis_mid_form_deactivates_the_form_and_keeps_the_matter_in_the_ticket(
+    make_tracker, dispatcher, domain, store
+):
+    tracker = make_tracker(
+        "我不想活了", intent="crisis", active_loop="ticket_form",
+        slots={"problem_what": "宿舍热水器坏了", "requested_slot": "problem_where", "route": "ticket"},
+    )
 
-    events = await ActionHandleCrisis().run(dispatcher, tracker, domain)
+    events = await ActionHandleCrisis(store=store).run(dispatcher, tracker, domain)
 
     assert (events[0]["event"], events[0]["name"]) == ("active_loop", None)
+    slots = slot_values(events)
+    assert slots["problem_what"] is None and slots["requested_slot"] is None
+    [ticket] = store.tickets_for_conversation("12345:test:1")
+    assert "宿舍热水器坏了" in ticket.summary_redacted
 
 
-async def test_later_messages_stay_with_the_person(make_tracker, dispatcher, domain):
+async def test_later_messages_stay_with_the_person_without_a_second_ticket(make_tracker, dispatcher, domain, store):
     tracker = make_tracker(
         "嗯", intent="affirm", slots={"in_crisis": True, "handoff": True, "route": "crisis", "channel": "12356"}
     )
 
-    events = await ActionHandleCrisis().run(dispatcher, tracker, domain)
+    events = await ActionHandleCrisis(store=store).run(dispatcher, tracker, domain)
 
-    assert responses(dispatcher) == ["utter_crisis_stay"]
+    assert responses(dispatcher) == ["utter_crisis_stay", None]
+    assert customs(dispatcher) == [{"handoff": True, "reason": "crisis"}]
     assert events == []
+    assert store.tickets_for_conversation("12345:test:1") == []
     for variation in domain["responses"]["utter_crisis_stay"]:
         assert "12356" in variation["text"] and "110" in variation["text"]
 
 
-async def test_emergency_uses_the_channel_entity_of_the_safety_override(make_tracker, dispatcher, domain):
+async def test_emergency_uses_the_channel_entity_of_the_safety_override(make_tracker, dispatcher, domain, store):
     engine = FakeEngine(FakeDecision(route="ticket"))  # must not be asked
     tracker = make_tracker(
         "楼下着火了", intent="emergency", entities=[{"entity": "channel", "value": "119", "start": 2, "end": 5}]
     )
 
-    events = await ActionHandleEmergency(engine=engine).run(dispatcher, tracker, domain)
+    events = await ActionHandleEmergency(engine=engine, store=store).run(dispatcher, tracker, domain)
 
     assert engine.calls == []
     assert responses(dispatcher) == ["utter_emergency_call", "utter_emergency_after"]
@@ -63,20 +108,22 @@ async def test_emergency_uses_the_channel_entity_of_the_safety_override(make_tra
     assert dispatcher.messages[0]["channel_name"] == "消防救援"
     assert slot_values(events) == {"route": "emergency", "channel": "119"}
     assert domain["responses"]["utter_emergency_call"][0]["text"].startswith("请立即拨打")
+    [record] = store.tickets_for_conversation("12345:test:1")
+    assert (record.route, record.status, record.triage_signals["channel"]) == ("emergency", "referred", "119")
 
 
-async def test_emergency_without_entity_asks_the_engine_for_the_channel(make_tracker, dispatcher, domain):
+async def test_emergency_without_entity_asks_the_engine_for_the_channel(make_tracker, dispatcher, domain, store):
     engine = FakeEngine(FakeDecision(route="emergency", channel="120"))
 
-    await ActionHandleEmergency(engine=engine).run(dispatcher, make_tracker("我爸晕倒了", intent="emergency"), domain)
+    await ActionHandleEmergency(engine=engine, store=store).run(dispatcher, make_tracker("我爸晕倒了", intent="emergency"), domain)
 
     assert dispatcher.messages[0]["channel"] == "120"
 
 
-async def test_emergency_with_unknown_channel_lists_all_numbers(make_tracker, dispatcher, domain):
+async def test_emergency_with_unknown_channel_lists_all_numbers(make_tracker, dispatcher, domain, store):
     engine = FakeEngine(error=RuntimeError("engine down"))
 
-    events = await ActionHandleEmergency(engine=engine).run(
+    events = await ActionHandleEmergency(engine=engine, store=store).run(
         dispatcher, make_tracker("快来人", intent="emergency"), domain
     )
 
@@ -84,3 +131,25 @@ async def test_emergency_with_unknown_channel_lists_all_numbers(make_tracker, di
     assert slot_values(events) == {"route": "emergency", "channel": None}
     text = domain["responses"]["utter_emergency_unknown"][0]["text"]
     assert all(n in text for n in ("110", "119", "120", "122"))
+
+
+async def test_a_crisis_the_gateway_turned_into_a_payload_keeps_the_persons_words(make_tracker, dispatcher, domain, store):
+    words = "我真的撑不下去了，今晚不想活了"
+    tracker = make_tracker("/crisis", intent="crisis", metadata={"desk": "12345", "text": words,
+                                                                  "safety": {"route": "crisis"}})
+
+    await ActionHandleCrisis(store=store).run(dispatcher, tracker, domain)
+
+    [ticket] = store.tickets_for_conversation("12345:test:1")
+    assert ticket.summary_redacted == words
+    assert [line.text for line in store.transcript(ticket.id, masked=False)] == [words]
+
+
+async def test_an_emergency_payload_is_recorded_with_the_persons_words(make_tracker, dispatcher, domain, store):
+    tracker = make_tracker('/emergency{"channel":"119"}', intent="emergency", metadata={"text": "楼下着火了"},
+                           entities=[{"entity": "channel", "value": "119", "start": 0, "end": 1}])
+
+    await ActionHandleEmergency(store=store).run(dispatcher, tracker, domain)
+
+    [record] = store.tickets_for_conversation("12345:test:1")
+    assert record.summary_redacted == "楼下着火了"

@@ -52,3 +52,23 @@ async def test_slots_carry_over_but_the_crisis_companion_mode_ends(make_tracker,
     assert slots["category"] == "noise"
     assert slots["in_crisis"] is False
     assert "session_started_metadata" not in slots
+
+
+async def test_a_half_filled_form_does_not_survive_a_new_session(make_tracker, dispatcher, domain):
+    tracker = make_tracker(slots={"problem_what": "路灯坏了", "route": "ticket", "ticket_editing": True,
+                                  "last_ticket": "12345-20261123-0001"})
+
+    events = await ActionSessionStart().run(dispatcher, tracker, domain)
+
+    slots = slot_values(events)
+    assert slots["problem_what"] is None and slots["route"] is None and slots["ticket_editing"] is False
+    assert slots["last_ticket"] == "12345-20261123-0001"
+
+
+async def test_the_core_fallback_asks_once_and_forgets_the_message(make_tracker, dispatcher, domain):
+    from actions.fallback import ActionCoreFallback
+
+    events = await ActionCoreFallback().run(dispatcher, make_tracker("？"), domain)
+
+    assert [m["response"] for m in dispatcher.messages] == ["utter_default"]
+    assert [e["event"] for e in events] == ["rewind"]

@@ -1,147 +1,209 @@
-"""action_triage_request: what each route of the engine's decision makes the bot say and record.
+"""action_triage_request: what each route of the engine's decision makes the bot say, record and start.
 
-TODO(lead): these tests use the FAKE engine of action_test_support.py (bot.triage.engine was being
-written in parallel and needs the embedding model):
-  1. add one integration test that runs the real engine through `load_triage_engine()`;
-  2. keep FakeDecision's fields in step with bot.triage.engine.Decision (checked by hand on
-     2026-11-23: route, desk, channel, category, category_l1, category_name, faq_id, entry_id,
-     confidence, reply, signals, priority);
-  3. when the ticket form lands, replace the "ticket noted" expectations by the form start.
+These tests use the FAKE engine of action_test_support.py (its fields follow
+bot.triage.engine.Decision) and a real SQLite ticket store; test_actions_with_real_engine.py runs
+the real engine.
 """
 
 from __future__ import annotations
 
-from action_test_support import FakeDecision, FakeEngine, responses, slot_values
+from action_test_support import FakeDecision, FakeEngine, buttons, customs, responses, slot_values
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.triage import ActionTriageRequest
 
 
-async def test_ticket_route_says_noted_with_category_and_records_the_decision(make_tracker, dispatcher, domain):
+async def test_ticket_route_prefills_the_form_and_sets_route_ticket(make_tracker, dispatcher, domain, store):
     engine = FakeEngine(
         FakeDecision(route="ticket", category="housing_property", category_l1="城乡建设", category_name="住房与物业")
     )
-    tracker = make_tracker("小区物业不打扫卫生，垃圾堆了一周", earlier_texts=("你好",))
+    tracker = make_tracker("小区物业不打扫卫生，垃圾堆了一周了", earlier_texts=("你好",), message_id="m-42")
 
-    events = await ActionTriageRequest(engine=engine).run(dispatcher, tracker, domain)
+    events = await ActionTriageRequest(engine=engine, store=store).run(dispatcher, tracker, domain)
 
-    assert engine.calls == [("小区物业不打扫卫生，垃圾堆了一周", "12345", ["你好"])]
-    assert responses(dispatcher) == ["utter_ticket_noted"]
+    assert engine.calls == [("小区物业不打扫卫生，垃圾堆了一周了", "12345", ["你好"])]
+    assert responses(dispatcher) == ["utter_ticket_intro"]
     assert dispatcher.messages[0]["category_name"] == "住房与物业"
-    assert slot_values(events) == {
-        "route": "ticket",
-        "channel": None,
-        "category": "housing_property",
-        "faq_id": None,
-        "problem_what": "小区物业不打扫卫生，垃圾堆了一周",
-    }
+    slots = slot_values(events)
+    assert slots["route"] == "ticket"
+    assert slots["category"] == "housing_property"
+    assert slots["category_l1"] == "城乡建设"
+    assert slots["problem_what"] == "小区物业不打扫卫生，垃圾堆了一周了"
+    assert slots["problem_since"] == "一周了"  # read from the message: the form will not ask it
+    assert slots["ticket_origin"] == "m-42"
+    assert store.tickets_for_conversation("12345:test:1") == []  # the ticket comes after the form
 
 
-async def test_ticket_route_falls_back_to_the_first_level_category(make_tracker, dispatcher, domain):
+async def test_ticket_route_clears_a_previous_form(make_tracker, dispatcher, domain, store):
     engine = FakeEngine(FakeDecision(route="ticket", category="noise", category_l1="城乡建设"))
+    tracker = make_tracker("楼上太吵", slots={"problem_where": "旧地址", "contact_consent": True})
 
-    await ActionTriageRequest(engine=engine).run(dispatcher, make_tracker("楼上太吵"), domain)
+    events = await ActionTriageRequest(engine=engine, store=store).run(dispatcher, tracker, domain)
 
+    slots = slot_values(events)
+    assert slots["problem_where"] is None and slots["contact_consent"] is None
     assert dispatcher.messages[0]["category_name"] == "城乡建设"
 
 
-async def test_ticket_route_without_a_readable_category_name_does_not_show_an_id(make_tracker, dispatcher, domain):
+async def test_ticket_route_without_a_readable_category_name_does_not_show_an_id(make_tracker, dispatcher, domain, store):
     engine = FakeEngine(FakeDecision(route="ticket", category="psych_counselling"))
     tracker = make_tracker("最近压力好大", sender_id="12355:web:7", slots={"desk": "12355"})
 
-    await ActionTriageRequest(engine=engine).run(dispatcher, tracker, domain)
+    await ActionTriageRequest(engine=engine, store=store).run(dispatcher, tracker, domain)
 
     assert engine.calls[0][1] == "12355"
-    assert responses(dispatcher) == ["utter_ticket_noted_plain"]
+    assert responses(dispatcher) == ["utter_ticket_intro_plain"]
 
 
-async def test_faq_route_answers_and_asks_whether_it_helped(make_tracker, dispatcher, domain):
-    engine = FakeEngine(FakeDecision(route="faq", faq_id="service_hours", reply="12345热线7×24小时有人接听。"))
+async def test_faq_answers_asks_whether_it_helped_and_is_recorded(make_tracker, dispatcher, domain, store):
+    engine = FakeEngine(
+        FakeDecision(route="faq", faq_id="service_hours", entry_id="service_hours", reply="12345热线7×24小时有人接听。")
+    )
 
-    events = await ActionTriageRequest(engine=engine).run(dispatcher, make_tracker("12345晚上有人接吗"), domain)
+    events = await ActionTriageRequest(engine=engine, store=store).run(dispatcher, make_tracker("12345晚上有人接吗"), domain)
 
     assert dispatcher.messages[0]["text"] == "12345热线7×24小时有人接听。"
     assert responses(dispatcher) == [None, "utter_faq_helpful"]
-    buttons = {b["payload"] for b in domain["responses"]["utter_faq_helpful"][0]["buttons"]}
-    assert buttons == {"/affirm", "/describe_problem"}
-    assert slot_values(events)["faq_id"] == "service_hours"
+    payloads = {b["payload"] for b in domain["responses"]["utter_faq_helpful"][0]["buttons"]}
+    assert payloads == {"/affirm", "/describe_problem"}
     assert slot_values(events)["route"] == "faq"
+    [record] = store.tickets_for_conversation("12345:test:1")
+    assert (record.route, record.status) == ("faq", "closed")
+    assert record.triage_signals["faq_id"] == "service_hours"
 
 
-async def test_refer_decline_and_clarify_send_the_engine_reply(make_tracker, domain):
-    for route, channel in (("refer", "12368"), ("decline", None), ("clarify", None)):
+async def test_refer_and_decline_reply_offer_buttons_and_are_recorded_with_reason(make_tracker, domain, store):
+    cases = (
+        ("refer", "12368", "litigation", "utter_refer_helpful", "referred"),
+        ("decline", None, "wishing_well", "utter_decline_next", "declined"),
+    )
+    for i, (route, channel, entry, follow, status) in enumerate(cases):
         dispatcher_ = CollectingDispatcher()
-        engine = FakeEngine(FakeDecision(route=route, channel=channel, reply=f"reply for {route}"))
+        engine = FakeEngine(FakeDecision(route=route, channel=channel, entry_id=entry, reply=f"reply for {route}"))
+        sender = f"12345:rest:r{i}"
 
-        events = await ActionTriageRequest(engine=engine).run(dispatcher_, make_tracker("something"), domain)
+        events = await ActionTriageRequest(engine=engine, store=store).run(
+            dispatcher_, make_tracker("something", sender_id=sender), domain
+        )
 
-        assert [m["text"] for m in dispatcher_.messages] == [f"reply for {route}"]
+        assert next(m.get("text") for m in dispatcher_.messages) == f"reply for {route}"
+        assert responses(dispatcher_) == [None, follow]
         assert slot_values(events)["route"] == route
         assert slot_values(events)["channel"] == channel
+        [record] = store.tickets_for_conversation(sender)
+        assert (record.route, record.status, record.channel) == (route, status, "rest")
+        assert record.triage_signals["entry_id"] == entry
+        if route == "decline":
+            assert record.triage_signals["reason_code"] == "wishing_well"
+        assert [line.sender for line in store.transcript(record.id)] == ["person", "bot"]
 
 
-async def test_clarify_without_a_reply_still_asks_one_question(make_tracker, dispatcher, domain):
+async def test_a_retried_action_records_the_answer_once(make_tracker, domain, store):
+    engine = FakeEngine(FakeDecision(route="decline", entry_id="wishing_well", reply="这个没办法帮您办理。"))
+    tracker = make_tracker("帮我儿子找个对象", message_id="m-7")
+
+    for _ in range(2):
+        await ActionTriageRequest(engine=engine, store=store).run(CollectingDispatcher(), tracker, domain)
+
+    assert len(store.tickets_for_conversation("12345:test:1")) == 1
+
+
+async def test_clarify_without_a_reply_still_asks_one_question_and_records_nothing(make_tracker, dispatcher, domain, store):
     engine = FakeEngine(FakeDecision(route="clarify"))
 
-    await ActionTriageRequest(engine=engine).run(dispatcher, make_tracker("有个问题"), domain)
+    await ActionTriageRequest(engine=engine, store=store).run(dispatcher, make_tracker("有个问题"), domain)
 
     assert responses(dispatcher) == ["utter_ask_rephrase"]
+    assert store.tickets_for_conversation("12345:test:1") == []
 
 
-async def test_smalltalk_invites_the_request(make_tracker, dispatcher, domain):
+async def test_smalltalk_invites_the_request(make_tracker, dispatcher, domain, store):
     engine = FakeEngine(FakeDecision(route="smalltalk"))
 
-    await ActionTriageRequest(engine=engine).run(dispatcher, make_tracker("哈哈"), domain)
+    await ActionTriageRequest(engine=engine, store=store).run(dispatcher, make_tracker("哈哈"), domain)
 
     assert responses(dispatcher) == ["utter_invite_request"]
 
 
-async def test_crisis_route_is_handled_like_the_crisis_intent(make_tracker, dispatcher, domain):
-    engine = FakeEngine(FakeDecision(route="crisis", channel="12356"))
-    tracker = make_tracker("感觉自己撑不下去了", active_loop="ticket_form")
+async def test_crisis_route_answers_opens_an_urgent_ticket_and_hands_over(make_tracker, dispatcher, domain, store):
+    engine = FakeEngine(FakeDecision(route="crisis", channel="12356", signals=("lexicon:撑不下去",)))
+    tracker = make_tracker("感觉自己撑不下去了", active_loop="ticket_form", slots={"problem_what": "宿舍热水器坏了"})
 
-    events = await ActionTriageRequest(engine=engine).run(dispatcher, tracker, domain)
+    events = await ActionTriageRequest(engine=engine, store=store).run(dispatcher, tracker, domain)
 
-    assert responses(dispatcher) == ["utter_crisis"]
+    assert responses(dispatcher)[0] == "utter_crisis"
     assert any(e["event"] == "active_loop" and e["name"] is None for e in events)
-    assert slot_values(events) == {"in_crisis": True, "handoff": True, "route": "crisis", "channel": "12356"}
+    [ticket] = store.tickets_for_conversation("12345:test:1")
+    assert (ticket.route, ticket.priority, ticket.status) == ("crisis", "urgent", "new")
+    assert customs(dispatcher) == [{"handoff": True, "reason": "crisis", "urgent_ticket": ticket.number}]
+    slots = slot_values(events)
+    assert slots["in_crisis"] is True and slots["handoff"] is True and slots["last_ticket"] == ticket.number
+    assert slots["problem_what"] is None  # the form does not come back after a crisis
 
 
-async def test_emergency_route_says_call_now_first(make_tracker, dispatcher, domain):
+async def test_emergency_route_says_call_now_first_and_is_recorded(make_tracker, dispatcher, domain, store):
     engine = FakeEngine(FakeDecision(route="emergency", channel="119"))
 
-    events = await ActionTriageRequest(engine=engine).run(dispatcher, make_tracker("楼道里冒黑烟"), domain)
+    events = await ActionTriageRequest(engine=engine, store=store).run(dispatcher, make_tracker("楼道里冒黑烟"), domain)
 
     assert responses(dispatcher) == ["utter_emergency_call", "utter_emergency_after"]
     assert dispatcher.messages[0]["channel"] == "119"
     assert slot_values(events)["route"] == "emergency"
-    assert slot_values(events)["channel"] == "119"
+    [record] = store.tickets_for_conversation("12345:test:1")
+    assert (record.route, record.status) == ("emergency", "referred")
+    assert record.triage_signals["channel"] == "119"
 
 
-async def test_engine_error_apologises_and_offers_a_person(make_tracker, dispatcher, domain):
+async def test_engine_error_apologises_and_offers_a_person(make_tracker, dispatcher, domain, store):
     engine = FakeEngine(error=RuntimeError("model file missing"))
 
-    events = await ActionTriageRequest(engine=engine).run(dispatcher, make_tracker("路灯坏了"), domain)
+    events = await ActionTriageRequest(engine=engine, store=store).run(dispatcher, make_tracker("路灯坏了"), domain)
 
-    assert events == []
+    assert slot_values(events) == {"route": None}
     assert responses(dispatcher) == ["utter_triage_error"]
     assert "转人工" in domain["responses"]["utter_triage_error"][0]["text"]
 
 
-async def test_button_payload_asks_for_details_without_calling_the_engine(make_tracker, dispatcher, domain):
+async def test_a_broken_ticket_store_never_reaches_the_person(make_tracker, dispatcher, domain):
+    class Broken:
+        def create_ticket(self, **kwargs):
+            raise ConnectionError("db down")
+
+    engine = FakeEngine(FakeDecision(route="refer", channel="12368", reply="请拨打12368。"))
+
+    await ActionTriageRequest(engine=engine, store=Broken()).run(dispatcher, make_tracker("案子还在法院审"), domain)
+
+    assert responses(dispatcher) == [None, "utter_refer_helpful"]
+
+
+async def test_button_payload_asks_for_details_without_calling_the_engine(make_tracker, dispatcher, domain, store):
     engine = FakeEngine(FakeDecision(route="ticket"))
 
-    events = await ActionTriageRequest(engine=engine).run(dispatcher, make_tracker("/describe_problem"), domain)
+    events = await ActionTriageRequest(engine=engine, store=store).run(dispatcher, make_tracker("/describe_problem"), domain)
 
     assert engine.calls == []
     assert responses(dispatcher) == ["utter_ask_details"]
-    assert slot_values(events) == {"faq_id": None}
+    assert slot_values(events) == {"route": None, "faq_id": None}
 
 
-async def test_history_leaves_out_payloads_and_the_current_message(make_tracker, dispatcher, domain):
+async def test_i_still_want_to_report_after_an_faq_starts_the_form_empty(make_tracker, dispatcher, domain, store):
+    engine = FakeEngine(FakeDecision(route="ticket"))
+    tracker = make_tracker("/describe_problem", slots={"route": "faq", "faq_id": "medical_card"}, message_id="m-9")
+
+    events = await ActionTriageRequest(engine=engine, store=store).run(dispatcher, tracker, domain)
+
+    assert engine.calls == []
+    assert responses(dispatcher) == ["utter_ticket_intro_plain"]
+    slots = slot_values(events)
+    assert slots["route"] == "ticket" and slots["category"] is None and slots["ticket_origin"] == "m-9"
+    assert "problem_what" not in slots or slots["problem_what"] is None  # the form asks what happened
+
+
+async def test_history_leaves_out_payloads_and_the_current_message(make_tracker, dispatcher, domain, store):
     engine = FakeEngine(FakeDecision(route="clarify", reply="在哪里呢？"))
     tracker = make_tracker("就在我家楼下", intent="inform", earlier_texts=("/greet", "路灯坏了"))
 
-    await ActionTriageRequest(engine=engine).run(dispatcher, tracker, domain)
+    await ActionTriageRequest(engine=engine, store=store).run(dispatcher, tracker, domain)
 
     assert engine.calls == [("就在我家楼下", "12345", ["路灯坏了"])]
+    assert buttons(dispatcher) == []

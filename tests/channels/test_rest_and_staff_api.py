@@ -32,7 +32,13 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClie
 def test_rest_chat_answers_even_when_rasa_is_down(client: TestClient) -> None:
     response = client.post("/api/chat/12345", json={"sender": "a", "text": "路灯坏了"})
     assert response.status_code == 200
-    assert response.json() == {"replies": [{"text": messages.backend_down("12345"), "buttons": []}]}
+    assert response.json() == {"replies": [{"id": 1, "text": messages.backend_down("12345"), "buttons": []}]}
+
+
+def test_rest_caller_cannot_speak_in_another_channel(client: TestClient) -> None:
+    response = client.post("/api/chat/12345", json={"sender": "42", "text": "hi", "channel": "telegram"})
+    assert response.status_code == 400
+    assert "channel" in response.json()["error"]
 
 
 @pytest.mark.parametrize(
@@ -46,7 +52,9 @@ def test_rest_chat_answers_even_when_rasa_is_down(client: TestClient) -> None:
         (b'{"sender": "a", "text": "' + b"x" * 70_000 + b'"}', 413, "64"),
     ],
 )
-def test_rest_chat_rejects_bad_bodies_with_a_clear_message(client: TestClient, body: bytes, status: int, fragment: str) -> None:
+def test_rest_chat_rejects_bad_bodies_with_a_clear_message(
+    client: TestClient, body: bytes, status: int, fragment: str
+) -> None:
     response = client.post("/api/chat/12345", content=body)
     assert response.status_code == status
     assert fragment in response.json()["error"]
@@ -77,10 +85,12 @@ def test_staff_api_needs_the_token(client: TestClient) -> None:
 def test_staff_reply_reaches_the_web_conversation_once(client: TestClient) -> None:
     client.post("/api/chat/12345", json={"sender": "p2", "text": "你好", "channel": "web"})
     headers = {"Authorization": f"Bearer {STAFF_TOKEN}", "X-Staff-User": "agent-1"}
-    sent = client.post("/api/staff/conversations/12345:web:p2/reply", json={"text": "您好，我是工作人员小李"}, headers=headers)
+    sent = client.post(
+        "/api/staff/conversations/12345:web:p2/reply", json={"text": "您好，我是工作人员小李"}, headers=headers
+    )
     assert sent.status_code == 200
     updates = client.get("/api/chat/12345/updates", params={"sender": "p2", "after": 0}).json()["messages"]
-    assert [m["text"] for m in updates] == ["您好，我是工作人员小李"]
+    assert [(m["text"], m["from"]) for m in updates] == [("您好，我是工作人员小李", "staff")]
     again = client.get("/api/chat/12345/updates", params={"sender": "p2", "after": updates[0]["id"]}).json()
     assert again["messages"] == []
     other = client.get("/api/chat/12345/updates", params={"sender": "someone-else", "after": 0}).json()

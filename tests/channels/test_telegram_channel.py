@@ -1,27 +1,34 @@
-"""The real python-telegram-bot client against a local fake Bot API server."""
+"""The whole app with its real python-telegram-bot client, against a local fake Bot API and a fake Rasa."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.testclient import TestClient
 
-from bot.channels.telegram import (
-    NOT_TEXT,
-    TELEGRAM_MAX_CHARS,
-    TelegramChannel,
-    split_message,
-    start_polling,
-    stop_polling,
-)
-from bot.gateway.rasa_client import RasaClient
-from bot.gateway.service import Gateway, SafetyVerdict
+from bot.app import create_app
+from bot.channels.telegram import NOT_TEXT, TELEGRAM_MAX_CHARS, PacedRateLimiter, split_message
+from bot.gateway.models import OutboundMessage, TelegramUpdate
+from bot.gateway.service import SafetyVerdict
+from bot.settings import Settings
+from bot.tickets.db import make_engine, migrate
+from tests.channels.fake_rasa import FakeRasaServer
 from tests.channels.fake_telegram import FakeTelegram
+
+TOKEN = "123:TEST"
+SECRET = "webhook-secret_1"
+STAFF_CHAT = -100777
+STAFF_TOKEN = "staff-token"
+DoorOpener = Callable[..., AbstractContextManager[TestClient]]
 
 
 def free_port() -> int:
@@ -30,83 +37,273 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def echo_rasa(request: httpx.Request) -> httpx.Response:
-    import json
-
-    message = json.loads(request.content)["message"]
-    if message == "长":
-        return httpx.Response(200, json=[{"text": "很长的回答。" * 1000}])
-    return httpx.Response(200, json=[{"text": f"回声：{message}", "buttons": [{"title": "有帮助", "payload": "/affirm"}]}])
-
-
 def no_risk(text: str, desk: str, history: Sequence[str]) -> SafetyVerdict:
     return SafetyVerdict(route=None)
 
 
+def crisis_when(word: str) -> Callable[[str, str, Sequence[str]], SafetyVerdict]:
+    def screen(text: str, desk: str, history: Sequence[str]) -> SafetyVerdict:
+        return SafetyVerdict(route="crisis", signals=("lexicon",)) if word in text else SafetyVerdict(None)
+
+    return screen
+
+
 @pytest.fixture
-async def telegram(tmp_path: Path) -> AsyncIterator[FakeTelegram]:
+def telegram() -> Iterator[FakeTelegram]:
     fake = FakeTelegram(port=free_port())
     server, thread = fake.serve()
-    gateway = Gateway(
-        create_engine(f"sqlite:///{tmp_path / 'gw.db'}"),
-        RasaClient("http://rasa.test", transport=httpx.MockTransport(echo_rasa)),
-        safety_screen=no_risk,
-    )
-    application = TelegramChannel("12345", gateway).build("123:TEST", base_url=f"http://127.0.0.1:{fake.port}")
-    await start_polling(application)
+    yield fake
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def rasa() -> Iterator[FakeRasaServer]:
+    fake = FakeRasaServer(port=free_port())
+    server, thread = fake.serve()
+    yield fake
+    server.should_exit = True
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def door(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, telegram: FakeTelegram, rasa: FakeRasaServer) -> DoorOpener:
+    """Opens the app (as a context manager) with the Telegram bot of desk 12345 wired to the fakes."""
+    monkeypatch.setenv("FRONTDOOR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FRONTDOOR_STAFF_API_TOKEN", STAFF_TOKEN)
+    monkeypatch.setenv("FRONTDOOR_RASA_URL", f"http://127.0.0.1:{rasa.port}")
+    monkeypatch.setenv("FRONTDOOR_TELEGRAM_TOKEN_12345", TOKEN)
+    monkeypatch.setenv("FRONTDOOR_TELEGRAM_BASE_URL", f"http://127.0.0.1:{telegram.port}")
+    monkeypatch.setenv("FRONTDOOR_TELEGRAM_STAFF_CHAT_ID", str(STAFF_CHAT))
+    monkeypatch.delenv("FRONTDOOR_RASA_TOKEN", raising=False)
+
+    @contextmanager
+    def open_door(webhook: bool = False, screen: Callable[..., SafetyVerdict] = no_risk) -> Iterator[TestClient]:
+        if webhook:
+            monkeypatch.setenv("FRONTDOOR_TELEGRAM_WEBHOOK_URL", "https://frontdoor.example.org")
+            monkeypatch.setenv("FRONTDOOR_TELEGRAM_WEBHOOK_SECRET", SECRET)
+        with TestClient(create_app(Settings(), safety_screen=screen)) as client:
+            yield client
+
+    return open_door
+
+
+def wait(fake: FakeTelegram, condition: Callable[[], object], timeout: float = 20.0) -> None:
+    fake.wait_for(condition, timeout)
+
+
+def rows(tmp_path: Path, model: type[Any]) -> list[Any]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'frontdoor.db'}")
     try:
-        yield fake
+        with Session(engine) as session:
+            return list(session.scalars(select(model).order_by(model.id)))
     finally:
-        await stop_polling(application)
-        server.should_exit = True
-        thread.join(timeout=5)
+        engine.dispose()
 
 
-async def wait(fake: FakeTelegram, condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
-    await asyncio.to_thread(fake.wait_for, condition, timeout)
-
-
-async def test_text_message_is_answered_with_an_inline_keyboard(telegram: FakeTelegram) -> None:
-    telegram.user_sends(7, "路灯坏了")
-    await wait(telegram, lambda: telegram.texts_to(7))
+# --- polling -----------------------------------------------------------------------------------
+def test_text_message_is_answered_with_an_inline_keyboard(door: DoorOpener, telegram: FakeTelegram) -> None:
+    with door():
+        telegram.user_sends(7, "路灯坏了")
+        wait(telegram, lambda: telegram.texts_to(7))
     assert telegram.texts_to(7) == ["回声：路灯坏了"]
-    keyboard = telegram.sent[0]["reply_markup"]["inline_keyboard"]
-    assert keyboard[0][0] == {"text": "有帮助", "callback_data": "/affirm"}
+    assert telegram.sent[0]["reply_markup"]["inline_keyboard"][0][0] == {"text": "有帮助", "callback_data": "/affirm"}
 
 
-async def test_button_press_is_acknowledged_and_handled(telegram: FakeTelegram) -> None:
-    telegram.user_presses(8, "/affirm")
-    await wait(telegram, lambda: telegram.texts_to(8))
+def test_button_press_is_acknowledged_and_handled(door: DoorOpener, telegram: FakeTelegram) -> None:
+    with door():
+        telegram.user_presses(8, "/affirm")
+        wait(telegram, lambda: telegram.texts_to(8))
     assert telegram.answered_callbacks
     assert telegram.texts_to(8) == ["回声：/affirm"]
 
 
-async def test_start_greets_through_the_bot_and_help_is_local(telegram: FakeTelegram) -> None:
-    telegram.user_sends(9, "/start")
-    telegram.user_sends(9, "/help")
-    await wait(telegram, lambda: len(telegram.texts_to(9)) == 2)
+def test_start_greets_through_the_bot_and_help_is_local(door: DoorOpener, telegram: FakeTelegram) -> None:
+    with door():
+        telegram.user_sends(9, "/start")
+        telegram.user_sends(9, "/help")
+        wait(telegram, lambda: len(telegram.texts_to(9)) == 2)
     assert "回声：你好" in telegram.texts_to(9)
     assert any("/cancel" in t for t in telegram.texts_to(9))
 
 
-async def test_sticker_gets_a_polite_request_for_text(telegram: FakeTelegram) -> None:
-    telegram.user_sends_sticker(10)
-    await wait(telegram, lambda: telegram.texts_to(10))
+def test_sticker_gets_a_polite_request_for_text(door: DoorOpener, telegram: FakeTelegram) -> None:
+    with door():
+        telegram.user_sends_sticker(10)
+        wait(telegram, lambda: telegram.texts_to(10))
     assert telegram.texts_to(10) == [NOT_TEXT]
 
 
-async def test_long_reply_is_split_under_the_limit(telegram: FakeTelegram) -> None:
-    telegram.user_sends(11, "长")
-    await wait(telegram, lambda: len(telegram.texts_to(11)) >= 2)
+def test_long_reply_is_split_under_the_limit(door: DoorOpener, telegram: FakeTelegram) -> None:
+    with door():
+        telegram.user_sends(11, "长")
+        wait(telegram, lambda: len(telegram.texts_to(11)) >= 2)
     assert all(len(t) <= TELEGRAM_MAX_CHARS for t in telegram.texts_to(11))
     assert "".join(telegram.texts_to(11)) == "很长的回答。" * 1000
 
 
-async def test_flood_control_429_is_retried_after_retry_after(telegram: FakeTelegram) -> None:
+def test_flood_control_429_is_retried_after_retry_after(door: DoorOpener, telegram: FakeTelegram) -> None:
     telegram.fail_next_sends_with_429 = 1
-    telegram.user_sends(12, "你好")
-    await wait(telegram, lambda: telegram.texts_to(12), timeout=30)
+    with door():
+        telegram.user_sends(12, "你好")
+        wait(telegram, lambda: telegram.texts_to(12), timeout=30)
     assert telegram.texts_to(12) == ["回声：你好"]
+
+
+def test_duplicate_update_is_answered_once(door: DoorOpener, telegram: FakeTelegram, rasa: FakeRasaServer) -> None:
+    with door():
+        update_id = telegram.user_sends(13, "第一条")
+        wait(telegram, lambda: telegram.texts_to(13))
+        telegram.redeliver(update_id)
+        telegram.user_sends(13, "第二条")  # a later update proves the redelivered one was fetched and dropped
+        wait(telegram, lambda: len(telegram.texts_to(13)) >= 2)
+        time.sleep(0.3)
+    assert telegram.texts_to(13) == ["回声：第一条", "回声：第二条"]
+    assert [p["message"] for p in rasa.received] == ["第一条", "第二条"]
+
+
+def test_failed_send_is_retried_from_the_outbound_queue(
+    door: DoorOpener, telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    telegram.fail_next_sends_with_500 = 2  # a Telegram outage: PTB raises NetworkError
+    with door():
+        telegram.user_sends(14, "你好")
+        wait(telegram, lambda: telegram.texts_to(14), timeout=30)
+        time.sleep(0.3)
+    assert telegram.texts_to(14) == ["回声：你好"]
+    sent = [r for r in rows(tmp_path, OutboundMessage) if r.conversation_id == "12345:telegram:14"]
+    assert [(r.status, r.attempts, r.delivery) for r in sent] == [("sent", 2, "queue")]
+
+
+def test_queued_messages_and_journalled_updates_survive_a_restart(
+    door: DoorOpener, telegram: FakeTelegram, tmp_path: Path
+) -> None:
+    with door():
+        telegram.user_sends(15, "你好")
+        wait(telegram, lambda: telegram.texts_to(15))
+    # while the app is down: a staff reply is queued and an update was journalled but never handled
+    engine = make_engine(f"sqlite:///{tmp_path / 'frontdoor.db'}")
+    migrate(engine)
+    with Session(engine) as session:
+        session.add(
+            OutboundMessage(
+                conversation_id="12345:telegram:15",
+                text="工作人员：已派单",
+                source="staff",
+                delivery="queue",
+                status="pending",
+            )
+        )
+        unhandled = telegram.user_sends(15, "还在吗", update_id=99_999)
+        session.add(TelegramUpdate(desk="12345", update_id=unhandled, payload=telegram.update(unhandled)))
+        session.commit()
+    engine.dispose()
+    telegram.updates.clear()  # Telegram itself no longer has it
+    with door():
+        wait(telegram, lambda: len(telegram.texts_to(15)) == 3)
+    assert telegram.texts_to(15) == ["回声：你好", "工作人员：已派单", "回声：还在吗"]
+
+
+# --- staff -------------------------------------------------------------------------------------
+def test_staff_reply_is_pushed_to_the_telegram_chat(door: DoorOpener, telegram: FakeTelegram) -> None:
+    with door() as client:
+        telegram.user_sends(16, "转人工")
+        wait(telegram, lambda: telegram.texts_to(16))
+        response = client.post(
+            "/api/staff/conversations/12345:telegram:16/reply",
+            json={"text": "您好，我是小李"},
+            headers={"Authorization": f"Bearer {STAFF_TOKEN}"},
+        )
+        assert response.status_code == 200
+        wait(telegram, lambda: len(telegram.texts_to(16)) == 2)
+    assert telegram.texts_to(16)[-1] == "您好，我是小李"
+
+
+def test_crisis_posts_a_masked_alert_to_the_staff_chat(door: DoorOpener, telegram: FakeTelegram) -> None:
+    with door(screen=crisis_when("不想活")):
+        telegram.user_sends(17, "我不想活了，我电话13812345678")
+        wait(telegram, lambda: telegram.texts_to(STAFF_CHAT) and telegram.texts_to(17))
+        telegram.user_sends(17, "真的不想活了")  # a second alert within minutes would be noise
+        wait(telegram, lambda: len(telegram.texts_to(17)) == 2)
+        time.sleep(0.3)
+    alerts = telegram.texts_to(STAFF_CHAT)
+    assert len(alerts) == 1
+    assert "危机" in alerts[0] and "12345:telegram:17" in alerts[0]
+    assert "13812345678" not in alerts[0] and "138****5678" in alerts[0]
+
+
+def test_urgent_ticket_from_an_action_alerts_the_staff_chat(door: DoorOpener, telegram: FakeTelegram) -> None:
+    with door():
+        telegram.user_sends(18, "紧急工单")
+        wait(telegram, lambda: telegram.texts_to(STAFF_CHAT))
+    assert "12345-0001" in telegram.texts_to(STAFF_CHAT)[0]
+
+
+def test_messages_in_the_staff_chat_are_not_sent_to_the_bot(
+    door: DoorOpener, telegram: FakeTelegram, rasa: FakeRasaServer
+) -> None:
+    with door():
+        telegram.user_sends(STAFF_CHAT, "我来处理17号")
+        telegram.user_sends(19, "你好")
+        wait(telegram, lambda: telegram.texts_to(19))
+    assert [p["message"] for p in rasa.received] == ["你好"]
+
+
+# --- webhook -----------------------------------------------------------------------------------
+def test_webhook_needs_the_secret_token(door: DoorOpener, telegram: FakeTelegram) -> None:
+    with door(webhook=True) as client:
+        assert telegram.webhooks[0]["url"] == "https://frontdoor.example.org/telegram/12345"
+        assert telegram.webhooks[0]["secret_token"] == SECRET
+        update = telegram.update(telegram.user_sends(20, "你好"))
+        assert client.post("/telegram/12345", json=update).status_code == 403
+        wrong = {"X-Telegram-Bot-Api-Secret-Token": "guess"}
+        assert client.post("/telegram/12345", json=update, headers=wrong).status_code == 403
+        time.sleep(0.3)
+    assert telegram.texts_to(20) == []
+
+
+def test_webhook_update_is_journalled_before_200_and_answered_once(
+    door: DoorOpener, telegram: FakeTelegram, rasa: FakeRasaServer, tmp_path: Path
+) -> None:
+    rasa.delay = 1.0
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    with door(webhook=True) as client:
+        update = telegram.update(telegram.user_sends(21, "你好"))
+        assert client.post("/telegram/12345", json=update, headers=headers).status_code == 200
+        journal = rows(tmp_path, TelegramUpdate)
+        assert [(j.update_id, j.status) for j in journal] == [(update["update_id"], "received")]
+        assert telegram.texts_to(21) == []  # acknowledged long before the answer
+        assert client.post("/telegram/12345", json=update, headers=headers).status_code == 200  # redelivered
+        wait(telegram, lambda: telegram.texts_to(21))
+        assert client.post("/telegram/12345", content=b"{not json", headers=headers).status_code == 400
+        assert client.post("/telegram/99999", json=update, headers=headers).status_code == 404
+        time.sleep(1.5)
+    assert telegram.texts_to(21) == ["回声：你好"]
+    assert len(rasa.received) == 1
+    journal = rows(tmp_path, TelegramUpdate)
+    assert [(j.status, j.payload) for j in journal] == [("handled", None)]  # the text is not kept twice
+
+
+def test_webhook_is_404_when_not_configured(door: DoorOpener) -> None:
+    with door() as client:
+        assert client.post("/telegram/12345", json={"update_id": 1}).status_code == 404
+
+
+# --- pieces ------------------------------------------------------------------------------------
+async def test_sends_to_one_chat_are_paced_but_other_chats_are_not() -> None:
+    limiter = PacedRateLimiter(chat_rate=10.0, chat_burst=2)  # 10/s after a burst of 2 (Telegram: about 1/s)
+    stamps: dict[int, list[float]] = {1: [], 2: []}
+
+    async def send(chat_id: int) -> bool:
+        stamps[chat_id].append(time.monotonic())
+        return True
+
+    started = time.monotonic()
+    await asyncio.gather(
+        *(limiter.process_request(send, (chat,), {}, "sendMessage", {"chat_id": chat}, None) for chat in [1] * 6 + [2])
+    )
+    assert stamps[2][0] - started < 0.05
+    assert stamps[1][-1] - started >= 0.35  # 6 messages: 2 at once, then 4 at 10/s
 
 
 def test_split_prefers_sentence_ends() -> None:

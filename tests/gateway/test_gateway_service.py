@@ -3,61 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
-import httpx
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bot.gateway import messages
 from bot.gateway.models import InboundMessage, OutboundMessage
 from bot.gateway.rasa_client import RasaClient
-from bot.gateway.service import Gateway, Inbound, SafetyVerdict
+from bot.gateway.service import Gateway, SafetyVerdict
+from tests.gateway.fakes import FakeRasa, crisis_when, msg, no_risk
 
 
-def no_risk(text: str, desk: str, history: Sequence[str]) -> SafetyVerdict:
-    return SafetyVerdict(route=None)
-
-
-def crisis_when(word: str) -> Callable[[str, str, Sequence[str]], SafetyVerdict]:
-    def screen(text: str, desk: str, history: Sequence[str]) -> SafetyVerdict:
-        return SafetyVerdict(route="crisis", signals=("lexicon:" + word,)) if word in text else SafetyVerdict(None)
-
-    return screen
-
-
-class FakeRasa:
-    """Stands in for Rasa's REST channel at the HTTP level; records what it was sent."""
-
-    def __init__(self, reply: Callable[[dict[str, object]], list[dict[str, object]]] | None = None, delay: float = 0):
-        self.sent: list[dict[str, object]] = []
-        self.reply = reply or (lambda payload: [{"text": f"收到：{payload['message']}"}])
-        self.delay = delay
-
-    async def handler(self, request: httpx.Request) -> httpx.Response:
-        payload = json.loads(request.content)
-        self.sent.append(payload)
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        return httpx.Response(200, json=self.reply(payload))
-
-    def client(self) -> RasaClient:
-        return RasaClient("http://rasa.test", timeout=2, transport=httpx.MockTransport(self.handler))
-
-
-@pytest.fixture
-def db(tmp_path: Path):  # type: ignore[no-untyped-def]
-    return create_engine(f"sqlite:///{tmp_path / 'gw.db'}")
-
-
-def msg(text: str | None, message_id: str | None = None, user: str = "u1", desk: str = "12345") -> Inbound:
-    return Inbound(desk=desk, channel="rest", user=user, text=text, message_id=message_id)
-
-
-async def test_message_is_persisted_and_answered(db) -> None:  # type: ignore[no-untyped-def]
+async def test_message_is_persisted_and_answered(db: Engine) -> None:
     rasa = FakeRasa()
     gateway = Gateway(db, rasa.client(), safety_screen=no_risk)
     replies = await gateway.handle(msg("路灯坏了", "m1"))
@@ -67,10 +26,10 @@ async def test_message_is_persisted_and_answered(db) -> None:  # type: ignore[no
         assert (inbound.text, inbound.status) == ("路灯坏了", "answered")
         assert session.scalars(select(OutboundMessage.text)).all() == ["收到：路灯坏了"]
     assert rasa.sent[0]["sender"] == "12345:rest:u1"
-    assert rasa.sent[0]["metadata"]["desk"] == "12345"  # type: ignore[index]
+    assert rasa.sent[0]["metadata"]["desk"] == "12345"
 
 
-async def test_duplicate_delivery_gets_the_same_replies_without_a_second_turn(db) -> None:  # type: ignore[no-untyped-def]
+async def test_duplicate_delivery_gets_the_same_replies_without_a_second_turn(db: Engine) -> None:
     rasa = FakeRasa()
     gateway = Gateway(db, rasa.client(), safety_screen=no_risk)
     first = await gateway.handle(msg("你好", "dup-1"))
@@ -79,22 +38,22 @@ async def test_duplicate_delivery_gets_the_same_replies_without_a_second_turn(db
     assert len(rasa.sent) == 1
 
 
-async def test_messages_of_one_conversation_are_handled_in_order(db) -> None:  # type: ignore[no-untyped-def]
+async def test_messages_of_one_conversation_are_handled_in_order(db: Engine) -> None:
     rasa = FakeRasa(delay=0.05)
     gateway = Gateway(db, rasa.client(), safety_screen=no_risk)
     await asyncio.gather(*(gateway.handle(msg(f"第{i}条", f"o{i}")) for i in range(5)))
     assert [p["message"] for p in rasa.sent] == [f"第{i}条" for i in range(5)]
 
 
-async def test_crisis_reaches_rasa_as_the_crisis_intent(db) -> None:  # type: ignore[no-untyped-def]
+async def test_crisis_reaches_rasa_as_the_crisis_intent(db: Engine) -> None:
     rasa = FakeRasa()
     gateway = Gateway(db, rasa.client(), safety_screen=crisis_when("不想活"))
     await gateway.handle(msg("我真的不想活了", "c1"))
     assert rasa.sent[0]["message"] == "/crisis"
-    assert rasa.sent[0]["metadata"]["safety"]["route"] == "crisis"  # type: ignore[index]
+    assert rasa.sent[0]["metadata"]["safety"]["route"] == "crisis"
 
 
-async def test_crisis_gets_the_numbers_when_rasa_is_down(db) -> None:  # type: ignore[no-untyped-def]
+async def test_crisis_gets_the_numbers_when_rasa_is_down(db: Engine) -> None:
     gateway = Gateway(db, RasaClient("http://127.0.0.1:9", timeout=1), safety_screen=crisis_when("不想活"))
     replies = await gateway.handle(msg("我真的不想活了", "c2", desk="12355"))
     assert "12356" in replies[0].text and "110" in replies[0].text and "12355" in replies[0].text
@@ -103,13 +62,13 @@ async def test_crisis_gets_the_numbers_when_rasa_is_down(db) -> None:  # type: i
     assert later[0].text == messages.handed_to_staff()
 
 
-async def test_empty_rasa_answer_becomes_an_apology_with_next_steps(db) -> None:  # type: ignore[no-untyped-def]
+async def test_empty_rasa_answer_becomes_an_apology_with_next_steps(db: Engine) -> None:
     gateway = Gateway(db, FakeRasa(reply=lambda p: []).client(), safety_screen=no_risk)
     replies = await gateway.handle(msg("路灯坏了", "e1"))
     assert replies[0].text == messages.backend_down("12345")
 
 
-async def test_slow_rasa_times_out_into_the_apology(db) -> None:  # type: ignore[no-untyped-def]
+async def test_slow_rasa_times_out_into_the_apology(db: Engine) -> None:
     slow = FakeRasa(delay=3)
     gateway = Gateway(db, slow.client(), safety_screen=no_risk)
     replies = await gateway.handle(msg("路灯坏了", "s1"))
@@ -117,22 +76,24 @@ async def test_slow_rasa_times_out_into_the_apology(db) -> None:  # type: ignore
 
 
 @pytest.mark.parametrize("text", ["", "   ", None, "\x00\x01"])
-async def test_empty_input_is_answered_without_rasa(db, text: str | None) -> None:  # type: ignore[no-untyped-def]
+async def test_empty_input_is_answered_without_rasa(db: Engine, text: str | None) -> None:
     rasa = FakeRasa()
     replies = await Gateway(db, rasa.client(), safety_screen=no_risk).handle(msg(text))
     assert replies[0].text == messages.empty_message()
     assert rasa.sent == []
 
 
-async def test_huge_message_is_cut_and_the_person_told(db) -> None:  # type: ignore[no-untyped-def]
+async def test_huge_message_is_cut_and_the_person_told(db: Engine) -> None:
     rasa = FakeRasa()
     replies = await Gateway(db, rasa.client(), safety_screen=no_risk, max_chars=100).handle(msg("长" * 10_000))
     assert "100" in replies[0].text
     assert len(str(rasa.sent[0]["message"])) == 100
 
 
-async def test_handoff_sends_messages_to_staff_not_rasa(db) -> None:  # type: ignore[no-untyped-def]
-    rasa = FakeRasa(reply=lambda p: [{"text": "好的，马上为您转人工"}, {"custom": {"handoff": True, "reason": "asked"}}])
+async def test_handoff_sends_messages_to_staff_not_rasa(db: Engine) -> None:
+    rasa = FakeRasa(
+        reply=lambda p: [{"text": "好的，马上为您转人工"}, {"custom": {"handoff": True, "reason": "asked"}}]
+    )
     gateway = Gateway(db, rasa.client(), safety_screen=no_risk)
     await gateway.handle(msg("转人工", "h1"))
     replies = await gateway.handle(msg("我等着", "h2"))
@@ -143,7 +104,7 @@ async def test_handoff_sends_messages_to_staff_not_rasa(db) -> None:  # type: ig
     assert len(rasa.sent) == 2
 
 
-async def test_a_broken_safety_screen_does_not_silence_the_bot(db) -> None:  # type: ignore[no-untyped-def]
+async def test_a_broken_safety_screen_does_not_silence_the_bot(db: Engine) -> None:
     def broken(text: str, desk: str, history: Sequence[str]) -> SafetyVerdict:
         raise RuntimeError("model missing")
 
@@ -151,7 +112,7 @@ async def test_a_broken_safety_screen_does_not_silence_the_bot(db) -> None:  # t
     assert replies[0].text == "收到：你好"
 
 
-async def test_flood_is_rate_limited_politely(db) -> None:  # type: ignore[no-untyped-def]
+async def test_flood_is_rate_limited_politely(db: Engine) -> None:
     from bot.gateway.service import RateLimiter
 
     gateway = Gateway(db, FakeRasa().client(), safety_screen=no_risk, rate_limiter=RateLimiter(limit=2, window=60))

@@ -1,16 +1,32 @@
 // Front Door web chat: no framework, no CDN. The conversation lives in localStorage so a reload or a
 // dropped connection loses nothing; every message carries an id, so a resend is never answered twice.
+// Messages that arrive later (staff replies, follow-ups, an answer recovered after a server restart)
+// are polled from /api/chat/<desk>/updates; ids already shown are dropped, so nothing appears twice.
 (function () {
   "use strict";
   const desk = document.body.dataset.desk;
   const key = "frontdoor:" + desk;
-  const state = JSON.parse(localStorage.getItem(key) || "null") || { sender: crypto.randomUUID(), log: [], pending: [], lastStaffId: 0 };
+  const stored = JSON.parse(localStorage.getItem(key) || "null") || {};
+  const state = {
+    sender: stored.sender || crypto.randomUUID(),
+    log: stored.log || [],
+    pending: stored.pending || [],
+    lastQueuedId: stored.lastQueuedId || stored.lastStaffId || 0,
+    seen: stored.seen || [],
+  };
   const log = document.getElementById("log");
   const status = document.getElementById("status");
+  const typing = document.getElementById("typing");
   const form = document.getElementById("composer");
   const input = document.getElementById("message");
+  let retryDelay = 2000;
+  let flushing = false;
+  let pollTimer = null;
 
-  function save() { localStorage.setItem(key, JSON.stringify(state)); }
+  function save() {
+    state.seen = state.seen.slice(-300);
+    localStorage.setItem(key, JSON.stringify(state));
+  }
 
   function render(entry) {
     const li = document.createElement("li");
@@ -42,30 +58,65 @@
 
   function add(entry) { state.log.push(entry); save(); render(entry); }
 
+  function showReply(message, who) {
+    if (message.id != null) {
+      if (state.seen.includes(message.id)) return;
+      state.seen.push(message.id);
+    }
+    add({ who: who, text: message.text, buttons: message.buttons || [] });
+  }
+
+  function setTyping(on) {
+    typing.hidden = !on;
+    log.setAttribute("aria-busy", on ? "true" : "false");
+  }
+
+  class Refused extends Error {}
+
   async function post(item) {
     const response = await fetch("/api/chat/" + desk, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ sender: state.sender, text: item.text, message_id: item.id, channel: "web" }),
     });
-    if (!response.ok) throw new Error((await response.json()).error || response.statusText);
+    if (response.status >= 400 && response.status < 500) {
+      let reason = response.statusText;
+      try { reason = (await response.json()).error || reason; } catch (e) { /* not JSON */ }
+      throw new Refused(reason);
+    }
+    if (!response.ok) throw new Error(response.statusText);
     return (await response.json()).replies;
   }
 
+  // Sends waiting messages one by one, in order; a network failure keeps them and retries with backoff.
   async function flush() {
-    while (state.pending.length) {
-      const item = state.pending[0];
-      status.textContent = "对方正在输入…";
-      try {
-        const replies = await post(item);
-        state.pending.shift(); save();
-        for (const r of replies) add({ who: "bot", text: r.text, buttons: r.buttons });
-        status.textContent = "";
-      } catch (err) {
-        status.textContent = "网络连接中断，消息已保存，正在重试…";
-        setTimeout(flush, 3000);
-        return;
+    if (flushing) return;
+    flushing = true;
+    try {
+      while (state.pending.length) {
+        const item = state.pending[0];
+        setTyping(true);
+        try {
+          const replies = await post(item);
+          state.pending.shift(); save();
+          for (const r of replies) showReply(r, "bot");
+          status.textContent = "";
+          retryDelay = 2000;
+        } catch (err) {
+          if (err instanceof Refused) {  // the server will never take this one: say so and move on
+            state.pending.shift(); save();
+            status.textContent = "这条消息没有发送成功：" + err.message;
+            continue;
+          }
+          status.textContent = "网络连接中断，消息已保存，正在重新连接…";
+          setTimeout(flush, retryDelay);
+          retryDelay = Math.min(retryDelay * 2, 30000);
+          return;
+        }
       }
+    } finally {
+      flushing = false;
+      setTyping(false);
     }
   }
 
@@ -73,21 +124,23 @@
     const item = { id: crypto.randomUUID(), text: text };
     add({ who: "me", text: shown || text });
     state.pending.push(item); save();
-    if (state.pending.length === 1) flush();
+    flush();
   }
 
-  async function pollStaff() {
+  async function poll() {
+    clearTimeout(pollTimer);
     try {
-      const r = await fetch("/api/chat/" + desk + "/updates?sender=" + encodeURIComponent(state.sender) + "&after=" + state.lastStaffId);
+      const url = "/api/chat/" + desk + "/updates?sender=" + encodeURIComponent(state.sender) + "&after=" + state.lastQueuedId;
+      const r = await fetch(url);
       if (r.ok) {
         for (const m of (await r.json()).messages) {
-          state.lastStaffId = Math.max(state.lastStaffId, m.id);
-          add({ who: "staff", text: m.text });
+          state.lastQueuedId = Math.max(state.lastQueuedId, m.id);
+          showReply(m, m.from === "staff" ? "staff" : "bot");
         }
         save();
       }
     } catch (err) { /* offline: try again on the next tick */ }
-    setTimeout(pollStaff, 3000);
+    pollTimer = setTimeout(poll, document.hidden ? 15000 : 3000);
   }
 
   form.addEventListener("submit", (event) => {
@@ -100,10 +153,12 @@
   input.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); form.requestSubmit(); }
   });
-  window.addEventListener("online", flush);
+  window.addEventListener("online", () => { retryDelay = 2000; flush(); poll(); });
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) poll(); });
 
   for (const entry of state.log) render(entry);
+  save();
   if (!state.log.length) send("你好", "你好");
   else flush();
-  pollStaff();
+  poll();
 })();

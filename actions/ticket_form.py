@@ -1,0 +1,500 @@
+"""The ticket form: asks only what staff need for the category, confirms, then opens the ticket.
+
+* `validate_ticket_form` narrows the form to the category's catalogue fields (`form:`), adds the
+  contact question (with its privacy note) only for categories that need one, the callback time
+  only outside the desk's staff hours, and the confirmation step last. Answers are checked here:
+  a new request typed in the middle of the form whose triage route is an FAQ answer, a referral
+  or a decline is answered and the form asks its question again; a crisis or emergency the
+  engine sees stops the form (the safety rules handle what NLU flags before the form runs).
+* `action_ask_ticket_confirmed` shows the summary with 确认 / 修改 buttons;
+  `action_ask_ticket_edit` asks which detail to change.
+* `action_submit_ticket` opens the ticket (idempotent: a retried action finds the same ticket),
+  says its number and the expected response time, and empties the form.
+* `action_cancel_ticket_form` stops politely ("取消", "算了").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import (
+    FORM_NAME,
+    clear_form_events,
+    desk_of,
+    latest_intent,
+    load_ticket_store,
+    load_triage_engine,
+    message_origin,
+    previous_user_texts,
+    route_name,
+    transcript,
+)
+from actions.safety import crisis_payload, open_crisis_ticket, record_emergency, respond_to_emergency
+
+logger = logging.getLogger(__name__)
+
+NOT_GIVEN = {"problem_where": "未说明", "problem_since": "记不清", "problem_who": "未说明"}
+SEE_DESCRIPTION = "（见问题描述）"
+MAX_ANSWER_CHARS = 500
+DIGRESSION_MIN_CHARS = 8
+"""Shorter answers ("幸福路口", "上周") are answers, never new requests: no triage call for them."""
+EDIT_WORDS: tuple[tuple[str, str], ...] = (
+    ("描述", "problem_what"), ("问题", "problem_what"), ("内容", "problem_what"),
+    ("地点", "problem_where"), ("地方", "problem_where"), ("位置", "problem_where"), ("地址", "problem_where"),
+    ("时间", "problem_since"), ("什么时候", "problem_since"),
+    ("对象", "problem_who"), ("单位", "problem_who"), ("谁", "problem_who"),
+    ("联系", "contact"), ("电话", "contact"), ("手机", "contact"), ("邮箱", "contact"),
+    ("方便", "callback_time"),
+)
+NO_EDIT_WORDS = ("不改", "不用改", "没有", "都对", "没问题", "算了", "none")
+YES_WORDS = re.compile(r"^(好|好的|可以|行|嗯|嗯嗯|留|愿意|同意|ok|yes)")
+NO_WORDS = re.compile(r"^(不|别|算了|没有|no)")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _info(tracker: Tracker) -> Any:
+    from bot.intake.fields import category_info
+
+    return category_info(desk_of(tracker), tracker.get_slot("category"))
+
+
+def _staffed(tracker: Tracker, now: datetime) -> bool:
+    from bot.intake.hours import is_staffed
+
+    return is_staffed(desk_of(tracker), now)
+
+
+def form_slots(tracker: Tracker, now: datetime) -> list[str]:
+    """The slots this form asks, in order, for the conversation's category, desk and time."""
+    if tracker.get_slot("ticket_abort"):
+        return []
+    info = _info(tracker)
+    slots = list(info.slots)
+    if info.asks_contact:
+        slots.append("contact_consent")
+        if tracker.get_slot("contact_consent") is True:
+            slots.append("contact_value")
+    if not _staffed(tracker, now) or tracker.get_slot("callback_time") is not None:
+        slots.append("callback_time")
+    if tracker.get_slot("ticket_editing") is True:
+        slots.append("ticket_edit")
+    slots.append("ticket_confirmed")
+    return slots
+
+
+class ValidateTicketForm(FormValidationAction):
+    """Dynamic form fields and answer checks of ticket_form."""
+
+    def __init__(self, engine: Any = None, store: Any = None, clock: Any = None) -> None:
+        """`engine`, `store` and `clock` (staff hours) replace the real ones in tests."""
+        self._engine = engine
+        self._store = store
+        self._clock = clock or _now
+
+    async def _ticket_store(self) -> Any:
+        return self._store or await asyncio.to_thread(load_ticket_store)
+
+    def name(self) -> str:
+        """Rasa calls it after every answer to ticket_form."""
+        return "validate_ticket_form"
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
+        """Only what the category needs; never raises (the default form is used on any error)."""
+        try:
+            return form_slots(tracker, self._clock())
+        except Exception:
+            logger.exception("could not work out the form fields; asking the default ones")
+            return ["problem_what", "problem_where", "problem_since", "ticket_confirmed"]
+
+    # -- the details --------------------------------------------------------------------------
+
+    async def validate_problem_what(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        text = _clean(value)
+        if text is None:
+            return {"problem_what": None}
+        if tracker.get_slot("requested_slot") != "problem_what":
+            return {"problem_what": text}  # pre-filled from the triaged request
+        decision = await self._decide(text, tracker)
+        route = route_name(getattr(decision, "route", None))
+        if route in ("crisis", "emergency"):
+            return await self._stop_for_safety(decision, "problem_what", dispatcher, tracker)
+        result: dict[str, Any] = {"problem_what": text}
+        if route == "ticket" and getattr(decision, "category", None):
+            result.update({"category": decision.category, "category_l1": getattr(decision, "category_l1", None)})
+        return result
+
+    async def validate_problem_where(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return await self._detail("problem_where", value, dispatcher, tracker)
+
+    async def validate_problem_since(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return await self._detail("problem_since", value, dispatcher, tracker)
+
+    async def validate_problem_who(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return await self._detail("problem_who", value, dispatcher, tracker)
+
+    async def _detail(
+        self, slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """An answer to where / since / who; "不清楚" is an answer too; a new request is a digression."""
+        if tracker.get_slot("requested_slot") != slot:
+            return {slot: _clean(value)}  # pre-filled (e.g. "since" read from the first message)
+        raw = str(value or "").strip()
+        intent = latest_intent(tracker)
+        if intent == "deny" or raw == "/deny":
+            return {slot: NOT_GIVEN[slot]}
+        if intent == "affirm" or raw == "/affirm":
+            return {slot: SEE_DESCRIPTION if slot == "problem_where" else None}
+        if intent == "gibberish":
+            return {slot: None}  # keyboard mash: the question is asked again
+        text = _clean(value)
+        if text is None:
+            return {slot: None}
+        if intent == "describe_problem" and len(text) >= DIGRESSION_MIN_CHARS:
+            digression = await self._digression(text, slot, dispatcher, tracker)
+            if digression is not None:
+                return digression
+        return {slot: text}
+
+    # -- contact, with consent ---------------------------------------------------------------
+
+    def validate_contact_consent(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        from bot.intake.fields import parse_contact
+
+        if isinstance(value, bool):
+            return {"contact_consent": value}
+        text = str(value or "").strip()
+        contact = parse_contact(text)
+        if contact is not None:
+            return {"contact_consent": True, "contact_value": contact[1]}
+        if YES_WORDS.match(text.lower()):
+            return {"contact_consent": True}
+        if NO_WORDS.match(text.lower()):
+            return {"contact_consent": False}
+        return {"contact_consent": None}
+
+    def validate_contact_value(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        from bot.intake.fields import parse_contact
+
+        text = str(value or "").strip()
+        if latest_intent(tracker) == "deny" or text == "/deny" or NO_WORDS.match(text):
+            return {"contact_value": None, "contact_consent": False}
+        contact = parse_contact(text)
+        if contact is None:
+            dispatcher.utter_message(response="utter_contact_invalid")
+            return {"contact_value": None}
+        return {"contact_value": contact[1]}
+
+    def validate_callback_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        raw = str(value or "").strip()
+        if latest_intent(tracker) == "affirm" or raw == "/affirm":
+            return {"callback_time": "都可以"}
+        if latest_intent(tracker) == "deny" or raw == "/deny":
+            return {"callback_time": "未说明"}
+        return {"callback_time": _clean(value)}
+
+    # -- summary, corrections --------------------------------------------------------------------
+
+    def validate_ticket_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if value is True:
+            return {"ticket_confirmed": True}
+        if value is False:
+            return {"ticket_confirmed": None, "ticket_editing": True}
+        text = _clean(value)
+        if text is None:
+            return {"ticket_confirmed": None}
+        what = str(tracker.get_slot("problem_what") or "").strip()
+        dispatcher.utter_message(response="utter_correction_added")
+        return {"ticket_confirmed": None, "problem_what": f"{what}\n补充：{text}" if what else text}
+
+    def validate_ticket_edit(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        choice = str(value or "").strip()
+        done = {"ticket_edit": None, "ticket_editing": False}
+        if not choice or choice.lower() in NO_EDIT_WORDS or any(w in choice for w in NO_EDIT_WORDS):
+            return done
+        allowed = set(form_slots(tracker, self._clock())) | {"contact"}
+        field = choice if choice in allowed else next((f for word, f in EDIT_WORDS if word in choice), None)
+        if field is None or (field != "contact" and field not in allowed):
+            return {"ticket_edit": None}  # asked again, with the buttons
+        if field == "contact":
+            return {**done, "contact_consent": None, "contact_value": None}
+        return {**done, field: None}
+
+    # -- digressions and safety inside the form -------------------------------------------------
+
+    async def _decide(self, text: str, tracker: Tracker) -> Any:
+        try:
+            engine = self._engine or await asyncio.to_thread(load_triage_engine)
+            return await asyncio.to_thread(engine.decide, text, desk_of(tracker), history=previous_user_texts(tracker))
+        except Exception:
+            logger.exception("triage engine failed inside the ticket form; taking the answer as it is")
+            return None
+
+    async def _digression(
+        self, text: str, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any] | None:
+        """A new request in the middle of the form: answer it and ask the same question again."""
+        decision = await self._decide(text, tracker)
+        route = route_name(getattr(decision, "route", None))
+        if route in ("crisis", "emergency"):
+            return await self._stop_for_safety(decision, slot, dispatcher, tracker)
+        if route not in ("faq", "refer", "decline") or not getattr(decision, "reply", None):
+            return None
+        dispatcher.utter_message(text=decision.reply)
+        await self._record_digression(decision, text, tracker)
+        dispatcher.utter_message(response="utter_form_continue")
+        return {slot: None}
+
+    async def _record_digression(self, decision: Any, text: str, tracker: Tracker) -> None:
+        from bot.intake.records import record_answer
+
+        try:
+            store = await self._ticket_store()
+            await asyncio.to_thread(
+                record_answer, store, route=route_name(decision.route) or "faq", desk=desk_of(tracker),
+                conversation_id=tracker.sender_id, origin=message_origin(tracker), text=text,
+                entry_id=getattr(decision, "entry_id", None) or getattr(decision, "faq_id", None),
+                channel=decision.channel, confidence=getattr(decision, "confidence", None),
+                signals=tuple(str(s) for s in getattr(decision, "signals", ()) or ()), reply=decision.reply,
+            )
+        except Exception:
+            logger.exception("could not record the answer given inside the form")
+
+    async def _stop_for_safety(
+        self, decision: Any, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """The engine saw a crisis or an emergency that NLU did not: answer it and stop the form."""
+        route = route_name(decision.route)
+        store: Any = None
+        try:
+            store = await self._ticket_store()
+        except Exception:
+            logger.exception("ticket store unavailable inside the form")
+        if route == "crisis":
+            dispatcher.utter_message(response="utter_crisis")
+            number = await asyncio.to_thread(open_crisis_ticket, tracker, store, {"source": "form"}) if store else None
+            dispatcher.utter_message(json_message=crisis_payload(number))
+            return {slot: None, "ticket_abort": "crisis", "in_crisis": True, "handoff": True, "route": "crisis",
+                    "channel": "12356", **({"last_ticket": number} if number else {})}
+        respond_to_emergency(dispatcher, tracker, getattr(decision, "channel", None))
+        if store is not None:
+            await asyncio.to_thread(record_emergency, tracker, store, getattr(decision, "channel", None))
+        return {slot: None, "ticket_abort": "emergency", "route": "emergency", "channel": decision.channel}
+
+
+def _clean(value: Any) -> str | None:
+    """A typed answer, trimmed and size-limited; button payloads and empty text are not answers."""
+    if value is None or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    if not text or text.startswith("/"):
+        return None
+    return text[:MAX_ANSWER_CHARS]
+
+
+# -- questions that need more than a fixed response ----------------------------------------------
+
+
+def _summary(tracker: Tracker, now: datetime) -> list[str]:
+    from bot.intake.fields import mask_contact, parse_contact, summary_lines
+
+    slots = tuple(s for s in form_slots(tracker, now) if s.startswith("problem_") or s == "callback_time")
+    values = {name: tracker.get_slot(name) for name in slots}
+    lines = summary_lines(values, slots)
+    contact = tracker.get_slot("contact_value")
+    if tracker.get_slot("contact_consent") is True and contact:
+        parsed = parse_contact(str(contact))
+        lines.append("联系方式：" + (mask_contact(*parsed) if parsed else str(contact)))
+    elif "contact_consent" in form_slots(tracker, now):
+        lines.append("联系方式：不留")
+    return lines
+
+
+class ActionAskTicketConfirmed(Action):
+    """The summary of the form with 确认提交 / 修改 buttons."""
+
+    def __init__(self, clock: Any = None) -> None:
+        self._clock = clock or _now
+
+    def name(self) -> str:
+        return "action_ask_ticket_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        try:
+            lines = _summary(tracker, self._clock())
+        except Exception:
+            logger.exception("could not build the summary")
+            lines = [f"问题描述：{tracker.get_slot('problem_what') or ''}"]
+        youth = desk_of(tracker) == "12355"
+        intro = "我帮你整理了一下，看看对不对：" if youth else "请确认您要反映的内容："
+        outro = "没问题就点「确认提交」，要改的话点「修改」。"
+        dispatcher.utter_message(
+            text="\n".join([intro, *lines, outro]),
+            buttons=[{"title": "确认提交", "payload": "/affirm"}, {"title": "修改", "payload": "/deny"}],
+        )
+        return []
+
+
+class ActionAskTicketEdit(Action):
+    """"修改": which detail? One button per detail of this form."""
+
+    def __init__(self, clock: Any = None) -> None:
+        self._clock = clock or _now
+
+    def name(self) -> str:
+        return "action_ask_ticket_edit"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        from bot.intake.fields import FIELD_LABELS
+
+        fields = [s for s in form_slots(tracker, self._clock()) if s.startswith("problem_") or s == "callback_time"]
+        buttons = [{"title": FIELD_LABELS[s], "payload": f'/inform{{"ticket_edit":"{s}"}}'} for s in fields]
+        if "contact_consent" in form_slots(tracker, self._clock()):
+            buttons.append({"title": "联系方式", "payload": '/inform{"ticket_edit":"contact"}'})
+        buttons.append({"title": "不用改了", "payload": '/inform{"ticket_edit":"none"}'})
+        dispatcher.utter_message(text="想修改哪一项？", buttons=buttons)
+        return []
+
+
+class ActionAskCallbackTime(Action):
+    """Out of staff hours: when would the person like to be contacted?"""
+
+    def __init__(self, clock: Any = None) -> None:
+        self._clock = clock or _now
+
+    def name(self) -> str:
+        return "action_ask_callback_time"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        from bot.intake.hours import staff_hours
+
+        hours = staff_hours(desk_of(tracker))
+        span = f"每天{hours.describe()}" if hours else "工作时间"
+        if desk_of(tracker) == "12355":
+            text = f"现在是非工作时间（老师们{span}在岗），上班后会尽快联系你。你希望什么时候联系你比较方便？"
+        else:
+            text = f"现在是非工作时间（工作人员{span}在岗），上班后会尽快处理。您希望什么时间联系您比较方便？"
+        dispatcher.utter_message(text=text, buttons=[{"title": "都可以", "payload": "/affirm"}])
+        return []
+
+
+# -- the end of the form ---------------------------------------------------------------------------
+
+
+def consent_text(domain: dict[str, Any], desk: str) -> str:
+    """What the person agreed to, verbatim: the desk's contact question with its privacy note."""
+    variations = (domain.get("responses") or {}).get("utter_ask_contact_consent") or []
+    for_desk = [v for v in variations if any(str(c.get("value")) == desk for c in v.get("condition") or [])]
+    default = [v for v in variations if not v.get("condition")]
+    chosen = (for_desk or default or [{}])[0]
+    text = str(chosen.get("text") or "同意留下联系方式，仅用于办理本事项。")
+    return f"{text}（回答：同意）"
+
+
+class ActionSubmitTicket(Action):
+    """The form is complete and confirmed: open the ticket, tell its number and when staff answer."""
+
+    def __init__(self, store: Any = None, clock: Any = None) -> None:
+        self._store = store
+        self._clock = clock or _now
+
+    def name(self) -> str:
+        return "action_submit_ticket"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        if tracker.get_slot("ticket_abort") or tracker.get_slot("ticket_confirmed") is not True:
+            return [*clear_form_events(tracker), SlotSet("route", None)]
+        from bot.intake.fields import format_duration, parse_contact
+        from bot.intake.records import Intake, open_ticket
+
+        desk = desk_of(tracker)
+        contact = None
+        if tracker.get_slot("contact_consent") is True and tracker.get_slot("contact_value"):
+            contact = parse_contact(str(tracker.get_slot("contact_value")))
+        intake = Intake(
+            desk=desk,
+            conversation_id=tracker.sender_id,
+            origin=str(tracker.get_slot("ticket_origin") or message_origin(tracker)),
+            what=str(tracker.get_slot("problem_what") or "").strip() or "（未填写）",
+            category=tracker.get_slot("category"),
+            category_l1=tracker.get_slot("category_l1"),
+            where=tracker.get_slot("problem_where"),
+            since=tracker.get_slot("problem_since"),
+            who=tracker.get_slot("problem_who"),
+            contact=contact,
+            consent_text=consent_text(domain, desk) if contact else None,
+            callback_time=tracker.get_slot("callback_time"),
+        )
+        try:
+            store = self._store or await asyncio.to_thread(load_ticket_store)
+            opened = await asyncio.to_thread(open_ticket, store, intake, transcript(tracker), self._clock())
+        except Exception:
+            logger.exception("could not open the ticket")
+            dispatcher.utter_message(response="utter_ticket_error")
+            return [SlotSet("ticket_confirmed", None)]  # the details stay: 转人工 opens the ticket from them
+        eta = format_duration(opened.sla_hours)
+        if opened.staffed_now or opened.hours is None:
+            dispatcher.utter_message(response="utter_ticket_created", ticket_no=opened.number, eta=eta)
+        else:
+            dispatcher.utter_message(
+                response="utter_ticket_created_off_hours", ticket_no=opened.number, eta=eta,
+                staff_hours=opened.hours.describe(),
+            )
+        if opened.priority == "urgent":
+            dispatcher.utter_message(response="utter_ticket_urgent_note")
+            dispatcher.utter_message(json_message={"urgent_ticket": opened.number})
+        return [*clear_form_events(tracker), SlotSet("route", None), SlotSet("last_ticket", opened.number)]
+
+
+class ActionCancelTicketForm(Action):
+    """"取消" / "算了" in the form: stop politely; nothing is submitted."""
+
+    def name(self) -> str:
+        return "action_cancel_ticket_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(response="utter_ticket_cancelled")
+        return [ActiveLoop(None), *clear_form_events(tracker), SlotSet("route", None)]
+
+
+__all__ = [
+    "FORM_NAME",
+    "ActionAskCallbackTime",
+    "ActionAskTicketConfirmed",
+    "ActionAskTicketEdit",
+    "ActionCancelTicketForm",
+    "ActionSubmitTicket",
+    "ValidateTicketForm",
+    "form_slots",
+]

@@ -1,0 +1,470 @@
+"""`make eval`: every figure of the triage spec's "What is measured" table, with data set and split.
+
+    python -m benchmarks.eval            # everything
+    python -m benchmarks.eval --skip clinc,timing
+
+Reads the hand-labelled route sets in benchmarks/data/ and the public sets in ../shared/data/ (each
+part is skipped with a message when its data is absent). Nothing here fits or tunes anything on
+the data it reports: thresholds live in bot/triage/tuning.py and were set on development data
+(benchmarks/tune_safety.py, benchmarks/tune_routes.py); CLINC150 selects on its val split only.
+
+Writes reports/eval-<date>.md and .json (reports/ is gitignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks import clinc, datasets
+from benchmarks.scoring import channel_correct, flagged, route_correct
+from bot.settings import REPO_ROOT, Settings
+from bot.triage.cli import run as cli_run
+from bot.triage.desk import DeskModel
+from bot.triage.embedding import embed, prepare
+from bot.triage.engine import TriageEngine, get_engine
+from bot.triage.vocabulary import Route
+
+DESKS = ("12345", "12355")
+GOALS = {
+    "route_accuracy": 0.95,
+    "safety_recall_hand": 1.0,
+    "safety_recall_sos": 0.98,
+    "false_alarms": 0.02,
+    "category_l1": 0.85,
+    "clinc_in_scope": 0.95,
+    "clinc_oos": 0.70,
+    "cli_1000_seconds": 60.0,
+    "p95_ms": 50.0,
+}
+
+
+def say(msg: str) -> None:
+    print(f"[eval] {msg}", file=sys.stderr, flush=True)
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def mark(ok: bool) -> str:
+    return "meets goal" if ok else "**below goal**"
+
+
+def through_cli(texts: list[str], desk: str) -> list[dict[str, Any]]:
+    """Run texts through the CLI's own `run` (the `make triage` code path) in this process."""
+    stdin = StringIO("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts))
+    stdout = StringIO()
+    cli_run(desk, stdin, stdout, StringIO(), progress_every=0)
+    return [json.loads(line) for line in stdout.getvalue().splitlines()]
+
+
+# --------------------------------------------------------------------------------------------------
+# hand-labelled route sets
+
+
+def route_sets() -> dict[str, Any] | None:
+    out: dict[str, Any] = {}
+    for name in ("routes_dev", "routes_holdout"):
+        rows = datasets.route_set(name)
+        if rows is None:
+            say(f"{name}.jsonl not found: skipped")
+            continue
+        say(f"{name}: {len(rows)} rows")
+        per_desk: dict[str, Any] = {}
+        confusion: collections.Counter[tuple[str, str]] = collections.Counter()
+        errors = []
+        all_rows, all_outputs = [], []
+        for desk in DESKS:
+            drows = [r for r in rows if r["desk"] == desk]
+            if not drows:
+                continue
+            outputs = through_cli([r["text"] for r in drows], desk)
+            all_rows += drows
+            all_outputs += outputs
+            correct = [route_correct(r, o) for r, o in zip(drows, outputs, strict=True)]
+            per_desk[desk] = {"n": len(drows), "accuracy": float(np.mean(correct))}
+            for r, o, ok in zip(drows, outputs, correct, strict=True):
+                if not ok:
+                    confusion[(r["route"], o["route"])] += 1
+                    errors.append({"id": r["id"], "desk": desk, "gold": r["accept"], "got": o["route"]})
+        n = len(all_rows)
+        correct_all = [route_correct(r, o) for r, o in zip(all_rows, all_outputs, strict=True)]
+        channels = [c for r, o in zip(all_rows, all_outputs, strict=True) if (c := channel_correct(r, o)) is not None]
+        safe_rows = [
+            (r, o) for r, o in zip(all_rows, all_outputs, strict=True) if r["route"] in ("crisis", "emergency")
+        ]
+        ordinary = [
+            (r, o) for r, o in zip(all_rows, all_outputs, strict=True) if r["route"] not in ("crisis", "emergency")
+        ]
+        l1 = [
+            (r, o)
+            for r, o in zip(all_rows, all_outputs, strict=True)
+            if r["desk"] == "12345" and r.get("category_l1") and r["route"] == "ticket"
+        ]
+        out[name] = {
+            "n": n,
+            "accuracy": float(np.mean(correct_all)),
+            "per_desk": per_desk,
+            "confusion": {f"{g} -> {p}": c for (g, p), c in confusion.most_common()},
+            "errors": errors,
+            "channel_accuracy": float(np.mean(channels)) if channels else None,
+            "channel_n": len(channels),
+            "safety_recall": float(np.mean([flagged(o) for _, o in safe_rows])) if safe_rows else None,
+            "safety_n": len(safe_rows),
+            "safety_missed": [r["id"] for r, o in safe_rows if not flagged(o)],
+            "false_alarm_rate": float(np.mean([flagged(o) for _, o in ordinary])) if ordinary else None,
+            "false_alarms": [r["id"] for r, o in ordinary if flagged(o)],
+            "ordinary_n": len(ordinary),
+            "category_l1_accuracy": float(np.mean([o.get("category_l1") == r["category_l1"] for r, o in l1]))
+            if l1
+            else None,
+            "category_l1_n": len(l1),
+        }
+    return out or None
+
+
+# --------------------------------------------------------------------------------------------------
+# public sets
+
+
+def sos() -> dict[str, Any] | None:
+    rows = datasets.sos1k("test")
+    if rows is None:
+        say("SOS-1K not found: skipped")
+        return None
+    high = [t for t, _, h in rows if h == 1]
+    low = [t for t, _, h in rows if h == 0]
+    out: dict[str, Any] = {"n_high": len(high), "n_low": len(low)}
+    for desk in DESKS:
+        say(f"SOS-1K test through desk {desk}")
+        o_high = through_cli(high, desk)
+        o_low = through_cli(low, desk)
+        out[desk] = {
+            "recall_high": float(np.mean([flagged(o) for o in o_high])),
+            "missed_high": sum(not flagged(o) for o in o_high),
+            "flagged_low": float(np.mean([flagged(o) for o in o_low])),
+            "routes_high": dict(collections.Counter(o["route"] for o in o_high)),
+        }
+    out["recall_high_min"] = min(out[d]["recall_high"] for d in DESKS)
+    return out
+
+
+def gov() -> dict[str, Any] | None:
+    rows = datasets.gov_labeled()
+    if rows is None:
+        say("gov_messages labeled_495 not found: skipped")
+        return None
+    say(f"labeled_495 through desk 12345 ({len(rows)} long messages: title + body) ...")
+    texts = [r.text for r in rows]
+    outputs = through_cli(texts, "12345")
+    gold = [r.label for r in rows]
+    routes = collections.Counter(o["route"] for o in outputs)
+    strict = [o["route"] == "ticket" and o.get("category_l1") == g for o, g in zip(outputs, gold, strict=True)]
+    tickets = [(o, g) for o, g in zip(outputs, gold, strict=True) if o["route"] == "ticket"]
+    # diagnostic: the best ticket category of every message, whatever its route
+    best_l1 = best_ticket_l1(texts, "12345")
+    per_label: dict[str, list[bool]] = collections.defaultdict(list)
+    confusion: collections.Counter[tuple[str, str]] = collections.Counter()
+    for o, g in zip(outputs, gold, strict=True):
+        got = o.get("category_l1") if o["route"] == "ticket" else f"({o['route']})"
+        per_label[g].append(got == g)
+        if got != g:
+            confusion[(g, str(got))] += 1
+    return {
+        "n": len(rows),
+        "false_alarm_rate": float(np.mean([flagged(o) for o in outputs])),
+        "false_alarms": sum(flagged(o) for o in outputs),
+        "flagged_routes": dict(collections.Counter(o["route"] for o in outputs if flagged(o))),
+        "routes": dict(routes),
+        "category_l1_strict": float(np.mean(strict)),
+        "category_l1_tickets_only": float(np.mean([o.get("category_l1") == g for o, g in tickets]))
+        if tickets
+        else None,
+        "tickets": len(tickets),
+        "category_l1_best_ticket_any_route": float(np.mean([b == g for b, g in zip(best_l1, gold, strict=True)])),
+        "per_label": {k: {"n": len(v), "accuracy": float(np.mean(v))} for k, v in sorted(per_label.items())},
+        "confusion": {f"{g} -> {p}": c for (g, p), c in confusion.most_common(12)},
+    }
+
+
+def best_ticket_l1(texts: list[str], desk: str) -> list[str | None]:
+    """category_l1 of the most probable ticket category (diagnostic; the route may differ)."""
+    engine = get_engine()
+    model: DeskModel = engine._current().desks[desk]
+    views = [prepare(t)[1] for t in texts]
+    proba = model.proba(views, embed(engine.embedder, views))
+    classes = model.classifier.classes_
+    ticket_cols = [i for i, c in enumerate(classes) if model.entries[c].route is Route.TICKET]
+    best = [classes[ticket_cols[int(j)]] for j in np.argmax(proba[:, ticket_cols], axis=1)]
+    return [model.entries[b].category_l1 for b in best]
+
+
+# --------------------------------------------------------------------------------------------------
+# timing
+
+
+def timing() -> dict[str, Any] | None:
+    dev = (datasets.route_set("routes_dev") or []) + (datasets.route_set("routes_holdout") or [])
+    gov_rows = datasets.gov_unlabeled() or []
+    texts = [r["text"] for r in dev] + [g.split("\n", 1)[0] for g in gov_rows]
+    texts = texts[:1000]
+    if len(texts) < 1000:
+        say("timing needs 1,000 texts (route sets + unlabeled gov titles): skipped")
+        return None
+    settings = Settings()
+    engine = get_engine()
+    engine._current()
+    model_id = getattr(engine.embedder, "model_id", "")
+    with tempfile.TemporaryDirectory(prefix="frontdoor-eval-") as tmp:
+        # cold embedding cache (every line is embedded), warm classifier cache (like any restart)
+        triage_cache = settings.cache_dir / "triage"
+        (Path(tmp) / "triage").mkdir()
+        for pkl in triage_cache.glob("models-*.pkl"):
+            shutil.copy2(pkl, Path(tmp) / "triage" / pkl.name)
+        env = {
+            **os.environ,
+            "FRONTDOOR_CACHE_DIR": tmp,
+            "FRONTDOOR_EMBEDDING_MODEL": str(settings.embedding_model),
+            "PYTHONPATH": str(REPO_ROOT),
+        }
+        payload = "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts)
+        say("1,000 lines through `python -m bot.triage.cli` in a fresh process, cold embedding cache ...")
+        started = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot.triage.cli", "--desk", "12345", "--progress-every", "0"],
+            input=payload,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=REPO_ROOT,
+            check=False,
+        )
+        cli_seconds = time.monotonic() - started
+        lines = proc.stdout.splitlines()
+        say("single decisions, warm model, texts never seen before ...")
+        from bot.embeddings.encoder import Encoder
+
+        fresh = TriageEngine(engine.store, Encoder(str(settings.embedding_model), cache_dir=Path(tmp) / "e2"))
+        fresh.decide("你好", "12345")  # loads the model and the classifiers (from the disk cache)
+        unseen = [g.split("\n", 1)[0] + "。" for g in gov_rows[1000:1200]]
+        cold_ms = []
+        for t in unseen:
+            t0 = time.perf_counter()
+            fresh.decide(t, "12345")
+            cold_ms.append(1000 * (time.perf_counter() - t0))
+        cached_ms = []
+        for t in unseen[:100]:
+            t0 = time.perf_counter()
+            fresh.decide(t, "12345")
+            cached_ms.append(1000 * (time.perf_counter() - t0))
+    return {
+        "load_average_1min": os.getloadavg()[0],
+        "cli_lines_in": len(texts),
+        "cli_lines_out": len(lines),
+        "cli_returncode": proc.returncode,
+        "cli_seconds": cli_seconds,
+        "model_id": model_id,
+        "p50_ms": statistics.median(cold_ms),
+        "p95_ms": float(np.percentile(cold_ms, 95)),
+        "p50_ms_cached_text": statistics.median(cached_ms),
+        "p95_ms_cached_text": float(np.percentile(cached_ms, 95)),
+        "n_single": len(cold_ms),
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# report
+
+
+def render(results: dict[str, Any], command: str) -> str:
+    lines = [
+        f"# Triage evaluation {results['date']}",
+        "",
+        f"Command: `{command}` (catalogue {results['catalogue']}).",
+        "",
+    ]
+    lines += [
+        '## Summary (the spec\'s "What is measured" table)',
+        "",
+        "| figure | data | result | goal |",
+        "|---|---|---|---|",
+    ]
+    r = results.get("routes") or {}
+    for name in ("routes_dev", "routes_holdout"):
+        if name in r:
+            x = r[name]
+            desks = ", ".join(f"{d}: {pct(v['accuracy'])} of {v['n']}" for d, v in x["per_desk"].items())
+            tag = " (thresholds tuned here)" if name == "routes_dev" else " (never tuned on)"
+            lines.append(
+                f"| route accuracy, any accepted answer | {name}{tag} | {pct(x['accuracy'])} of {x['n']} ({desks}) "
+                f"| >= 95%: {mark(x['accuracy'] >= GOALS['route_accuracy'])} |"
+            )
+    for name in ("routes_dev", "routes_holdout"):
+        if name in r and r[name]["safety_recall"] is not None:
+            x = r[name]
+            lines.append(
+                f"| safety recall (crisis/emergency -> crisis or emergency) | {name}, {x['safety_n']} hand-labelled "
+                f"| {pct(x['safety_recall'])} | 100%: {mark(x['safety_recall'] >= 1.0)} |"
+            )
+    s = results.get("sos")
+    if s:
+        for d in DESKS:
+            lines.append(
+                f"| safety recall | SOS-1K test, binary_high_risk=1 ({s['n_high']}), desk {d} | "
+                f"{pct(s[d]['recall_high'])} ({s[d]['missed_high']} missed) | >= 98%: "
+                f"{mark(s[d]['recall_high'] >= GOALS['safety_recall_sos'])} |"
+            )
+    for name in ("routes_dev", "routes_holdout"):
+        if name in r and r[name]["false_alarm_rate"] is not None:
+            x = r[name]
+            lines.append(
+                f"| false alarms (ordinary -> crisis/emergency) | {name}, {x['ordinary_n']} hand-labelled ordinary | "
+                f"{pct(x['false_alarm_rate'])} ({len(x['false_alarms'])}) | <= 2%: "
+                f"{mark(x['false_alarm_rate'] <= GOALS['false_alarms'])} |"
+            )
+    g = results.get("gov")
+    if g:
+        lines.append(
+            f"| false alarms | gov_messages labeled_495 (title + body), desk 12345 | {pct(g['false_alarm_rate'])} "
+            f"({g['false_alarms']}) | <= 2%: {mark(g['false_alarm_rate'] <= GOALS['false_alarms'])} |"
+        )
+        lines.append(
+            f"| 12345 category_l1 accuracy (non-ticket route = wrong) | gov_messages labeled_495 | "
+            f"{pct(g['category_l1_strict'])} | >= 85%: {mark(g['category_l1_strict'] >= GOALS['category_l1'])} |"
+        )
+    c = results.get("clinc")
+    if c:
+        for row in c["rows"]:
+            ok = row["in_scope_accuracy"] >= GOALS["clinc_in_scope"] and row["oos_recall"] >= GOALS["clinc_oos"]
+            lines.append(
+                f"| CLINC150 in-scope acc / OOS recall (threshold for {100 * row['val_target']:g} on val) | "
+                f"CLINC150 full test | {pct(row['in_scope_accuracy'])} / {pct(row['oos_recall'])} | >= 95 / >= 70: "
+                f"{mark(ok)} |"
+            )
+    t = results.get("timing")
+    if t:
+        lines.append(
+            f"| 1,000 messages through the CLI, incl. model load | route sets + unlabeled gov titles, cold embedding "
+            f"cache | {t['cli_seconds']:.1f} s ({t['cli_lines_out']} lines out) | <= 60 s: "
+            f"{mark(t['cli_seconds'] <= GOALS['cli_1000_seconds'] and t['cli_lines_out'] == t['cli_lines_in'])} |"
+        )
+        lines.append(
+            f"| single decision, warm, unseen text | {t['n_single']} unlabeled gov titles | p50 {t['p50_ms']:.1f} ms, "
+            f"p95 {t['p95_ms']:.1f} ms | <= 50 ms: {mark(t['p95_ms'] <= GOALS['p95_ms'])} |"
+        )
+    lines += ["", "## Details", ""]
+    for name in ("routes_dev", "routes_holdout"):
+        if name in r:
+            x = r[name]
+            lines += [f"### {name}", ""]
+            lines.append(f"- errors by (gold route -> output route): {x['confusion'] or 'none'}")
+            if x["channel_accuracy"] is not None:
+                lines.append(
+                    f"- channel right when the refer/emergency route was right: {pct(x['channel_accuracy'])} of {x['channel_n']}"
+                )
+            if x["category_l1_accuracy"] is not None:
+                lines.append(
+                    f"- 12345 tickets, category_l1 (non-ticket = wrong): {pct(x['category_l1_accuracy'])} of {x['category_l1_n']}"
+                )
+            lines.append(
+                f"- safety missed: {x['safety_missed'] or 'none'}; false alarms: {x['false_alarms'] or 'none'}"
+            )
+            lines.append(
+                f"- wrong items: {', '.join(e['id'] + ' ' + '/'.join(e['gold']) + '->' + e['got'] for e in x['errors']) or 'none'}"
+            )
+            lines.append("")
+    if s:
+        lines += ["### SOS-1K test", ""]
+        for d in DESKS:
+            lines.append(
+                f"- desk {d}: high-risk routes {s[d]['routes_high']}; low-risk posts flagged too: {pct(s[d]['flagged_low'])} of {s['n_low']}"
+            )
+        lines.append("")
+    if g:
+        lines += ["### gov_messages labeled_495 (desk 12345)", ""]
+        lines.append(f"- routes: {g['routes']}; flagged: {g['flagged_routes']}")
+        lines.append(
+            "- category_l1 is reported strictly: a message routed anywhere but `ticket` counts as wrong "
+            "(the CLI gives category_l1 only for tickets)."
+        )
+        if g["category_l1_tickets_only"] is not None:
+            lines.append(f"- among the {g['tickets']} routed to ticket: {pct(g['category_l1_tickets_only'])}")
+        lines.append(
+            f"- diagnostic, best ticket category whatever the route: {pct(g['category_l1_best_ticket_any_route'])}"
+        )
+        lines.append(
+            "- per label: " + ", ".join(f"{k} {pct(v['accuracy'])} of {v['n']}" for k, v in g["per_label"].items())
+        )
+        lines.append(f"- most frequent errors (gold -> output): {g['confusion']}")
+        lines.append("")
+    if c:
+        lines += ["### CLINC150 (`python -m benchmarks.clinc`)", "", *clinc.format_result(c), ""]
+    if t:
+        lines += [
+            "### Timing",
+            "",
+            f"- CLI: {t['cli_lines_in']} lines in, {t['cli_lines_out']} out, exit {t['cli_returncode']}, {t['cli_seconds']:.1f} s wall "
+            "(fresh process: imports, model load, classifiers from the disk cache, every text embedded).",
+            f"- single `decide`, warm model: unseen text p50 {t['p50_ms']:.1f} / p95 {t['p95_ms']:.1f} ms; "
+            f"text already in the embedding cache p50 {t['p50_ms_cached_text']:.1f} / p95 {t['p95_ms_cached_text']:.1f} ms.",
+            f"- 1-minute load average when measured: {t['load_average_1min']:.1f} on {os.cpu_count()} cores (the machine is "
+            "shared; embedding time, the bulk of a decision, grows with the load).",
+            "",
+        ]
+    lines += [f"Skipped: {', '.join(results['skipped']) or 'nothing'}.", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--skip", default="", help="comma-separated parts to skip: routes,sos,gov,clinc,timing")
+    args = parser.parse_args(argv)
+    skip = set(filter(None, args.skip.split(",")))
+    started = time.monotonic()
+    engine = get_engine()
+    say("loading the model and the classifiers ...")
+    catalogue = engine._current().catalogue
+    results: dict[str, Any] = {"date": datetime.now().strftime("%Y-%m-%d %H:%M"), "catalogue": catalogue.content_hash}
+    parts = {"routes": route_sets, "sos": sos, "gov": gov, "clinc": clinc.run, "timing": timing}
+    skipped = []
+    for name, fn in parts.items():
+        if name in skip:
+            skipped.append(f"{name} (--skip)")
+            continue
+        result = fn()
+        if result is None:
+            skipped.append(f"{name} (data absent)")
+        results[name] = result
+    results["skipped"] = skipped
+    results["seconds"] = time.monotonic() - started
+    command = "python -m benchmarks.eval" + (f" --skip {args.skip}" if args.skip else "")
+    report = render(results, command)
+    print(report)
+    out_dir = REPO_ROOT / "reports"
+    out_dir.mkdir(exist_ok=True)
+    stem = out_dir / f"eval-{datetime.now().strftime('%Y-%m-%d')}"
+    stem.with_suffix(".md").write_text(report, encoding="utf-8")
+    stem.with_suffix(".json").write_text(
+        json.dumps(results, ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+    )
+    say(f"report written to {stem}.md / .json ({results['seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,239 @@
+"""Gateway throughput and latency through the real stack (Rasa, action server, app) on loopback.
+
+`run_bench(seconds, concurrency)` starts a front door on free ports with a throw-away database,
+warms it up (models load on first use), then keeps `concurrency` simulated people talking over the
+REST channel for `seconds`: each person sends a few messages of a realistic mix, then a new person
+starts. About one message in twenty is sent twice with the same message id, as a retrying client
+would. It reports messages/s, reply latency percentiles and the integrity figures that must be zero:
+requests without an answer (lost) and answers given twice (duplicated). Goal on 2 cores: >= 30
+messages/s at p95 <= 300 ms.
+
+    .venv-app/bin/python -m benchmarks.gateway_bench [seconds] [concurrency]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import socket
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bot.gateway import messages
+from bot.launcher import Stack
+from bot.settings import REPO_ROOT, Settings
+
+CONVERSATIONS = [
+    ["你好", "我们小区门口的路灯坏了好几天，晚上很危险", "在幸福路和人民路交叉口", "谢谢"],
+    ["您好，请问办理居住证需要什么材料？", "谢谢"],
+    ["楼上装修噪音太大了，晚上十点还在施工", "好的"],
+    ["我想查询一下我的工单进度", "谢谢"],
+    ["你好", "公司拖欠了我三个月工资怎么办", "谢谢"],
+    ["我們社區的垃圾好幾天沒人清理了", "在东城区", "谢谢"],
+]
+RESEND_EVERY = 20  # one request in twenty is resent with the same message id
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Results:
+    latencies: list[float] = field(default_factory=list)
+    sent: int = 0
+    lost: int = 0
+    resent: int = 0
+    resend_mismatch: int = 0
+    apologies: int = 0
+    answers: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+
+async def _person(client: httpx.AsyncClient, url: str, stop_at: float, results: Results, worker: int) -> None:
+    turn = 0
+    while time.monotonic() < stop_at:
+        sender = f"bench-{worker}-{uuid.uuid4().hex[:8]}"
+        for text in CONVERSATIONS[turn % len(CONVERSATIONS)]:
+            if time.monotonic() >= stop_at:
+                return
+            turn += 1
+            message_id = uuid.uuid4().hex
+            replies = await _send(client, url, sender, text, message_id, results)
+            if replies is None:
+                continue
+            results.answers[(sender, message_id)] = replies
+            if results.sent % RESEND_EVERY == 0 and not url.endswith("/webhook"):
+                again = await _send(client, url, sender, text, message_id, results, count=False)
+                results.resent += 1
+                if again != replies:
+                    results.resend_mismatch += 1
+
+
+async def _send(
+    client: httpx.AsyncClient, url: str, sender: str, text: str, message_id: str, results: Results, count: bool = True
+) -> list[str] | None:
+    started = time.perf_counter()
+    direct = url.endswith("/webhooks/rest/webhook")  # Rasa itself, for comparison: no gateway in between
+    body: dict[str, str] = (
+        {"sender": f"12345:rest:{sender}", "message": text}
+        if direct
+        else {"sender": sender, "text": text, "message_id": message_id}
+    )
+    try:
+        response = await client.post(url, json=body)
+        payload: Any = response.json() if response.status_code == 200 else []
+        items = payload if direct else payload["replies"]
+        replies = [str(r.get("text") or "") for r in items if r.get("text")]
+    except (httpx.HTTPError, ValueError, KeyError, AttributeError, TypeError):
+        replies = []
+    if not count:
+        return replies
+    results.sent += 1
+    results.latencies.append(time.perf_counter() - started)
+    if not replies:
+        results.lost += 1
+        return None
+    if any(r == messages.backend_down("12345") for r in replies):
+        results.apologies += 1
+    return replies
+
+
+def _duplicates(database: Path) -> int:
+    """Inbound messages stored twice, or answered with more rows than the client received."""
+    with sqlite3.connect(database) as connection:
+        twice = connection.execute(
+            "SELECT COUNT(*) FROM (SELECT conversation_id, channel_message_id FROM gw_inbound "
+            "GROUP BY conversation_id, channel_message_id HAVING COUNT(*) > 1)"
+        ).fetchone()[0]
+        unanswered = connection.execute("SELECT COUNT(*) FROM gw_inbound WHERE status = 'received'").fetchone()[0]
+    return int(twice) + int(unanswered)
+
+
+def _extra_rows(database: Path, results: Results) -> int:
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute(
+            "SELECT i.conversation_id, i.channel_message_id, COUNT(o.id) FROM gw_inbound i "
+            "LEFT JOIN gw_outbound o ON o.inbound_id = i.id GROUP BY i.id"
+        ).fetchall()
+    extra = 0
+    for conversation_id, message_id, count in rows:
+        sender = str(conversation_id).split(":", 2)[2]
+        given = results.answers.get((sender, str(message_id)))
+        if given is not None and count != len(given):
+            extra += 1
+    return extra
+
+
+async def _drive(url: str, seconds: float, concurrency: int, warm_up: bool = True) -> tuple[Results, float]:
+    results = Results()
+    limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        warm = Results()  # models load on first use in the app and the action server: not measured
+        for round_ in range(3 if warm_up else 0):
+            await asyncio.gather(
+                *(_person(client, url, time.monotonic() + 2, warm, 100 + round_ * 10 + i) for i in range(concurrency))
+            )
+        started = time.monotonic()
+        stop_at = started + seconds
+        await asyncio.gather(*(_person(client, url, stop_at, results, i) for i in range(concurrency)))
+        return results, time.monotonic() - started
+
+
+def _figures(results: Results, elapsed: float) -> dict[str, Any]:
+    latencies = sorted(results.latencies)
+    quantile = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else latencies * 99
+    return {
+        "messages": results.sent,
+        "messages_per_s": round(results.sent / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": round(quantile[49] * 1000, 1) if quantile else None,
+        "p95_ms": round(quantile[94] * 1000, 1) if quantile else None,
+        "p99_ms": round(quantile[98] * 1000, 1) if quantile else None,
+        "max_ms": round(latencies[-1] * 1000, 1) if latencies else None,
+    }
+
+
+def run_bench(
+    seconds: float = 20,
+    concurrency: int = 8,
+    base_url: str | None = None,
+    database: Path | None = None,
+    rasa_url: str | None = None,
+) -> dict[str, Any]:
+    """Measure the gateway through a real stack; starts (and stops) one unless `base_url` is given.
+
+    `rasa_direct` is the same load sent straight to Rasa's REST channel for the same time: the
+    ceiling the gateway sits on (the gateway's own cost is the difference).
+    """
+    stack: Stack | None = None
+    saved = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="frontdoor-gwbench-") as tmp:
+        try:
+            if base_url is None:
+                model = REPO_ROOT / "models" / "frontdoor.tar.gz"
+                if not model.exists():
+                    raise RuntimeError("no trained Rasa model: run `make train` first")
+                os.environ.update(
+                    {
+                        "FRONTDOOR_DATA_DIR": tmp,
+                        "FRONTDOOR_RASA_TOKEN": secrets.token_urlsafe(16),
+                        "FRONTDOOR_SECRET_KEY": secrets.token_urlsafe(16),
+                        "FRONTDOOR_STAFF_API_TOKEN": secrets.token_urlsafe(16),
+                    }
+                )
+                for name in [k for k in os.environ if k.startswith("FRONTDOOR_TELEGRAM_")]:
+                    del os.environ[name]
+                os.environ.pop("FRONTDOOR_DATABASE_URL", None)
+                stack = Stack(
+                    Settings(),
+                    rasa_port=_free_port(),
+                    action_port=_free_port(),
+                    app_port=_free_port(),
+                    model_path=model,
+                )
+                stack.start(timeout=300, progress=False)
+                base_url = f"http://127.0.0.1:{stack.app_port}"
+                rasa_url = f"http://127.0.0.1:{stack.rasa_port}"
+                database = Path(tmp) / "frontdoor.db"
+            results, elapsed = asyncio.run(_drive(f"{base_url}/api/chat/12345", seconds, concurrency))
+            duplicated = results.resend_mismatch
+            if database is not None:
+                duplicated += _duplicates(database) + _extra_rows(database, results)
+            direct = None
+            if rasa_url is not None:
+                direct_results, direct_elapsed = asyncio.run(
+                    _drive(f"{rasa_url}/webhooks/rest/webhook", seconds, concurrency, warm_up=False)
+                )
+                direct = _figures(direct_results, direct_elapsed)
+        finally:
+            if stack is not None:
+                stack.stop()
+            os.environ.clear()
+            os.environ.update(saved)
+    return {
+        "seconds": round(elapsed, 1),
+        "concurrency": concurrency,
+        **_figures(results, elapsed),
+        "resent_same_id": results.resent,
+        "lost": results.lost,
+        "duplicated": duplicated,
+        "apologies": results.apologies,
+        "rasa_direct": direct,
+    }
+
+
+if __name__ == "__main__":
+    args = [float(a) for a in sys.argv[1:3]]
+    print(json.dumps(run_bench(args[0] if args else 20, int(args[1]) if len(args) > 1 else 8), ensure_ascii=False))

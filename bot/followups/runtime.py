@@ -1,0 +1,70 @@
+"""The follow-up scheduler inside the app process, talking through the gateway.
+
+`FollowUpService(engine, gateway).start()` in the app's lifespan, `await service.stop()` on the way
+out. Return-visit questions go into the gateway's outbound queue (pushed to Telegram, polled by the
+web chat and REST clients); SLA alerts go to the on-duty staff chat (`Gateway.notify_staff`).
+`FRONTDOOR_FOLLOW_UP_INTERVAL` (seconds, default 60; 0 turns the scheduler off).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from typing import Any
+
+from bot.followups.scheduler import FollowUpScheduler, Unreachable
+
+log = logging.getLogger(__name__)
+
+INTERVAL_ENV = "FRONTDOOR_FOLLOW_UP_INTERVAL"
+
+
+def interval_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get(INTERVAL_ENV, "60")))
+    except ValueError:
+        log.warning("%s is not a number; using 60 s", INTERVAL_ENV)
+        return 60.0
+
+
+def gateway_sender(gateway: Any) -> Any:
+    """`send` for the scheduler: the gateway's outbound queue (KeyError: the conversation is unknown)."""
+
+    async def send(conversation_id: str, text: str, buttons: list[dict[str, str]]) -> None:
+        try:
+            await asyncio.to_thread(gateway.enqueue, conversation_id, text, "followup", buttons)
+        except KeyError:
+            raise Unreachable(conversation_id) from None
+
+    return send
+
+
+def gateway_alert(gateway: Any) -> Any:
+    async def alert(desk: str, text: str) -> None:
+        await gateway.notify_staff(desk, text)
+
+    return alert
+
+
+class FollowUpService:
+    """Owns the periodic task; a no-op when the interval is 0."""
+
+    def __init__(self, engine: Any, gateway: Any, interval: float | None = None) -> None:
+        from bot.tickets.repository import TicketStore
+
+        self.interval = interval_seconds() if interval is None else interval
+        self.scheduler = FollowUpScheduler(TicketStore(engine), gateway_sender(gateway), gateway_alert(gateway))
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.interval > 0 and self._task is None:
+            self._task = asyncio.create_task(self.scheduler.run_forever(self.interval), name="follow-ups")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -1,0 +1,295 @@
+"""The outbound queue worker: delivers queued messages to push channels, with retries and backoff.
+
+Staff replies, follow-ups, alerts to the staff chat and every Telegram reply wait in `gw_outbound`
+as `pending`. One task per conversation sends them in order through the channel's `Pusher`; a
+failure is retried later (exponential backoff, Telegram's `retry_after` respected) without letting a
+newer message overtake it; a permanent failure (bot blocked, chat gone) or too many attempts marks
+the row `failed`. Rows live in the database, so a restart resumes where it stopped (a row caught
+mid-send goes back to `pending`: delivery is at least once). Channels without a pusher (web, REST)
+are left to their clients' polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import sessionmaker
+
+from bot.gateway.models import Conversation, OutboundMessage, utcnow
+from bot.privacy import mask
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryError(Exception):
+    """A send failed; `permanent` means retrying cannot help, `retry_after` is the channel's own wait."""
+
+    def __init__(self, reason: str, permanent: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+@dataclass
+class OutboundItem:
+    id: int
+    conversation_id: str
+    desk: str
+    channel: str
+    user: str
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+    parts_sent: int = 0
+    attempts: int = 0
+
+
+Progress = Callable[[int], Awaitable[None]]
+
+
+class Pusher(Protocol):
+    async def push(self, item: OutboundItem, progress: Progress) -> None:
+        """Send the item (from part `item.parts_sent` on), calling `progress(n)` after each part; raise on failure."""
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite returns naive UTC
+
+
+class OutboundWorker:
+    def __init__(
+        self,
+        engine: Engine,
+        pushers: dict[str, Pusher],
+        base_delay: float = 1.0,
+        max_delay: float = 300.0,
+        max_attempts: int = 10,
+        scan_interval: float = 2.0,
+    ) -> None:
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self.pushers = pushers
+        self.base_delay, self.max_delay, self.max_attempts = base_delay, max_delay, max_attempts
+        self.scan_interval = scan_interval
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._event: asyncio.Event | None = None
+        self._requested: set[str] = set()
+        self._active: dict[str, asyncio.Task[None]] = {}
+        self._again: set[str] = set()
+        self._main: asyncio.Task[None] | None = None
+
+    # --- life cycle --------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._event = asyncio.Event()
+        await asyncio.to_thread(self._reset_sending)
+        self._main = asyncio.create_task(self._run(), name="outbound-worker")
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._main, *self._active.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._main = None
+
+    def wake(self, conversation_id: str | None = None) -> None:
+        """Deliver this conversation's queue now (None: rescan everything). Safe from any thread."""
+        if self._loop is None or self._event is None:
+            return
+        if conversation_id is not None:
+            self._requested.add(conversation_id)
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self._loop:
+            self._event.set()
+        else:
+            self._loop.call_soon_threadsafe(self._event.set)
+
+    async def _run(self) -> None:
+        assert self._event is not None
+        scan = True
+        while True:
+            if scan:
+                try:
+                    for conversation_id in await asyncio.to_thread(self._due_conversations):
+                        self._spawn(conversation_id)
+                except Exception as exc:  # a database hiccup must not stop deliveries for good
+                    log.error("outbound scan failed: %s", type(exc).__name__)
+            requested, self._requested = self._requested, set()
+            for conversation_id in requested:
+                self._spawn(conversation_id)
+            self._event.clear()
+            try:
+                await asyncio.wait_for(self._event.wait(), self.scan_interval)
+                scan = False
+            except TimeoutError:
+                scan = True
+
+    def _spawn(self, conversation_id: str) -> None:
+        if conversation_id in self._active:
+            self._again.add(conversation_id)  # the running task looks again before it ends
+            return
+        self._active[conversation_id] = asyncio.create_task(self._deliver(conversation_id))
+
+    # --- one conversation --------------------------------------------------------------------
+    async def _deliver(self, conversation_id: str) -> None:
+        try:
+            while True:
+                self._again.discard(conversation_id)
+                item = await asyncio.to_thread(self._claim_next, conversation_id)
+                if item is None:
+                    if conversation_id in self._again:
+                        continue
+                    return
+                pusher = self.pushers[item.channel]
+                try:
+                    await pusher.push(item, self._progress(item.id))
+                except Exception as exc:
+                    error = exc if isinstance(exc, DeliveryError) else DeliveryError(type(exc).__name__)
+                    retry_in = await asyncio.to_thread(self._failed, item, error)
+                    if retry_in is not None:  # newer messages wait so the order holds
+                        assert self._loop is not None
+                        self._loop.call_later(retry_in + 0.05, self.wake, conversation_id)
+                        return
+                    continue
+                await asyncio.to_thread(self._sent, item.id)
+        except Exception as exc:
+            log.error("outbound delivery for %s stopped: %s", mask(conversation_id), type(exc).__name__)
+        finally:
+            self._active.pop(conversation_id, None)
+
+    def _progress(self, outbound_id: int) -> Progress:
+        async def record(parts: int) -> None:
+            await asyncio.to_thread(self._set_parts, outbound_id, parts)
+
+        return record
+
+    # --- database ----------------------------------------------------------------------------
+    def _reset_sending(self) -> None:
+        """Rows caught mid-send by a crash are sent again (at least once beats never)."""
+        with self._sessions() as session:
+            result = session.execute(
+                update(OutboundMessage).where(OutboundMessage.status == "sending").values(status="pending")
+            )
+            session.commit()
+            count = int(getattr(result, "rowcount", 0) or 0)
+            if count:
+                log.warning("%d outbound message(s) were interrupted mid-send; sending again", count)
+
+    def _due_conversations(self) -> list[str]:
+        if not self.pushers:
+            return []
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(OutboundMessage.conversation_id)
+                .join(Conversation, Conversation.id == OutboundMessage.conversation_id)
+                .where(
+                    OutboundMessage.status == "pending",
+                    OutboundMessage.delivery == "queue",
+                    Conversation.channel.in_(list(self.pushers)),
+                    (OutboundMessage.next_attempt_at.is_(None)) | (OutboundMessage.next_attempt_at <= utcnow()),
+                )
+                .distinct()
+                .limit(500)
+            ).all()
+            return list(rows)
+
+    def _claim_next(self, conversation_id: str) -> OutboundItem | None:
+        """The oldest pending message of the conversation if it is due, marked 'sending' (else None)."""
+        with self._sessions() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None or conversation.channel not in self.pushers:
+                return None
+            row = session.scalars(
+                select(OutboundMessage)
+                .where(
+                    OutboundMessage.conversation_id == conversation_id,
+                    OutboundMessage.status.in_(("pending", "sending")),
+                    OutboundMessage.delivery == "queue",
+                )
+                .order_by(OutboundMessage.id)
+                .limit(1)
+            ).first()
+            if row is None or row.status == "sending":
+                return None
+            if row.next_attempt_at is not None and _aware(row.next_attempt_at) > utcnow():
+                return None
+            claimed = session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == row.id, OutboundMessage.status == "pending")
+                .values(status="sending")
+            )
+            session.commit()
+            if getattr(claimed, "rowcount", 1) != 1:
+                return None
+            return OutboundItem(
+                id=row.id,
+                conversation_id=conversation_id,
+                desk=conversation.desk,
+                channel=conversation.channel,
+                user=conversation.external_user,
+                text=row.text,
+                buttons=row.buttons or [],
+                parts_sent=row.parts_sent,
+                attempts=row.attempts,
+            )
+
+    def _set_parts(self, outbound_id: int, parts: int) -> None:
+        with self._sessions() as session:
+            session.execute(update(OutboundMessage).where(OutboundMessage.id == outbound_id).values(parts_sent=parts))
+            session.commit()
+
+    def _sent(self, outbound_id: int) -> None:
+        with self._sessions() as session:
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == outbound_id)
+                .values(status="sent", sent_at=utcnow(), last_error=None)
+            )
+            session.commit()
+
+    def _failed(self, item: OutboundItem, error: DeliveryError) -> float | None:
+        """Record a failed attempt; seconds until the retry, or None when the message is given up ('failed')."""
+        attempts = item.attempts + 1
+        give_up = error.permanent or attempts >= self.max_attempts
+        delay = min(self.max_delay, self.base_delay * 2 ** (attempts - 1))
+        if error.retry_after:
+            delay = max(delay, error.retry_after)
+        with self._sessions() as session:
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == item.id)
+                .values(
+                    status="failed" if give_up else "pending",
+                    attempts=attempts,
+                    next_attempt_at=None if give_up else utcnow() + timedelta(seconds=delay),
+                    last_error=mask(str(error))[:300],
+                )
+            )
+            session.commit()
+        if give_up:
+            log.error(
+                "outbound %s to %s failed for good after %d attempt(s): %s",
+                item.id,
+                mask(item.conversation_id),
+                attempts,
+                mask(str(error)),
+            )
+        else:
+            log.warning(
+                "outbound %s to %s failed (%s); retry in %.1f s",
+                item.id,
+                mask(item.conversation_id),
+                mask(str(error)),
+                delay,
+            )
+        return None if give_up else delay

@@ -1,0 +1,269 @@
+"""The gateway's database work, kept synchronous (the service runs it in threads).
+
+Each method is one short transaction: the gateway must never hold a database lock across a Rasa call.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.gateway.models import Conversation, InboundMessage, OutboundMessage, utcnow
+from bot.privacy import mask
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Reply:
+    """One message for the person; `id` is its gw_outbound row (clients use it to drop repeats)."""
+
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+    id: int | None = None
+    source: str = "bot"  # bot|gateway: who wrote it (kept in gw_outbound, not sent to clients)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "text": self.text, "buttons": self.buttons}
+
+
+@dataclass
+class Turn:
+    """What one turn needs to know about its conversation, read while the message is persisted."""
+
+    handoff: bool = False
+    bot_reset_pending: bool = False
+    history: list[str] = field(default_factory=list)
+
+
+def conversation_key(desk: str, channel: str, user: str) -> str:
+    """Also Rasa's sender id, so the actions can read the desk from it."""
+    return f"{desk}:{channel}:{user}"
+
+
+class GatewayStore:
+    def __init__(self, engine: Engine) -> None:
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    # --- inbound -----------------------------------------------------------------------------
+    def persist_inbound(
+        self, desk: str, channel: str, user: str, message_id: str | None, text: str
+    ) -> tuple[InboundMessage, list[Reply] | None, Turn]:
+        """Write the message (first thing, before any answer); a known message id returns its stored replies.
+
+        One transaction that also reads what the turn needs (handoff state, the last few messages), so a
+        turn costs two database transactions: this one and `finish`.
+        """
+        conversation_id = conversation_key(desk, channel, user)
+        with self.sessions() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                conversation = Conversation(id=conversation_id, desk=desk, channel=channel, external_user=user)
+                session.add(conversation)
+            else:
+                conversation.last_seen_at = utcnow()
+            history = list(
+                reversed(
+                    session.scalars(
+                        select(InboundMessage.text)
+                        .where(InboundMessage.conversation_id == conversation_id)
+                        .order_by(InboundMessage.id.desc())
+                        .limit(5)
+                    ).all()
+                )
+            )
+            record = InboundMessage(conversation_id=conversation_id, channel_message_id=message_id, text=text)
+            session.add(record)
+            try:
+                session.commit()
+            except IntegrityError:  # a redelivery, or the conversation was created at the same moment
+                session.rollback()
+                duplicate = self._find(session, conversation_id, message_id)
+                if duplicate is None:
+                    return self.persist_inbound(desk, channel, user, message_id, text)
+                return duplicate, self._stored_replies(session, duplicate), Turn()
+            log.info("inbound %s #%s: %s", mask(conversation_id), record.id, mask(text)[:80])
+            turn = Turn(handoff=conversation.handoff, bot_reset_pending=conversation.bot_reset_pending, history=history)
+            return record, None, turn
+
+    @staticmethod
+    def _find(session: Session, conversation_id: str, message_id: str | None) -> InboundMessage | None:
+        if message_id is None:
+            return None
+        return session.scalars(
+            select(InboundMessage).where(
+                InboundMessage.conversation_id == conversation_id, InboundMessage.channel_message_id == message_id
+            )
+        ).first()
+
+    @staticmethod
+    def _stored_replies(session: Session, original: InboundMessage) -> list[Reply]:
+        stored = session.scalars(
+            select(OutboundMessage).where(OutboundMessage.inbound_id == original.id).order_by(OutboundMessage.id)
+        ).all()
+        log.info("duplicate delivery of message %s dropped", original.id)
+        return [Reply(o.text, o.buttons or [], o.id, o.source) for o in stored]
+
+    @staticmethod
+    def _ensure_conversation(session: Session, conversation_id: str, desk: str, channel: str, user: str) -> None:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None:
+            session.add(Conversation(id=conversation_id, desk=desk, channel=channel, external_user=user))
+        else:
+            conversation.last_seen_at = utcnow()
+        try:
+            session.commit()
+        except IntegrityError:  # created at the same moment by another delivery
+            session.rollback()
+
+    def ensure_conversation(self, desk: str, channel: str, user: str) -> str:
+        conversation_id = conversation_key(desk, channel, user)
+        with self.sessions() as session:
+            self._ensure_conversation(session, conversation_id, desk, channel, user)
+        return conversation_id
+
+    def finish(
+        self,
+        record: InboundMessage,
+        replies: list[Reply],
+        queued: bool,
+        status: str = "answered",
+        safety: dict[str, Any] | None = None,
+    ) -> None:
+        """Store the replies and close the message in one transaction (a crash leaves it 'received')."""
+        with self.sessions() as session:
+            rows = [
+                OutboundMessage(
+                    conversation_id=record.conversation_id,
+                    inbound_id=record.id,
+                    text=reply.text,
+                    buttons=reply.buttons or None,
+                    source=reply.source,
+                    delivery="queue" if queued else "inline",
+                    status="pending" if queued else "sent",
+                    sent_at=None if queued else utcnow(),
+                )
+                for reply in replies
+            ]
+            session.add_all(rows)
+            stored = session.get(InboundMessage, record.id)
+            if stored is not None and stored.status == "received":
+                stored.status = status
+                stored.answered_at = utcnow()
+                if safety is not None:
+                    stored.safety = safety
+            session.commit()
+            for reply, row in zip(replies, rows, strict=True):
+                reply.id = row.id
+
+    def history(self, conversation_id: str, before_id: int, limit: int = 5) -> Turn:
+        """What a recovered message's turn needs (the normal path gets it from `persist_inbound`)."""
+        with self.sessions() as session:
+            conversation = session.get(Conversation, conversation_id)
+            texts = session.scalars(
+                select(InboundMessage.text)
+                .where(InboundMessage.conversation_id == conversation_id, InboundMessage.id < before_id)
+                .order_by(InboundMessage.id.desc())
+                .limit(limit)
+            ).all()
+            return Turn(
+                handoff=bool(conversation and conversation.handoff),
+                bot_reset_pending=bool(conversation and conversation.bot_reset_pending),
+                history=list(reversed(texts)),
+            )
+
+    def unanswered(self) -> list[tuple[InboundMessage, Conversation]]:
+        """Messages persisted but never answered (a crash between receiving and replying), oldest first."""
+        with self.sessions() as session:
+            rows = session.execute(
+                select(InboundMessage, Conversation)
+                .join(Conversation, Conversation.id == InboundMessage.conversation_id)
+                .where(InboundMessage.status == "received")
+                .order_by(InboundMessage.id)
+            ).all()
+            return [(inbound, conversation) for inbound, conversation in rows]
+
+    # --- conversations -----------------------------------------------------------------------
+    def conversation(self, conversation_id: str) -> Conversation | None:
+        with self.sessions() as session:
+            return session.get(Conversation, conversation_id)
+
+    def set_handoff(self, conversation_id: str, on: bool, reason: str | None = None) -> bool:
+        """Give the conversation to a human (on) or back to the bot (off); True when that changed anything."""
+        with self.sessions() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None or (conversation.handoff == on and (not on or conversation.handoff_reason)):
+                return False
+            if not on:
+                conversation.bot_reset_pending = True  # Rasa still believes a human has it: reset its slots
+            conversation.handoff = on
+            conversation.handoff_reason = reason if on else None
+            session.commit()
+            return True
+
+    def clear_reset(self, conversation_id: str) -> None:
+        with self.sessions() as session:
+            session.execute(
+                update(Conversation).where(Conversation.id == conversation_id).values(bot_reset_pending=False)
+            )
+            session.commit()
+
+    # --- queued messages ---------------------------------------------------------------------
+    def enqueue(self, conversation_id: str, text: str, source: str, buttons: list[dict[str, str]] | None = None) -> int:
+        """A message for the person outside a request/response turn; the worker or a polling client delivers it."""
+        with self.sessions() as session:
+            if session.get(Conversation, conversation_id) is None:
+                raise KeyError(conversation_id)
+            row = OutboundMessage(
+                conversation_id=conversation_id,
+                text=text,
+                buttons=buttons or None,
+                source=source,
+                delivery="queue",
+                status="pending",
+            )
+            session.add(row)
+            session.commit()
+            return row.id
+
+    def queued_after(
+        self, conversation_id: str, after_id: int, sources: tuple[str, ...] | None = None
+    ) -> list[dict[str, Any]]:
+        """Queued messages of one conversation newer than `after_id`, for polling clients; marks them sent.
+
+        At least once: a client that lost the answer asks again with the same `after` and gets them again
+        (the web chat drops ids it has already shown).
+        """
+        with self.sessions() as session:
+            query = select(OutboundMessage).where(
+                OutboundMessage.conversation_id == conversation_id,
+                OutboundMessage.delivery == "queue",
+                OutboundMessage.id > after_id,
+            )
+            if sources is not None:
+                query = query.where(OutboundMessage.source.in_(sources))
+            rows = session.scalars(query.order_by(OutboundMessage.id).limit(100)).all()
+            for row in rows:
+                if row.status != "sent":
+                    row.status, row.sent_at = "sent", utcnow()
+            session.commit()
+            return [
+                {
+                    "id": row.id,
+                    "text": row.text,
+                    "buttons": row.buttons or [],
+                    "from": _speaker(row.source),
+                    "at": row.created_at.isoformat(),
+                }
+                for row in rows
+            ]
+
+
+def _speaker(source: str) -> str:
+    """Who the person sees as the author: staff messages look different from the bot's."""
+    return "staff" if source == "staff" else "bot"

@@ -1,0 +1,181 @@
+"""What the ticket form asks for a category, and what can be read from the first message already.
+
+The desk catalogue says, per category, which details staff need (`form: [what, where, since, ...]`),
+how soon staff answer (`sla_hours`) and the priority. The first message usually says *what*
+happened and often *since when*: those are pre-filled (the person confirms or corrects them in the
+summary) so the form only asks for what is missing. Places are not guessed: without word
+segmentation a guess is too often half a street name, and a wrong detail is worse than a question.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+FIELD_SLOTS: dict[str, str] = {
+    "what": "problem_what",
+    "where": "problem_where",
+    "since": "problem_since",
+    "who": "problem_who",
+}
+"""Catalogue form field -> Rasa slot of the ticket form (`contact` is handled apart, with consent)."""
+
+FIELD_LABELS: dict[str, str] = {
+    "problem_what": "问题描述",
+    "problem_where": "地点",
+    "problem_since": "开始时间",
+    "problem_who": "涉及对象",
+    "contact_value": "联系方式",
+    "callback_time": "方便联系的时间",
+}
+DEFAULT_FORM: tuple[str, ...] = ("what", "where", "since")
+"""Fields asked when the category is unknown (the person insisted on reporting after an FAQ answer)."""
+UNKNOWN = "不清楚"
+DEFAULT_SLA_HOURS = 72
+RESOLUTION_HOURS = 120
+"""Resolution deadline (5 days) unless the category's first-response promise is longer."""
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    """The parts of a catalogue category the intake needs; defaults when the category is unknown."""
+
+    id: str | None = None
+    name: str | None = None
+    category_l1: str | None = None
+    priority: str = "normal"
+    sla_hours: int = DEFAULT_SLA_HOURS
+    form: tuple[str, ...] = DEFAULT_FORM
+
+    @property
+    def asks_contact(self) -> bool:
+        return "contact" in self.form
+
+    @property
+    def slots(self) -> tuple[str, ...]:
+        """The form slots of the category's details, in the catalogue's order ("what" always first)."""
+        fields = ["what", *(f for f in self.form if f != "what")]
+        return tuple(FIELD_SLOTS[f] for f in fields if f in FIELD_SLOTS)
+
+
+_store: Any = None
+_store_lock = threading.Lock()
+
+
+def _catalogue() -> Any:
+    """The desk catalogue (YAML, re-read when staff edit it); loaded on first use."""
+    global _store
+    with _store_lock:
+        if _store is None:
+            from bot.triage.catalogue import CatalogueStore
+
+            _store = CatalogueStore()
+        return _store.get()
+
+
+def category_info(desk: str, category_id: str | None) -> CategoryInfo:
+    """Form fields, SLA and priority of a category; never raises (a broken catalogue gives the defaults)."""
+    if not category_id:
+        return CategoryInfo()
+    try:
+        category = _catalogue().desk(desk).category(category_id)
+    except Exception:
+        log.exception("desk catalogue unavailable; using the default ticket form")
+        return CategoryInfo(id=category_id)
+    if category is None:
+        return CategoryInfo(id=category_id)
+    return CategoryInfo(
+        id=category.id,
+        name=category.name,
+        category_l1=category.category_l1,
+        priority=category.priority or "normal",
+        sla_hours=int(category.sla_hours or DEFAULT_SLA_HOURS),
+        form=tuple(category.form) or DEFAULT_FORM,
+    )
+
+
+# -- reading details out of the first message ------------------------------------------------------
+
+_NUM = r"[0-9一二两三四五六七八九十几半多]"
+_SINCE = re.compile(
+    r"(?:从|自从|打从)?"
+    r"(?:"
+    rf"{_NUM}{{1,4}}(?:个)?多?(?:分钟|小时|天|日|周|星期|礼拜|禮拜|個?月|个月|月|年)(?:多|左右)?"
+    r"|(?:昨天|昨晚|前天|今天|今早|上周|上星期|上礼拜|上个月|上個月|上半年|去年|前年|年初|开学|開學|放假)"
+    r"(?:晚上|早上|中午|下午|上午|夜里|夜裡|[早晚])?"
+    r"|(?:好几|好幾|这几|這幾|最近几|近几)(?:天|周|个月|個月|年)"
+    r"|\d{1,2}月(?:\d{1,2}[日号號])?|\d{4}年(?:\d{1,2}月)?"
+    r")"
+    r"(?:以来|以來|开始|開始|起|了)?"
+)
+_SINCE_CUES = re.compile(r"了|以来|以來|开始|開始|起|前|多|一直|从|從")
+_SINCE_BEFORE = re.compile(r"已经|已經|快|都|有")
+
+def guess_since(text: str) -> str | None:
+    """A time phrase of the first message ("半个多月了", "从上周开始"), if it clearly has one."""
+    for match in _SINCE.finditer(text or ""):
+        phrase = match.group(0)
+        before, after = text[max(0, match.start() - 2): match.start()], text[match.end(): match.end() + 2]
+        if _SINCE_CUES.search(phrase) or _SINCE_CUES.search(after) or _SINCE_BEFORE.search(before):
+            return phrase.strip()
+    return None
+
+
+# -- contact details --------------------------------------------------------------------------------
+
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d[- ]?\d{4}[- ]?\d{4})(?!\d)")
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?\d{7,8})(?!\d)")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+
+
+def parse_contact(text: str) -> tuple[str, str] | None:
+    """(kind, value) of a phone number or e-mail address in `text`, else None."""
+    text = text or ""
+    if match := _MOBILE.search(text):
+        return "phone", re.sub(r"[- ]", "", match.group(1))
+    if match := _LANDLINE.search(text):
+        return "phone", match.group(1)
+    if match := _EMAIL.search(text):
+        return "email", match.group(0).rstrip(".")
+    return None
+
+
+def mask_contact(kind: str, value: str) -> str:
+    """How a contact is shown back to the person in the summary (enough to spot a typo)."""
+    if kind == "email" and "@" in value:
+        local, _, domain = value.partition("@")
+        return f"{local[:2]}***@{domain}"
+    if len(value) >= 7:
+        return value[:3] + "****" + value[-4:]
+    return value
+
+
+# -- words for people -------------------------------------------------------------------------------
+
+
+def format_duration(hours: float) -> str:
+    """72 -> "3天", 4 -> "4小时", 0.25 -> "15分钟", 36 -> "36小时"."""
+    if hours < 1:
+        return f"{max(1, round(hours * 60))}分钟"
+    if hours >= 24 and hours % 24 == 0:
+        return f"{int(hours // 24)}天"
+    return f"{int(hours) if float(hours).is_integer() else hours}小时"
+
+
+def summary_lines(values: dict[str, Any], slots: tuple[str, ...]) -> list[str]:
+    """ "标签：值" lines of the details collected so far, in the form's order."""
+    lines = []
+    for slot in slots:
+        value = values.get(slot)
+        if value is None or value == "":
+            continue
+        text = str(value).strip()
+        if len(text) > 200:
+            text = text[:200] + "…"
+        lines.append(f"{FIELD_LABELS.get(slot, slot)}：{text}")
+    return lines

@@ -1,0 +1,232 @@
+"""Opening tickets and recording answered requests in the ticket store, from the actions.
+
+Every write is idempotent: the key is the conversation id plus the id of the person's message that
+triggered it (and what it is for), so an action that Rasa retries, or a message the gateway replays
+after a crash, finds the ticket it already made instead of making a second one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.intake.fields import RESOLUTION_HOURS, CategoryInfo, category_info
+from bot.intake.hours import StaffHours, is_staffed, staff_hours
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("telegram", "web", "rest", "terminal")
+PERSON_ROUTES = ("ticket", "crisis")
+"""Routes whose records are the person's tickets (numbers they are told and can ask about)."""
+MAX_TRANSCRIPT_LINES = 200
+MAX_LINE_CHARS = 2000
+
+_store: Any = None
+_store_lock = threading.Lock()
+
+
+def get_store() -> Any:
+    """The process's TicketStore on FRONTDOOR_DATABASE_URL, opened (and migrated) on first use."""
+    global _store
+    with _store_lock:
+        if _store is None:
+            from bot.settings import get_settings
+            from bot.tickets.repository import TicketStore
+
+            _store = TicketStore.from_url(get_settings().database_url)
+        return _store
+
+
+def channel_of(conversation_id: str) -> str:
+    """The channel named by a conversation id "<desk>:<channel>:<user>" ("rest" when it names none)."""
+    parts = (conversation_id or "").split(":")
+    return parts[1] if len(parts) >= 3 and parts[1] in CHANNELS else "rest"
+
+
+def idempotency_key(conversation_id: str, origin: str, purpose: str) -> str:
+    """One record per (conversation, triggering message, purpose); at most 200 characters."""
+    key = f"{purpose}:{origin}:{conversation_id}"
+    if len(key) <= 200:
+        return key
+    import hashlib
+
+    return f"{purpose}:{origin}:" + hashlib.sha256(conversation_id.encode()).hexdigest()
+
+
+def message_origin(events: Sequence[Mapping[str, Any]]) -> str:
+    """The id of the latest user message (Rasa's message_id, else its timestamp): the key's origin."""
+    for event in reversed(events):
+        if event.get("event") == "user":
+            return str(event.get("message_id") or event.get("timestamp") or "0")
+    return "0"
+
+
+def transcript_from_events(events: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """The conversation so far as (sender, text) lines; button payloads ("/affirm") are left out."""
+    lines: list[tuple[str, str]] = []
+    for event in events:
+        kind = event.get("event")
+        if kind == "session_started":
+            continue
+        text = str(event.get("text") or "").strip()
+        if kind == "user" and text.startswith("/"):
+            # the gateway sends a crisis as "/crisis" and keeps the person's words in the metadata
+            metadata = event.get("metadata") or {}
+            original = metadata.get("text") if isinstance(metadata, Mapping) else None
+            text = original.strip() if isinstance(original, str) and not original.startswith("/") else ""
+        if not text:
+            continue
+        if kind == "user":
+            lines.append(("person", text[:MAX_LINE_CHARS]))
+        elif kind == "bot":
+            lines.append(("bot", text[:MAX_LINE_CHARS]))
+    return lines[-MAX_TRANSCRIPT_LINES:]
+
+
+@dataclass
+class Intake:
+    """What the ticket form collected, ready to become a ticket."""
+
+    desk: str
+    conversation_id: str
+    origin: str
+    what: str
+    category: str | None = None
+    category_l1: str | None = None
+    where: str | None = None
+    since: str | None = None
+    who: str | None = None
+    contact: tuple[str, str] | None = None
+    consent_text: str | None = None
+    callback_time: str | None = None
+    signals: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        parts = [self.what.strip()]
+        for label, value in (("地点", self.where), ("开始时间", self.since), ("涉及", self.who),
+                             ("方便联系的时间", self.callback_time)):
+            if value:
+                parts.append(f"{label}：{value}")
+        return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A ticket the person is told about."""
+
+    id: int
+    number: str
+    priority: str
+    sla_hours: float
+    staffed_now: bool
+    hours: StaffHours | None
+    category_name: str | None
+
+
+def open_ticket(store: Any, intake: Intake, transcript: Sequence[tuple[str, str]], now: datetime | None = None) -> Opened:
+    """Create (or find, on a retry) the in-scope ticket of a completed form, with its transcript and contact."""
+    info: CategoryInfo = category_info(intake.desk, intake.category)
+    signals = {
+        "category": intake.category,
+        "where": intake.where,
+        "since": intake.since,
+        "who": intake.who,
+        "callback_time": intake.callback_time,
+        "contact_consent": intake.contact is not None,
+        **intake.signals,
+    }
+    priority = "urgent" if info.priority == "urgent" else "normal"
+    ticket = store.create_ticket(
+        desk=intake.desk,
+        route="ticket",
+        conversation_id=intake.conversation_id,
+        channel=channel_of(intake.conversation_id),
+        idempotency_key=idempotency_key(intake.conversation_id, intake.origin, "ticket"),
+        summary=intake.summary(),
+        priority=priority,
+        category=intake.category,
+        category_l1=intake.category_l1 or info.category_l1,
+        triage_signals={k: v for k, v in signals.items() if v is not None},
+        sla_first_response_hours=info.sla_hours,
+        sla_resolution_hours=max(info.sla_hours, RESOLUTION_HOURS),
+        transcript=transcript,
+    )
+    if intake.contact is not None and intake.consent_text and not store.contacts(ticket.id):
+        kind, value = intake.contact
+        try:
+            store.add_contact(ticket.id, kind=kind, value=value, consent_text=intake.consent_text)
+        except ValueError:  # an odd number the person typed: the ticket stands, staff reply in the chat
+            log.warning("contact of ticket %s refused by the store", ticket.number)
+    return Opened(
+        id=ticket.id,
+        number=ticket.number,
+        priority=ticket.priority,
+        sla_hours=float(info.sla_hours),
+        staffed_now=is_staffed(intake.desk, now or datetime.now(UTC)),
+        hours=staff_hours(intake.desk),
+        category_name=info.name,
+    )
+
+
+def open_crisis_ticket(
+    store: Any, *, desk: str, conversation_id: str, origin: str, text: str,
+    transcript: Sequence[tuple[str, str]], signals: Mapping[str, Any] | None = None,
+) -> Any:
+    """The urgent ticket of a crisis (the store makes it urgent, first response within 15 minutes)."""
+    return store.create_ticket(
+        desk=desk,
+        route="crisis",
+        conversation_id=conversation_id,
+        channel=channel_of(conversation_id),
+        idempotency_key=idempotency_key(conversation_id, origin, "crisis"),
+        summary=text or "（危机对话）",
+        priority="urgent",
+        triage_signals=dict(signals or {}),
+        sla_first_response_hours=0.25,
+        transcript=transcript,
+    )
+
+
+def record_answer(
+    store: Any, *, route: str, desk: str, conversation_id: str, origin: str, text: str,
+    entry_id: str | None = None, channel: str | None = None, confidence: float | None = None,
+    signals: Sequence[str] = (), reply: str | None = None,
+) -> Any:
+    """A closed record of a request answered at the first gate (refer / decline / faq / emergency).
+
+    It counts as answered in analytics; declines keep their reason code (the catalogue entry id).
+    """
+    details: dict[str, Any] = {"entry_id": entry_id, "channel": channel}
+    if route == "decline":
+        details["reason_code"] = entry_id
+    if route == "faq":
+        details["faq_id"] = entry_id
+    if confidence is not None:
+        details["confidence"] = round(float(confidence), 4)
+    if signals:
+        details["signals"] = [str(s) for s in signals][:20]
+    transcript = [("person", text[:MAX_LINE_CHARS])] if text else []
+    if reply:
+        transcript.append(("bot", reply[:MAX_LINE_CHARS]))
+    return store.create_ticket(
+        desk=desk,
+        route=route,
+        conversation_id=conversation_id,
+        channel=channel_of(conversation_id),
+        idempotency_key=idempotency_key(conversation_id, origin, route),
+        summary=text or f"（{route}）",
+        triage_signals={k: v for k, v in details.items() if v is not None},
+        transcript=transcript,
+    )
+
+
+def open_matter_ticket(store: Any, conversation_id: str) -> Any | None:
+    """The newest open ticket (or crisis) of this conversation, if any."""
+    for ticket in store.tickets_for_conversation(conversation_id, limit=10):
+        if ticket.route in PERSON_ROUTES and ticket.status in ("new", "in_progress", "waiting_for_person"):
+            return ticket
+    return None

@@ -1,0 +1,424 @@
+"""The triage decision: one route (and what goes with it) for a message of a desk.
+
+Order, as the spec fixes it: nothing to read -> clarify; the safety screen (crisis > emergency) on
+every message; then the desk classifier over all catalogue entries (ticket / refer / decline / FAQ /
+smalltalk / clarify), which asks one question instead of guessing when it is not sure.
+
+One `TriageEngine` per process (`get_engine()`): the model and the fitted classifiers load lazily on
+the first decision. The classifiers are fitted from the catalogue at start-up and cached on disk,
+keyed by the catalogue's content hash and the model id, so a restart is fast; when staff edit the
+catalogue, `CatalogueStore` notices within ~2 s and the next decision refits (other threads keep
+using the previous models meanwhile). The live bot, the CLI and the benchmarks all call
+`decide_many`, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.text import MAX_MESSAGE_CHARS, clean, has_words, normalise, truncate
+from bot.triage import replies
+from bot.triage.catalogue import Catalogue, CatalogueStore
+from bot.triage.classifier import ScopeGate
+from bot.triage.desk import CLARIFY_LABEL, DeskModel, Entry
+from bot.triage.embedding import Embedder, default_embedder, embed, embedding_view
+from bot.triage.lexicon import SafetyLexicon
+from bot.triage.safety import HistoryEvidence, SafetyModel, SafetyResult, SafetyScreen
+from bot.triage.tuning import DEFAULT_TUNING, Tuning
+from bot.triage.vocabulary import Route
+
+log = logging.getLogger(__name__)
+
+MODEL_FORMAT = "triage-v5"
+"""Bump when the pickled classes change shape, so old caches are ignored."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The triage result for one message; `to_dict()` is the JSON the CLI and the logs carry.
+
+    Attributes:
+        route: one of the spec's routes.
+        desk: the desk that decided.
+        channel: where to send the person (refer/emergency/crisis), else None.
+        category: the desk's ticket category id (route ticket), else None.
+        category_l1: first-level gov-board category of a 12345 ticket, else None.
+        category_name: the category's name for people.
+        faq_id: the FAQ entry answered (route faq), else None.
+        entry_id: the catalogue entry (category, referral, decline reason code, FAQ id).
+        confidence: 0..1, how sure the deciding signal is.
+        reply: text to send (refer/decline: the entry's reply; faq: the answer; crisis, emergency,
+            clarify: triage's own; smalltalk and ticket: None, Rasa answers).
+        signals: why (lexicon hits, embedding scores, history, classifier top labels...).
+        priority: "urgent" for categories staff must see first (and every crisis), else "normal".
+    """
+
+    route: Route
+    desk: str
+    channel: str | None = None
+    category: str | None = None
+    category_l1: str | None = None
+    category_name: str | None = None
+    faq_id: str | None = None
+    entry_id: str | None = None
+    confidence: float = 0.0
+    reply: str | None = None
+    signals: tuple[str, ...] = ()
+    priority: str = "normal"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able: the route as its contract word, signals as a list."""
+        d = asdict(self)
+        d["route"] = self.route.value
+        d["signals"] = list(self.signals)
+        d["confidence"] = round(float(self.confidence), 4)
+        return d
+
+
+@dataclass
+class _Models:
+    """Everything fitted from one catalogue version (immutable once built)."""
+
+    catalogue: Catalogue
+    version: int
+    screen: SafetyScreen
+    desks: dict[str, DeskModel] = field(default_factory=dict)
+
+
+class TriageEngine:
+    """Decides routes; thread-safe; fitted lazily from the catalogue store."""
+
+    def __init__(
+        self,
+        store: CatalogueStore | None = None,
+        embedder: Embedder | None = None,
+        tuning: Tuning = DEFAULT_TUNING,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.store = store or CatalogueStore()
+        self._embedder = embedder
+        self.tuning = tuning
+        self._cache_dir = cache_dir
+        self._models: _Models | None = None
+        self._fit_lock = threading.Lock()
+
+    # -- public API --------------------------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        """The encoder (the process-wide cached one unless a test gave another)."""
+        if self._embedder is None:
+            self._embedder = default_embedder()
+        return self._embedder
+
+    def warm_up(self) -> None:
+        """Load the model and fit the classifiers now (servers call this before taking traffic)."""
+        self.decide("你好", next(iter(self._current().catalogue.desks)))
+
+    def decide(self, text: str, desk: str, history: Sequence[str] = ()) -> Decision:
+        """The route of one message; `history` = the previous user messages of this conversation."""
+        return self.decide_many([text], desk, [history])[0]
+
+    def decide_many(
+        self, texts: Sequence[str], desk: str, histories: Sequence[Sequence[str]] | None = None
+    ) -> list[Decision]:
+        """Decide a batch of messages of one desk (one embedding call for all of them)."""
+        models = self._current()
+        desk_model = self._desk_model(models, desk)
+        histories = histories if histories is not None else [() for _ in texts]
+        if len(histories) != len(texts):
+            raise ValueError("histories must have one entry per text")
+
+        prepared: list[tuple[str, str, bool] | None] = []
+        for text in texts:
+            cleaned, cut = truncate(clean(text or ""), MAX_MESSAGE_CHARS)
+            norm = normalise(cleaned)
+            prepared.append((norm, embedding_view(norm), cut) if norm and has_words(norm) else None)
+
+        # one embedding batch for messages, their recent history and history read with the message
+        batch = _Batch()
+        message_rows = [batch.add(p[1]) if p is not None else -1 for p in prepared]
+        history_rows: list[list[int]] = []
+        history_norms: list[list[str]] = []
+        context_rows: list[int] = []
+        window = self.tuning.history_window
+        for p, history in zip(prepared, histories, strict=True):
+            recent = [n for n in (normalise(h) for h in list(history)[-window:]) if n]
+            history_norms.append(recent)
+            history_rows.append([batch.add(embedding_view(h)) for h in recent])
+            joined = "。".join([*recent, p[0]]) if (p is not None and recent) else ""
+            context_rows.append(batch.add(embedding_view(joined)) if joined else -1)
+        vectors = embed(self.embedder, batch.views)
+        screen = models.screen
+        safety_scores = screen.model.scores(vectors)
+        desk_proba = desk_model.proba(batch.views, vectors) if batch.views else np.zeros((0, 0))
+        classes = desk_model.classifier.classes_
+        margins = screen.model.lookalike_margin(vectors)
+        evidence = [
+            screen.evidence(safety_scores[i], classes, desk_proba[i], float(margins[i]))
+            for i in range(len(batch.views))
+        ]
+
+        decisions: list[Decision] = []
+        rows = zip(prepared, message_rows, history_rows, history_norms, context_rows, strict=True)
+        for p, m_row, h_rows, h_norms, c_row in rows:
+            past = screen.history_evidence(h_norms, [evidence[r] for r in h_rows]) if h_rows else None
+            if p is None:
+                decisions.append(self._empty(desk, past))
+                continue
+            norm, _view, cut = p
+            context = evidence[c_row] if c_row >= 0 else None
+            result = screen.screen(norm, evidence[m_row], past, context)
+            decisions.append(self._decide_one(desk, cut, result, desk_proba[m_row], desk_model, models, past))
+        return decisions
+
+    def screen(self, text: str, desk: str, history: Sequence[str] = ()) -> SafetyResult:
+        """The safety screen alone (the gateway runs it on every message, even mid-form)."""
+        decision = self.decide(text, desk, history)
+        if decision.route in (Route.CRISIS, Route.EMERGENCY):
+            return SafetyResult(decision.route, decision.channel, decision.confidence, decision.signals, decision.reply)
+        return SafetyResult(None, None, 0.0, decision.signals)
+
+    # -- decision ----------------------------------------------------------------------------
+
+    def _empty(self, desk: str, evidence: HistoryEvidence | None) -> Decision:
+        """Nothing to read (empty, emoji, punctuation): ask; after crisis talk, stay in crisis."""
+        if evidence is not None and evidence.crisis_signal:
+            return self._crisis(desk, SafetyResult(Route.CRISIS, "12356", 0.5, ("history", *evidence.signals)))
+        return Decision(Route.CLARIFY, desk, confidence=1.0, reply=replies.EMPTY_QUESTION, signals=("no-words",))
+
+    def _crisis(self, desk: str, result: SafetyResult) -> Decision:
+        return Decision(
+            Route.CRISIS,
+            desk,
+            channel=result.channel,
+            confidence=result.score,
+            reply=replies.crisis_reply(desk),
+            signals=result.signals,
+            priority="urgent",
+        )
+
+    def _decide_one(
+        self,
+        desk: str,
+        cut: bool,
+        safety: SafetyResult,
+        proba: np.ndarray,
+        desk_model: DeskModel,
+        models: _Models,
+        evidence: HistoryEvidence | None,
+    ) -> Decision:
+        t = self.tuning
+        notes: tuple[str, ...] = ("truncated",) if cut else ()
+        if safety.route is Route.CRISIS:
+            return self._crisis(desk, SafetyResult(safety.route, safety.channel, safety.score, safety.signals + notes))
+        if safety.route is Route.EMERGENCY and safety.channel:
+            return Decision(
+                Route.EMERGENCY,
+                desk,
+                channel=safety.channel,
+                confidence=safety.score,
+                reply=replies.emergency_reply(safety.channel, models.catalogue.channels),
+                signals=safety.signals + notes,
+                priority="urgent",
+            )
+        classes = desk_model.classifier.classes_
+        # the safety screen said no: safety labels cannot win here; the entries share the probability
+        # (renormalised: "given it is not a safety case, which entry is it?")
+        assignable = np.array([desk_model.entries[c].assignable for c in classes])
+        vetoed = not assignable[int(np.argmax(proba))]
+        mass = float(proba[assignable].sum())
+        proba_entries = np.where(assignable, proba, 0.0) / (mass if mass > 0 else 1.0)
+        order = [int(i) for i in np.argsort(-proba_entries) if assignable[i]]
+        best, second = classes[order[0]], classes[order[1]]
+        p_best, p_second = float(proba_entries[order[0]]), float(proba_entries[order[1]])
+        entry = desk_model.entries[best]
+        signals = (f"top:{best}:{p_best:.2f}", f"second:{second}:{p_second:.2f}", *notes)
+        if evidence is not None and evidence.crisis_signal:
+            signals += ("history",)
+        if vetoed:
+            signals += (f"set-aside:{classes[int(np.argmax(proba))]}:{safety.score:.2f}",)
+
+        gate = ScopeGate(t.faq_threshold if entry.route is Route.FAQ else t.clarify_threshold)
+        if best == CLARIFY_LABEL or not gate.accept(np.array([p_best]))[0]:
+            return Decision(
+                Route.CLARIFY,
+                desk,
+                confidence=1.0 - p_best if best != CLARIFY_LABEL else p_best,
+                reply=self._question(desk_model.entries[best], desk_model.entries[second], p_best - p_second),
+                signals=(*signals, "low-confidence") if best != CLARIFY_LABEL else signals,
+            )
+        return self._from_entry(desk, entry, p_best, signals)
+
+    def _question(self, first: Entry, second: Entry, margin: float) -> str:
+        """One specific question: name the two candidates when both are ticket categories and close."""
+        if (
+            first.route is Route.TICKET
+            and second.route is Route.TICKET
+            and margin <= self.tuning.margin_question
+            and first.name
+            and second.name
+        ):
+            return replies.clarify_between(first.name, second.name)
+        return replies.VAGUE_QUESTION
+
+    @staticmethod
+    def _from_entry(desk: str, entry: Entry, confidence: float, signals: tuple[str, ...]) -> Decision:
+        route = entry.route
+        if route is Route.TICKET:
+            return Decision(
+                route,
+                desk,
+                category=entry.entry_id,
+                category_l1=entry.category_l1,
+                category_name=entry.name,
+                entry_id=entry.entry_id,
+                confidence=confidence,
+                signals=signals,
+                priority=entry.priority or "normal",
+            )
+        if route is Route.REFER:
+            return Decision(
+                route,
+                desk,
+                channel=entry.channel,
+                entry_id=entry.entry_id,
+                confidence=confidence,
+                reply=entry.reply,
+                signals=signals,
+            )
+        if route is Route.DECLINE:
+            return Decision(
+                route, desk, entry_id=entry.entry_id, confidence=confidence, reply=entry.reply, signals=signals
+            )
+        if route is Route.FAQ:
+            return Decision(
+                route,
+                desk,
+                faq_id=entry.entry_id,
+                entry_id=entry.entry_id,
+                confidence=confidence,
+                reply=entry.reply,
+                signals=signals,
+            )
+        return Decision(route, desk, confidence=confidence, signals=signals)
+
+    # -- fitting -----------------------------------------------------------------------------
+
+    def _current(self) -> _Models:
+        """Models of the current catalogue; refits (once, others keep the old models) after an edit."""
+        catalogue = self.store.get()
+        models = self._models
+        if models is not None and models.version == self.store.version:
+            return models
+        if models is not None and not self._fit_lock.acquire(blocking=False):
+            return models  # another thread is refitting: keep serving the previous catalogue
+        if models is None:
+            self._fit_lock.acquire()
+        try:
+            models = self._models
+            if models is None or models.version != self.store.version:
+                models = self._fit(catalogue, self.store.version)
+                self._models = models
+            return models
+        finally:
+            self._fit_lock.release()
+
+    def _desk_model(self, models: _Models, desk: str) -> DeskModel:
+        model = models.desks.get(desk)
+        if model is None:
+            models.catalogue.desk(desk)  # KeyError naming the known desks
+            raise KeyError(desk)
+        return model
+
+    def _embeddings_of(self, views: Sequence[str]) -> np.ndarray:
+        return embed(self.embedder, list(views))
+
+    def _fit(self, catalogue: Catalogue, version: int) -> _Models:
+        cache = self._cache_path(catalogue)
+        if cache is not None and cache.exists():
+            try:
+                with cache.open("rb") as fh:
+                    screen, desks = pickle.load(fh)
+                log.info("triage models loaded from cache %s", cache.name)
+                return _Models(catalogue, version, screen, desks)
+            except Exception:  # a stale or corrupt cache is rebuilt, never fatal
+                log.warning("triage model cache %s unusable; refitting", cache, exc_info=True)
+        lexicon = SafetyLexicon.from_mapping(catalogue.safety.as_mapping())
+        texts, labels = SafetyModel.training_texts(catalogue)
+        views = [embedding_view(normalise(t)) for t in texts]
+        lookalikes = [
+            embedding_view(normalise(t))
+            for t in (*catalogue.safety.crisis_negatives, *catalogue.safety.emergency_negatives)
+        ]
+        safety_model = SafetyModel(self.tuning).fit(self._embeddings_of(views), labels, self._embeddings_of(lookalikes))
+        screen = SafetyScreen(lexicon, safety_model, self.tuning)
+        desks = {d: DeskModel.fit(catalogue, d, self._embeddings_of, self.tuning) for d in catalogue.desks}
+        if cache is not None:
+            _atomic_pickle(cache, (screen, desks))
+        log.info("triage models fitted for catalogue %s", catalogue.content_hash)
+        return _Models(catalogue, version, screen, desks)
+
+    def _cache_path(self, catalogue: Catalogue) -> Path | None:
+        model_id = getattr(self.embedder, "model_id", None)
+        if not isinstance(model_id, str):
+            return None
+        key = hashlib.sha256(
+            f"{MODEL_FORMAT}|{catalogue.content_hash}|{model_id}|{self.tuning.fit_key}".encode()
+        ).hexdigest()[:20]
+        base = self._cache_dir
+        if base is None:
+            from bot.settings import Settings
+
+            base = Settings().cache_dir / "triage"
+        return base / f"models-{key}.pkl"
+
+
+class _Batch:
+    """Texts to embed in one call; identical views share a row."""
+
+    def __init__(self) -> None:
+        self.views: list[str] = []
+        self._rows: dict[str, int] = {}
+
+    def add(self, view: str) -> int:
+        row = self._rows.get(view)
+        if row is None:
+            row = self._rows[view] = len(self.views)
+            self.views.append(view)
+        return row
+
+
+def _atomic_pickle(path: Path, obj: object) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        log.warning("could not write the triage model cache %s", path, exc_info=True)
+
+
+_engine: TriageEngine | None = None
+_engine_lock = threading.Lock()
+
+
+def get_engine(factory: Callable[[], TriageEngine] = TriageEngine) -> TriageEngine:
+    """The process-wide engine (created on first use; loads nothing until the first decision)."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = factory()
+        return _engine

@@ -1,0 +1,273 @@
+"""The safety screen: is a life or a person's safety at risk, or is this a 110/119/120/122 call?
+
+Checked before anything else, on every message. Three kinds of evidence, each named in `signals`
+so staff can see why a message was flagged:
+
+* the lexicon (`lexicon.SafetyLexicon`): words and evasion patterns staff wrote; a hit is decisive;
+* two learned opinions on frozen e5 embeddings, averaged into one score per label (crisis, 110,
+  119, 120, 122): a dedicated safety model (crisis and emergency examples against the hard negatives
+  and every ordinary catalogue example), and the desk classifier, where the crisis and emergency
+  examples compete with the desk's own entries (is "I can't sleep before exams" counselling or
+  crisis?), read as the label's probability relative to the best label. Either alone flags study
+  stress or "ok thx bye"; together they separate distress from ordinary requests much better. They
+  catch what no word list lists ("已经在天台上了，风好大"); thresholds were set on development data
+  (SOS-1K train, unlabeled gov messages, routes_dev), see `tuning.py`;
+* the conversation so far: a crisis signal in one of the last few user messages lowers the
+  threshold for the next ones, and the last messages are also read together, because "我已经说过了"
+  or "真的撑不下去了" only means something after what came before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bot.triage.catalogue import Catalogue
+from bot.triage.lexicon import LexiconHit, SafetyLexicon
+from bot.triage.tuning import Tuning
+from bot.triage.vocabulary import CRISIS_CHANNEL, EMERGENCY_CHANNELS, Route
+
+CRISIS = "crisis"
+ORDINARY = "ordinary"
+
+
+@dataclass(frozen=True)
+class SafetyResult:
+    """What the screen found.
+
+    Attributes:
+        route: Route.CRISIS, Route.EMERGENCY or None (nothing found).
+        channel: 12356 for crisis, 110/119/120/122 for emergency, else None.
+        score: the deciding evidence's strength, 0..1 (1.0 for a lexicon hit).
+        signals: why, e.g. "lexicon:不想活", "pattern:想\\s*si", "embedding:0.83", "history".
+        reply: the text to send (filled in by the engine; None when route is None).
+    """
+
+    route: Route | None
+    channel: str | None = None
+    score: float = 0.0
+    signals: tuple[str, ...] = ()
+    reply: str | None = None
+    crisis_score: float = 0.0
+    emergency_scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def flagged(self) -> bool:
+        """True for crisis or emergency."""
+        return self.route is not None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The learned models' scores (0..1) for one text: crisis, and each emergency channel."""
+
+    crisis: float
+    emergency: dict[str, float] = field(default_factory=dict)
+    lookalike_margin: float = -1.0
+    """How much closer the text is to a negative of the safety file than to any positive example."""
+
+    @property
+    def top(self) -> float:
+        """The strongest of them (reported as the score of an unflagged message)."""
+        return max([self.crisis, *self.emergency.values()])
+
+
+@dataclass(frozen=True)
+class HistoryEvidence:
+    """Crisis evidence in the previous user messages of the conversation."""
+
+    crisis_signal: bool
+    signals: tuple[str, ...] = ()
+    context_score: float = 0.0
+
+
+class SafetyModel:
+    """Multinomial LR on embeddings: crisis / 110 / 119 / 120 / 122 / ordinary."""
+
+    def __init__(self, tuning: Tuning) -> None:
+        self.tuning = tuning
+        self.classes_: list[str] = []
+        self._model: Any = None
+        self._lookalikes: np.ndarray | None = None
+        self._positives: np.ndarray | None = None
+
+    @staticmethod
+    def training_texts(catalogue: Catalogue) -> tuple[list[str], list[str]]:
+        """(texts, labels): safety examples as positives; negatives and every ordinary example as ordinary.
+
+        The ordinary examples matter most: they teach the model what a complaint about a noisy
+        neighbour or a study-stress counselling request looks like, so it does not flag them.
+        """
+        s = catalogue.safety
+        texts: list[str] = list(s.crisis_examples)
+        labels: list[str] = [CRISIS] * len(s.crisis_examples)
+        for channel, section in s.emergency.items():
+            texts += section.examples
+            labels += [channel] * len(section.examples)
+        ordinary: list[str] = [*s.crisis_negatives, *s.emergency_negatives]
+        for desk in catalogue.desks.values():
+            for examples in (
+                *(c.examples for c in desk.categories),
+                *(r.examples for r in desk.referrals),
+                *(x.examples for x in desk.declines),
+                *(f.examples for f in desk.faqs),
+            ):
+                ordinary += examples
+        ordinary += [*catalogue.conversation.smalltalk, *catalogue.conversation.clarify]
+        texts += ordinary
+        labels += [ORDINARY] * len(ordinary)
+        return texts, labels
+
+    def fit(self, embeddings: np.ndarray, labels: Sequence[str], lookalikes: np.ndarray | None = None) -> SafetyModel:
+        """Fit on (embeddings, labels); `lookalikes` are the embeddings of the safety file's negatives.
+
+        The model is deliberately smooth (it must generalise from ~200 crisis sentences to posts it
+        has never seen), so it does not fit every negative: `lookalike_similarity` lets a message
+        that is almost one of the negatives staff wrote be set aside explicitly.
+        """
+        from sklearn.linear_model import LogisticRegression
+
+        self._lookalikes = np.asarray(lookalikes, dtype=np.float32) if lookalikes is not None else None
+        self._positives = np.asarray(embeddings[np.asarray(labels) != ORDINARY], dtype=np.float32)
+
+        self._model = LogisticRegression(C=self.tuning.safety_c, max_iter=3000, class_weight="balanced").fit(
+            embeddings, list(labels)
+        )
+        self.classes_ = [str(c) for c in self._model.classes_]
+        return self
+
+    def scores(self, embeddings: np.ndarray) -> np.ndarray:
+        """(n, len(classes_)) probabilities."""
+        if self._model is None:
+            raise RuntimeError("safety model is not fitted")
+        if len(embeddings) == 0:
+            return np.zeros((0, len(self.classes_)))
+        return np.asarray(self._model.predict_proba(embeddings))
+
+    def lookalike_margin(self, embeddings: np.ndarray) -> np.ndarray:
+        """Cosine to the nearest negative minus cosine to the nearest crisis/emergency example."""
+        lookalikes = getattr(self, "_lookalikes", None)
+        positives = getattr(self, "_positives", None)
+        if lookalikes is None or positives is None or not len(lookalikes) or not len(embeddings):
+            return np.full(len(embeddings), -1.0)
+        return (embeddings @ lookalikes.T).max(1) - (embeddings @ positives.T).max(1)
+
+    def crisis_scores(self, embeddings: np.ndarray) -> np.ndarray:
+        """P(crisis) for each row."""
+        return self.scores(embeddings)[:, self.classes_.index(CRISIS)]
+
+
+class SafetyScreen:
+    """Lexicon + learned evidence + history, with the thresholds of `Tuning`."""
+
+    def __init__(self, lexicon: SafetyLexicon, model: SafetyModel, tuning: Tuning) -> None:
+        self.lexicon = lexicon
+        self.model = model
+        self.tuning = tuning
+
+    def evidence(
+        self,
+        safety_row: np.ndarray,
+        desk_classes: Sequence[str],
+        desk_row: np.ndarray,
+        lookalike_margin: float = -1.0,
+    ) -> Evidence:
+        """Average of the safety model's probability and the desk classifier's relative score per label.
+
+        Args:
+            safety_row: one row of `SafetyModel.scores`.
+            desk_classes: the desk classifier's labels ("crisis", "emergency:119", entries...).
+            desk_row: the desk classifier's probabilities for the same text.
+            lookalike_margin: `SafetyModel.lookalike_margin` of the text.
+        """
+        probs = dict(zip(self.model.classes_, (float(p) for p in safety_row), strict=True))
+        # relative to the best label, but never to a tiny best: a flat distribution (the desk
+        # classifier has no idea) must not make a 6% "crisis" look like a strong opinion
+        best = max(float(np.max(desk_row)) if len(desk_row) else 0.0, self.tuning.relative_floor)
+        index = {label: i for i, label in enumerate(desk_classes)}
+
+        def relative(label: str) -> float:
+            i = index.get(label)
+            return float(desk_row[i]) / best if (i is not None and best > 0) else 0.0
+
+        crisis = (probs.get(CRISIS, 0.0) + relative("crisis")) / 2
+        emergency = {
+            ch: (probs.get(ch, 0.0) + relative(f"emergency:{ch}")) / 2 for ch in EMERGENCY_CHANNELS if ch in probs
+        }
+        return Evidence(crisis, emergency, float(lookalike_margin))
+
+    def history_evidence(self, history: Sequence[str], evidence: Sequence[Evidence]) -> HistoryEvidence:
+        """Crisis signals among the previous messages (normalised): a lexicon hit or a crisis-level score."""
+        signals: list[str] = []
+        for text, ev in zip(history, evidence, strict=True):
+            hit = self.lexicon.match_crisis(text)
+            if hit is not None:
+                signals.append(f"history:{hit.signal}")
+            elif ev.crisis >= self.tuning.crisis_threshold:
+                signals.append(f"history:embedding:{ev.crisis:.2f}")
+        return HistoryEvidence(bool(signals), tuple(signals))
+
+    def screen(
+        self,
+        text: str,
+        evidence: Evidence,
+        history: HistoryEvidence | None = None,
+        context: Evidence | None = None,
+    ) -> SafetyResult:
+        """Decide for one normalised message.
+
+        Args:
+            text: the normalised message (the lexicon reads all of it).
+            evidence: the learned scores of the message (`evidence()`).
+            history: crisis evidence in the previous messages, if any.
+            context: the learned scores of the last messages read together with this one.
+        """
+        t = self.tuning
+        hits = self.lexicon.match_all(text)
+        signals: list[str] = [h.signal for h in hits if h.kind == "crisis"]
+        crisis_lexicon = bool(signals)
+        threshold = t.crisis_threshold
+        if history is not None and history.crisis_signal:
+            threshold = t.crisis_threshold_after_history
+            signals += ["history", *history.signals]
+        lookalike = evidence.lookalike_margin >= t.lookalike_margin
+        crisis_learned = evidence.crisis >= threshold and not lookalike
+        if crisis_lexicon or crisis_learned:
+            if crisis_learned:
+                signals.append(f"embedding:{evidence.crisis:.2f}")
+            score = 1.0 if crisis_lexicon else evidence.crisis
+            return SafetyResult(
+                Route.CRISIS, CRISIS_CHANNEL, score, tuple(signals), None, evidence.crisis, evidence.emergency
+            )
+        if lookalike:
+            signals.append(f"lookalike:{evidence.lookalike_margin:.2f}")
+        if context is not None and context.crisis >= t.crisis_threshold and not lookalike:
+            signals += ["history", f"context:{context.crisis:.2f}"]
+            return SafetyResult(
+                Route.CRISIS, CRISIS_CHANNEL, context.crisis, tuple(signals), None, evidence.crisis, evidence.emergency
+            )
+        return self._emergency(text, hits, evidence)
+
+    def _emergency(self, text: str, hits: Sequence[LexiconHit], evidence: Evidence) -> SafetyResult:
+        """110/119/120/122. A long written message that names a past fire or accident is a complaint,
+        not a call for help: there a lexicon hit needs some support from the learned scores."""
+        t = self.tuning
+        long_text = len(text) > t.emergency_long_chars
+        for hit in hits:
+            if hit.kind != "emergency":
+                continue
+            p = evidence.emergency.get(hit.channel, 0.0)
+            if long_text and p < t.emergency_long_support:
+                continue
+            sig = (*(h.signal for h in hits if h.channel == hit.channel), f"embedding:{p:.2f}")
+            return SafetyResult(Route.EMERGENCY, hit.channel, 1.0, sig, None, evidence.crisis, evidence.emergency)
+        if evidence.emergency and evidence.lookalike_margin < t.lookalike_margin:
+            channel, p = max(evidence.emergency.items(), key=lambda kv: kv[1])
+            if p >= t.emergency_threshold:
+                return SafetyResult(
+                    Route.EMERGENCY, channel, p, (f"embedding:{p:.2f}",), None, evidence.crisis, evidence.emergency
+                )
+        return SafetyResult(None, None, evidence.top, (), None, evidence.crisis, evidence.emergency)

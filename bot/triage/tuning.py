@@ -1,0 +1,55 @@
+"""Every number triage decides with, in one place, with where it came from.
+
+Thresholds were set on development data only: SOS-1K *train* and the unlabeled gov messages for
+the safety screen (`python -m benchmarks.tune_safety`), `benchmarks/data/routes_dev.jsonl` for
+the desk classifier (`python -m benchmarks.tune_routes`). Never on routes_holdout, labeled_495 or a
+test split: those are only reported by `python -m benchmarks.eval`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.triage.classifier import ClassifierConfig
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Thresholds and hyper-parameters of the triage engine."""
+
+    # --- safety screen -------------------------------------------------------------------------
+    safety_c: float = 30.0
+    """Inverse regularisation of the safety model."""
+    crisis_threshold: float = 0.55
+    """Learned crisis score (safety model and desk classifier averaged) that makes a crisis."""
+    crisis_threshold_after_history: float = 0.3
+    """Lower bar when one of the last `history_window` messages had a crisis signal."""
+    emergency_threshold: float = 0.7
+    """Learned score of an emergency channel that makes an emergency without a lexicon hit."""
+    emergency_long_chars: int = 200
+    """Messages longer than this are written accounts: an emergency word there needs support."""
+    emergency_long_support: float = 0.4
+    """Learned score of the channel that supports an emergency lexicon hit in a long message."""
+    relative_floor: float = 0.1
+    """The desk classifier's opinion on a safety label is its probability over max(best label, this)."""
+    history_window: int = 3
+    lookalike_margin: float = 0.03
+    """A message this much closer to one of the safety file's negatives than to any crisis or
+    emergency example is not flagged by the learned scores (the lexicon still decides)."""
+
+    # --- desk classifier -----------------------------------------------------------------------
+    classifier: ClassifierConfig = field(default_factory=ClassifierConfig)
+    clarify_threshold: float = 0.08
+    """Below this confidence the bot asks one question instead of guessing."""
+    faq_threshold: float = 0.05
+    """An FAQ answer needs at least this confidence (a wrong answer costs more than a question)."""
+    margin_question: float = 0.1
+    """When the best two ticket categories are this close, the clarify question names both."""
+
+    @property
+    def fit_key(self) -> str:
+        """What the fitted models depend on (thresholds do not: changing one needs no refit)."""
+        return f"{self.safety_c}|{self.classifier!r}"
+
+
+DEFAULT_TUNING = Tuning()

@@ -1,0 +1,102 @@
+"""The safety lexicon: words, evasions, Traditional input and everyday idioms that must not fire."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.triage.lexicon import SafetyLexicon
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> SafetyLexicon:
+    """The real bot/data/safety.yml (what the bot and the Rasa component load)."""
+    return SafetyLexicon.load()
+
+
+@pytest.fixture
+def tiny() -> SafetyLexicon:
+    """A lexicon of our own, so the mechanics are tested independently of the data file."""
+    return SafetyLexicon.from_terms(
+        ["不想活", "活着没意思", "kill myself"],
+        [r"想\s*s[i1]"],
+        {"119": (["着火了"], []), "120": (["晕倒了"], []), "110": ([], [r"抢劫"])},
+    )
+
+
+@pytest.mark.parametrize(
+    "text, term",
+    [
+        ("我真的不想活了", "lexicon:不想活"),
+        ("覺得活著沒意思", "lexicon:活着没意思"),  # Traditional input is converted before matching
+        ("不 想 活 了", "lexicon:不想活"),  # spaces between the characters
+        ("不*想*活", "lexicon:不想活"),  # symbols between the characters
+        ("ＫＩＬＬ ＭＹＳＥＬＦ tonight", "lexicon:kill myself"),  # full-width, upper case
+        ("好想 s1 啊", r"pattern:想\s*s[i1]"),
+    ],
+)
+def test_tiny_lexicon_hits(tiny: SafetyLexicon, text: str, term: str) -> None:
+    hit = tiny.match(text)
+    assert hit is not None and hit.kind == "crisis" and hit.channel == "12356"
+    assert hit.signal == term
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我不想。活着真好", "i have a skill myself", "今天天气不错", "", None],
+)
+def test_tiny_lexicon_non_hits(tiny: SafetyLexicon, text: str | None) -> None:
+    """Sentence punctuation is not squeezed away, English needs word boundaries, empty is empty."""
+    assert tiny.match(text) is None
+
+
+def test_crisis_beats_emergency_and_channels_follow_life_first(tiny: SafetyLexicon) -> None:
+    assert tiny.match("着火了，我不想活了").kind == "crisis"  # type: ignore[union-attr]
+    hits = tiny.match_all("有人抢劫，我爸晕倒了，厨房也着火了")
+    assert [h.channel for h in hits] == ["119", "120", "110"]
+    assert tiny.match("有人抢劫，我爸晕倒了").channel == "120"  # type: ignore[union-attr]
+
+
+def test_match_crisis_ignores_emergency(tiny: SafetyLexicon) -> None:
+    assert tiny.match_crisis("厨房着火了") is None
+    assert tiny.match("厨房着火了").channel == "119"  # type: ignore[union-attr]
+
+
+def test_bad_pattern_is_refused() -> None:
+    with pytest.raises(ValueError, match="bad pattern"):
+        SafetyLexicon.from_terms([], ["(unclosed"])
+
+
+@pytest.mark.parametrize(
+    "text, kind, channel",
+    [
+        ("我不想活了", "crisis", "12356"),
+        ("活著沒意思", "crisis", "12356"),  # Traditional
+        ("想 死", "crisis", "12356"),  # evasion with a space
+        ("想si", "crisis", "12356"),  # pinyin evasion
+        ("I want to kill myself", "crisis", "12356"),
+        ("厨房着火了", "emergency", "119"),
+        ("快叫救护车，我爸晕倒了", "emergency", "120"),
+    ],
+)
+def test_real_lexicon_hits(lexicon: SafetyLexicon, text: str, kind: str, channel: str) -> None:
+    hit = lexicon.match(text)
+    assert hit is not None, text
+    assert (hit.kind, hit.channel) == (kind, channel)
+    assert hit.signal.startswith(("lexicon:", "pattern:"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["笑死我了", "跳楼价大甩卖", "想死你了", "有事打我电话", "楼上装修，想死的心都有了", "自杀式袭击的新闻"],
+)
+def test_real_lexicon_leaves_idioms_alone(lexicon: SafetyLexicon, text: str) -> None:
+    assert lexicon.match(text) is None, lexicon.match(text)
+
+
+def test_load_reads_a_given_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "safety.yml"
+    path.write_text("crisis:\n  lexicon: [活不下去]\nemergency:\n  '119': {lexicon: [冒烟了]}\n", encoding="utf-8")
+    lex = SafetyLexicon.load(path)
+    assert lex.match("真的活不下去").kind == "crisis"  # type: ignore[union-attr]
+    assert lex.match("插座冒烟了").channel == "119"  # type: ignore[union-attr]
+    assert lex.match("我不想活了") is None

@@ -1,0 +1,105 @@
+"""Each signal of the safety screen on its own: lexicon, learned evidence, history, long messages.
+
+The screen's rules are tested with evidence we set by hand (fast, exact); the learned evidence
+itself is tested with the real model in test_triage_engine.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from bot.triage.lexicon import SafetyLexicon
+from bot.triage.safety import Evidence, HistoryEvidence, SafetyModel, SafetyScreen
+from bot.triage.tuning import DEFAULT_TUNING
+from bot.triage.vocabulary import Route
+
+T = DEFAULT_TUNING
+
+
+@pytest.fixture
+def screen() -> SafetyScreen:
+    lexicon = SafetyLexicon.from_terms(["不想活"], [], {"119": (["着火了"], []), "122": (["撞车了"], [])})
+    model = SafetyModel(T)
+    model.classes_ = ["110", "119", "120", "122", "crisis", "ordinary"]
+    return SafetyScreen(lexicon, model, T)
+
+
+def quiet(**emergency: float) -> Evidence:
+    return Evidence(0.0, {"110": 0.0, "119": 0.0, "120": 0.0, "122": 0.0, **emergency})
+
+
+def test_lexicon_hit_is_decisive(screen: SafetyScreen) -> None:
+    result = screen.screen("我不想活了", quiet())
+    assert result.route is Route.CRISIS and result.channel == "12356" and result.score == 1.0
+    assert result.signals == ("lexicon:不想活",)
+
+
+def test_learned_evidence_above_threshold_is_a_crisis(screen: SafetyScreen) -> None:
+    above = Evidence(T.crisis_threshold + 0.01, quiet().emergency)
+    below = Evidence(T.crisis_threshold - 0.01, quiet().emergency)
+    result = screen.screen("已经在天台上了，风好大", above)
+    assert result.route is Route.CRISIS and result.signals == (f"embedding:{above.crisis:.2f}",)
+    assert screen.screen("已经在天台上了，风好大", below).route is None
+
+
+def test_history_lowers_the_threshold(screen: SafetyScreen) -> None:
+    between = Evidence((T.crisis_threshold + T.crisis_threshold_after_history) / 2, quiet().emergency)
+    assert screen.screen("我已经说过了", between).route is None
+    history = HistoryEvidence(True, ("history:lexicon:不想活",))
+    result = screen.screen("我已经说过了", between, history)
+    assert result.route is Route.CRISIS
+    assert "history" in result.signals and "history:lexicon:不想活" in result.signals
+
+
+def test_context_of_the_conversation_can_make_a_crisis(screen: SafetyScreen) -> None:
+    context = Evidence(T.crisis_threshold + 0.05, {})
+    result = screen.screen("真的撑不下去了", quiet(), HistoryEvidence(False), context)
+    assert result.route is Route.CRISIS and any(s.startswith("context:") for s in result.signals)
+
+
+def test_history_evidence_reads_lexicon_and_scores(screen: SafetyScreen) -> None:
+    evidence = screen.history_evidence(
+        ["你好", "我不想活了", "还在吗"], [quiet(), quiet(), Evidence(T.crisis_threshold + 0.1, {})]
+    )
+    assert evidence.crisis_signal
+    assert evidence.signals[0] == "history:lexicon:不想活" and evidence.signals[1].startswith("history:embedding:")
+    assert not screen.history_evidence(["你好"], [quiet()]).crisis_signal
+
+
+def test_crisis_beats_emergency(screen: SafetyScreen) -> None:
+    assert screen.screen("厨房着火了，我不想活了", quiet(**{"119": 0.9})).route is Route.CRISIS
+
+
+def test_emergency_by_lexicon_and_by_evidence(screen: SafetyScreen) -> None:
+    by_word = screen.screen("厨房着火了", quiet())
+    assert (by_word.route, by_word.channel, by_word.signals[0]) == (Route.EMERGENCY, "119", "lexicon:着火了")
+    by_model = screen.screen("有个人倒在地上不动了", quiet(**{"120": T.emergency_threshold + 0.01}))
+    assert (by_model.route, by_model.channel) == (Route.EMERGENCY, "120")
+    assert screen.screen("有个人倒在地上不动了", quiet(**{"120": T.emergency_threshold - 0.01})).route is None
+
+
+def test_a_long_written_account_needs_support_for_an_emergency_word(screen: SafetyScreen) -> None:
+    long_text = "去年我们小区门口撞车了，" + "之后一直没有人来处理路口的问题，" * 20
+    assert len(long_text) > T.emergency_long_chars
+    assert screen.screen(long_text, quiet()).route is None
+    supported = screen.screen(long_text, quiet(**{"122": T.emergency_long_support}))
+    assert supported.route is Route.EMERGENCY and supported.channel == "122"
+    assert screen.screen("路口撞车了", quiet()).route is Route.EMERGENCY  # short: the word decides
+
+
+def test_evidence_averages_the_two_opinions(screen: SafetyScreen) -> None:
+    safety_row = np.array([0.0, 0.0, 0.0, 0.0, 0.8, 0.2])
+    classes = ["ticket:a", "crisis", "emergency:119"]
+    ev = screen.evidence(safety_row, classes, np.array([0.5, 0.25, 0.25]))
+    assert ev.crisis == pytest.approx((0.8 + 0.5) / 2)  # 0.25 / best 0.5
+    assert ev.emergency["119"] == pytest.approx((0.0 + 0.5) / 2)
+    assert ev.emergency["110"] == 0.0
+
+
+def test_thresholds_come_from_tuning(screen: SafetyScreen) -> None:
+    strict = SafetyScreen(screen.lexicon, screen.model, dataclasses.replace(T, crisis_threshold=0.99))
+    ev = Evidence(0.9, quiet().emergency)
+    assert screen.screen("x", ev).route is Route.CRISIS and strict.screen("x", ev).route is None
