@@ -154,7 +154,7 @@ async def _drive(url: str, seconds: float, concurrency: int, warm_up: bool = Tru
 
 def _figures(results: Results, elapsed: float) -> dict[str, Any]:
     latencies = sorted(results.latencies)
-    quantile = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else latencies * 99
+    quantile = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) >= 2 else latencies * 99
     return {
         "messages": results.sent,
         "messages_per_s": round(results.sent / elapsed, 1) if elapsed else 0.0,

@@ -110,9 +110,12 @@ def upgrade() -> None:
 
 def _addable(column: sa.Column[object]) -> sa.Column[object]:
     """A column added to a table that already has rows needs a server default or must allow NULL."""
-    default = column.server_default.arg if isinstance(column.server_default, sa.DefaultClause) else None
+    default = column.server_default if isinstance(column.server_default, sa.DefaultClause) else None
     return sa.Column(
-        column.name, column.type, nullable=bool(column.nullable) or default is None, server_default=default
+        column.name,
+        column.type,
+        nullable=bool(column.nullable) or default is None,
+        server_default=default.arg if default is not None else None,  # type: ignore[arg-type]  # str or SQL text
     )
 
 
