@@ -255,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  Telegram:     {'polling for desk ' + ', '.join(telegram) if telegram else 'off (set FRONTDOOR_TELEGRAM_TOKEN_<desk>)'}"
     )
+    print(f"  Staff console: {base}/console/   (first account: make admin ADMIN=<name>)")
     print("  Terminal:     make chat DESK=12345   (in another terminal)")
     print(f"  Logs:         {settings.data_dir / 'logs'}")
     print("Press Ctrl-C to stop.", flush=True)

@@ -550,17 +550,38 @@ class CatalogueSource(Protocol):
         """Read and validate everything; raise CatalogueError when anything is broken."""
 
 
+def _console_override_dir() -> Path:
+    """Where the staff console writes accepted catalogue and FAQ edits (see bot/console/overrides.py)."""
+    from bot.settings import Settings
+
+    return Settings().data_dir / "catalogue"
+
+
 class YamlCatalogueSource:
     """The YAML files under `bot/data/` (desks/*.yml, faq/*.yml, channels, safety, conversation)."""
 
-    def __init__(self, data_dir: str | Path = DEFAULT_DATA_DIR) -> None:
+    def __init__(self, data_dir: str | Path = DEFAULT_DATA_DIR, override_dir: str | Path | None = None) -> None:
         self.data_dir = Path(data_dir)
+        # Staff edits from the console (<FRONTDOOR_DATA_DIR>/catalogue/): a file there replaces the
+        # bundled file of the same relative name, so an edit is live without touching the package.
+        self.override_dir = Path(override_dir) if override_dir is not None else None
+
+    def _path(self, relative: str) -> Path:
+        """The override file when staff have saved one, else the bundled file."""
+        if self.override_dir is not None and (self.override_dir / relative).is_file():
+            return self.override_dir / relative
+        return self.data_dir / relative
+
+    def _folder(self, name: str) -> list[Path]:
+        names = {p.name for p in (self.data_dir / name).glob("*.yml")}
+        if self.override_dir is not None:
+            names |= {p.name for p in (self.override_dir / name).glob("*.yml")}
+        return [self._path(f"{name}/{n}") for n in sorted(names)]
 
     def files(self) -> list[Path]:
         """Every file that makes up the catalogue (missing ones are reported by `load`)."""
-        d = self.data_dir
-        fixed = [d / "channels.yml", d / "safety.yml", d / "conversation.yml"]
-        return fixed + sorted((d / "desks").glob("*.yml")) + sorted((d / "faq").glob("*.yml"))
+        fixed = [self._path("channels.yml"), self._path("safety.yml"), self._path("conversation.yml")]
+        return fixed + self._folder("desks") + self._folder("faq")
 
     def fingerprint(self) -> str:
         parts = []
@@ -583,11 +604,13 @@ class YamlCatalogueSource:
 
     def load(self) -> Catalogue:
         d = self.data_dir
-        channels = parse_channels(self._read(d / "channels.yml"), d / "channels.yml")
-        safety = parse_safety(self._read(d / "safety.yml"), d / "safety.yml", channels)
-        conversation = parse_conversation(self._read(d / "conversation.yml"), d / "conversation.yml")
+        channels_path, safety_path = self._path("channels.yml"), self._path("safety.yml")
+        conversation_path = self._path("conversation.yml")
+        channels = parse_channels(self._read(channels_path), channels_path)
+        safety = parse_safety(self._read(safety_path), safety_path, channels)
+        conversation = parse_conversation(self._read(conversation_path), conversation_path)
         desks: dict[str, DeskCatalogue] = {}
-        desk_files = sorted((d / "desks").glob("*.yml"))
+        desk_files = self._folder("desks")
         if not desk_files:
             raise CatalogueError(d / "desks", None, "no desk catalogue (desks/<desk>.yml)")
         for path in desk_files:
@@ -595,7 +618,7 @@ class YamlCatalogueSource:
             if desk.desk != path.stem:
                 raise CatalogueError(path, 1, f"desk {desk.desk!r} does not match the file name {path.name}")
             desks[desk.desk] = desk
-        for path in sorted((d / "faq").glob("*.yml")):
+        for path in self._folder("faq"):
             desk_code, faqs = parse_faq(self._read(path), path)
             if desk_code not in desks:
                 raise CatalogueError(path, 1, f"FAQ for unknown desk {desk_code!r}")
@@ -625,7 +648,7 @@ class CatalogueStore:
         min_interval: float = 2.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.source: CatalogueSource = source or YamlCatalogueSource()
+        self.source: CatalogueSource = source or YamlCatalogueSource(override_dir=_console_override_dir())
         self.min_interval = min_interval
         self._clock = clock
         self._lock = threading.Lock()
