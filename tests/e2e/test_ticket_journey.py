@@ -182,12 +182,15 @@ def test_the_same_escalation_sent_twice_makes_one_ticket(running_stack: RunningS
 
 
 @pytest.fixture
-def own_stack(tmp_path: Path) -> Iterator[Stack]:
+def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     model = REPO_ROOT / "models" / "frontdoor.tar.gz"
     if not model.exists():
         pytest.fail("no trained Rasa model: run `make train`")
+    # a short folder: the processes keep their TMPDIR in it, and multiprocessing's socket paths
+    # under a long pytest folder (make unit puts TMPDIR in var/tmp) exceed the AF_UNIX limit
+    data_dir: Path = tmp_path_factory.mktemp("kill")
     env = {
-        "FRONTDOOR_DATA_DIR": str(tmp_path),
+        "FRONTDOOR_DATA_DIR": str(data_dir),
         "FRONTDOOR_RASA_TOKEN": secrets.token_urlsafe(16),
         "FRONTDOOR_SECRET_KEY": secrets.token_urlsafe(16),
         "FRONTDOOR_STAFF_API_TOKEN": secrets.token_urlsafe(16),
