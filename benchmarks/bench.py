@@ -165,12 +165,28 @@ def ticket_store_figures() -> dict[str, Any]:
     return figures
 
 
+def gateway_figures() -> dict[str, Any]:
+    """Concurrent REST conversations through the real stack: messages/s, p50/p95, lost or duplicated."""
+    from benchmarks.gateway_bench import run_bench
+
+    return run_bench(seconds=20, concurrency=8)
+
+
+def console_figures() -> dict[str, Any]:
+    """Queue, ticket page and analytics render times with 10,000 tickets in the database."""
+    from bot.console.bench import run_bench
+
+    return run_bench(10_000)
+
+
 def main() -> int:
     parts: list[tuple[str, Callable[[], Any]]] = [
         ("cold_install_s", lambda: round(cold_install_seconds(), 1)),
         ("rasa_train_s", lambda: round(train_seconds(), 1)),
         ("stack", stack_figures),
         ("tickets", ticket_store_figures),
+        ("gateway", gateway_figures),
+        ("console", console_figures),
     ]
     results: dict[str, Any] = {"date": datetime.now().isoformat(timespec="seconds"), "cores": os.cpu_count()}
     for name, measure in parts:
