@@ -146,7 +146,9 @@ def test_ticket_journey_from_first_message_to_rating(running_stack: RunningStack
     import asyncio
 
     report = asyncio.run(FollowUpScheduler(future_store, send, clock=lambda: future).run_once())
-    assert report.asked == 1, report
+    # the stack is shared with other end-to-end tests, whose resolved tickets may be due too;
+    # this conversation's own visit is checked just below
+    assert report.asked >= 1 and not report.errors, report
     visit = wait_for_update(running_stack, desk, sender, int(seen["id"]), number)
     solved = next(b for b in visit["buttons"] if b["title"] == "已解决")
 
