@@ -7,7 +7,6 @@ Screenshots go to test-artifacts/ (gitignored).
 
 from __future__ import annotations
 
-import shutil
 import socket
 import threading
 import time
@@ -19,18 +18,17 @@ import httpx
 import pytest
 import uvicorn
 from console_support import PASSWORD, no_risk
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from bot.app import create_app
 from bot.console.hot_topics import hashing_embedder
 from bot.console.state import ConsoleState
 from bot.settings import REPO_ROOT, Settings
 from bot.tickets.models import Ticket
+from tests.browser_support import chromium
 
 pytestmark = [pytest.mark.browser]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 SUPERVISOR = "zhou.sup"
 
 
@@ -98,13 +96,8 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail("Debian chromium is not installed: apt-get install chromium (.ci/run does it)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -4,32 +4,25 @@ person sees the answer in the web chat."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from bot.console.__main__ import create_admin
 from bot.settings import REPO_ROOT, Settings
+from tests.browser_support import chromium
 from tests.e2e.conftest import RunningStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 PASSWORD = "a-long-test-password-2026"
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    if executable is None:
-        pytest.fail("Debian chromium is not installed: apt-get install chromium (.ci/run does it)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 def test_crisis_in_web_chat_reaches_the_console_and_back(
