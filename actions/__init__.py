@@ -1,6 +1,11 @@
 """Rasa custom actions of Front Door (rasa-sdk, app environment).
 
 Thin by design: one module per concern, calling into `bot/`. Nothing heavy is loaded at import
-time (rasa-sdk's Sanic worker imports this package again; see docs on stack notes): the triage
-engine is loaded on first use.
+time (rasa-sdk's Sanic worker imports this package again; see docs on stack notes). When the
+launcher sets FRONTDOOR_WARM_UP=1, the worker loads the triage engine in the background at start
+(actions/warm_up.py); otherwise it is loaded on first use.
 """
+
+from actions.warm_up import start_in_worker
+
+start_in_worker()

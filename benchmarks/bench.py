@@ -166,10 +166,18 @@ def ticket_store_figures() -> dict[str, Any]:
 
 
 def gateway_figures() -> dict[str, Any]:
-    """Concurrent REST conversations through the real stack: messages/s, p50/p95, lost or duplicated."""
+    """Concurrent REST conversations through the real stack: messages/s, p50/p95, lost or duplicated.
+
+    With one Rasa process (the default) and with two replicas (FRONTDOOR_RASA_REPLICAS=2), at 8
+    concurrent conversations; the two-replica stack also at 4, to show the latency it buys.
+    """
     from benchmarks.gateway_bench import run_bench
 
-    return run_bench(seconds=20, concurrency=8)
+    return {
+        "one_rasa_8_concurrent": run_bench(seconds=20, concurrency=8, rasa_replicas=1),
+        "two_rasa_8_concurrent": run_bench(seconds=20, concurrency=8, rasa_replicas=2),
+        "two_rasa_4_concurrent": run_bench(seconds=20, concurrency=4, rasa_replicas=2),
+    }
 
 
 def console_figures() -> dict[str, Any]:

@@ -8,7 +8,10 @@ would. It reports messages/s, reply latency percentiles and the integrity figure
 requests without an answer (lost) and answers given twice (duplicated). Goal on 2 cores: >= 30
 messages/s at p95 <= 300 ms.
 
-    .venv-app/bin/python -m benchmarks.gateway_bench [seconds] [concurrency]
+    .venv-app/bin/python -m benchmarks.gateway_bench [seconds] [concurrency] [rasa replicas]
+
+It also reports the CPU time each process spent per message (from /proc, Linux only): where the
+time goes, and how far two cores are from the goal.
 """
 
 from __future__ import annotations
@@ -49,6 +52,43 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _free_ports(count: int) -> int:
+    """A port p with p .. p + count - 1 all free (Rasa replica i listens on p + i)."""
+    for _ in range(50):
+        first = _free_port()
+        try:
+            for offset in range(1, count):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", first + offset))
+        except OSError:
+            continue
+        return first
+    raise RuntimeError(f"no {count} neighbouring free ports")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and all its descendants (Sanic runs workers as children)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def _cpu_by_service(stack: Stack | None) -> dict[str, float]:
+    if stack is None or not Path("/proc/self/stat").exists():
+        return {}
+    return {s.name: _cpu_seconds(s.process.pid) for s in stack.services if s.process is not None}
 
 
 @dataclass
@@ -171,11 +211,13 @@ def run_bench(
     base_url: str | None = None,
     database: Path | None = None,
     rasa_url: str | None = None,
+    rasa_replicas: int = 1,
 ) -> dict[str, Any]:
     """Measure the gateway through a real stack; starts (and stops) one unless `base_url` is given.
 
     `rasa_direct` is the same load sent straight to Rasa's REST channel for the same time: the
-    ceiling the gateway sits on (the gateway's own cost is the difference).
+    ceiling the gateway sits on (the gateway's own cost is the difference); measured with one
+    replica only (with several, the gateway is what spreads the conversations).
     """
     stack: Stack | None = None
     saved = dict(os.environ)
@@ -198,16 +240,24 @@ def run_bench(
                 os.environ.pop("FRONTDOOR_DATABASE_URL", None)
                 stack = Stack(
                     Settings(),
-                    rasa_port=_free_port(),
+                    rasa_port=_free_ports(rasa_replicas),
+                    rasa_replicas=rasa_replicas,
                     action_port=_free_port(),
                     app_port=_free_port(),
                     model_path=model,
                 )
                 stack.start(timeout=300, progress=False)
                 base_url = f"http://127.0.0.1:{stack.app_port}"
-                rasa_url = f"http://127.0.0.1:{stack.rasa_port}"
+                rasa_url = f"http://127.0.0.1:{stack.rasa_port}" if rasa_replicas == 1 else None
                 database = Path(tmp) / "frontdoor.db"
-            results, elapsed = asyncio.run(_drive(f"{base_url}/api/chat/12345", seconds, concurrency))
+            url = f"{base_url}/api/chat/12345"
+            asyncio.run(_drive(url, 0, concurrency))  # warm-up only: models load on first use
+            cpu_before = _cpu_by_service(stack)
+            results, elapsed = asyncio.run(_drive(url, seconds, concurrency, warm_up=False))
+            cpu_after = _cpu_by_service(stack)
+            cpu_ms = {
+                name: round(1000 * (cpu_after[name] - cpu_before[name]) / max(results.sent, 1), 1) for name in cpu_after
+            }
             duplicated = results.resend_mismatch
             if database is not None:
                 duplicated += _duplicates(database) + _extra_rows(database, results)
@@ -225,15 +275,22 @@ def run_bench(
     return {
         "seconds": round(elapsed, 1),
         "concurrency": concurrency,
+        "rasa_replicas": rasa_replicas,
         **_figures(results, elapsed),
         "resent_same_id": results.resent,
         "lost": results.lost,
         "duplicated": duplicated,
         "apologies": results.apologies,
+        "cpu_ms_per_message": cpu_ms,
         "rasa_direct": direct,
     }
 
 
 if __name__ == "__main__":
-    args = [float(a) for a in sys.argv[1:3]]
-    print(json.dumps(run_bench(args[0] if args else 20, int(args[1]) if len(args) > 1 else 8), ensure_ascii=False))
+    args = [float(a) for a in sys.argv[1:4]]
+    figures = run_bench(
+        args[0] if args else 20,
+        int(args[1]) if len(args) > 1 else 8,
+        rasa_replicas=int(args[2]) if len(args) > 2 else 1,
+    )
+    print(json.dumps(figures, ensure_ascii=False))

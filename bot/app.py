@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,8 +26,46 @@ log = logging.getLogger(__name__)
 
 
 async def health(request: Request) -> JSONResponse:
+    """200 once the app can answer well; 503 while the triage models still load (the launcher waits)."""
     rasa_up = await request.app.state.rasa.is_up()
-    return JSONResponse({"status": "ok", "rasa": "up" if rasa_up else "down"})
+    triage = request.app.state.triage_state()
+    status = 503 if triage == "warming" else 200
+    return JSONResponse(
+        {"status": "warming" if status == 503 else "ok", "rasa": "up" if rasa_up else "down", "triage": triage},
+        status_code=status,
+    )
+
+
+def _warm_up_triage() -> None:
+    from bot.triage.engine import get_engine
+
+    get_engine().warm_up()
+
+
+def _start_warm_up(safety_screen: SafetyScreen) -> Callable[[], str]:
+    """Load the triage engine in the background; returns a probe: "warming", "ready" or "failed".
+
+    Only the real screen needs it (tests that pass their own screen load nothing). A failure is
+    logged and reported, and the app keeps serving: the gateway treats a failing screen as
+    "no signal" and Rasa's own crisis rules still apply.
+    """
+    if safety_screen is not triage_safety_screen:
+        return lambda: "ready"
+    task = asyncio.create_task(asyncio.to_thread(_warm_up_triage))
+
+    def state() -> str:
+        if not task.done():
+            return "warming"
+        if task.exception() is not None:
+            return "failed"
+        return "ready"
+
+    def report(done: asyncio.Task[None]) -> None:
+        if not done.cancelled() and done.exception() is not None:
+            log.error("triage warm-up failed: %s", done.exception())
+
+    task.add_done_callback(report)
+    return state
 
 
 def _rasa_api_token(settings: Settings) -> str | None:
@@ -66,6 +104,7 @@ def create_app(settings: Settings | None = None, safety_screen: SafetyScreen = t
             action_server_url=settings.action_url,
         )
         app.state.settings = settings
+        app.state.triage_state = _start_warm_up(safety_screen)
         app.state.rasa = rasa
         app.state.gateway = gateway
         # recovery first: it locks the conversations it will answer, so newer messages queue behind

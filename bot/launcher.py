@@ -7,9 +7,11 @@ process binds to 127.0.0.1 unless FRONTDOOR_HOST says otherwise; Rasa's HTTP API
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -56,6 +58,16 @@ class Service:
     process: subprocess.Popen[bytes] | None = None
 
 
+def use_wal(sqlite_file: Path) -> None:
+    """Put Rasa's SQLite tracker store in WAL mode (the mode is stored in the file).
+
+    Rasa's SQL tracker store writes synchronously on its event loop after every turn; in SQLite's
+    default rollback-journal mode each commit waits on several fsyncs, in WAL mode on one.
+    """
+    with contextlib.closing(sqlite3.connect(sqlite_file)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+
+
 @dataclass
 class Stack:
     """The three processes of one front door, with ports chosen by the caller."""
@@ -64,13 +76,14 @@ class Stack:
     rasa_port: int = 5005
     action_port: int = 5055
     app_port: int = 8000
+    rasa_replicas: int = 1
     model_path: Path = REPO_ROOT / "models"
     log_dir: Path | None = None
     services: list[Service] = field(default_factory=list)
 
     def build(self) -> None:
         host = self.settings.host
-        venv_rasa, venv_app = REPO_ROOT / ".venv-rasa" / "bin", REPO_ROOT / ".venv-app" / "bin"
+        venv_app = REPO_ROOT / ".venv-app" / "bin"
         tmp = self.settings.data_dir / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
         common = {"RASA_TELEMETRY_ENABLED": "false", "TMPDIR": str(tmp), "PYTHONPATH": str(REPO_ROOT)}
@@ -80,34 +93,9 @@ class Stack:
                 "action server",
                 [str(venv_app / "python"), "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.action_port)],
                 f"http://127.0.0.1:{self.action_port}/health",
-                {**common, "SANIC_HOST": host},
+                {**common, "SANIC_HOST": host, "FRONTDOOR_WARM_UP": "1"},  # models load at start: actions/warm_up.py
             ),
-            Service(
-                "rasa",
-                [
-                    str(venv_rasa / "rasa"),
-                    "run",
-                    "--enable-api",
-                    "--auth-token",
-                    self.settings.rasa_token,
-                    "-i",
-                    host,
-                    "-p",
-                    str(self.rasa_port),
-                    "--model",
-                    str(self.model_path),
-                    "--endpoints",
-                    str(REPO_ROOT / "endpoints.yml"),
-                    "--credentials",
-                    str(REPO_ROOT / "credentials.yml"),
-                ],
-                f"http://127.0.0.1:{self.rasa_port}/",
-                {
-                    **common,
-                    "FRONTDOOR_ACTION_URL": action_url,
-                    "FRONTDOOR_TRACKER_DB": str(self.settings.data_dir / "rasa_tracker.db"),
-                },
-            ),
+            *(self._rasa_service(replica, common, action_url) for replica in range(self.rasa_replicas)),
             Service(
                 "app",
                 [
@@ -126,11 +114,47 @@ class Stack:
                 f"http://127.0.0.1:{self.app_port}/healthz",
                 {
                     **common,
-                    "FRONTDOOR_RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
+                    "FRONTDOOR_RASA_URL": ",".join(self.rasa_urls),
                     "FRONTDOOR_ACTION_URL": action_url,
                 },
             ),
         ]
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        """Replica i listens on rasa_port + i."""
+        return [f"http://127.0.0.1:{self.rasa_port + i}" for i in range(self.rasa_replicas)]
+
+    def tracker_db(self, replica: int) -> Path:
+        """Each replica keeps its own SQLite tracker store (its conversations are only its own)."""
+        return self.settings.data_dir / ("rasa_tracker.db" if replica == 0 else f"rasa_tracker-{replica + 1}.db")
+
+    def _rasa_service(self, replica: int, common: dict[str, str], action_url: str) -> Service:
+        port = self.rasa_port + replica
+        return Service(
+            "rasa" if replica == 0 else f"rasa-{replica + 1}",
+            [
+                str(REPO_ROOT / ".venv-rasa" / "bin" / "python"),
+                "-m",
+                "bot.nlu.rasa_server",  # plain `rasa` with a cached action-response validator
+                "run",
+                "--enable-api",
+                "--auth-token",
+                self.settings.rasa_token,
+                "-i",
+                self.settings.host,
+                "-p",
+                str(port),
+                "--model",
+                str(self.model_path),
+                "--endpoints",
+                str(REPO_ROOT / "endpoints.yml"),
+                "--credentials",
+                str(REPO_ROOT / "credentials.yml"),
+            ],
+            f"http://127.0.0.1:{port}/",
+            {**common, "FRONTDOOR_ACTION_URL": action_url, "FRONTDOOR_TRACKER_DB": str(self.tracker_db(replica))},
+        )
 
     def migrate(self) -> None:
         """Bring the database schema to the newest revision before any process uses it."""
@@ -153,6 +177,8 @@ class Stack:
             self.build()
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.migrate()
+        for replica in range(self.rasa_replicas):
+            use_wal(self.tracker_db(replica))
         log_dir = self._log_dir()
         for service in self.services:
             self._launch(service, log_dir)
@@ -237,7 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     if generated:
         print(f"Local mode: generated {', '.join(generated)} into {settings.data_dir / 'local-secrets.env'}.")
         print("For a real deployment set them in the environment instead.")
-    stack = Stack(settings, app_port=settings.port, action_port=settings.action_server_port)
+    stack = Stack(
+        settings, app_port=settings.port, action_port=settings.action_server_port, rasa_replicas=settings.rasa_replicas
+    )
     print("Starting the front door (Rasa takes about 20 s to load its model)...", flush=True)
     started = time.monotonic()
     try:

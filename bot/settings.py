@@ -29,6 +29,17 @@ def _secret(name: str) -> str | None:
     return value or None
 
 
+def _int_setting(name: str, default: str, low: int, high: int) -> int:
+    raw = os.environ.get(name, default).strip()
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, not {raw!r}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be from {low} to {high}, not {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the app; the README's settings table documents each environment variable."""
@@ -39,7 +50,10 @@ class Settings:
     embedding_model: str = field(default_factory=lambda: os.environ.get("FRONTDOOR_EMBEDDING_MODEL", ""))
     host: str = field(default_factory=lambda: os.environ.get("FRONTDOOR_HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: int(os.environ.get("FRONTDOOR_PORT", "8000")))
+    # one URL, or several comma-separated Rasa replicas (each conversation sticks to one of them)
     rasa_url: str = field(default_factory=lambda: os.environ.get("FRONTDOOR_RASA_URL", "http://127.0.0.1:5005"))
+    # how many Rasa processes `make run` starts (ports 5005, 5006, ...): one per core is the most useful
+    rasa_replicas: int = field(default_factory=lambda: _int_setting("FRONTDOOR_RASA_REPLICAS", "1", 1, 8))
     action_server_port: int = field(default_factory=lambda: int(os.environ.get("FRONTDOOR_ACTION_PORT", "5055")))
     rasa_timeout_seconds: float = field(
         default_factory=lambda: float(os.environ.get("FRONTDOOR_RASA_TIMEOUT", "10"))

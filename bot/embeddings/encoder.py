@@ -181,6 +181,10 @@ class Encoder:
                 self._forget_if_rebuilt()
             return self._model
 
+    def warm_up(self) -> None:
+        """Load the model and run it once (torch's first call is slow), writing nothing to the cache."""
+        self.model.encode(["预热 warm-up"], prompt=QUERY_PROMPT, normalize_embeddings=True, show_progress_bar=False)
+
     def encode(self, texts: Sequence[str], *, prompt: str = QUERY_PROMPT, batch_size: int = 32) -> np.ndarray:
         """L2-normalised float32 vectors, shape (len(texts), dim); only texts never seen are embedded.
 

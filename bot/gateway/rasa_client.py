@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -33,7 +34,12 @@ class BotReply:
 
 
 class RasaClient:
-    """REST channel for messages; with `token`, also Rasa's HTTP API (slot resets when staff hand back)."""
+    """REST channel for messages; with `token`, also Rasa's HTTP API (slot resets when staff hand back).
+
+    `base_url` may list several Rasa replicas, comma-separated. Each conversation always goes to
+    the same replica (a stable hash of its id), so a replica's in-memory lock store and its own
+    tracker store are enough: no shared lock store (Redis) is needed to keep a conversation in order.
+    """
 
     def __init__(
         self,
@@ -43,9 +49,9 @@ class RasaClient:
         transport: httpx.AsyncBaseTransport | None = None,
         token: str | None = None,
     ) -> None:
-        self._base = base_url.rstrip("/")
-        self._url = self._base + "/webhooks/rest/webhook"
-        self._status_url = self._base + "/"
+        self._bases = [url.strip().rstrip("/") for url in base_url.split(",") if url.strip()]
+        if not self._bases:
+            raise ValueError("no Rasa URL given (FRONTDOOR_RASA_URL)")
         self._token = token
         self._timeout = timeout
         self._retries = retries
@@ -58,7 +64,9 @@ class RasaClient:
         for attempt in range(self._retries + 1):
             try:
                 # an overall deadline: httpx's timeouts are per network operation, not per call
-                response = await asyncio.wait_for(self._client.post(self._url, json=payload), self._timeout)
+                response = await asyncio.wait_for(
+                    self._client.post(self.replica_for(sender) + "/webhooks/rest/webhook", json=payload), self._timeout
+                )
                 response.raise_for_status()
                 replies = [self._parse(item) for item in response.json()]
                 replies = [r for r in replies if r.text or r.custom]
@@ -74,6 +82,10 @@ class RasaClient:
         log.warning("Rasa call failed for %s: %s %s", mask(sender), type(last_error).__name__, mask(str(last_error)))
         raise RasaUnavailable(str(last_error)) from last_error
 
+    def replica_for(self, sender: str) -> str:
+        """The base URL of the Rasa replica that owns this conversation (stable across restarts)."""
+        return self._bases[zlib.crc32(sender.encode("utf-8")) % len(self._bases)]
+
     @property
     def can_set_slots(self) -> bool:
         return self._token is not None
@@ -85,7 +97,7 @@ class RasaClient:
         events = [{"event": "slot", "name": name, "value": value} for name, value in values.items()]
         try:
             response = await self._client.post(
-                f"{self._base}/conversations/{quote(sender, safe='')}/tracker/events",
+                f"{self.replica_for(sender)}/conversations/{quote(sender, safe='')}/tracker/events",
                 params={"include_events": "NONE", "token": self._token},
                 json=events,
                 timeout=min(self._timeout, 5.0),
@@ -97,10 +109,12 @@ class RasaClient:
             return False
 
     async def is_up(self) -> bool:
+        """True when every replica answers (one down replica strands its share of conversations)."""
         try:
-            return (await self._client.get(self._status_url)).status_code == 200
+            answers = await asyncio.gather(*(self._client.get(base + "/") for base in self._bases))
         except httpx.HTTPError:
             return False
+        return all(answer.status_code == 200 for answer in answers)
 
     async def aclose(self) -> None:
         await self._client.aclose()

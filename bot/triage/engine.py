@@ -123,8 +123,15 @@ class TriageEngine:
         return self._embedder
 
     def warm_up(self) -> None:
-        """Load the model and fit the classifiers now (servers call this before taking traffic)."""
+        """Load the model and fit the classifiers now (servers call this before taking traffic).
+
+        The decision below may be served from the embedding cache, so the encoder is loaded and run
+        explicitly too: otherwise the first real message would still wait for it (~10-20 s).
+        """
         self.decide("你好", next(iter(self._current().catalogue.desks)))
+        encoder_warm_up = getattr(self.embedder, "warm_up", None)
+        if callable(encoder_warm_up):
+            encoder_warm_up()
 
     def decide(self, text: str, desk: str, history: Sequence[str] = ()) -> Decision:
         """The route of one message; `history` = the previous user messages of this conversation."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
+from bot import app as app_module
 from bot.app import create_app
 from bot.gateway import messages
 from bot.gateway.service import SafetyVerdict
@@ -27,6 +30,44 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClie
     monkeypatch.setenv("FRONTDOOR_RASA_URL", "http://127.0.0.1:9")  # nothing listens: Rasa is down
     with TestClient(create_app(Settings(), safety_screen=no_risk)) as test_client:
         yield test_client
+
+
+def health_until(client: TestClient, wanted: str) -> dict[str, str]:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        body = client.get("/healthz").json()
+        if body["triage"] == wanted:
+            return dict(body)
+        time.sleep(0.05)
+    raise AssertionError(f"triage never became {wanted!r}")
+
+
+def test_health_says_warming_until_the_triage_models_are_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRONTDOOR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FRONTDOOR_RASA_URL", "http://127.0.0.1:9")
+    loaded = threading.Event()
+    monkeypatch.setattr(app_module, "_warm_up_triage", lambda: loaded.wait(10) and None)
+    with TestClient(create_app(Settings())) as test_client:  # the real triage screen
+        warming = test_client.get("/healthz")
+        assert warming.status_code == 503 and warming.json() == {"status": "warming", "rasa": "down", "triage": "warming"}
+        loaded.set()
+        assert health_until(test_client, "ready") == {"status": "ok", "rasa": "down", "triage": "ready"}
+        assert test_client.get("/healthz").status_code == 200
+
+
+def test_a_failed_warm_up_is_reported_but_the_app_keeps_serving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRONTDOOR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FRONTDOOR_RASA_URL", "http://127.0.0.1:9")
+
+    def broken() -> None:
+        raise FileNotFoundError("no embedding model folder")
+
+    monkeypatch.setattr(app_module, "_warm_up_triage", broken)
+    with TestClient(create_app(Settings())) as test_client:
+        assert health_until(test_client, "failed")["status"] == "ok"
+        assert test_client.get("/healthz").status_code == 200
 
 
 def test_rest_chat_answers_even_when_rasa_is_down(client: TestClient) -> None:

@@ -121,7 +121,7 @@ class AppProcess:
             start_new_session=True,
         )
         log.close()
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # /healthz answers 200 once the triage models are loaded
         while time.monotonic() < deadline:
             assert self.process.poll() is None, (self.data_dir / f"app-{self.port}.log").read_text()[-3000:]
             try:

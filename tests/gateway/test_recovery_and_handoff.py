@@ -94,6 +94,56 @@ async def test_with_the_action_server_down_rasa_is_not_asked(db: Engine) -> None
     await gateway.aclose()
 
 
+class HealthServer:
+    """A real HTTP server on loopback standing in for the action server's /health."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+        self.gets = 0
+        self.server: asyncio.Server | None = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        request = await reader.read(1024)
+        if request.startswith(b"GET /health"):
+            self.gets += 1
+            writer.write(f"HTTP/1.1 {self.status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".encode())
+            await writer.drain()
+        writer.close()
+
+    async def __aenter__(self) -> str:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}/webhook"
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self.server is not None
+        self.server.close()
+        await self.server.wait_closed()
+
+
+async def test_the_action_server_health_is_fetched_once_per_interval_but_a_stop_is_noticed_at_once(db: Engine) -> None:
+    rasa = FakeRasa()
+    health = HealthServer()
+    async with health as url:
+        gateway = Gateway(db, rasa.client(), safety_screen=no_risk, action_server_url=url)
+        for n in range(3):
+            assert [r.text for r in await gateway.handle(msg(f"路灯坏了{n}", f"h{n}"))] == [f"收到：路灯坏了{n}"]
+        assert health.gets == 1  # then only a TCP connect until the interval has passed
+    down = await gateway.handle(msg("还在吗", "h9"))  # the server is gone: noticed on the very next message
+    assert [r.text for r in down] == [messages.backend_down("12345")]
+    assert len(rasa.sent) == 3
+    await gateway.aclose()
+
+
+async def test_an_action_server_health_error_counts_as_down(db: Engine) -> None:
+    rasa = FakeRasa()
+    async with HealthServer(status=503) as url:
+        gateway = Gateway(db, rasa.client(), safety_screen=no_risk, action_server_url=url)
+        assert [r.text for r in await gateway.handle(msg("路灯坏了", "e1"))] == [messages.backend_down("12345")]
+        await gateway.aclose()
+    assert rasa.sent == []
+
+
 async def test_crisis_alerts_the_staff_chat_once_and_hands_over(db: Engine) -> None:
     gateway = Gateway(db, FakeRasa().client(), safety_screen=crisis_when("不想活"), staff_chat_id="-100")
     await gateway.handle(msg("我不想活了 我叫张三 电话13812345678", "c1", desk="12355"))

@@ -1,0 +1,40 @@
+"""Load the triage engine when the action server starts, not on a person's first message.
+
+rasa-sdk imports the actions package twice: in its main process and again in the Sanic worker
+that serves requests (a spawned child). Only the worker needs the models, so the warm-up runs
+there, in a background thread (the server answers /health meanwhile), and only when the launcher
+asks for it with FRONTDOOR_WARM_UP=1: tests and tools that import the actions load nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+
+logger = logging.getLogger(__name__)
+
+
+def wanted() -> bool:
+    return os.environ.get("FRONTDOOR_WARM_UP") == "1" and multiprocessing.parent_process() is not None
+
+
+def _warm() -> None:
+    from actions.common import load_ticket_store, load_triage_engine
+
+    try:
+        load_triage_engine().warm_up()
+        load_ticket_store()
+        logger.info("triage engine and ticket store ready")
+    except Exception:  # the first request will try again and report properly
+        logger.exception("warm-up failed; the triage engine loads on first use instead")
+
+
+def start_in_worker() -> threading.Thread | None:
+    """Start the warm-up thread in the request-serving worker process (no-op elsewhere)."""
+    if not wanted():
+        return None
+    thread = threading.Thread(target=_warm, name="frontdoor-warm-up", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,112 @@
+"""Two Rasa replicas behind one gateway (FRONTDOOR_RASA_REPLICAS=2), through real processes.
+
+Each conversation must live on exactly one replica, keep its dialogue state there across turns,
+and a replica that dies only affects its own conversations, which get the apology, never silence.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.gateway import messages
+from bot.gateway.rasa_client import RasaClient
+from bot.launcher import Stack
+from bot.settings import REPO_ROOT, Settings
+from tests.e2e.conftest import free_port
+
+
+def free_port_pair() -> int:
+    """A port p with p + 1 also free (replica i listens on rasa_port + i)."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no two neighbouring free ports")
+
+
+@pytest.fixture(scope="module")
+def two_replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    data_dir: Path = tmp_path_factory.mktemp("frontdoor-replicas")
+    env = {
+        "FRONTDOOR_DATA_DIR": str(data_dir),
+        "FRONTDOOR_RASA_TOKEN": secrets.token_urlsafe(16),
+        "FRONTDOOR_SECRET_KEY": secrets.token_urlsafe(16),
+        "FRONTDOOR_STAFF_API_TOKEN": secrets.token_urlsafe(16),
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    stack = Stack(
+        Settings(),
+        rasa_port=free_port_pair(),
+        action_port=free_port(),
+        app_port=free_port(),
+        rasa_replicas=2,
+        model_path=REPO_ROOT / "models" / "frontdoor.tar.gz",
+    )
+    try:
+        stack.start(timeout=300, progress=False)
+        yield stack
+    finally:
+        stack.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def chat(stack: Stack, sender: str, text: str) -> list[str]:
+    response = httpx.post(
+        f"http://127.0.0.1:{stack.app_port}/api/chat/12345", json={"sender": sender, "text": text}, timeout=60
+    )
+    assert response.status_code == 200, response.text
+    return [str(r.get("text") or "") for r in response.json()["replies"]]
+
+
+def senders_in(tracker_db: Path) -> set[str]:
+    with sqlite3.connect(tracker_db) as connection:
+        return {row[0] for row in connection.execute("SELECT DISTINCT sender_id FROM events")}
+
+
+def test_conversations_are_spread_over_the_replicas_and_each_stays_on_one(two_replicas: Stack) -> None:
+    people = [f"replica-person-{n}" for n in range(6)]
+    for person in people:
+        assert chat(two_replicas, person, "你好")
+        follow = chat(two_replicas, person, "我想查询工单进度")
+        assert follow and messages.backend_down("12345") not in follow
+    owners = RasaClient(",".join(two_replicas.rasa_urls))
+    expected = {url: {f"12345:rest:{p}" for p in people if owners.replica_for(f"12345:rest:{p}") == url}
+                for url in two_replicas.rasa_urls}
+    assert all(expected.values()), "six people should land on both replicas"
+    for replica, url in enumerate(two_replicas.rasa_urls):
+        assert senders_in(two_replicas.tracker_db(replica)) == expected[url]
+
+
+def test_a_dead_replica_only_affects_its_own_conversations(two_replicas: Stack) -> None:
+    owners = RasaClient(",".join(two_replicas.rasa_urls))
+    people = [f"outage-person-{n}" for n in range(20)]
+    on_second = [p for p in people if owners.replica_for(f"12345:rest:{p}") == two_replicas.rasa_urls[1]]
+    on_first = [p for p in people if p not in on_second]
+    two_replicas.kill("rasa-2")
+    try:
+        assert chat(two_replicas, on_second[0], "路灯坏了") == [messages.backend_down("12345")]
+        answered = chat(two_replicas, on_first[0], "路灯坏了")
+        assert answered and messages.backend_down("12345") not in answered
+        health = httpx.get(f"http://127.0.0.1:{two_replicas.app_port}/healthz", timeout=10).json()
+        assert health["rasa"] == "down"  # one replica down is reported
+    finally:
+        two_replicas.restart("rasa-2", timeout=300)
+    again = chat(two_replicas, on_second[0], "路灯坏了")
+    assert again and messages.backend_down("12345") not in again

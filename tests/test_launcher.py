@@ -1,0 +1,58 @@
+"""The launcher's plan of processes (no process is started here; tests/e2e start real stacks)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.launcher import Stack, use_wal
+from bot.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("FRONTDOOR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FRONTDOOR_RASA_TOKEN", "test-token-123")
+    return Settings()
+
+
+def test_two_replicas_get_their_own_port_and_tracker_store_and_the_app_knows_both(settings: Settings) -> None:
+    stack = Stack(settings, rasa_port=6100, action_port=6200, app_port=6300, rasa_replicas=2)
+    stack.build()
+    assert [s.name for s in stack.services] == ["action server", "rasa", "rasa-2", "app"]
+    first, second = stack.service("rasa"), stack.service("rasa-2")
+    assert (first.health_url, second.health_url) == ("http://127.0.0.1:6100/", "http://127.0.0.1:6101/")
+    assert first.command[first.command.index("-p") + 1] == "6100" and second.command[second.command.index("-p") + 1] == "6101"
+    assert first.env["FRONTDOOR_TRACKER_DB"] != second.env["FRONTDOOR_TRACKER_DB"]
+    assert stack.service("app").env["FRONTDOOR_RASA_URL"] == "http://127.0.0.1:6100,http://127.0.0.1:6101"
+    # Rasa starts through the wrapper that keeps its action-response validator cached
+    assert first.command[1:3] == ["-m", "bot.nlu.rasa_server"] and "--auth-token" in first.command
+
+
+def test_one_replica_is_the_default(settings: Settings) -> None:
+    stack = Stack(settings)
+    stack.build()
+    assert [s.name for s in stack.services] == ["action server", "rasa", "app"]
+    assert stack.service("rasa").env["FRONTDOOR_TRACKER_DB"].endswith("rasa_tracker.db")
+
+
+def test_the_tracker_store_file_is_put_in_wal_mode(tmp_path: Path) -> None:
+    database = tmp_path / "tracker.db"
+    use_wal(database)
+    use_wal(database)  # again on an existing file: harmless
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+@pytest.mark.parametrize("value", ["0", "9", "two", ""])
+def test_a_bad_replica_count_says_what_is_allowed(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRONTDOOR_RASA_REPLICAS", value)
+    with pytest.raises(ValueError, match="FRONTDOOR_RASA_REPLICAS must be"):
+        Settings()
+
+
+def test_the_replica_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRONTDOOR_RASA_REPLICAS", " 2 ")
+    assert Settings().rasa_replicas == 2
