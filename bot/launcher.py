@@ -264,7 +264,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Local mode: generated {', '.join(generated)} into {settings.data_dir / 'local-secrets.env'}.")
         print("For a real deployment set them in the environment instead.")
     stack = Stack(
-        settings, app_port=settings.port, action_port=settings.action_server_port, rasa_replicas=settings.rasa_replicas
+        settings,
+        rasa_port=settings.rasa_port,
+        action_port=settings.action_server_port,
+        app_port=settings.port,
+        rasa_replicas=settings.rasa_replicas,
     )
     print("Starting the front door (Rasa takes about 20 s to load its model)...", flush=True)
     started = time.monotonic()

@@ -52,7 +52,9 @@ class Settings:
     port: int = field(default_factory=lambda: int(os.environ.get("FRONTDOOR_PORT", "8000")))
     # one URL, or several comma-separated Rasa replicas (each conversation sticks to one of them)
     rasa_url: str = field(default_factory=lambda: os.environ.get("FRONTDOOR_RASA_URL", "http://127.0.0.1:5005"))
-    # how many Rasa processes `make run` starts (ports 5005, 5006, ...): one per core is the most useful
+    # the port `make run` starts Rasa on; replica i listens on rasa_port + i
+    rasa_port: int = field(default_factory=lambda: _int_setting("FRONTDOOR_RASA_PORT", "5005", 1, 65535))
+    # how many Rasa processes `make run` starts: one per core is the most useful
     rasa_replicas: int = field(default_factory=lambda: _int_setting("FRONTDOOR_RASA_REPLICAS", "1", 1, 8))
     action_server_port: int = field(default_factory=lambda: int(os.environ.get("FRONTDOOR_ACTION_PORT", "5055")))
     rasa_timeout_seconds: float = field(

@@ -93,6 +93,44 @@ def test_real_lexicon_leaves_idioms_alone(lexicon: SafetyLexicon, text: str) -> 
     assert lexicon.match(text) is None, lexicon.match(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "有没有人一起走，我一个人不敢",
+        "一起走吧，这边太累了",
+        "約死嗎 坐標廣州",  # Traditional
+        "征病友，私信",
+        "烧炭怎么样，会痛吗",
+        "实在不行就开煤气",
+        "天热了穿短袖，不能再割手了",
+        "先去拍一张可以当遗像的照片",
+        "想安静地离开这个糟糕的世界",
+        "哪里能买到大剂量的安眠药",
+        "怎样才能不打扰别人地离开",
+    ],
+)
+def test_pacts_and_method_seeking_are_crisis(lexicon: SafetyLexicon, text: str) -> None:
+    hit = lexicon.match(text)
+    assert hit is not None and hit.kind == "crisis", text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "每天和同学一起走路上学",
+        "领导带队一起走访了困难户",
+        "我们一起走的时候看到路灯坏了",
+        "大家一起走进社区服务中心",
+        "煤气灶打不着火，开煤气就闻到味道",  # a hazard for a ticket, not a crisis
+        "收割机把路压坏了",
+        "这个世界杯真好看",
+    ],
+)
+def test_pact_patterns_leave_everyday_sentences_alone(lexicon: SafetyLexicon, text: str) -> None:
+    hit = lexicon.match(text)
+    assert hit is None or hit.kind != "crisis", (text, hit)
+
+
 def test_load_reads_a_given_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "safety.yml"
     path.write_text("crisis:\n  lexicon: [活不下去]\nemergency:\n  '119': {lexicon: [冒烟了]}\n", encoding="utf-8")
