@@ -52,6 +52,8 @@ class Settings:
     port: int = field(default_factory=lambda: int(os.environ.get("FRONTDOOR_PORT", "8000")))
     # one URL, or several comma-separated Rasa replicas (each conversation sticks to one of them)
     rasa_url: str = field(default_factory=lambda: os.environ.get("FRONTDOOR_RASA_URL", "http://127.0.0.1:5005"))
+    # torch threads of the embedding model per process (0 = one per core); the launcher sets 1 for servers
+    torch_threads: int = field(default_factory=lambda: _int_setting("FRONTDOOR_TORCH_THREADS", "0", 0, 64))
     # the port `make run` starts Rasa on; replica i listens on rasa_port + i
     rasa_port: int = field(default_factory=lambda: _int_setting("FRONTDOOR_RASA_PORT", "5005", 1, 65535))
     # how many Rasa processes `make run` starts: one per core is the most useful

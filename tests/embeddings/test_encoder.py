@@ -197,3 +197,19 @@ def test_model_id_changes_when_the_model_is_rebuilt(tmp_path: Path) -> None:
     (folder / "config.json").write_text(json.dumps({"hidden_size": 768}))
     assert len({first, second, model_id(str(folder))}) == 3
     assert model_id("intfloat/multilingual-e5-small") == "intfloat__multilingual-e5-small"
+
+
+@pytest.mark.parametrize("setting", ["1", "0"])
+def test_the_torch_thread_setting_applies_when_the_model_loads(setting: str) -> None:
+    """Servers run with FRONTDOOR_TORCH_THREADS=1 (set by the launcher); 0 keeps torch's default."""
+    code = (
+        "import torch; before = torch.get_num_threads();"
+        "from bot.embeddings.encoder import get_encoder; get_encoder().model;"
+        "print(before, torch.get_num_threads())"
+    )
+    env = {**os.environ, "FRONTDOOR_TORCH_THREADS": setting, "PYTHONPATH": str(REPO_ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=120, env=env
+    )
+    before, after = (int(n) for n in result.stdout.split()[-2:])
+    assert after == (1 if setting == "1" else before)
