@@ -1,15 +1,16 @@
 """Load the triage engine when the action server starts, not on a person's first message.
 
 rasa-sdk imports the actions package twice: in its main process and again in the Sanic worker
-that serves requests (a spawned child). Only the worker needs the models, so the warm-up runs
-there, in a background thread (the server answers /health meanwhile), and only when the launcher
-asks for it with FRONTDOOR_WARM_UP=1: tests and tools that import the actions load nothing.
+that serves requests (a spawned child, which Sanic marks with SANIC_WORKER_NAME="Sanic-Server-...";
+`multiprocessing.parent_process()` is not set yet while the child imports). Only the worker needs
+the models, so the warm-up runs there, in a background thread (the server answers /health
+meanwhile), and only when the launcher asks for it with FRONTDOOR_WARM_UP=1: tests and tools that
+import the actions load nothing.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import threading
 
@@ -17,7 +18,9 @@ logger = logging.getLogger(__name__)
 
 
 def wanted() -> bool:
-    return os.environ.get("FRONTDOOR_WARM_UP") == "1" and multiprocessing.parent_process() is not None
+    """Asked for by the launcher, and this is the Sanic worker that serves the actions."""
+    worker = os.environ.get("SANIC_WORKER_NAME", "")
+    return os.environ.get("FRONTDOOR_WARM_UP") == "1" and worker.startswith("Sanic-Server")
 
 
 def _warm() -> None:
@@ -35,6 +38,8 @@ def start_in_worker() -> threading.Thread | None:
     """Start the warm-up thread in the request-serving worker process (no-op elsewhere)."""
     if not wanted():
         return None
+    if not logging.getLogger().handlers:  # the spawned worker inherits no logging set-up from rasa-sdk's main
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)-8s %(name)s  - %(message)s")
     thread = threading.Thread(target=_warm, name="frontdoor-warm-up", daemon=True)
     thread.start()
     return thread

@@ -82,7 +82,8 @@ def rss_mb(pid: int) -> float:
         try:
             status = Path(f"/proc/{current}/status").read_text()
             total_kb += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            # children are listed per thread: Sanic starts its worker process from another thread
+            children = [c for task in Path(f"/proc/{current}/task").iterdir() for c in (task / "children").read_text().split()]
         except (FileNotFoundError, StopIteration, ProcessLookupError):
             continue
         stack.extend(int(child) for child in children)

@@ -1,38 +1,38 @@
-"""actions/warm_up.py: the models load in rasa-sdk's worker process only, and only when asked."""
+"""actions/warm_up.py: the models load in rasa-sdk's Sanic worker only, and only when asked.
+
+That the real worker does load them is checked through the real stack in tests/e2e.
+"""
 
 from __future__ import annotations
-
-import multiprocessing
 
 import pytest
 
 from actions import warm_up
 
 
-def _wanted_in_child(queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    queue.put(warm_up.wanted())
-
-
-def wanted_in_a_spawned_child() -> bool:
-    context = multiprocessing.get_context("spawn")  # how Sanic starts its workers
-    queue = context.Queue()
-    child = context.Process(target=_wanted_in_child, args=(queue,))
-    child.start()
-    answer = bool(queue.get(timeout=60))
-    child.join(timeout=30)
-    return answer
-
-
-def test_the_worker_warms_up_only_when_the_launcher_asks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FRONTDOOR_WARM_UP", "1")
-    assert warm_up.wanted() is False  # the main process (here: pytest) never loads the models
-    assert wanted_in_a_spawned_child() is True
-    monkeypatch.delenv("FRONTDOOR_WARM_UP")
-    assert wanted_in_a_spawned_child() is False
+@pytest.mark.parametrize(
+    ("asked", "worker", "expected"),
+    [
+        ("1", "Sanic-Server-0-0", True),  # the worker that serves the actions
+        ("1", None, False),  # rasa-sdk's main process, or pytest
+        ("1", "Sanic-Reloader-0", False),  # another kind of Sanic process
+        (None, "Sanic-Server-0-0", False),  # not asked (tools and tests that import the actions)
+    ],
+)
+def test_the_worker_warms_up_only_when_the_launcher_asks(
+    monkeypatch: pytest.MonkeyPatch, asked: str | None, worker: str | None, expected: bool
+) -> None:
+    for name, value in (("FRONTDOOR_WARM_UP", asked), ("SANIC_WORKER_NAME", worker)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert warm_up.wanted() is expected
 
 
 def test_start_in_worker_does_nothing_outside_a_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FRONTDOOR_WARM_UP", "1")
+    monkeypatch.delenv("SANIC_WORKER_NAME", raising=False)
     assert warm_up.start_in_worker() is None
 
 
