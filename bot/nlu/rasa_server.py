@@ -1,11 +1,16 @@
-"""`python -m bot.nlu.rasa_server run ...`: Rasa's own command line, with one hot path fixed.
+"""`python -m bot.nlu.rasa_server run ...`: Rasa's own command line, with two hot paths fixed.
 
-Rasa 3.6 checks every action-server response with `jsonschema.validate(result, schema)`. That
-function first re-validates the *schema* against the Draft 2020-12 meta-schema (resolving its
-`$dynamicRef`s) and builds a new validator, on every call. Profiled under load (py-spy, 8
-concurrent conversations) this was ~45% of the Rasa process's CPU. The schema never changes, so it
-is checked once here and one validator is reused; a response that breaks the schema still raises
-the same `ValidationError` with Rasa's hint appended. Everything else is plain `rasa`.
+1. Rasa 3.6 checks every action-server response with `jsonschema.validate(result, schema)`. That
+   function first re-validates the *schema* against the Draft 2020-12 meta-schema (resolving its
+   `$dynamicRef`s) and builds a new validator, on every call. Profiled under load (py-spy, 8
+   concurrent conversations) this was ~45% of the Rasa process's CPU. The schema never changes, so
+   it is checked once here and one validator is reused; a response that breaks the schema still
+   raises the same `ValidationError` with Rasa's hint appended.
+2. Rasa's SQL tracker store leaves SQLite on SQLAlchemy 1.4's default for files, NullPool: a new
+   connection (and its PRAGMAs and WAL index read) for every read and every write of a tracker.
+   Here SQLite files get a small QueuePool, as SQLAlchemy 2 does by default; other databases keep
+   Rasa's own settings.
+Everything else is plain `rasa`.
 
 Runs in the Rasa environment (.venv-rasa, Python 3.10).
 """
@@ -37,8 +42,19 @@ def validate_action_response(result: dict[str, Any]) -> None:
         raise error
 
 
+def sqlite_pool_kwargs(url: Any, rasa_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """`create_engine` kwargs for Rasa's tracker store: a connection pool for SQLite files."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import QueuePool
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return rasa_kwargs
+    return {**rasa_kwargs, "poolclass": QueuePool, "connect_args": {"check_same_thread": False}}
+
+
 def install() -> None:
-    """Point Rasa's RemoteAction at the cached validator (idempotent)."""
+    """Point Rasa's RemoteAction at the cached validator and pool SQLite connections (idempotent)."""
     from jsonschema import ValidationError
     from rasa.core.actions import action as rasa_action
 
@@ -55,6 +71,16 @@ def install() -> None:
             raise
 
     rasa_action.RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+
+    from rasa.core import tracker_store
+
+    rasa_kwargs = getattr(tracker_store.create_engine_kwargs, "rasa_original", tracker_store.create_engine_kwargs)
+
+    def create_engine_kwargs(url: Any) -> dict[str, Any]:
+        return sqlite_pool_kwargs(url, rasa_kwargs(url))
+
+    create_engine_kwargs.rasa_original = rasa_kwargs  # type: ignore[attr-defined]
+    tracker_store.create_engine_kwargs = create_engine_kwargs
 
 
 def main() -> None:
