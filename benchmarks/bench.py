@@ -23,7 +23,8 @@ from typing import Any
 
 import httpx
 
-from bot.launcher import Stack
+from benchmarks.procfs import rss_mb
+from bot.launcher import Stack, free_port
 from bot.settings import REPO_ROOT, Settings
 
 SKIP = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
@@ -74,25 +75,7 @@ def train_seconds() -> float:
         )
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants, in MB."""
-    total_kb, stack = 0, [pid]
-    while stack:
-        current = stack.pop()
-        try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total_kb += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
-            # children are listed per thread: Sanic starts its worker process from another thread
-            children = [c for task in Path(f"/proc/{current}/task").iterdir() for c in (task / "children").read_text().split()]
-        except (FileNotFoundError, StopIteration, ProcessLookupError):
-            continue
-        stack.extend(int(child) for child in children)
-    return total_kb / 1024
-
-
 def stack_figures() -> dict[str, Any]:
-    from tests.e2e.conftest import free_port
-
     with tempfile.TemporaryDirectory(prefix="frontdoor-bench-") as data:
         os.environ.update(
             {

@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import secrets
-import socket
 import sqlite3
 import statistics
 import sys
@@ -33,8 +32,9 @@ from typing import Any
 
 import httpx
 
+from benchmarks.procfs import cpu_seconds
 from bot.gateway import messages
-from bot.launcher import Stack
+from bot.launcher import Stack, free_port, free_ports
 from bot.settings import REPO_ROOT, Settings
 
 CONVERSATIONS = [
@@ -48,47 +48,10 @@ CONVERSATIONS = [
 RESEND_EVERY = 20  # one request in twenty is resent with the same message id
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _free_ports(count: int) -> int:
-    """A port p with p .. p + count - 1 all free (Rasa replica i listens on p + i)."""
-    for _ in range(50):
-        first = _free_port()
-        try:
-            for offset in range(1, count):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", first + offset))
-        except OSError:
-            continue
-        return first
-    raise RuntimeError(f"no {count} neighbouring free ports")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and all its descendants (Sanic runs workers as children)."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending.extend(int(child) for child in (task / "children").read_text().split())
-        except (OSError, IndexError, ValueError):
-            continue
-    return total
-
-
 def _cpu_by_service(stack: Stack | None) -> dict[str, float]:
     if stack is None or not Path("/proc/self/stat").exists():
         return {}
-    return {s.name: _cpu_seconds(s.process.pid) for s in stack.services if s.process is not None}
+    return {s.name: cpu_seconds(s.process.pid) for s in stack.services if s.process is not None}
 
 
 @dataclass
@@ -240,10 +203,10 @@ def run_bench(
                 os.environ.pop("FRONTDOOR_DATABASE_URL", None)
                 stack = Stack(
                     Settings(),
-                    rasa_port=_free_ports(rasa_replicas),
+                    rasa_port=free_ports(rasa_replicas),
                     rasa_replicas=rasa_replicas,
-                    action_port=_free_port(),
-                    app_port=_free_port(),
+                    action_port=free_port(),
+                    app_port=free_port(),
                     model_path=model,
                 )
                 stack.start(timeout=300, progress=False)

@@ -11,6 +11,7 @@ import contextlib
 import os
 import secrets
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -56,6 +57,27 @@ class Service:
     health_url: str
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now (tests and benchmarks start stacks on these)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def free_ports(count: int) -> int:
+    """A port p with p .. p + count - 1 all free: Rasa replica i of a Stack listens on rasa_port + i."""
+    for _ in range(50):
+        first = free_port()
+        try:
+            for offset in range(1, count):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", first + offset))
+        except OSError:
+            continue
+        return first
+    raise RuntimeError(f"no {count} neighbouring free ports")
 
 
 def use_wal(sqlite_file: Path) -> None:

@@ -56,3 +56,14 @@ def test_a_bad_replica_count_says_what_is_allowed(value: str, monkeypatch: pytes
 def test_the_replica_count_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FRONTDOOR_RASA_REPLICAS", " 2 ")
     assert Settings().rasa_replicas == 2
+
+
+def test_free_ports_gives_a_block_of_neighbouring_free_ports() -> None:
+    import socket
+
+    from bot.launcher import free_ports
+
+    first = free_ports(3)
+    for port in range(first, first + 3):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", port))  # raises if taken

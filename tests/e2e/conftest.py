@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,14 +12,45 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.launcher import Stack
+from bot.launcher import Stack, free_port, free_ports
 from bot.settings import REPO_ROOT, Settings
 
+__all__ = ["RunningStack", "free_port", "started_stack"]  # free_port: the e2e tests import it from here
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+
+@contextlib.contextmanager
+def started_stack(data_dir: Path, extra_env: dict[str, str] | None = None, rasa_replicas: int = 1) -> Iterator[Stack]:
+    """A real front door on free loopback ports with fresh secrets; the environment is restored after."""
+    model = REPO_ROOT / "models" / "frontdoor.tar.gz"
+    if not model.exists():
+        pytest.fail("no trained Rasa model: run `make train` (make test does it for you)")
+    env = {
+        "FRONTDOOR_DATA_DIR": str(data_dir),
+        "FRONTDOOR_RASA_TOKEN": secrets.token_urlsafe(16),
+        "FRONTDOOR_SECRET_KEY": secrets.token_urlsafe(16),
+        "FRONTDOOR_STAFF_API_TOKEN": secrets.token_urlsafe(16),
+        **(extra_env or {}),
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    stack = Stack(
+        Settings(),
+        rasa_port=free_ports(rasa_replicas),
+        action_port=free_port(),
+        app_port=free_port(),
+        rasa_replicas=rasa_replicas,
+        model_path=model,
+    )
+    try:
+        stack.start(timeout=300, progress=False)
+        yield stack
+    finally:
+        stack.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @dataclass
@@ -43,32 +74,11 @@ class RunningStack:
 
 @pytest.fixture(scope="session")
 def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    model = REPO_ROOT / "models" / "frontdoor.tar.gz"
-    if not model.exists():
-        pytest.fail("no trained Rasa model: run `make train` (make test does it for you)")
-    data_dir: Path = tmp_path_factory.mktemp("frontdoor-data")
-    env = {
-        "FRONTDOOR_DATA_DIR": str(data_dir),
-        "FRONTDOOR_RASA_TOKEN": secrets.token_urlsafe(16),
-        "FRONTDOOR_SECRET_KEY": secrets.token_urlsafe(16),
-        "FRONTDOOR_STAFF_API_TOKEN": secrets.token_urlsafe(16),
-    }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    stack = Stack(Settings(), rasa_port=free_port(), action_port=free_port(), app_port=free_port(), model_path=model)
-    try:
-        stack.start(timeout=300, progress=False)
+    with started_stack(tmp_path_factory.mktemp("frontdoor-data")) as stack:
         yield RunningStack(
             stack,
             app_url=f"http://127.0.0.1:{stack.app_port}",
             rasa_url=f"http://127.0.0.1:{stack.rasa_port}",
-            rasa_token=env["FRONTDOOR_RASA_TOKEN"],
-            staff_token=env["FRONTDOOR_STAFF_API_TOKEN"],
+            rasa_token=stack.settings.rasa_token,
+            staff_token=os.environ["FRONTDOOR_STAFF_API_TOKEN"],
         )
-    finally:
-        stack.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value

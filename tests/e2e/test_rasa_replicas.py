@@ -6,9 +6,6 @@ and a replica that dies only affects its own conversations, which get the apolog
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,52 +16,13 @@ import pytest
 from bot.gateway import messages
 from bot.gateway.rasa_client import RasaClient
 from bot.launcher import Stack
-from bot.settings import REPO_ROOT, Settings
-from tests.e2e.conftest import free_port
-
-
-def free_port_pair() -> int:
-    """A port p with p + 1 also free (replica i listens on rasa_port + i)."""
-    for _ in range(50):
-        port = free_port()
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no two neighbouring free ports")
+from tests.e2e.conftest import started_stack
 
 
 @pytest.fixture(scope="module")
 def two_replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    data_dir: Path = tmp_path_factory.mktemp("frontdoor-replicas")
-    env = {
-        "FRONTDOOR_DATA_DIR": str(data_dir),
-        "FRONTDOOR_RASA_TOKEN": secrets.token_urlsafe(16),
-        "FRONTDOOR_SECRET_KEY": secrets.token_urlsafe(16),
-        "FRONTDOOR_STAFF_API_TOKEN": secrets.token_urlsafe(16),
-    }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    stack = Stack(
-        Settings(),
-        rasa_port=free_port_pair(),
-        action_port=free_port(),
-        app_port=free_port(),
-        rasa_replicas=2,
-        model_path=REPO_ROOT / "models" / "frontdoor.tar.gz",
-    )
-    try:
-        stack.start(timeout=300, progress=False)
+    with started_stack(tmp_path_factory.mktemp("frontdoor-replicas"), rasa_replicas=2) as stack:
         yield stack
-    finally:
-        stack.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def chat(stack: Stack, sender: str, text: str) -> list[str]:

@@ -9,13 +9,11 @@ form loses nothing the person already answered (a dedicated stack: it kills a pr
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,10 +23,9 @@ from bot.followups.scheduler import FollowUpScheduler
 from bot.gateway import messages
 from bot.gateway.store import GatewayStore
 from bot.launcher import Stack
-from bot.settings import REPO_ROOT, Settings
 from bot.tickets.db import make_engine
 from bot.tickets.repository import TicketStore
-from tests.e2e.conftest import RunningStack, free_port
+from tests.e2e.conftest import RunningStack, started_stack
 
 pytestmark = pytest.mark.integration
 
@@ -185,32 +182,10 @@ def test_the_same_escalation_sent_twice_makes_one_ticket(running_stack: RunningS
 
 @pytest.fixture
 def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    model = REPO_ROOT / "models" / "frontdoor.tar.gz"
-    if not model.exists():
-        pytest.fail("no trained Rasa model: run `make train`")
     # a short folder: the processes keep their TMPDIR in it, and multiprocessing's socket paths
     # under a long pytest folder (make unit puts TMPDIR in var/tmp) exceed the AF_UNIX limit
-    data_dir: Path = tmp_path_factory.mktemp("kill")
-    env = {
-        "FRONTDOOR_DATA_DIR": str(data_dir),
-        "FRONTDOOR_RASA_TOKEN": secrets.token_urlsafe(16),
-        "FRONTDOOR_SECRET_KEY": secrets.token_urlsafe(16),
-        "FRONTDOOR_STAFF_API_TOKEN": secrets.token_urlsafe(16),
-        "FRONTDOOR_RASA_TIMEOUT": "30",
-    }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    stack = Stack(Settings(), rasa_port=free_port(), action_port=free_port(), app_port=free_port(), model_path=model)
-    try:
-        stack.start(timeout=300, progress=False)
+    with started_stack(tmp_path_factory.mktemp("kill"), {"FRONTDOOR_RASA_TIMEOUT": "30"}) as stack:
         yield stack
-    finally:
-        stack.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def test_killing_the_action_server_mid_form_loses_nothing_already_answered(own_stack: Stack) -> None:
