@@ -67,7 +67,7 @@ def test_two_departments_are_dropped() -> None:
 
 
 def test_no_department_is_dropped() -> None:
-    assert category_of_reply("您好！您的留言已收悉，感谢您对我们工作的关心和支持。") is None
+    assert category_of_reply("你好，来信我们收到了，谢谢你一直关心这件事。") is None
     assert category_of_reply("") is None
 
 
