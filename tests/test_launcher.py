@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from bot.launcher import Stack, use_wal
-from bot.settings import Settings
+from bot.launcher import BLAS_THREAD_VARIABLES, Stack, use_wal
+from bot.settings import REPO_ROOT, Settings
 
 
 @pytest.fixture
@@ -67,3 +69,31 @@ def test_free_ports_gives_a_block_of_neighbouring_free_ports() -> None:
     for port in range(first, first + 3):
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", port))  # raises if taken
+
+
+def _blas_threads(python: Path, env: dict[str, str]) -> int:
+    """How many threads numpy's BLAS runs with in a fresh interpreter started with `env`."""
+    probe = "import numpy, threadpoolctl; print(max(p['num_threads'] for p in threadpoolctl.threadpool_info() if p['user_api'] == 'blas'))"
+    done = subprocess.run([str(python), "-c", probe], env=env, capture_output=True, text=True, check=True, timeout=120)
+    return int(done.stdout.strip())
+
+
+def test_every_server_runs_numpy_with_one_blas_thread(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in BLAS_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    stack = Stack(settings, rasa_replicas=2)
+    stack.build()
+    for service in stack.services:
+        assert all(service.env[name] == "1" for name in BLAS_THREAD_VARIABLES), service.name
+    app_env = {**os.environ, **stack.service("app").env}
+    assert _blas_threads(REPO_ROOT / ".venv-app" / "bin" / "python", app_env) == 1
+    # without the setting OpenBLAS takes a thread per core (2 on the CI machine): the test can fail
+    unlimited = {k: v for k, v in app_env.items() if k not in BLAS_THREAD_VARIABLES}
+    assert _blas_threads(REPO_ROOT / ".venv-app" / "bin" / "python", unlimited) == (os.cpu_count() or 1)
+
+
+def test_an_operator_can_give_the_servers_more_blas_threads(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    stack = Stack(settings)
+    stack.build()
+    assert stack.service("rasa").env["OPENBLAS_NUM_THREADS"] == "2" and stack.service("app").env["OPENBLAS_NUM_THREADS"] == "2"
