@@ -44,8 +44,9 @@ admin: install ## create a console admin (ADMIN=name DESKS="12345 12355"; passwo
 	@$(APP_PY) -m bot.tickets migrate
 	@$(APP_PY) -m bot.console create-admin --username $(ADMIN) $(foreach d,$(or $(DESKS),12345 12355),--desk $(d))
 
-lint: install ## ruff
+lint: install ## ruff: lint rules and formatting (`ruff format bot actions tests benchmarks scripts` fixes the latter)
 	@.venv-app/bin/ruff check bot actions tests benchmarks scripts
+	@.venv-app/bin/ruff format --check bot actions tests benchmarks scripts
 
 types: install ## mypy on bot/ and actions/
 	@.venv-app/bin/mypy bot actions

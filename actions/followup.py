@@ -50,7 +50,9 @@ class ActionFollowUpAnswer(Action):
         return reset
 
     @staticmethod
-    async def _solved(dispatcher: CollectingDispatcher, store: Any, conversation_id: str, ref: Any, solved: bool) -> None:
+    async def _solved(
+        dispatcher: CollectingDispatcher, store: Any, conversation_id: str, ref: Any, solved: bool
+    ) -> None:
         from bot.followups.answers import answer_solved, rating_buttons
 
         answer = await asyncio.to_thread(answer_solved, store, conversation_id, ref, solved)

@@ -110,8 +110,13 @@ def record_emergency(tracker: Tracker, store: Any, channel: str | None, signals:
 
     try:
         record_answer(
-            store, route="emergency", desk=desk_of(tracker), conversation_id=tracker.sender_id,
-            origin=message_origin(tracker), text=person_text(tracker), channel=channel,
+            store,
+            route="emergency",
+            desk=desk_of(tracker),
+            conversation_id=tracker.sender_id,
+            origin=message_origin(tracker),
+            text=person_text(tracker),
+            channel=channel,
             signals=signals,
         )
     except Exception:

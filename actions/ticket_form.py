@@ -48,11 +48,22 @@ MAX_ANSWER_CHARS = 500
 DIGRESSION_MIN_CHARS = 8
 """Shorter answers ("幸福路口", "上周") are answers, never new requests: no triage call for them."""
 EDIT_WORDS: tuple[tuple[str, str], ...] = (
-    ("描述", "problem_what"), ("问题", "problem_what"), ("内容", "problem_what"),
-    ("地点", "problem_where"), ("地方", "problem_where"), ("位置", "problem_where"), ("地址", "problem_where"),
-    ("时间", "problem_since"), ("什么时候", "problem_since"),
-    ("对象", "problem_who"), ("单位", "problem_who"), ("谁", "problem_who"),
-    ("联系", "contact"), ("电话", "contact"), ("手机", "contact"), ("邮箱", "contact"),
+    ("描述", "problem_what"),
+    ("问题", "problem_what"),
+    ("内容", "problem_what"),
+    ("地点", "problem_where"),
+    ("地方", "problem_where"),
+    ("位置", "problem_where"),
+    ("地址", "problem_where"),
+    ("时间", "problem_since"),
+    ("什么时候", "problem_since"),
+    ("对象", "problem_who"),
+    ("单位", "problem_who"),
+    ("谁", "problem_who"),
+    ("联系", "contact"),
+    ("电话", "contact"),
+    ("手机", "contact"),
+    ("邮箱", "contact"),
     ("方便", "callback_time"),
 )
 NO_EDIT_WORDS = ("不改", "不用改", "没有", "都对", "没问题", "算了", "none")
@@ -282,11 +293,18 @@ class ValidateTicketForm(FormValidationAction):
         try:
             store = await self._ticket_store()
             await asyncio.to_thread(
-                record_answer, store, route=route_name(decision.route) or "faq", desk=desk_of(tracker),
-                conversation_id=tracker.sender_id, origin=message_origin(tracker), text=text,
+                record_answer,
+                store,
+                route=route_name(decision.route) or "faq",
+                desk=desk_of(tracker),
+                conversation_id=tracker.sender_id,
+                origin=message_origin(tracker),
+                text=text,
                 entry_id=getattr(decision, "entry_id", None) or getattr(decision, "faq_id", None),
-                channel=decision.channel, confidence=getattr(decision, "confidence", None),
-                signals=tuple(str(s) for s in getattr(decision, "signals", ()) or ()), reply=decision.reply,
+                channel=decision.channel,
+                confidence=getattr(decision, "confidence", None),
+                signals=tuple(str(s) for s in getattr(decision, "signals", ()) or ()),
+                reply=decision.reply,
             )
         except Exception:
             logger.exception("could not record the answer given inside the form")
@@ -305,8 +323,15 @@ class ValidateTicketForm(FormValidationAction):
             dispatcher.utter_message(response="utter_crisis")
             number = await asyncio.to_thread(open_crisis_ticket, tracker, store, {"source": "form"}) if store else None
             dispatcher.utter_message(json_message=crisis_payload(number))
-            return {slot: None, "ticket_abort": "crisis", "in_crisis": True, "handoff": True, "route": "crisis",
-                    "channel": "12356", **({"last_ticket": number} if number else {})}
+            return {
+                slot: None,
+                "ticket_abort": "crisis",
+                "in_crisis": True,
+                "handoff": True,
+                "route": "crisis",
+                "channel": "12356",
+                **({"last_ticket": number} if number else {}),
+            }
         respond_to_emergency(dispatcher, tracker, getattr(decision, "channel", None))
         if store is not None:
             await asyncio.to_thread(record_emergency, tracker, store, getattr(decision, "channel", None))
@@ -367,7 +392,7 @@ class ActionAskTicketConfirmed(Action):
 
 
 class ActionAskTicketEdit(Action):
-    """"修改": which detail? One button per detail of this form."""
+    """ "修改": which detail? One button per detail of this form."""
 
     def __init__(self, clock: Any = None) -> None:
         self._clock = clock or _now
@@ -468,7 +493,9 @@ class ActionSubmitTicket(Action):
             dispatcher.utter_message(response="utter_ticket_created", ticket_no=opened.number, eta=eta)
         else:
             dispatcher.utter_message(
-                response="utter_ticket_created_off_hours", ticket_no=opened.number, eta=eta,
+                response="utter_ticket_created_off_hours",
+                ticket_no=opened.number,
+                eta=eta,
                 staff_hours=opened.hours.describe(),
             )
         if opened.priority == "urgent":
@@ -478,7 +505,7 @@ class ActionSubmitTicket(Action):
 
 
 class ActionCancelTicketForm(Action):
-    """"取消" / "算了" in the form: stop politely; nothing is submitted."""
+    """ "取消" / "算了" in the form: stop politely; nothing is submitted."""
 
     def name(self) -> str:
         return "action_cancel_ticket_form"

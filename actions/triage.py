@@ -167,10 +167,17 @@ class ActionTriageRequest(Action):
 
         try:
             await asyncio.to_thread(
-                record_answer, store, route=route, desk=desk_of(tracker), conversation_id=tracker.sender_id,
-                origin=message_origin(tracker), text=text, entry_id=getattr(decision, "entry_id", None)
-                or getattr(decision, "faq_id", None), channel=decision.channel,
-                confidence=getattr(decision, "confidence", None), signals=signals,
+                record_answer,
+                store,
+                route=route,
+                desk=desk_of(tracker),
+                conversation_id=tracker.sender_id,
+                origin=message_origin(tracker),
+                text=text,
+                entry_id=getattr(decision, "entry_id", None) or getattr(decision, "faq_id", None),
+                channel=decision.channel,
+                confidence=getattr(decision, "confidence", None),
+                signals=signals,
                 reply=getattr(decision, "reply", None),
             )
         except Exception:

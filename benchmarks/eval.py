@@ -548,7 +548,9 @@ def board_label(b: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--skip", default="", help="comma-separated parts to skip: routes,sos,gov,gov_dev,board,clinc,timing")
+    parser.add_argument(
+        "--skip", default="", help="comma-separated parts to skip: routes,sos,gov,gov_dev,board,clinc,timing"
+    )
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
     started = time.monotonic()

@@ -16,7 +16,9 @@ def process_tree(pid: int) -> list[int]:
     while pending:
         current = pending.pop()
         try:
-            children = [c for task in Path(f"/proc/{current}/task").iterdir() for c in (task / "children").read_text().split()]
+            children = [
+                c for task in Path(f"/proc/{current}/task").iterdir() for c in (task / "children").read_text().split()
+            ]
         except OSError:
             continue
         found.append(current)

@@ -122,7 +122,12 @@ class Stack:
         venv_app = REPO_ROOT / ".venv-app" / "bin"
         tmp = self.settings.data_dir / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
-        common = {"RASA_TELEMETRY_ENABLED": "false", "TMPDIR": str(tmp), "PYTHONPATH": str(REPO_ROOT), **blas_thread_env()}
+        common = {
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TMPDIR": str(tmp),
+            "PYTHONPATH": str(REPO_ROOT),
+            **blas_thread_env(),
+        }
         one_message_at_a_time = {"FRONTDOOR_TORCH_THREADS": os.environ.get("FRONTDOOR_TORCH_THREADS", "1")}
         action_url = f"http://127.0.0.1:{self.action_port}/webhook"
         self.services = [
@@ -130,7 +135,12 @@ class Stack:
                 "action server",
                 [str(venv_app / "python"), "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.action_port)],
                 f"http://127.0.0.1:{self.action_port}/health",
-                {**common, **one_message_at_a_time, "SANIC_HOST": host, "FRONTDOOR_WARM_UP": "1"},  # models load at start: actions/warm_up.py
+                {
+                    **common,
+                    **one_message_at_a_time,
+                    "SANIC_HOST": host,
+                    "FRONTDOOR_WARM_UP": "1",
+                },  # models load at start: actions/warm_up.py
             ),
             *(self._rasa_service(replica, common, action_url) for replica in range(self.rasa_replicas)),
             Service(

@@ -59,9 +59,7 @@ class Settings:
     # how many Rasa processes `make run` starts: one per core is the most useful
     rasa_replicas: int = field(default_factory=lambda: _int_setting("FRONTDOOR_RASA_REPLICAS", "1", 1, 8))
     action_server_port: int = field(default_factory=lambda: int(os.environ.get("FRONTDOOR_ACTION_PORT", "5055")))
-    rasa_timeout_seconds: float = field(
-        default_factory=lambda: float(os.environ.get("FRONTDOOR_RASA_TIMEOUT", "10"))
-    )
+    rasa_timeout_seconds: float = field(default_factory=lambda: float(os.environ.get("FRONTDOOR_RASA_TIMEOUT", "10")))
     # the action server's webhook URL, as Rasa calls it; when set the gateway also checks the server's health
     action_url: str | None = field(default_factory=lambda: os.environ.get("FRONTDOOR_ACTION_URL", "").strip() or None)
     telegram_base_url: str | None = field(default_factory=lambda: os.environ.get("FRONTDOOR_TELEGRAM_BASE_URL") or None)

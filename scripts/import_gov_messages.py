@@ -103,8 +103,11 @@ def import_messages(store: TicketStore, clock: _Clock, rows: list[dict[str, Any]
             created += 1
         if n % 250 == 0 or n == len(rows):
             rate = n / max(time.perf_counter() - started, 1e-6)
-            print(f"\r  {n}/{len(rows)} messages ({created} new, {existing} already there), {rate:.0f}/s", end="",
-                  flush=True)
+            print(
+                f"\r  {n}/{len(rows)} messages ({created} new, {existing} already there), {rate:.0f}/s",
+                end="",
+                flush=True,
+            )
     print()
     return created, existing
 
@@ -118,24 +121,32 @@ def warm_embeddings(embedder: TopicEmbedder, texts: list[str], chunk: int = 256)
     for start in range(0, len(texts), chunk):
         embedder.encode(texts[start : start + chunk])
         done = min(start + chunk, len(texts))
-        print(f"\r  embedding summaries: {done}/{len(texts)} ({time.perf_counter() - started:.0f} s)", end="", flush=True)
+        print(
+            f"\r  embedding summaries: {done}/{len(texts)} ({time.perf_counter() - started:.0f} s)", end="", flush=True
+        )
     print()
 
 
 def print_topics(run: TopicRun, shown: int) -> None:
     timings = ", ".join(f"{k[:-2]} {v:.1f} s" for k, v in run.timings.items())
-    print(f"hot topics: {len(run.topics)} clusters of >= 3 over {run.items} tickets in {run.seconds:.1f} s "
-          f"({run.embedder}; {timings})")
+    print(
+        f"hot topics: {len(run.topics)} clusters of >= 3 over {run.items} tickets in {run.seconds:.1f} s "
+        f"({run.embedder}; {timings})"
+    )
     for topic in run.topics[:shown]:
         alert = " [ALERT]" if topic.alert else ""
-        print(f"  - {topic.size} tickets{alert}, {topic.first_at:%Y-%m-%d} .. {topic.last_at:%Y-%m-%d}; "
-              f"words: {'、'.join(topic.terms)}")
+        print(
+            f"  - {topic.size} tickets{alert}, {topic.first_at:%Y-%m-%d} .. {topic.last_at:%Y-%m-%d}; "
+            f"words: {'、'.join(topic.terms)}"
+        )
         print(f"    central: {mask(topic.label)}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--path", type=Path, default=DEFAULT_PATH, help="JSONL file (default: the 4,326-message sample)")
+    parser.add_argument(
+        "--path", type=Path, default=DEFAULT_PATH, help="JSONL file (default: the 4,326-message sample)"
+    )
     parser.add_argument("--url", help="database URL (default: the configured one)")
     parser.add_argument("--desk", default="12345")
     parser.add_argument("--limit", type=int, help="import only the first N messages")

@@ -26,7 +26,10 @@ def test_two_replicas_get_their_own_port_and_tracker_store_and_the_app_knows_bot
     assert [s.name for s in stack.services] == ["action server", "rasa", "rasa-2", "app"]
     first, second = stack.service("rasa"), stack.service("rasa-2")
     assert (first.health_url, second.health_url) == ("http://127.0.0.1:6100/", "http://127.0.0.1:6101/")
-    assert first.command[first.command.index("-p") + 1] == "6100" and second.command[second.command.index("-p") + 1] == "6101"
+    assert (
+        first.command[first.command.index("-p") + 1] == "6100"
+        and second.command[second.command.index("-p") + 1] == "6101"
+    )
     assert first.env["FRONTDOOR_TRACKER_DB"] != second.env["FRONTDOOR_TRACKER_DB"]
     assert stack.service("app").env["FRONTDOOR_RASA_URL"] == "http://127.0.0.1:6100,http://127.0.0.1:6101"
     # Rasa starts through the wrapper that keeps its action-response validator cached
@@ -92,8 +95,13 @@ def test_every_server_runs_numpy_with_one_blas_thread(settings: Settings, monkey
     assert _blas_threads(REPO_ROOT / ".venv-app" / "bin" / "python", unlimited) == (os.cpu_count() or 1)
 
 
-def test_an_operator_can_give_the_servers_more_blas_threads(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_operator_can_give_the_servers_more_blas_threads(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
     stack = Stack(settings)
     stack.build()
-    assert stack.service("rasa").env["OPENBLAS_NUM_THREADS"] == "2" and stack.service("app").env["OPENBLAS_NUM_THREADS"] == "2"
+    assert (
+        stack.service("rasa").env["OPENBLAS_NUM_THREADS"] == "2"
+        and stack.service("app").env["OPENBLAS_NUM_THREADS"] == "2"
+    )

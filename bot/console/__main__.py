@@ -37,7 +37,9 @@ def create_admin(url: str, username: str, desks: list[str], display_name: str | 
         migrate(engine)
         accounts = StaffAccounts(session_factory(engine), clock=utcnow)
         try:
-            member = accounts.create_user(username, _password(), role=Role.ADMIN, desks=desks, display_name=display_name)
+            member = accounts.create_user(
+                username, _password(), role=Role.ADMIN, desks=desks, display_name=display_name
+            )
         except AccountError as exc:
             print(f"未创建：{exc}", file=sys.stderr)
             return 1

@@ -186,7 +186,9 @@ def reason_code() -> ColumnElement[Any]:
     """Why a record was declined or referred, in SQL: the catalogue entry (decline reason code,
     referral id) the triage decision recorded, else the channel it was sent to, else the category."""
     signals = Ticket.triage_signals
-    entries = [func.nullif(signals[key].as_string(), "") for key in ("entry_id", "reason", "decline_reason", "referral")]
+    entries = [
+        func.nullif(signals[key].as_string(), "") for key in ("entry_id", "reason", "decline_reason", "referral")
+    ]
     channel = func.nullif(signals["channel"].as_string(), "")
     via_channel = case(
         (and_(Ticket.route.in_(("refer", "emergency")), channel.is_not(None)), literal("转", String) + channel)
@@ -194,9 +196,7 @@ def reason_code() -> ColumnElement[Any]:
     return func.coalesce(*entries, via_channel, Ticket.category, literal("未注明", String))
 
 
-def _closed_records(
-    conn: Connection, in_period: tuple[Any, ...]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _closed_records(conn: Connection, in_period: tuple[Any, ...]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Declined and referred records by reason: one pass, counts and the newest examples by window functions."""
     kind = case((Ticket.route == "decline", "decline"), else_="refer").label("kind")
     code = reason_code().label("code")
@@ -218,7 +218,9 @@ def _closed_records(
     ).all()
     out: dict[str, dict[str, dict[str, Any]]] = {"decline": {}, "refer": {}}
     for kind_value, code_value, summary, n in rows:
-        group = out[str(kind_value)].setdefault(str(code_value), {"reason": str(code_value), "count": int(n), "examples": []})
+        group = out[str(kind_value)].setdefault(
+            str(code_value), {"reason": str(code_value), "count": int(n), "examples": []}
+        )
         text = mask(summary or "")  # stored masked already; masking again costs nothing and is safe
         group["examples"].append(text if len(text) <= 80 else text[:80] + "…")
     return list(out["decline"].values()), list(out["refer"].values())
@@ -272,6 +274,12 @@ def analytics(ctx: Ctx) -> Response:
         "satisfaction": hbar_chart(figures.satisfaction["distribution"], "服务评分分布"),
     }
     return ctx.render(
-        "analytics.html", figures=figures, charts=charts, desk=desk, days=days, periods=PERIODS, alerts=alerts,
+        "analytics.html",
+        figures=figures,
+        charts=charts,
+        desk=desk,
+        days=days,
+        periods=PERIODS,
+        alerts=alerts,
         category_names=names,
     )

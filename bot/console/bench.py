@@ -35,8 +35,18 @@ from bot.tickets.models import Event, Message, Rating, Ticket
 BUDGET_MS = 200.0
 DESKS = ("12345", "12355")
 CATEGORIES = {
-    "12345": ["urban_management", "utilities", "housing_property", "transport", "environment", "labour_relations",
-              "social_insurance", "education", "health", "market_consumer"],
+    "12345": [
+        "urban_management",
+        "utilities",
+        "housing_property",
+        "transport",
+        "environment",
+        "labour_relations",
+        "social_insurance",
+        "education",
+        "health",
+        "market_consumer",
+    ],
     "12355": ["study_stress", "family_conflict", "relationships", "bullying", "online_fraud", "youth_employment"],
 }
 SUMMARIES = [
@@ -78,7 +88,9 @@ def seed(engine: Engine, n_tickets: int, now: datetime, rng: random.Random) -> N
         status = _pick(rng, OPEN_MIX) if handled else {"refer": "referred", "decline": "declined"}.get(route, "closed")
         replied = handled and status != "new"
         first_response = created + timedelta(minutes=rng.randint(5, 600)) if replied else None
-        resolved = created + timedelta(hours=rng.randint(2, 96)) if status in ("resolved", "closed") and handled else None
+        resolved = (
+            created + timedelta(hours=rng.randint(2, 96)) if status in ("resolved", "closed") and handled else None
+        )
         conversation_id = f"{desk}:web:bench-{i}"
         summary = SUMMARIES[rng.randrange(len(SUMMARIES))] + f"（{i}）"
         tickets.append(
@@ -112,19 +124,38 @@ def seed(engine: Engine, n_tickets: int, now: datetime, rng: random.Random) -> N
         events.append({"ticket_id": i, "actor": "bot", "kind": "created", "at": created, "details": {"route": route}})
         if resolved is not None and rng.random() < 0.4:
             ratings.append(
-                {"ticket_id": i, "solved": rng.random() < 0.8, "service_score": rng.randint(2, 5), "created_at": resolved}
+                {
+                    "ticket_id": i,
+                    "solved": rng.random() < 0.8,
+                    "service_score": rng.randint(2, 5),
+                    "created_at": resolved,
+                }
             )
         conversations.append(
-            {"id": conversation_id, "desk": desk, "channel": "web", "external_user": f"bench-{i}", "handoff": False,
-             "created_at": created, "last_seen_at": created}
+            {
+                "id": conversation_id,
+                "desk": desk,
+                "channel": "web",
+                "external_user": f"bench-{i}",
+                "handoff": False,
+                "created_at": created,
+                "last_seen_at": created,
+            }
         )
         for k in range(2):
             inbound.append(
-                {"conversation_id": conversation_id, "text": summary, "status": "answered" if rng.random() < 0.97
-                 else "received", "received_at": created + timedelta(minutes=k)}
+                {
+                    "conversation_id": conversation_id,
+                    "text": summary,
+                    "status": "answered" if rng.random() < 0.97 else "received",
+                    "received_at": created + timedelta(minutes=k),
+                }
             )
     batches: list[tuple[Any, list[dict[str, Any]]]] = [
-        (Ticket, tickets), (Message, messages), (Event, events), (Rating, ratings)
+        (Ticket, tickets),
+        (Message, messages),
+        (Event, events),
+        (Rating, ratings),
     ]
     with engine.begin() as connection:
         if inspect(connection).has_table(InboundMessage.__tablename__):
@@ -183,14 +214,25 @@ def run_bench(n_tickets: int = 10_000, *, requests: int = 40, seed_value: int = 
             with TestClient(app) as client:
                 login_page = client.get("/console/login").text
                 token = login_page.split('name="csrf_token" value="')[1].split('"')[0]
-                client.post("/console/login", data={"username": "bench.admin", "password": password, "csrf_token": token})
+                client.post(
+                    "/console/login", data={"username": "bench.admin", "password": password, "csrf_token": token}
+                )
                 pages = {
-                    "queue": ["/console/", "/console/?status=all", "/console/?q=路灯", "/console/?route=crisis",
-                              "/console/?desk=12355&page=2"],
+                    "queue": [
+                        "/console/",
+                        "/console/?status=all",
+                        "/console/?q=路灯",
+                        "/console/?route=crisis",
+                        "/console/?desk=12355&page=2",
+                    ],
                     "ticket": [f"/console/tickets/{rng.randint(1, n_tickets)}" for _ in range(requests)],
                     "analytics": ["/console/analytics", "/console/analytics?days=90", "/console/analytics?desk=12345"],
                 }
-                result: dict[str, Any] = {"n_tickets": n_tickets, "requests": requests, "seed_s": round(seed_seconds, 2)}
+                result: dict[str, Any] = {
+                    "n_tickets": n_tickets,
+                    "requests": requests,
+                    "seed_s": round(seed_seconds, 2),
+                }
                 for name, urls in pages.items():
                     for url in urls[:3]:  # warm-up: template compilation, statement caches
                         assert client.get(url).status_code == 200, url

@@ -76,7 +76,9 @@ def save_version(
         current = latest(session, desk, kind)
         current_no = current.version if current else 0
         if current_no != base_version:
-            raise Conflict(f"这个文件已被 {current.author if current else '他人'} 改到第{current_no}版，请重新打开后再改。")
+            raise Conflict(
+                f"这个文件已被 {current.author if current else '他人'} 改到第{current_no}版，请重新打开后再改。"
+            )
         version = CatalogueVersion(
             desk=desk,
             kind=kind,
@@ -107,8 +109,16 @@ def save_version(
 
 
 def _editor(
-    ctx: Ctx, desk: str, kind: str, *, entry: str = "", text: str | None = None, error: str | None = None,
-    error_line: int | None = None, status: int = 200, base_version: int | None = None,
+    ctx: Ctx,
+    desk: str,
+    kind: str,
+    *,
+    entry: str = "",
+    text: str | None = None,
+    error: str | None = None,
+    error_line: int | None = None,
+    status: int = 200,
+    base_version: int | None = None,
 ) -> Response:
     live = overrides.read_effective(ctx.state.settings, kind, desk)
     spans = overrides.entry_spans(live)
@@ -201,8 +211,9 @@ def save(ctx: Ctx) -> Response:
             line = None if (entry or exc.file) else exc.line
             where = f"文件第{exc.line}行："
         message = f"未保存，内容有误。{exc.file or ''}{where}{exc.message}"
-        return _editor(ctx, desk, kind, entry=entry, text=content, error=message, error_line=line, status=400,
-                       base_version=base)
+        return _editor(
+            ctx, desk, kind, entry=entry, text=content, error=message, error_line=line, status=400, base_version=base
+        )
     except Conflict as exc:
         return _editor(ctx, desk, kind, entry=entry, text=content, error=str(exc), status=409, base_version=base)
     return ctx.redirect(f"/console/catalogue/{desk}/{kind}", ok="saved", v=str(version.version))
@@ -261,8 +272,13 @@ def restore(ctx: Ctx) -> Response:
         )
     try:
         save_version(
-            ctx, desk, kind, version.content, base_version=int(current or 0),
-            comment=f"恢复到第{version.version}版", details={"restored_from": version.version},
+            ctx,
+            desk,
+            kind,
+            version.content,
+            base_version=int(current or 0),
+            comment=f"恢复到第{version.version}版",
+            details={"restored_from": version.version},
         )
     except (overrides.CatalogueInvalid, Conflict) as exc:
         raise HttpError(409, f"无法恢复：{exc}") from None

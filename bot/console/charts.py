@@ -50,7 +50,9 @@ def bar_chart(
     step = (width - left - right) / len(points)
     bar_w = max(1.0, step * 0.8)
     parts.append(f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" stroke="{GRID}"/>')
-    parts.append(f'<text x="{left - 4}" y="{top + 10}" text-anchor="end" fill="{INK}" font-size="11">{_fmt(peak)}</text>')
+    parts.append(
+        f'<text x="{left - 4}" y="{top + 10}" text-anchor="end" fill="{INK}" font-size="11">{_fmt(peak)}</text>'
+    )
     parts.append(f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" fill="{INK}" font-size="11">0</text>')
     label_every = max(1, len(points) // 8)
     for i, (label, value) in enumerate(points):

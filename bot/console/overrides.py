@@ -172,7 +172,7 @@ def _check_syntax_and_desk(kind: str, desk: str, text: str) -> Any:
     if not isinstance(doc, dict):
         raise CatalogueInvalid("文件顶层必须是映射（desk: ...）", 1)
     if str(doc.get("desk", "")) != desk:
-        raise CatalogueInvalid(f"desk 字段必须是 \"{desk}\"，与所编辑的服务台一致", 1)
+        raise CatalogueInvalid(f'desk 字段必须是 "{desk}"，与所编辑的服务台一致', 1)
     return doc
 
 

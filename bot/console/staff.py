@@ -75,7 +75,10 @@ def update(ctx: Ctx) -> Response:
     _guard_last_admin(ctx, username, role, active)
     try:
         user = ctx.state.accounts.update_user(
-            username, role=role, desks=ctx.fields("desks") or None, active=active,
+            username,
+            role=role,
+            desks=ctx.fields("desks") or None,
+            active=active,
             display_name=ctx.field("display_name") or None,
         )
     except AccountError as exc:

@@ -107,8 +107,7 @@ def render_ticket(
         outcomes=OUTCOME,
         conversation=conversation,
         can_claim=holder is None or (holder != ctx.member.username and ctx.member.can("assign_any")),
-        can_transfer=holder is not None
-        and (holder == ctx.member.username or ctx.member.can("assign_any")),
+        can_transfer=holder is not None and (holder == ctx.member.username or ctx.member.can("assign_any")),
         signals=_signals(ticket.triage_signals),
         now=ctx.state.now(),
     )
@@ -236,9 +235,7 @@ def change_category(ctx: Ctx) -> Response:
     if chosen and chosen not in known:
         return render_ticket(ctx, ticket, error="这个服务台没有该分类。", status=400)
     level1 = known[chosen]["category_l1"] or None if chosen else None
-    ctx.state.store.change_category(
-        ticket.id, category=chosen or None, category_l1=level1, actor=ctx.member.username
-    )
+    ctx.state.store.change_category(ticket.id, category=chosen or None, category_l1=level1, actor=ctx.member.username)
     return ctx.redirect(f"/console/tickets/{ticket.id}", ok="category")
 
 
@@ -300,9 +297,7 @@ def handoff(ctx: Ctx) -> Response:
     if target not in ("staff", "bot") or gateway is None or gateway.conversation(ticket.conversation_id) is None:
         return render_ticket(ctx, ticket, error="无法切换：会话不存在。", status=409)
     gateway.set_handoff(ticket.conversation_id, target == "staff", "staff" if target == "staff" else None)
-    ctx.state.store.log_staff_action(
-        staff_user=ctx.member.username, action=f"handoff_{target}", ticket_id=ticket.id
-    )
+    ctx.state.store.log_staff_action(staff_user=ctx.member.username, action=f"handoff_{target}", ticket_id=ticket.id)
     return ctx.redirect(f"/console/tickets/{ticket.id}", ok=f"handoff_{target}")
 
 

@@ -64,10 +64,14 @@ def follow_up_text(ticket: Any) -> str:
         return f"您好，这里是{ticket.desk}热线回访。想问问您最近还好吗？之前的事情有没有好一些？"
     matter = _short(ticket.summary_redacted)
     if youth:
-        return (f"你好呀，这里是12355青少年服务台的回访～你之前说的「{matter}」（工单 {ticket.number}），"
-                "老师已经处理了。现在解决了吗？")
-    return (f"您好，这里是{ticket.desk}热线回访。您反映的「{matter}」（工单 {ticket.number}）工作人员已处理完毕。"
-            "请问问题解决了吗？")
+        return (
+            f"你好呀，这里是12355青少年服务台的回访～你之前说的「{matter}」（工单 {ticket.number}），"
+            "老师已经处理了。现在解决了吗？"
+        )
+    return (
+        f"您好，这里是{ticket.desk}热线回访。您反映的「{matter}」（工单 {ticket.number}）工作人员已处理完毕。"
+        "请问问题解决了吗？"
+    )
 
 
 def overdue_text(item: Any, now: datetime) -> str:
@@ -78,8 +82,10 @@ def overdue_text(item: Any, now: datetime) -> str:
     late_words = f"{int(late.total_seconds() // 60)}分钟" if hours < 1 else f"{hours:.1f}小时"
     due = item.due_at.astimezone(CHINA_TZ)
     urgent = "【紧急】" if ticket.priority == "urgent" else ""
-    return (f"【超时提醒】{urgent}{ticket.desk}服务台 工单 {ticket.number}：{what}期限 {due:%m-%d %H:%M} 已超时"
-            f"{late_words}，当前状态 {ticket.status}。请值班人员尽快处理。")
+    return (
+        f"【超时提醒】{urgent}{ticket.desk}服务台 工单 {ticket.number}：{what}期限 {due:%m-%d %H:%M} 已超时"
+        f"{late_words}，当前状态 {ticket.status}。请值班人员尽快处理。"
+    )
 
 
 class FollowUpScheduler:
@@ -131,15 +137,22 @@ class FollowUpScheduler:
                 report.closed_no_answer += 1
                 return
             try:
-                await self.send(ticket.conversation_id, follow_up_text(ticket),
-                                solved_buttons(ticket.id, crisis=ticket.route == "crisis"))
+                await self.send(
+                    ticket.conversation_id,
+                    follow_up_text(ticket),
+                    solved_buttons(ticket.id, crisis=ticket.route == "crisis"),
+                )
             except Unreachable:
                 await self._close(visit, "conversation unreachable")
                 report.unreachable += 1
                 return
             await asyncio.to_thread(
-                self.store.record_follow_up_outcome, visit.id, "no_answer", actor="followup",
-                retry_after_hours=self.answer_window_hours, max_attempts=KEEP_ASKING,
+                self.store.record_follow_up_outcome,
+                visit.id,
+                "no_answer",
+                actor="followup",
+                retry_after_hours=self.answer_window_hours,
+                max_attempts=KEEP_ASKING,
             )
             report.asked += 1
         except Exception as exc:  # one broken visit must not stop the others; it stays due
@@ -150,8 +163,12 @@ class FollowUpScheduler:
     async def _close(self, visit: Any, why: str) -> None:
         log.info("follow-up %s ends without an answer (%s)", visit.id, why)
         await asyncio.to_thread(
-            self.store.record_follow_up_outcome, visit.id, "no_answer", actor="followup",
-            retry_after_hours=self.answer_window_hours, max_attempts=visit.attempts + 1,
+            self.store.record_follow_up_outcome,
+            visit.id,
+            "no_answer",
+            actor="followup",
+            retry_after_hours=self.answer_window_hours,
+            max_attempts=visit.attempts + 1,
         )
 
     async def _watch_sla(self, now: datetime, report: RunReport) -> None:

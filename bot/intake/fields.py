@@ -116,11 +116,12 @@ _SINCE = re.compile(
 _SINCE_CUES = re.compile(r"了|以来|以來|开始|開始|起|前|多|一直|从|從")
 _SINCE_BEFORE = re.compile(r"已经|已經|快|都|有")
 
+
 def guess_since(text: str) -> str | None:
     """A time phrase of the first message ("半个多月了", "从上周开始"), if it clearly has one."""
     for match in _SINCE.finditer(text or ""):
         phrase = match.group(0)
-        before, after = text[max(0, match.start() - 2): match.start()], text[match.end(): match.end() + 2]
+        before, after = text[max(0, match.start() - 2) : match.start()], text[match.end() : match.end() + 2]
         if _SINCE_CUES.search(phrase) or _SINCE_CUES.search(after) or _SINCE_BEFORE.search(before):
             return phrase.strip()
     return None

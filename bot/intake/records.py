@@ -107,8 +107,12 @@ class Intake:
 
     def summary(self) -> str:
         parts = [self.what.strip()]
-        for label, value in (("地点", self.where), ("开始时间", self.since), ("涉及", self.who),
-                             ("方便联系的时间", self.callback_time)):
+        for label, value in (
+            ("地点", self.where),
+            ("开始时间", self.since),
+            ("涉及", self.who),
+            ("方便联系的时间", self.callback_time),
+        ):
             if value:
                 parts.append(f"{label}：{value}")
         return "\n".join(parts)
@@ -127,7 +131,9 @@ class Opened:
     category_name: str | None
 
 
-def open_ticket(store: Any, intake: Intake, transcript: Sequence[tuple[str, str]], now: datetime | None = None) -> Opened:
+def open_ticket(
+    store: Any, intake: Intake, transcript: Sequence[tuple[str, str]], now: datetime | None = None
+) -> Opened:
     """Create (or find, on a retry) the in-scope ticket of a completed form, with its transcript and contact."""
     info: CategoryInfo = category_info(intake.desk, intake.category)
     signals = {
@@ -173,8 +179,14 @@ def open_ticket(store: Any, intake: Intake, transcript: Sequence[tuple[str, str]
 
 
 def open_crisis_ticket(
-    store: Any, *, desk: str, conversation_id: str, origin: str, text: str,
-    transcript: Sequence[tuple[str, str]], signals: Mapping[str, Any] | None = None,
+    store: Any,
+    *,
+    desk: str,
+    conversation_id: str,
+    origin: str,
+    text: str,
+    transcript: Sequence[tuple[str, str]],
+    signals: Mapping[str, Any] | None = None,
 ) -> Any:
     """The urgent ticket of a crisis (the store makes it urgent, first response within 15 minutes)."""
     return store.create_ticket(
@@ -192,9 +204,18 @@ def open_crisis_ticket(
 
 
 def record_answer(
-    store: Any, *, route: str, desk: str, conversation_id: str, origin: str, text: str,
-    entry_id: str | None = None, channel: str | None = None, confidence: float | None = None,
-    signals: Sequence[str] = (), reply: str | None = None,
+    store: Any,
+    *,
+    route: str,
+    desk: str,
+    conversation_id: str,
+    origin: str,
+    text: str,
+    entry_id: str | None = None,
+    channel: str | None = None,
+    confidence: float | None = None,
+    signals: Sequence[str] = (),
+    reply: str | None = None,
 ) -> Any:
     """A closed record of a request answered at the first gate (refer / decline / faq / emergency).
 

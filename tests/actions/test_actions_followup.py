@@ -14,8 +14,15 @@ SENDER = "12345:web:p1"
 @pytest.fixture
 def visited(store, clock):
     """A resolved ticket whose return visit was sent (attempt recorded, answer awaited)."""
-    ticket = store.create_ticket(desk="12345", route="ticket", conversation_id=SENDER, channel="web",
-                                 idempotency_key="k1", summary="路灯坏了", sla_first_response_hours=72)
+    ticket = store.create_ticket(
+        desk="12345",
+        route="ticket",
+        conversation_id=SENDER,
+        channel="web",
+        idempotency_key="k1",
+        summary="路灯坏了",
+        sla_first_response_hours=72,
+    )
     store.change_status(ticket.id, "resolved", actor="wang")
     clock.advance(hours=25)
     [visit] = store.due_follow_ups()
@@ -28,9 +35,13 @@ def entity(name, value):
 
 
 async def test_solved_button_closes_the_ticket_and_asks_for_a_score(make_tracker, dispatcher, domain, store, visited):
-    tracker = make_tracker(f'/affirm{{"follow_up_ticket":"{visited.id}"}}', intent="affirm", sender_id=SENDER,
-                           entities=[entity("follow_up_ticket", str(visited.id))],
-                           slots={"follow_up_ticket": str(visited.id)})
+    tracker = make_tracker(
+        f'/affirm{{"follow_up_ticket":"{visited.id}"}}',
+        intent="affirm",
+        sender_id=SENDER,
+        entities=[entity("follow_up_ticket", str(visited.id))],
+        slots={"follow_up_ticket": str(visited.id)},
+    )
 
     events = await ActionFollowUpAnswer(store=store).run(dispatcher, tracker, domain)
 
@@ -48,8 +59,12 @@ async def test_rating_button_is_stored(make_tracker, domain, store, visited):
         domain,
     )
     dispatcher = CollectingDispatcher()
-    tracker = make_tracker(f'/rate_service{{"follow_up_ticket":"{ref}","service_score":2}}', intent="rate_service",
-                           sender_id=SENDER, entities=[entity("follow_up_ticket", ref), entity("service_score", 2)])
+    tracker = make_tracker(
+        f'/rate_service{{"follow_up_ticket":"{ref}","service_score":2}}',
+        intent="rate_service",
+        sender_id=SENDER,
+        entities=[entity("follow_up_ticket", ref), entity("service_score", 2)],
+    )
 
     await ActionFollowUpAnswer(store=store).run(dispatcher, tracker, domain)
 
@@ -59,7 +74,9 @@ async def test_rating_button_is_stored(make_tracker, domain, store, visited):
 
 
 async def test_not_solved_reopens_the_ticket(make_tracker, dispatcher, domain, store, visited):
-    tracker = make_tracker("/deny", intent="deny", sender_id=SENDER, entities=[entity("follow_up_ticket", str(visited.id))])
+    tracker = make_tracker(
+        "/deny", intent="deny", sender_id=SENDER, entities=[entity("follow_up_ticket", str(visited.id))]
+    )
 
     await ActionFollowUpAnswer(store=store).run(dispatcher, tracker, domain)
 
@@ -68,8 +85,12 @@ async def test_not_solved_reopens_the_ticket(make_tracker, dispatcher, domain, s
 
 
 async def test_another_conversation_cannot_answer_for_the_ticket(make_tracker, dispatcher, domain, store, visited):
-    tracker = make_tracker("/affirm", intent="affirm", sender_id="12345:web:intruder",
-                           entities=[entity("follow_up_ticket", str(visited.id))])
+    tracker = make_tracker(
+        "/affirm",
+        intent="affirm",
+        sender_id="12345:web:intruder",
+        entities=[entity("follow_up_ticket", str(visited.id))],
+    )
 
     await ActionFollowUpAnswer(store=store).run(dispatcher, tracker, domain)
 

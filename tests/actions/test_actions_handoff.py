@@ -16,11 +16,21 @@ async def test_handoff_tells_the_gateway_and_sets_the_slot(make_tracker, dispatc
     assert store.tickets_for_conversation("12345:test:1") == []  # nothing was being reported
 
 
-async def test_handoff_in_the_middle_of_the_form_opens_the_ticket_of_the_matter(make_tracker, dispatcher, domain, store):
+async def test_handoff_in_the_middle_of_the_form_opens_the_ticket_of_the_matter(
+    make_tracker, dispatcher, domain, store
+):
     tracker = make_tracker(
-        "还是找个人吧", intent="ask_human", active_loop="ticket_form",
-        slots={"route": "ticket", "problem_what": "小区门口的路灯坏了", "problem_since": "上周",
-               "category": "urban_management", "ticket_origin": "m-1", "requested_slot": "problem_where"},
+        "还是找个人吧",
+        intent="ask_human",
+        active_loop="ticket_form",
+        slots={
+            "route": "ticket",
+            "problem_what": "小区门口的路灯坏了",
+            "problem_since": "上周",
+            "category": "urban_management",
+            "ticket_origin": "m-1",
+            "requested_slot": "problem_where",
+        },
     )
 
     events = await ActionHandoff(store=store).run(dispatcher, tracker, domain)

@@ -23,10 +23,15 @@ async def test_first_crisis_message_gives_numbers_opens_an_urgent_ticket_and_bri
     assert ticket.sla_first_response_due == clock.now + timedelta(minutes=15)
     assert customs(dispatcher) == [{"handoff": True, "reason": "crisis", "urgent_ticket": ticket.number}]
     assert [(line.sender, line.text) for line in store.transcript(ticket.id, masked=False)] == [
-        ("bot", "你好呀"), ("person", "我不想活了")
+        ("bot", "你好呀"),
+        ("person", "我不想活了"),
     ]
     assert slot_values(events) == {
-        "in_crisis": True, "handoff": True, "route": "crisis", "channel": "12356", "last_ticket": ticket.number
+        "in_crisis": True,
+        "handoff": True,
+        "route": "crisis",
+        "channel": "12356",
+        "last_ticket": ticket.number,
     }
     assert not any(e["event"] == "active_loop" for e in events)
 
@@ -66,7 +71,9 @@ async def test_crisis_mid_form_deactivates_the_form_and_keeps_the_matter_in_the_
     make_tracker, dispatcher, domain, store
 ):
     tracker = make_tracker(
-        "我不想活了", intent="crisis", active_loop="ticket_form",
+        "我不想活了",
+        intent="crisis",
+        active_loop="ticket_form",
         slots={"problem_what": "宿舍热水器坏了", "requested_slot": "problem_where", "route": "ticket"},
     )
 
@@ -115,7 +122,9 @@ async def test_emergency_uses_the_channel_entity_of_the_safety_override(make_tra
 async def test_emergency_without_entity_asks_the_engine_for_the_channel(make_tracker, dispatcher, domain, store):
     engine = FakeEngine(FakeDecision(route="emergency", channel="120"))
 
-    await ActionHandleEmergency(engine=engine, store=store).run(dispatcher, make_tracker("我爸晕倒了", intent="emergency"), domain)
+    await ActionHandleEmergency(engine=engine, store=store).run(
+        dispatcher, make_tracker("我爸晕倒了", intent="emergency"), domain
+    )
 
     assert dispatcher.messages[0]["channel"] == "120"
 
@@ -133,10 +142,13 @@ async def test_emergency_with_unknown_channel_lists_all_numbers(make_tracker, di
     assert all(n in text for n in ("110", "119", "120", "122"))
 
 
-async def test_a_crisis_the_gateway_turned_into_a_payload_keeps_the_persons_words(make_tracker, dispatcher, domain, store):
+async def test_a_crisis_the_gateway_turned_into_a_payload_keeps_the_persons_words(
+    make_tracker, dispatcher, domain, store
+):
     words = "我真的撑不下去了，今晚不想活了"
-    tracker = make_tracker("/crisis", intent="crisis", metadata={"desk": "12345", "text": words,
-                                                                  "safety": {"route": "crisis"}})
+    tracker = make_tracker(
+        "/crisis", intent="crisis", metadata={"desk": "12345", "text": words, "safety": {"route": "crisis"}}
+    )
 
     await ActionHandleCrisis(store=store).run(dispatcher, tracker, domain)
 
@@ -146,8 +158,12 @@ async def test_a_crisis_the_gateway_turned_into_a_payload_keeps_the_persons_word
 
 
 async def test_an_emergency_payload_is_recorded_with_the_persons_words(make_tracker, dispatcher, domain, store):
-    tracker = make_tracker('/emergency{"channel":"119"}', intent="emergency", metadata={"text": "楼下着火了"},
-                           entities=[{"entity": "channel", "value": "119", "start": 0, "end": 1}])
+    tracker = make_tracker(
+        '/emergency{"channel":"119"}',
+        intent="emergency",
+        metadata={"text": "楼下着火了"},
+        entities=[{"entity": "channel", "value": "119", "start": 0, "end": 1}],
+    )
 
     await ActionHandleEmergency(store=store).run(dispatcher, tracker, domain)
 

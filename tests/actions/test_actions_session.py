@@ -55,8 +55,14 @@ async def test_slots_carry_over_but_the_crisis_companion_mode_ends(make_tracker,
 
 
 async def test_a_half_filled_form_does_not_survive_a_new_session(make_tracker, dispatcher, domain):
-    tracker = make_tracker(slots={"problem_what": "路灯坏了", "route": "ticket", "ticket_editing": True,
-                                  "last_ticket": "12345-20261123-0001"})
+    tracker = make_tracker(
+        slots={
+            "problem_what": "路灯坏了",
+            "route": "ticket",
+            "ticket_editing": True,
+            "last_ticket": "12345-20261123-0001",
+        }
+    )
 
     events = await ActionSessionStart().run(dispatcher, tracker, domain)
 

@@ -9,10 +9,19 @@ from action_test_support import responses, slot_values
 from actions.status import ActionCheckStatus, store_lookup
 
 
-def open_ticket(store, conversation_id: str, key: str, summary: str = "小区路灯坏了", category: str = "urban_management"):
+def open_ticket(
+    store, conversation_id: str, key: str, summary: str = "小区路灯坏了", category: str = "urban_management"
+):
     return store.create_ticket(
-        desk="12345", route="ticket", conversation_id=conversation_id, channel="web", idempotency_key=key,
-        summary=summary, category=category, sla_first_response_hours=72, sla_resolution_hours=120,
+        desk="12345",
+        route="ticket",
+        conversation_id=conversation_id,
+        channel="web",
+        idempotency_key=key,
+        summary=summary,
+        category=category,
+        sla_first_response_hours=72,
+        sla_resolution_hours=120,
     )
 
 
@@ -76,8 +85,14 @@ async def test_someone_elses_number_reveals_nothing(make_tracker, dispatcher, do
 
 async def test_own_number_is_found_and_records_of_answers_are_not_listed(make_tracker, dispatcher, domain, store):
     mine = open_ticket(store, "12345:test:1", "k1")
-    store.create_ticket(desk="12345", route="decline", conversation_id="12345:test:1", channel="web",
-                        idempotency_key="k-decline", summary="帮我找对象")
+    store.create_ticket(
+        desk="12345",
+        route="decline",
+        conversation_id="12345:test:1",
+        channel="web",
+        idempotency_key="k-decline",
+        summary="帮我找对象",
+    )
     tracker = make_tracker(f"工单 {mine.number}", intent="check_status", entities=number_entity(mine.number))
 
     await ActionCheckStatus(lookup=store_lookup(store)).run(dispatcher, tracker, domain)

@@ -28,17 +28,28 @@ def answer(make_tracker):
     """A tracker where the person just answered the form's `slot` with `text`."""
 
     def build(slot, text, intent="inform", value=None, slots=None, sender_id="12345:test:1", **kwargs):
-        current = {"route": "ticket", "requested_slot": slot, "problem_what": "小区门口的路灯坏了",
-                   "category": "urban_management", **(slots or {})}
+        current = {
+            "route": "ticket",
+            "requested_slot": slot,
+            "problem_what": "小区门口的路灯坏了",
+            "category": "urban_management",
+            **(slots or {}),
+        }
         return make_tracker(
-            text, intent, slots=current, active_loop="ticket_form", sender_id=sender_id,
-            slot_events={slot: text if value is None else value}, **kwargs,
+            text,
+            intent,
+            slots=current,
+            active_loop="ticket_form",
+            sender_id=sender_id,
+            slot_events={slot: text if value is None else value},
+            **kwargs,
         )
 
     return build
 
 
 # -- which questions ------------------------------------------------------------------------------
+
 
 def test_a_municipal_category_asks_what_where_since(make_tracker):
     tracker = make_tracker("x", slots={"category": "utilities"})
@@ -54,7 +65,12 @@ def test_youth_rights_protection_asks_who_and_contact_only_with_consent(make_tra
     base = {"desk": "12355", "category": "rights_protection"}
     tracker = make_tracker("x", sender_id=YOUTH, slots=base)
     assert form_slots(tracker, DAY) == [
-        "problem_what", "problem_who", "problem_where", "problem_since", "contact_consent", "ticket_confirmed"
+        "problem_what",
+        "problem_who",
+        "problem_where",
+        "problem_since",
+        "contact_consent",
+        "ticket_confirmed",
     ]
     agreed = make_tracker("x", sender_id=YOUTH, slots={**base, "contact_consent": True})
     assert "contact_value" in form_slots(agreed, DAY)
@@ -75,12 +91,20 @@ def test_out_of_youth_staff_hours_the_callback_time_is_asked(make_tracker, monke
 
 def test_unknown_category_uses_the_default_questions_and_editing_adds_the_choice(make_tracker):
     tracker = make_tracker("x", slots={"category": None, "ticket_editing": True})
-    assert form_slots(tracker, DAY) == ["problem_what", "problem_where", "problem_since", "ticket_edit", "ticket_confirmed"]
+    assert form_slots(tracker, DAY) == [
+        "problem_what",
+        "problem_where",
+        "problem_since",
+        "ticket_edit",
+        "ticket_confirmed",
+    ]
 
 
 async def test_activation_with_prefilled_details_requests_the_first_missing_one(make_tracker, domain):
     tracker = make_tracker(
-        "停电快八个小时了", slots={"route": "ticket", "category": "utilities"}, active_loop="ticket_form",
+        "停电快八个小时了",
+        slots={"route": "ticket", "category": "utilities"},
+        active_loop="ticket_form",
         slot_events={"problem_what": "停电快八个小时了", "problem_since": "八个小时了"},
     )
 
@@ -89,15 +113,20 @@ async def test_activation_with_prefilled_details_requests_the_first_missing_one(
     )
 
     assert slot_values(events) == {
-        "problem_what": "停电快八个小时了", "problem_since": "八个小时了", "requested_slot": "problem_where"
+        "problem_what": "停电快八个小时了",
+        "problem_since": "八个小时了",
+        "requested_slot": "problem_where",
     }
 
 
 # -- answers ------------------------------------------------------------------------------------
 
+
 async def test_a_plain_answer_is_kept(answer, dispatcher, domain):
     validator = ValidateTicketForm(engine=FakeEngine(error=AssertionError("short answers are not triaged")))
-    result = await validator.validate_problem_where("幸福路和建设路路口", dispatcher, answer("problem_where", "幸福路和建设路路口"), domain)
+    result = await validator.validate_problem_where(
+        "幸福路和建设路路口", dispatcher, answer("problem_where", "幸福路和建设路路口"), domain
+    )
     assert result == {"problem_where": "幸福路和建设路路口"}
 
 
@@ -118,12 +147,18 @@ async def test_buttons_and_i_dont_know_are_answers_too(answer, dispatcher, domai
     assert result == {slot: expected}
 
 
-async def test_a_new_request_with_another_route_is_answered_and_the_question_asked_again(answer, dispatcher, domain, store):
-    engine = FakeEngine(FakeDecision(route="refer", channel="12368", entry_id="litigation", reply="案件进度请拨打12368。"))
+async def test_a_new_request_with_another_route_is_answered_and_the_question_asked_again(
+    answer, dispatcher, domain, store
+):
+    engine = FakeEngine(
+        FakeDecision(route="refer", channel="12368", entry_id="litigation", reply="案件进度请拨打12368。")
+    )
     text = "对了，我那个离婚官司法院一直不开庭怎么办"
     tracker = answer("problem_where", text, intent="describe_problem", message_id="m-digress")
 
-    result = await ValidateTicketForm(engine=engine, store=store).validate_problem_where(text, dispatcher, tracker, domain)
+    result = await ValidateTicketForm(engine=engine, store=store).validate_problem_where(
+        text, dispatcher, tracker, domain
+    )
 
     assert result == {"problem_where": None}
     assert next(m.get("text") for m in dispatcher.messages) == "案件进度请拨打12368。"
@@ -137,13 +172,17 @@ async def test_a_long_answer_that_is_still_the_same_matter_is_kept(answer, dispa
     text = "就在光明街道向阳小区七栋后面那条小路上"
     tracker = answer("problem_where", text, intent="describe_problem")
 
-    result = await ValidateTicketForm(engine=engine, store=store).validate_problem_where(text, dispatcher, tracker, domain)
+    result = await ValidateTicketForm(engine=engine, store=store).validate_problem_where(
+        text, dispatcher, tracker, domain
+    )
 
     assert result == {"problem_where": text}
     assert dispatcher.messages == []
 
 
-async def test_a_crisis_the_engine_sees_inside_the_form_stops_it_with_an_urgent_ticket(answer, dispatcher, domain, store):
+async def test_a_crisis_the_engine_sees_inside_the_form_stops_it_with_an_urgent_ticket(
+    answer, dispatcher, domain, store
+):
     engine = FakeEngine(FakeDecision(route="crisis", channel="12356"))
     text = "算了说这些也没用，我觉得活着没什么意思了"
     tracker = answer("problem_where", text, intent="describe_problem")
@@ -164,7 +203,9 @@ async def test_the_description_asked_for_after_an_faq_is_triaged_for_its_categor
     text = "社区服务中心一直说系统维护，医保卡补办不了"
     tracker = answer("problem_what", text, intent="describe_problem", slots={"problem_what": None, "category": None})
 
-    result = await ValidateTicketForm(engine=engine, store=store).validate_problem_what(text, dispatcher, tracker, domain)
+    result = await ValidateTicketForm(engine=engine, store=store).validate_problem_what(
+        text, dispatcher, tracker, domain
+    )
 
     assert result == {"problem_what": text, "category": "social_insurance", "category_l1": "劳动和社会保障"}
 
@@ -181,24 +222,38 @@ async def test_a_wrong_number_is_asked_again_and_no_means_no(answer, dispatcher,
         "contact_value": None
     }
     assert responses(dispatcher) == ["utter_contact_invalid"]
-    refused = validator.validate_contact_value("/deny", dispatcher, answer("contact_value", "/deny", intent="deny"), domain)
+    refused = validator.validate_contact_value(
+        "/deny", dispatcher, answer("contact_value", "/deny", intent="deny"), domain
+    )
     assert refused == {"contact_value": None, "contact_consent": False}
 
 
 def test_every_contact_question_carries_the_privacy_note(domain):
-    by_desk = {(v.get("condition") or [{}])[0].get("value", "default"): v["text"]
-               for v in domain["responses"]["utter_ask_contact_consent"]}
+    by_desk = {
+        (v.get("condition") or [{}])[0].get("value", "default"): v["text"]
+        for v in domain["responses"]["utter_ask_contact_consent"]
+    }
     assert "14" in by_desk["12355"] and "监护人" in by_desk["12355"] and "紧急" in by_desk["12355"]
     assert all("保密" in text for text in by_desk.values())
 
 
 # -- summary and corrections -----------------------------------------------------------------------
 
+
 async def test_the_summary_lists_the_details_with_confirm_and_edit_buttons(make_tracker, dispatcher, domain):
     tracker = make_tracker(
-        "x", sender_id=YOUTH, slots={"desk": "12355", "category": "rights_protection", "problem_what": "被同学勒索",
-                                     "problem_who": "隔壁班的两个人", "problem_where": "学校后门",
-                                     "problem_since": "上个月", "contact_consent": True, "contact_value": "13812345678"},
+        "x",
+        sender_id=YOUTH,
+        slots={
+            "desk": "12355",
+            "category": "rights_protection",
+            "problem_what": "被同学勒索",
+            "problem_who": "隔壁班的两个人",
+            "problem_where": "学校后门",
+            "problem_since": "上个月",
+            "contact_consent": True,
+            "contact_value": "13812345678",
+        },
     )
 
     await ActionAskTicketConfirmed(clock=lambda: DAY).run(dispatcher, tracker, domain)
@@ -225,7 +280,8 @@ async def test_confirm_edit_and_correction(answer, dispatcher, domain):
         "ticket_confirmed": True
     }
     assert validator.validate_ticket_confirmed(False, dispatcher, answer("ticket_confirmed", "/deny"), domain) == {
-        "ticket_confirmed": None, "ticket_editing": True
+        "ticket_confirmed": None,
+        "ticket_editing": True,
     }
     corrected = validator.validate_ticket_confirmed(
         "灯杆上有编号 A-17", dispatcher, answer("ticket_confirmed", "灯杆上有编号 A-17"), domain
@@ -255,20 +311,41 @@ async def test_callback_question_names_the_staff_hours(make_tracker, dispatcher,
 
 # -- submit and cancel -------------------------------------------------------------------------
 
+
 def confirmed(make_tracker, **slots):
-    values = {"route": "ticket", "category": "utilities", "category_l1": "城乡建设", "problem_what": "停水两天了",
-              "problem_where": "向阳小区7栋", "problem_since": "前天", "ticket_confirmed": True,
-              "ticket_origin": "m-origin", **slots}
-    return make_tracker("/affirm", intent="affirm", slots=values, sender_id=slots.pop("sender_id", "12345:web:u1"),
-                        earlier_texts=("我们小区停水两天了",), bot_texts=("请问具体在什么地方？",))
+    values = {
+        "route": "ticket",
+        "category": "utilities",
+        "category_l1": "城乡建设",
+        "problem_what": "停水两天了",
+        "problem_where": "向阳小区7栋",
+        "problem_since": "前天",
+        "ticket_confirmed": True,
+        "ticket_origin": "m-origin",
+        **slots,
+    }
+    return make_tracker(
+        "/affirm",
+        intent="affirm",
+        slots=values,
+        sender_id=slots.pop("sender_id", "12345:web:u1"),
+        earlier_texts=("我们小区停水两天了",),
+        bot_texts=("请问具体在什么地方？",),
+    )
 
 
-async def test_submit_opens_the_ticket_and_tells_its_number_and_response_time(make_tracker, dispatcher, domain, store, clock):
+async def test_submit_opens_the_ticket_and_tells_its_number_and_response_time(
+    make_tracker, dispatcher, domain, store, clock
+):
     events = await ActionSubmitTicket(store=store, clock=clock).run(dispatcher, confirmed(make_tracker), domain)
 
     [ticket] = store.tickets_for_conversation("12345:web:u1")
     assert (ticket.route, ticket.status, ticket.category, ticket.category_l1, ticket.channel) == (
-        "ticket", "new", "utilities", "城乡建设", "web"
+        "ticket",
+        "new",
+        "utilities",
+        "城乡建设",
+        "web",
     )
     assert ticket.idempotency_key.startswith("ticket:m-origin:")
     assert "向阳小区[门牌]" in ticket.summary_redacted or "向阳小区7栋" in ticket.summary_redacted
@@ -293,8 +370,14 @@ async def test_a_retried_submit_makes_one_ticket(make_tracker, domain, store, cl
 
 async def test_an_urgent_youth_ticket_with_consented_contact(make_tracker, dispatcher, domain, store, clock):
     tracker = confirmed(
-        make_tracker, sender_id=YOUTH, desk="12355", category="rights_protection", category_l1=None,
-        problem_who="同班同学", contact_consent=True, contact_value="13812345678",
+        make_tracker,
+        sender_id=YOUTH,
+        desk="12355",
+        category="rights_protection",
+        category_l1=None,
+        problem_who="同班同学",
+        contact_consent=True,
+        contact_value="13812345678",
     )
 
     await ActionSubmitTicket(store=store, clock=clock).run(dispatcher, tracker, domain)
@@ -350,8 +433,12 @@ async def test_a_store_failure_apologises_and_keeps_the_details(make_tracker, di
 
 
 async def test_cancel_stops_the_form_politely_and_empties_it(make_tracker, dispatcher, domain):
-    tracker = make_tracker("算了", intent="cancel", active_loop="ticket_form",
-                           slots={"route": "ticket", "problem_what": "路灯坏了", "requested_slot": "problem_where"})
+    tracker = make_tracker(
+        "算了",
+        intent="cancel",
+        active_loop="ticket_form",
+        slots={"route": "ticket", "problem_what": "路灯坏了", "requested_slot": "problem_where"},
+    )
 
     events = await ActionCancelTicketForm().run(dispatcher, tracker, domain)
 

@@ -45,7 +45,9 @@ async def test_ticket_route_clears_a_previous_form(make_tracker, dispatcher, dom
     assert dispatcher.messages[0]["category_name"] == "城乡建设"
 
 
-async def test_ticket_route_without_a_readable_category_name_does_not_show_an_id(make_tracker, dispatcher, domain, store):
+async def test_ticket_route_without_a_readable_category_name_does_not_show_an_id(
+    make_tracker, dispatcher, domain, store
+):
     engine = FakeEngine(FakeDecision(route="ticket", category="psych_counselling"))
     tracker = make_tracker("最近压力好大", sender_id="12355:web:7", slots={"desk": "12355"})
 
@@ -60,7 +62,9 @@ async def test_faq_answers_asks_whether_it_helped_and_is_recorded(make_tracker, 
         FakeDecision(route="faq", faq_id="service_hours", entry_id="service_hours", reply="12345热线7×24小时有人接听。")
     )
 
-    events = await ActionTriageRequest(engine=engine, store=store).run(dispatcher, make_tracker("12345晚上有人接吗"), domain)
+    events = await ActionTriageRequest(engine=engine, store=store).run(
+        dispatcher, make_tracker("12345晚上有人接吗"), domain
+    )
 
     assert dispatcher.messages[0]["text"] == "12345热线7×24小时有人接听。"
     assert responses(dispatcher) == [None, "utter_faq_helpful"]
@@ -108,7 +112,9 @@ async def test_a_retried_action_records_the_answer_once(make_tracker, domain, st
     assert len(store.tickets_for_conversation("12345:test:1")) == 1
 
 
-async def test_clarify_without_a_reply_still_asks_one_question_and_records_nothing(make_tracker, dispatcher, domain, store):
+async def test_clarify_without_a_reply_still_asks_one_question_and_records_nothing(
+    make_tracker, dispatcher, domain, store
+):
     engine = FakeEngine(FakeDecision(route="clarify"))
 
     await ActionTriageRequest(engine=engine, store=store).run(dispatcher, make_tracker("有个问题"), domain)
@@ -179,7 +185,9 @@ async def test_a_broken_ticket_store_never_reaches_the_person(make_tracker, disp
 async def test_button_payload_asks_for_details_without_calling_the_engine(make_tracker, dispatcher, domain, store):
     engine = FakeEngine(FakeDecision(route="ticket"))
 
-    events = await ActionTriageRequest(engine=engine, store=store).run(dispatcher, make_tracker("/describe_problem"), domain)
+    events = await ActionTriageRequest(engine=engine, store=store).run(
+        dispatcher, make_tracker("/describe_problem"), domain
+    )
 
     assert engine.calls == []
     assert responses(dispatcher) == ["utter_ask_details"]

@@ -36,7 +36,9 @@ def test_start_in_worker_does_nothing_outside_a_worker(monkeypatch: pytest.Monke
     assert warm_up.start_in_worker() is None
 
 
-def test_a_failed_warm_up_is_logged_not_raised(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_failed_warm_up_is_logged_not_raised(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     import actions.common
 
     def broken() -> None:

@@ -51,13 +51,19 @@ def test_health_says_warming_until_the_triage_models_are_loaded(
     monkeypatch.setattr(app_module, "_warm_up_triage", lambda: loaded.wait(10) and None)
     with TestClient(create_app(Settings())) as test_client:  # the real triage screen
         warming = test_client.get("/healthz")
-        assert warming.status_code == 503 and warming.json() == {"status": "warming", "rasa": "down", "triage": "warming"}
+        assert warming.status_code == 503 and warming.json() == {
+            "status": "warming",
+            "rasa": "down",
+            "triage": "warming",
+        }
         loaded.set()
         assert health_until(test_client, "ready") == {"status": "ok", "rasa": "down", "triage": "ready"}
         assert test_client.get("/healthz").status_code == 200
 
 
-def test_a_failed_warm_up_is_reported_but_the_app_keeps_serving(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_warm_up_is_reported_but_the_app_keeps_serving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FRONTDOOR_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("FRONTDOOR_RASA_URL", "http://127.0.0.1:9")
 

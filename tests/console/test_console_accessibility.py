@@ -19,8 +19,17 @@ from bot.tickets.models import Ticket
 CSS = Path(__file__).resolve().parents[2] / "bot" / "console" / "static" / "console.css"
 # (text, background) pairs the stylesheet actually uses for text
 PAIRS = [
-    ("fg", "bg"), ("fg", "surface"), ("muted", "bg"), ("muted", "surface"), ("accent", "bg"), ("accent", "surface"),
-    ("on-accent", "accent"), ("danger", "bg"), ("on-danger", "danger"), ("ok-fg", "ok-bg"), ("warn-fg", "warn-bg"),
+    ("fg", "bg"),
+    ("fg", "surface"),
+    ("muted", "bg"),
+    ("muted", "surface"),
+    ("accent", "bg"),
+    ("accent", "surface"),
+    ("on-accent", "accent"),
+    ("danger", "bg"),
+    ("on-danger", "danger"),
+    ("ok-fg", "ok-bg"),
+    ("warn-fg", "warn-bg"),
 ]
 
 
@@ -113,8 +122,16 @@ def test_every_control_of_the_main_pages_has_a_label_and_every_chart_a_title(
     store.add_contact(ticket.id, kind="phone", value="13812345678", consent_text="同意")
     store.change_status(ticket.id, "resolved", actor="x")
     login(client, staff.admin)
-    pages = ["/console/", f"/console/tickets/{ticket.id}", "/console/analytics", "/console/topics",
-             "/console/catalogue", "/console/catalogue/12345/faq", "/console/staff", "/console/audit"]
+    pages = [
+        "/console/",
+        f"/console/tickets/{ticket.id}",
+        "/console/analytics",
+        "/console/topics",
+        "/console/catalogue",
+        "/console/catalogue/12345/faq",
+        "/console/staff",
+        "/console/audit",
+    ]
     client.cookies.clear()
     login_page = client.get("/console/login").text
     login(client, staff.admin)
@@ -123,7 +140,8 @@ def test_every_control_of_the_main_pages_has_a_label_and_every_chart_a_title(
         audit.feed(html)
         assert audit.lang == "zh-CN", path
         unlabelled = [
-            c.get("name") for i, c in enumerate(audit.controls)
+            c.get("name")
+            for i, c in enumerate(audit.controls)
             if i not in audit.wrapped and c.get("id") not in audit.label_for and not c.get("aria-label")
         ]
         assert unlabelled == [], (path, unlabelled)

@@ -25,8 +25,18 @@ def add_inbound(console: ConsoleState, desk: str, statuses: list[str], clock: Fa
         conversation = f"{desk}:web:stats"
         connection.execute(
             insert(Conversation),
-            [{"id": conversation, "desk": desk, "channel": "web", "external_user": "stats", "handoff": False,
-              "bot_reset_pending": False, "created_at": clock.now, "last_seen_at": clock.now}],
+            [
+                {
+                    "id": conversation,
+                    "desk": desk,
+                    "channel": "web",
+                    "external_user": "stats",
+                    "handoff": False,
+                    "bot_reset_pending": False,
+                    "created_at": clock.now,
+                    "last_seen_at": clock.now,
+                }
+            ],
         )
         connection.execute(
             insert(InboundMessage),
@@ -47,7 +57,9 @@ def test_answer_first_response_and_satisfaction_figures(
     for ticket, solved, score in ((fast, True, 5), (slow, False, 2)):
         store.change_status(ticket.id, "resolved", actor="a")
         store.record_rating(ticket.id, solved=solved, service_score=score)
-    new_ticket(route="decline", summary="帮我儿子找个对象，电话13912345678", triage_signals={"entry_id": "wishing_well"})
+    new_ticket(
+        route="decline", summary="帮我儿子找个对象，电话13912345678", triage_signals={"entry_id": "wishing_well"}
+    )
     new_ticket(route="refer", summary="官司判决不公", triage_signals={"entry_id": "litigation", "channel": "12368"})
     add_inbound(console, "12345", ["answered"] * 8 + ["to_staff", "received"], clock)
     assert waiting.first_response_at is None

@@ -17,8 +17,15 @@ from bot.console.state import ConsoleState
 from bot.console.web import SESSION_COOKIE
 from bot.tickets.models import Ticket
 
-SAMPLE = {"ticket_id": 1, "contact_id": 1, "follow_up_id": 1, "desk": "12345", "kind": "faq", "version": 1,
-          "username": "li.agent"}
+SAMPLE = {
+    "ticket_id": 1,
+    "contact_id": 1,
+    "follow_up_id": 1,
+    "desk": "12345",
+    "kind": "faq",
+    "version": 1,
+    "username": "li.agent",
+}
 PUBLIC = {"/console/login"}
 
 
@@ -27,9 +34,7 @@ def _path(route: Route) -> str:
 
 
 def _routes(method: str) -> list[str]:
-    return sorted(
-        {_path(r) for r in routes if isinstance(r, Route) and r.methods and method in r.methods} - PUBLIC
-    )
+    return sorted({_path(r) for r in routes if isinstance(r, Route) and r.methods and method in r.methods} - PUBLIC)
 
 
 @pytest.mark.parametrize("path", _routes("GET"))
@@ -150,8 +155,12 @@ def _fill(path: str, ticket: Ticket) -> str:
 @pytest.mark.parametrize("path", _routes("POST"))
 @pytest.mark.parametrize("token", [None, "wrong-token"])
 def test_every_post_without_a_valid_csrf_token_is_403(
-    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState,
-    path: str, token: str | None,
+    client: TestClient,
+    staff: Staff,
+    new_ticket: Callable[..., Ticket],
+    console: ConsoleState,
+    path: str,
+    token: str | None,
 ) -> None:
     ticket = new_ticket()
     login(client, staff.admin)
@@ -179,14 +188,29 @@ def test_a_csrf_token_of_another_session_is_refused(
     [
         ("agent", {"/console/"}),
         ("supervisor", {"/console/", "/console/analytics", "/console/topics", "/console/catalogue"}),
-        ("admin", {"/console/", "/console/analytics", "/console/topics", "/console/catalogue", "/console/staff",
-                   "/console/audit"}),
+        (
+            "admin",
+            {
+                "/console/",
+                "/console/analytics",
+                "/console/topics",
+                "/console/catalogue",
+                "/console/staff",
+                "/console/audit",
+            },
+        ),
     ],
 )
 def test_what_each_role_may_open(client: TestClient, staff: Staff, role: str, allowed: set[str]) -> None:
     login(client, {"agent": staff.agent, "supervisor": staff.supervisor, "admin": staff.admin}[role])
-    pages = ["/console/", "/console/analytics", "/console/topics", "/console/catalogue", "/console/staff",
-             "/console/audit"]
+    pages = [
+        "/console/",
+        "/console/analytics",
+        "/console/topics",
+        "/console/catalogue",
+        "/console/staff",
+        "/console/audit",
+    ]
     for page in pages:
         status = client.get(page).status_code
         assert status == (200 if page in allowed else 403), (role, page, status)
@@ -223,15 +247,15 @@ def test_disabling_an_account_ends_its_session(client: TestClient, staff: Staff,
     assert _attempt(client, staff.agent, PASSWORD).status_code == 401
 
 
-def test_without_a_secret_key_the_console_says_what_to_set(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_without_a_secret_key_the_console_says_what_to_set(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("FRONTDOOR_SECRET_KEY")
     response = client.get("/console/login")
     assert response.status_code == 503 and "FRONTDOOR_SECRET_KEY" in response.text
 
 
-def test_create_admin_command(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_create_admin_command(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     url = f"sqlite:///{tmp_path / 'admin.db'}"
     monkeypatch.setenv("FRONTDOOR_ADMIN_PASSWORD", "a-long-admin-password")
     assert cli.main(["--url", url, "create-admin", "--username", "Chief", "--desk", "12345", "--desk", "12355"]) == 0

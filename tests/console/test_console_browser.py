@@ -62,7 +62,9 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     patch.delenv("FRONTDOOR_DATABASE_URL", raising=False)
     settings = Settings()
     console = ConsoleState.open(settings, embedder=hashing_embedder())
-    console.accounts.create_user(SUPERVISOR, PASSWORD, role="supervisor", desks=["12345", "12355"], display_name="周班长")
+    console.accounts.create_user(
+        SUPERVISOR, PASSWORD, role="supervisor", desks=["12345", "12355"], display_name="周班长"
+    )
     app = create_app(settings, safety_screen=no_risk)
     app.state.console = console
     port = free_port()
@@ -75,15 +77,29 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     url = f"http://127.0.0.1:{port}"
     try:
         sender = "teen-7"
-        reply = httpx.post(f"{url}/api/chat/12355", json={"sender": sender, "text": "我好难受", "channel": "web"}, timeout=30)
+        reply = httpx.post(
+            f"{url}/api/chat/12355", json={"sender": sender, "text": "我好难受", "channel": "web"}, timeout=30
+        )
         assert reply.status_code == 200
         store = console.store
-        store.create_ticket(desk="12345", route="ticket", conversation_id="12345:web:other", channel="web",
-                            idempotency_key="b-1", summary="路灯坏了", sla_first_response_hours=4,
-                            sla_resolution_hours=72)
+        store.create_ticket(
+            desk="12345",
+            route="ticket",
+            conversation_id="12345:web:other",
+            channel="web",
+            idempotency_key="b-1",
+            summary="路灯坏了",
+            sla_first_response_hours=4,
+            sla_resolution_hours=72,
+        )
         crisis = store.create_ticket(
-            desk="12355", route="crisis", conversation_id=f"12355:web:{sender}", channel="web",
-            idempotency_key="b-2", summary="我好难受，不想活了", transcript=[("person", "我好难受，不想活了")],
+            desk="12355",
+            route="crisis",
+            conversation_id=f"12355:web:{sender}",
+            channel="web",
+            idempotency_key="b-2",
+            summary="我好难受，不想活了",
+            transcript=[("person", "我好难受，不想活了")],
             triage_signals={"route": "crisis", "signals": ["lexicon:不想活"]},
         )
         yield Running(url, console, crisis, sender)
@@ -165,7 +181,9 @@ def test_keyboard_focus_is_visible_and_every_control_is_labelled(running: Runnin
                  .map(el => el.name || el.id)"""
         )
         assert unlabelled == [], (path, unlabelled)
-        untitled = page.evaluate("() => [...document.querySelectorAll('svg')].filter(s => !s.querySelector('title')).length")
+        untitled = page.evaluate(
+            "() => [...document.querySelectorAll('svg')].filter(s => !s.querySelector('title')).length"
+        )
         assert untitled == 0, path
     page.goto(f"{running.url}/console/")
     for _ in range(4):

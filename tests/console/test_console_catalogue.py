@@ -39,8 +39,11 @@ def test_a_valid_edit_goes_live_in_the_override_folder_with_a_version(
 ) -> None:
     token = login(client, staff.admin)
     bundled = overrides.bundled_path("faq", "12355").read_text(encoding="utf-8")
-    edited = bundled.replace("faqs:", "faqs:\n  - id: console_test\n    question: 测试问题？\n    paraphrases: [甲, 乙]\n"
-                             "    answer: 测试答案。", 1)
+    edited = bundled.replace(
+        "faqs:",
+        "faqs:\n  - id: console_test\n    question: 测试问题？\n    paraphrases: [甲, 乙]\n    answer: 测试答案。",
+        1,
+    )
     response = save(client, token, edited)
     assert response.status_code == 303, response.text  # type: ignore[attr-defined]
     path = settings.data_dir / "catalogue" / "faq" / "12355.yml"
@@ -75,7 +78,7 @@ def test_a_schema_error_is_refused_with_the_reason(client: TestClient, staff: St
     duplicate = original.replace(f"- id: {second_id}", f"- id: {first_id}", 1)
     response = save(client, token, duplicate)
     assert response.status_code == 400 and "duplicate id" in response.text  # type: ignore[attr-defined]
-    no_answer = "desk: \"12355\"\nfaqs:\n  - id: only_one\n    question: 问题？\n    paraphrases: [a]\n"
+    no_answer = 'desk: "12355"\nfaqs:\n  - id: only_one\n    question: 问题？\n    paraphrases: [a]\n'
     response = save(client, token, no_answer)
     assert response.status_code == 400 and "answer" in response.text  # type: ignore[attr-defined]
     wrong_desk = original.replace('desk: "12355"', 'desk: "12345"', 1)

@@ -28,7 +28,9 @@ def items(now_hours_ago: dict[str, list[float]]) -> list[TopicItem]:
     out = []
     for n, (text, ages) in enumerate(now_hours_ago.items()):
         for k, age in enumerate(ages):
-            out.append(TopicItem(n * 100 + k, f"12345-2026-{n:02d}{k:02d}", "12345", START - timedelta(hours=age), text))
+            out.append(
+                TopicItem(n * 100 + k, f"12345-2026-{n:02d}{k:02d}", "12345", START - timedelta(hours=age), text)
+            )
     return out
 
 

@@ -17,7 +17,9 @@ from bot.tickets.repository import TicketStore
 
 
 def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("import_gov_messages", REPO_ROOT / "scripts" / "import_gov_messages.py")
+    spec = importlib.util.spec_from_file_location(
+        "import_gov_messages", REPO_ROOT / "scripts" / "import_gov_messages.py"
+    )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -29,8 +31,12 @@ def test_import_masks_is_idempotent_and_prints_masked_clusters(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rows = [
-        {"id": f"m{i}", "text": f"幸福路小区路灯不亮问题{i}", "detail": f"我叫王小明，电话1381234{i:04d}，路灯坏了很久。",
-         "time": f"2019/5/{1 + i % 3} 10:00:00"}
+        {
+            "id": f"m{i}",
+            "text": f"幸福路小区路灯不亮问题{i}",
+            "detail": f"我叫王小明，电话1381234{i:04d}，路灯坏了很久。",
+            "time": f"2019/5/{1 + i % 3} 10:00:00",
+        }
         for i in range(6)
     ] + [{"id": "x1", "text": "公积金提取咨询", "detail": "需要什么材料", "time": "2019-05-02 09:00:00"}]
     path = tmp_path / "sample.jsonl"

@@ -22,7 +22,10 @@ def test_the_migration_builds_the_console_models(tmp_path: Path) -> None:
         with engine.connect() as connection:
             context = MigrationContext.configure(
                 connection,
-                opts={"compare_type": True, "include_name": lambda name, kind, _: kind != "table" or name in CONSOLE_TABLES},
+                opts={
+                    "compare_type": True,
+                    "include_name": lambda name, kind, _: kind != "table" or name in CONSOLE_TABLES,
+                },
             )
             console_only = MetaData(naming_convention=Base.metadata.naming_convention)
             for name in CONSOLE_TABLES:

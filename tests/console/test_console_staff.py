@@ -15,8 +15,14 @@ def test_admin_creates_an_account_that_can_log_in(client: TestClient, staff: Sta
     token = login(client, staff.admin)
     response = client.post(
         "/console/staff",
-        data={"csrf_token": token, "username": "Sun.New", "display_name": "孙新", "role": "agent",
-              "desks": ["12355"], "password": "a-good-first-password"},
+        data={
+            "csrf_token": token,
+            "username": "Sun.New",
+            "display_name": "孙新",
+            "role": "agent",
+            "desks": ["12355"],
+            "password": "a-good-first-password",
+        },
     )
     assert response.status_code == 303
     created = console.accounts.get("sun.new")
@@ -62,15 +68,20 @@ def test_password_reset_ends_the_accounts_sessions(client: TestClient, staff: St
     with TestClient(app, follow_redirects=False) as agent_client:  # type: ignore[arg-type]
         login(agent_client, staff.agent)
         token = login(client, staff.admin)
-        response = client.post(f"/console/staff/{staff.agent}/password", data={"csrf_token": token,
-                                                                             "password": "brand-new-password"})
+        response = client.post(
+            f"/console/staff/{staff.agent}/password", data={"csrf_token": token, "password": "brand-new-password"}
+        )
         assert response.status_code == 303
         assert agent_client.get("/console/").status_code == 303  # the old session is gone
         login(agent_client, staff.agent, "brand-new-password")
         page = agent_client.get("/console/login")
         assert page.status_code == 200
-    assert client.post(f"/console/staff/{staff.agent}/password", data={"csrf_token": token,
-                                                                       "password": PASSWORD[:5]}).status_code == 400
+    assert (
+        client.post(
+            f"/console/staff/{staff.agent}/password", data={"csrf_token": token, "password": PASSWORD[:5]}
+        ).status_code
+        == 400
+    )
 
 
 def test_audit_page_lists_views_and_reveals_with_reasons(

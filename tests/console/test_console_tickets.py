@@ -129,7 +129,9 @@ def test_a_reply_without_a_gateway_conversation_is_refused_and_not_recorded(
     response = client.post(f"/console/tickets/{ticket.id}/reply", data={"csrf_token": token, "text": "您好"})
     assert response.status_code == 409 and "无法送达" in response.text
     assert console.store.get(ticket.id).first_response_at is None
-    assert client.post(f"/console/tickets/{ticket.id}/reply", data={"csrf_token": token, "text": " "}).status_code == 400
+    assert (
+        client.post(f"/console/tickets/{ticket.id}/reply", data={"csrf_token": token, "text": " "}).status_code == 400
+    )
 
 
 def test_status_workflow_resolve_schedules_a_return_visit(
@@ -190,9 +192,7 @@ def test_category_comes_from_the_desk_catalogue(
     assert changed[0].details["old"]["category"] == "urban_management"
 
 
-def test_notes_show_in_the_history(
-    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket]
-) -> None:
+def test_notes_show_in_the_history(client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket]) -> None:
     ticket = new_ticket()
     token = login(client, staff.agent)
     client.post(f"/console/tickets/{ticket.id}/note", data={"csrf_token": token, "text": "已电话联系物业"})
@@ -211,7 +211,10 @@ def test_claim_transfer_and_first_handler(
     url = f"/console/tickets/{ticket.id}/assign"
     # a transfer needs a reason, and only colleagues of the desk (or a department) can receive it
     assert client.post(url, data={"csrf_token": token, "assignee": staff.agent2}).status_code == 400
-    assert client.post(url, data={"csrf_token": token, "assignee": staff.youth_agent, "reason": "转给同事"}).status_code == 400
+    assert (
+        client.post(url, data={"csrf_token": token, "assignee": staff.youth_agent, "reason": "转给同事"}).status_code
+        == 400
+    )
     response = client.post(
         url, data={"csrf_token": token, "assignee": staff.agent2, "department": "区住建局", "reason": "涉及房屋维修"}
     )
@@ -221,7 +224,9 @@ def test_claim_transfer_and_first_handler(
 
     token = login(client, staff.agent)  # no longer the holder: may neither take it back nor pass it on
     assert client.post(f"/console/tickets/{ticket.id}/claim", data={"csrf_token": token}).status_code == 409
-    assert client.post(url, data={"csrf_token": token, "assignee": staff.agent, "reason": "我来处理"}).status_code == 403
+    assert (
+        client.post(url, data={"csrf_token": token, "assignee": staff.agent, "reason": "我来处理"}).status_code == 403
+    )
 
     token = login(client, staff.supervisor)  # a supervisor may take over
     assert client.post(f"/console/tickets/{ticket.id}/claim", data={"csrf_token": token}).status_code == 303
@@ -263,7 +268,10 @@ def test_handoff_toggle_and_canned_replies(
     token = login(client, staff.agent)
     page = client.get(f"/console/tickets/{ticket.id}").text
     assert f"工单号 {ticket.number}" in page and "data-canned" in page
-    assert client.post(f"/console/tickets/{ticket.id}/handoff", data={"csrf_token": token, "to": "staff"}).status_code == 303
+    assert (
+        client.post(f"/console/tickets/{ticket.id}/handoff", data={"csrf_token": token, "to": "staff"}).status_code
+        == 303
+    )
     gateway = app.state.gateway  # type: ignore[attr-defined]
     assert gateway.conversation(conversation).handoff is True
     client.post(f"/console/tickets/{ticket.id}/handoff", data={"csrf_token": token, "to": "bot"})

@@ -45,8 +45,10 @@ def test_conversations_are_spread_over_the_replicas_and_each_stays_on_one(two_re
         follow = chat(two_replicas, person, "我想查询工单进度")
         assert follow and messages.backend_down("12345") not in follow
     owners = RasaClient(",".join(two_replicas.rasa_urls))
-    expected = {url: {f"12345:rest:{p}" for p in people if owners.replica_for(f"12345:rest:{p}") == url}
-                for url in two_replicas.rasa_urls}
+    expected = {
+        url: {f"12345:rest:{p}" for p in people if owners.replica_for(f"12345:rest:{p}") == url}
+        for url in two_replicas.rasa_urls
+    }
     assert all(expected.values()), "six people should land on both replicas"
     for replica, url in enumerate(two_replicas.rasa_urls):
         assert senders_in(two_replicas.tracker_db(replica)) == expected[url]

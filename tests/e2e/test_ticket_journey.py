@@ -72,8 +72,11 @@ def store_of(stack: Stack, **kwargs: Any) -> TicketStore:
 
 
 def updates(running: RunningStack, desk: str, sender: str, after: int) -> list[dict[str, Any]]:
-    response = httpx.get(f"{running.app_url}/api/chat/{desk}/updates",
-                         params={"sender": sender, "channel": "rest", "after": after}, timeout=10)
+    response = httpx.get(
+        f"{running.app_url}/api/chat/{desk}/updates",
+        params={"sender": sender, "channel": "rest", "after": after},
+        timeout=10,
+    )
     assert response.status_code == 200, response.text
     found: list[dict[str, Any]] = response.json()["messages"]
     return found

@@ -58,9 +58,15 @@ def outbox() -> Outbox:
 def resolved_ticket(store: TicketStore, conversation_id: str = "12345:web:p1", key: str = "k1", **kwargs: Any) -> Any:
     """A ticket staff resolved: its return visit is due 24 h later."""
     ticket = store.create_ticket(
-        desk=kwargs.pop("desk", "12345"), route=kwargs.pop("route", "ticket"), conversation_id=conversation_id,
-        channel="web", idempotency_key=key, summary=kwargs.pop("summary", "小区门口路灯坏了半个月"),
-        sla_first_response_hours=24, sla_resolution_hours=120, **kwargs,
+        desk=kwargs.pop("desk", "12345"),
+        route=kwargs.pop("route", "ticket"),
+        conversation_id=conversation_id,
+        channel="web",
+        idempotency_key=key,
+        summary=kwargs.pop("summary", "小区门口路灯坏了半个月"),
+        sla_first_response_hours=24,
+        sla_resolution_hours=120,
+        **kwargs,
     )
     store.record_staff_reply(ticket.id, staff_user="wang", text="已安排维修。")
     store.change_status(ticket.id, "resolved", actor="wang")

@@ -12,10 +12,23 @@ from tests.followups.conftest import resolved_ticket
 @pytest.mark.parametrize(
     ("text", "entity", "score"),
     [
-        ("", 5, 5), ("", "3", 3), ("5分", None, 5), ("给四颗星", None, 4), ("打个2分吧", None, 2),
-        ("⭐⭐⭐", None, 3), ("满分", None, 5), ("10分", None, 5), ("非常满意", None, 5), ("挺满意的", None, 4),
-        ("一般般吧", None, 3), ("不满意，拖太久了", None, 2), ("很不滿意", None, 1), ("差评", None, 1),
-        ("very satisfied", None, 5), ("谢谢", None, None), ("", None, None),
+        ("", 5, 5),
+        ("", "3", 3),
+        ("5分", None, 5),
+        ("给四颗星", None, 4),
+        ("打个2分吧", None, 2),
+        ("⭐⭐⭐", None, 3),
+        ("满分", None, 5),
+        ("10分", None, 5),
+        ("非常满意", None, 5),
+        ("挺满意的", None, 4),
+        ("一般般吧", None, 3),
+        ("不满意，拖太久了", None, 2),
+        ("很不滿意", None, 1),
+        ("差评", None, 1),
+        ("very satisfied", None, 5),
+        ("谢谢", None, None),
+        ("", None, None),
     ],
 )
 def test_parse_score(text, entity, score):
@@ -79,7 +92,13 @@ async def test_a_typed_rating_finds_the_ticket_but_asks_solved_first(store, outb
 
 
 async def test_declined_records_are_never_rated(store, clock):
-    record = store.create_ticket(desk="12345", route="decline", conversation_id="12345:web:p1", channel="web",
-                                 idempotency_key="d", summary="帮我找对象")
+    record = store.create_ticket(
+        desk="12345",
+        route="decline",
+        conversation_id="12345:web:p1",
+        channel="web",
+        idempotency_key="d",
+        summary="帮我找对象",
+    )
     assert answer_rating(store, "12345:web:p1", record.id, 5).kind == "unknown"
     assert answer_rating(store, "12345:web:p1", None, 5).kind == "unknown"

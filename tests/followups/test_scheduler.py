@@ -97,17 +97,31 @@ async def test_a_crisis_visit_asks_gently(store, outbox, clock):
 
 async def test_declined_and_referred_records_get_no_visit(store, outbox, clock):
     for i, route in enumerate(("decline", "refer", "faq")):
-        store.create_ticket(desk="12345", route=route, conversation_id=f"12345:web:{i}", channel="web",
-                            idempotency_key=f"r{i}", summary="x")
+        store.create_ticket(
+            desk="12345",
+            route=route,
+            conversation_id=f"12345:web:{i}",
+            channel="web",
+            idempotency_key=f"r{i}",
+            summary="x",
+        )
     clock.advance(days=10)
     report = await FollowUpScheduler(store, outbox, clock=clock).run_once()
     assert outbox.sent == [] and report.overdue == 0
 
 
 async def test_a_missed_deadline_is_logged_and_alerted_once_per_interval(store, outbox, clock, caplog):
-    ticket = store.create_ticket(desk="12355", route="ticket", conversation_id="12355:web:x", channel="web",
-                                 idempotency_key="late", summary="被同学勒索", priority="urgent",
-                                 sla_first_response_hours=4, sla_resolution_hours=120)
+    ticket = store.create_ticket(
+        desk="12355",
+        route="ticket",
+        conversation_id="12355:web:x",
+        channel="web",
+        idempotency_key="late",
+        summary="被同学勒索",
+        priority="urgent",
+        sla_first_response_hours=4,
+        sla_resolution_hours=120,
+    )
     alerts: list[tuple[str, str]] = []
 
     async def alert(desk: str, text: str) -> None:
@@ -129,8 +143,15 @@ async def test_a_missed_deadline_is_logged_and_alerted_once_per_interval(store, 
 
 
 async def test_an_answered_ticket_leaves_the_watch(store, outbox, clock):
-    ticket = store.create_ticket(desk="12345", route="ticket", conversation_id="12345:web:y", channel="web",
-                                 idempotency_key="late2", summary="路灯坏了", sla_first_response_hours=1)
+    ticket = store.create_ticket(
+        desk="12345",
+        route="ticket",
+        conversation_id="12345:web:y",
+        channel="web",
+        idempotency_key="late2",
+        summary="路灯坏了",
+        sla_first_response_hours=1,
+    )
     alerts: list[str] = []
 
     async def alert(desk: str, text: str) -> None:
