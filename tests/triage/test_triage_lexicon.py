@@ -131,6 +131,59 @@ def test_pact_patterns_leave_everyday_sentences_alone(lexicon: SafetyLexicon, te
     assert hit is None or hit.kind != "crisis", (text, hit)
 
 
+@pytest.mark.parametrize(
+    ("text", "kind", "channel"),
+    [
+        # indirect crisis wording (the family each pattern covers, not the dev rows themselves)
+        ("站在阳台上想，跳下去是不是就解脱了", "crisis", "12356"),
+        ("吃点什么药就可以不用再醒了吧", "crisis", "12356"),
+        ("怎么走才能不给家里添麻烦", "crisis", "12356"),
+        ("查了很久怎么死最不痛", "crisis", "12356"),
+        ("宿舍楼六楼够不够", "crisis", "12356"),
+        ("在网上学怎么烧炭", "crisis", "12356"),
+        ("老伴去年走了，我也想去陪他了", "crisis", "12356"),
+        ("送外卖的时候真想一头撞上去算了", "crisis", "12356"),
+        ("每天过马路都在想要是被车撞了就好了", "crisis", "12356"),
+        ("一个人在江边，不知道还要不要回家", "crisis", "12356"),
+        ("她发了张手腕的照片说最后一次了", "crisis", "12356"),
+        ("他在群里说对不起大家，然后就退群了，电话打不通", "crisis", "12356"),
+        ("please tell my mom i'm sorry", "crisis", "12356"),
+        ("i keep staring at the bridge every night", "crisis", "12356"),
+        # emergencies going on now
+        ("他们让我把钱拿出来，不交就不让我走", "emergency", "110"),
+        ("骗子现在让我用我爸的手机继续转", "emergency", "110"),
+        ("someone is trying every car door on our street", "emergency", "110"),
+        ("我被一辆电动车带倒了，腿在流血", "emergency", "122"),
+    ],
+)
+def test_indirect_wording_found_by_the_fresh_dev_rows(
+    lexicon: SafetyLexicon, text: str, kind: str, channel: str
+) -> None:
+    hit = lexicon.match(text)
+    assert hit is not None and (hit.kind, hit.channel) == (kind, channel), (text, hit)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "我们班要做预防青少年自杀的课题，想要一些资料",  # prevention work, not a crisis
+        "学校组织了自杀干预的讲座",
+        "砍价砍到老板想杀了我哈哈",  # a threat said laughing is a joke
+        "路口的消防栓被车撞歪了，一直漏水",  # street furniture, not a person
+        "老师让我把手机交出来，下课再还",  # school, not extortion
+        "老板让我继续转发这条通知",  # 转发 is forwarding, not paying
+        "睡不着，闹钟响了就不用再醒着等天亮了",
+        "这栋楼几楼有会议室",
+        "我家楼顶的太阳能够不够用",
+        "她想去找他了解一下情况",
+        "how do i get into my car if i locked the keys inside",
+    ],
+)
+def test_the_new_patterns_leave_everyday_sentences_alone(lexicon: SafetyLexicon, text: str) -> None:
+    hit = lexicon.match(text)
+    assert hit is None, (text, hit)
+
+
 def test_load_reads_a_given_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "safety.yml"
     path.write_text("crisis:\n  lexicon: [活不下去]\nemergency:\n  '119': {lexicon: [冒烟了]}\n", encoding="utf-8")
