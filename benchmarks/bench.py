@@ -164,6 +164,29 @@ def gateway_figures() -> dict[str, Any]:
     }
 
 
+GOAL_MESSAGES_PER_S = 30.0
+GOAL_P95_MS = 300.0
+
+
+def gateway_summary(figures: dict[str, Any]) -> list[str]:
+    """One line per gateway set-up with its verdict against the goal (>= 30 msg/s at p95 <= 300 ms,
+    nothing lost or duplicated), so the JSON does not have to be read to know where we stand."""
+    lines = []
+    for name, run in figures.items():
+        if not isinstance(run, dict):
+            continue
+        clean = run["lost"] == 0 and run["duplicated"] == 0
+        fast = run["messages_per_s"] >= GOAL_MESSAGES_PER_S and run["p95_ms"] <= GOAL_P95_MS
+        verdict = (
+            "meets the goal" if clean and fast else ("LOST OR DUPLICATED REPLIES" if not clean else "below the goal")
+        )
+        lines.append(
+            f"{name}: {run['messages_per_s']:.1f} msg/s, p50 {run['p50_ms']:.0f} ms, p95 {run['p95_ms']:.0f} ms, "
+            f"lost {run['lost']}, duplicated {run['duplicated']}, apologies {run['apologies']}: {verdict}"
+        )
+    return lines
+
+
 def console_figures() -> dict[str, Any]:
     """Queue, ticket page and analytics render times with 10,000 tickets in the database."""
     from bot.console.bench import run_bench
@@ -190,9 +213,12 @@ def main() -> int:
     print(json.dumps(results, ensure_ascii=False, indent=2))
     reports = REPO_ROOT / "reports"
     reports.mkdir(exist_ok=True)
-    (reports / f"bench-{datetime.now():%Y%m%d-%H%M%S}.json").write_text(
-        json.dumps(results, ensure_ascii=False, indent=2)
-    )
+    report = reports / f"bench-{datetime.now():%Y%m%d-%H%M%S}.json"
+    report.write_text(json.dumps(results, ensure_ascii=False, indent=2))
+    if isinstance(results.get("gateway"), dict):
+        print(f"\ngateway (goal: >= {GOAL_MESSAGES_PER_S:g} msg/s at p95 <= {GOAL_P95_MS:g} ms, nothing lost):")
+        print("\n".join(f"  {line}" for line in gateway_summary(results["gateway"])))
+    print(f"\nwritten: {report.relative_to(REPO_ROOT)}")
     return 0
 
 
