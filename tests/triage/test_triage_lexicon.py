@@ -145,6 +145,8 @@ def test_pact_patterns_leave_everyday_sentences_alone(lexicon: SafetyLexicon, te
         ("送外卖的时候真想一头撞上去算了", "crisis", "12356"),
         ("每天过马路都在想要是被车撞了就好了", "crisis", "12356"),
         ("一个人在江边，不知道还要不要回家", "crisis", "12356"),
+        ("欠了一屁股债，在江边坐了一晚上", "crisis", "12356"),
+        ("银行卡和密码都放在抽屉里了，后面的事就麻烦你们了", "crisis", "12356"),
         ("她发了张手腕的照片说最后一次了", "crisis", "12356"),
         ("他在群里说对不起大家，然后就退群了，电话打不通", "crisis", "12356"),
         ("please tell my mom i'm sorry", "crisis", "12356"),
@@ -177,6 +179,8 @@ def test_indirect_wording_found_by_the_fresh_dev_rows(
         "我家楼顶的太阳能够不够用",
         "她想去找他了解一下情况",
         "how do i get into my car if i locked the keys inside",
+        "周末在水库边坐了一下午钓鱼",
+        "钥匙放在物业了，后面的事就拜托师傅了，装修的事你们看着办",
     ],
 )
 def test_the_new_patterns_leave_everyday_sentences_alone(lexicon: SafetyLexicon, text: str) -> None:
