@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -19,6 +18,7 @@ from bot.app import create_app
 from bot.channels.telegram import NOT_TEXT, TELEGRAM_MAX_CHARS, PacedRateLimiter, split_message
 from bot.gateway.models import OutboundMessage, TelegramUpdate
 from bot.gateway.service import SafetyVerdict
+from bot.launcher import free_port
 from bot.settings import Settings
 from bot.tickets.db import make_engine, migrate
 from tests.channels.fake_rasa import FakeRasaServer
@@ -29,12 +29,6 @@ SECRET = "webhook-secret_1"
 STAFF_CHAT = -100777
 STAFF_TOKEN = "staff-token"
 DoorOpener = Callable[..., AbstractContextManager[TestClient]]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def no_risk(text: str, desk: str, history: Sequence[str]) -> SafetyVerdict:

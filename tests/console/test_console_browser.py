@@ -7,7 +7,6 @@ Screenshots go to test-artifacts/ (gitignored).
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from playwright.sync_api import Browser, Page, expect
 from bot.app import create_app
 from bot.console.hot_topics import hashing_embedder
 from bot.console.state import ConsoleState
+from bot.launcher import free_port
 from bot.settings import REPO_ROOT, Settings
 from bot.tickets.models import Ticket
 from tests.browser_support import chromium
@@ -30,12 +30,6 @@ from tests.browser_support import chromium
 pytestmark = [pytest.mark.browser]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 SUPERVISOR = "zhou.sup"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
