@@ -46,3 +46,12 @@ def handoff_crisis_reminder(desk: str) -> str:
 
 def rate_limited() -> str:
     return "您发消息有点快，我需要一点时间处理。请稍等几秒再发。紧急情况请拨打110/120。"
+
+
+def check_in(desk: str) -> str:
+    """Added once an hour after an ordinary answer when the message was close to a crisis."""
+    youth = "或12355青少年服务台" if desk == "12355" else ""
+    return (
+        "另外想跟你说一句：如果最近心里很难受，或者有过伤害自己的念头，可以直接告诉我，我会请工作人员来陪你；"
+        f"也可以随时拨打12356心理援助热线{youth}。"
+    )

@@ -37,6 +37,8 @@ from bot.gateway.store import GatewayStore, Reply, Turn, conversation_key
 from bot.privacy import mask
 
 HEALTH_RECHECK_SECONDS = 3.0  # a full /health of the action server at most this often
+CHECK_IN_EVERY_SECONDS = 3600.0  # a gentle check-in at most this often per conversation
+CHECK_IN_SIGNAL = "check-in"  # bot.triage.safety.CHECK_IN_SIGNAL (the gateway does not import triage)
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,7 @@ class Gateway:
         self.store = GatewayStore(engine)
         self._rasa = rasa
         self._screen = safety_screen
+        self._check_ins: dict[str, float] = {}  # conversation -> when it last got a check-in
         self._rate = rate_limiter or RateLimiter()
         self._max_chars = max_chars
         self._locks: dict[str, asyncio.Lock] = {}
@@ -249,7 +252,21 @@ class Gateway:
             await self._begin_handoff(cid, signals.handoff)
         for number in signals.tickets[1 if crisis else 0 :]:
             await self._alert_ticket(inbound, text, number)
+        if not signals.handoff and self._check_in_due(cid, verdict):
+            replies.append(Reply(messages.check_in(inbound.desk), source="gateway"))
         return Outcome(replies, safety=safety)
+
+    def _check_in_due(self, conversation_id: str, verdict: SafetyVerdict) -> bool:
+        """A message just under the crisis bar gets a check-in with 12356, at most once an hour per
+        conversation (kept in memory: after a restart one more check-in does no harm)."""
+        if verdict.route is not None or not any(s.startswith(CHECK_IN_SIGNAL) for s in verdict.signals):
+            return False
+        now = time.monotonic()
+        last = self._check_ins.get(conversation_id)
+        if last is not None and now - last < CHECK_IN_EVERY_SECONDS:
+            return False
+        self._check_ins[conversation_id] = now
+        return True
 
     @staticmethod
     async def _apply_custom(inbound: Inbound, bot_replies: list[BotReply]) -> tuple[list[Reply], ActionSignals]:

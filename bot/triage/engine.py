@@ -34,7 +34,7 @@ from bot.triage.classifier import ScopeGate
 from bot.triage.desk import CLARIFY_LABEL, DeskModel, Entry
 from bot.triage.embedding import Embedder, default_embedder, embed, embedding_view
 from bot.triage.lexicon import SafetyLexicon
-from bot.triage.safety import HistoryEvidence, SafetyModel, SafetyResult, SafetyScreen
+from bot.triage.safety import CHECK_IN_SIGNAL, HistoryEvidence, SafetyModel, SafetyResult, SafetyScreen
 from bot.triage.tuning import DEFAULT_TUNING, Tuning
 from bot.triage.vocabulary import Route
 
@@ -252,6 +252,7 @@ class TriageEngine:
         p_best, p_second = float(proba_entries[order[0]]), float(proba_entries[order[1]])
         entry = desk_model.entries[best]
         signals = (f"top:{best}:{p_best:.2f}", f"second:{second}:{p_second:.2f}", *notes)
+        signals += tuple(s for s in safety.signals if s.startswith(CHECK_IN_SIGNAL))
         if evidence is not None and evidence.crisis_signal:
             signals += ("history",)
         if vetoed:
@@ -359,7 +360,9 @@ class TriageEngine:
                 with cache.open("rb") as fh:
                     screen, desks = pickle.load(fh)
                 log.info("triage models loaded from cache %s", cache.name)
-                return _Models(catalogue, version, screen, desks)
+                # the pickle holds the tuning it was fitted with; thresholds are not part of the
+                # cache key, so the screen must read this engine's (a changed threshold applies)
+                return _Models(catalogue, version, SafetyScreen(screen.lexicon, screen.model, self.tuning), desks)
             except Exception:  # a stale or corrupt cache is rebuilt, never fatal
                 log.warning("triage model cache %s unusable; refitting", cache, exc_info=True)
         lexicon = SafetyLexicon.from_mapping(catalogue.safety.as_mapping())

@@ -20,7 +20,7 @@ so staff can see why a message was flagged:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,10 @@ from bot.triage.vocabulary import CRISIS_CHANNEL, EMERGENCY_CHANNELS, Route
 
 CRISIS = "crisis"
 ORDINARY = "ordinary"
+
+
+CHECK_IN_SIGNAL = "check-in"
+"""Signal prefix of a message just under the crisis bar (see `Tuning.check_in_threshold`)."""
 
 
 @dataclass(frozen=True)
@@ -249,7 +253,11 @@ class SafetyScreen:
             return SafetyResult(
                 Route.CRISIS, CRISIS_CHANNEL, context.crisis, tuple(signals), None, evidence.crisis, evidence.emergency
             )
-        return self._emergency(text, hits, evidence)
+        result = self._emergency(text, hits, evidence)
+        if result.route is None and not lookalike and evidence.crisis >= t.check_in_threshold:
+            # not a crisis, but close: the gateway adds a gentle check-in with 12356 to the answer
+            return replace(result, signals=(*result.signals, f"{CHECK_IN_SIGNAL}:{evidence.crisis:.2f}"))
+        return result
 
     def _emergency(self, text: str, hits: Sequence[LexiconHit], evidence: Evidence) -> SafetyResult:
         """110/119/120/122. A long written message that names a past fire or accident is a complaint,

@@ -33,6 +33,12 @@ class Tuning:
     relative_floor: float = 0.1
     """The desk classifier's opinion on a safety label is its probability over max(best label, this)."""
     history_window: int = 3
+    check_in_threshold: float = 0.25
+    """Learned crisis score at which a message that is NOT flagged still gets a gentle check-in line
+    with 12356 (once an hour per conversation, added by the gateway): masked distress is often just
+    under the crisis bar. Set on dev data (var: SOS-1K train misses, unlabeled gov messages,
+    routes_dev ordinary rows): at 0.25 it reaches 3 of the 11 SOS-train high-risk posts the screen
+    misses, and adds the line to 0.4% of citizen messages and 4.8% of our ordinary dev rows."""
     lookalike_margin: float = 0.03
     """A message this much closer to one of the safety file's negatives than to any crisis or
     emergency example is not flagged by the learned scores (the lexicon still decides)."""

@@ -118,3 +118,38 @@ async def test_flood_is_rate_limited_politely(db: Engine) -> None:
     gateway = Gateway(db, FakeRasa().client(), safety_screen=no_risk, rate_limiter=RateLimiter(limit=2, window=60))
     texts = [(await gateway.handle(msg(f"m{i}")))[0].text for i in range(3)]
     assert texts[2] == messages.rate_limited()
+
+
+def close_to_crisis(word: str):  # type: ignore[no-untyped-def]
+    """A screen that finds `word` just under the crisis bar (the engine's check-in signal)."""
+
+    def screen(text: str, desk: str, history: Sequence[str]) -> SafetyVerdict:
+        return (
+            SafetyVerdict(route=None, signals=("top:counselling:0.40", "check-in:0.31"))
+            if word in text
+            else SafetyVerdict(None)
+        )
+
+    return screen
+
+
+async def test_a_message_just_under_the_crisis_bar_gets_a_check_in_once_an_hour(db: Engine) -> None:
+    rasa = FakeRasa()
+    gateway = Gateway(db, rasa.client(), safety_screen=close_to_crisis("好累"))
+    first = await gateway.handle(msg("最近好累，什么都不想做", "k1", desk="12355"))
+    assert [r.text for r in first] == ["收到：最近好累，什么都不想做", messages.check_in("12355")]
+    assert "12356" in first[-1].text and "12355" in first[-1].text
+    assert rasa.sent[0]["message"] == "最近好累，什么都不想做"  # Rasa still answers the message itself
+    again = await gateway.handle(msg("真的好累", "k2", desk="12355"))
+    assert [r.text for r in again] == ["收到：真的好累"]  # not twice within the hour
+    other = await gateway.handle(msg("好累", "k3", user="u2", desk="12355"))
+    assert other[-1].text == messages.check_in("12355")  # every conversation gets its own
+    calm = await gateway.handle(msg("路灯坏了", "k4", user="u3"))
+    assert [r.text for r in calm] == ["收到：路灯坏了"]
+
+
+def test_the_gateway_and_the_screen_agree_on_the_check_in_signal() -> None:
+    from bot.gateway.service import CHECK_IN_SIGNAL as GATEWAY_SIGNAL
+    from bot.triage.safety import CHECK_IN_SIGNAL
+
+    assert GATEWAY_SIGNAL == CHECK_IN_SIGNAL

@@ -247,3 +247,19 @@ def test_real_data_dir_is_not_modified(engine: TriageEngine, tmp_path: Path) -> 
     engine.decide("路灯坏了", "12345")
     for path in copy.rglob("*.yml"):
         assert path.read_bytes() == (source.data_dir / path.relative_to(copy)).read_bytes()
+
+
+def test_the_check_in_signal_reaches_the_decision_and_the_screen(engine: TriageEngine) -> None:
+    """With the check-in bar at 0 (and no look-alike veto) every unflagged message carries it: the
+    plumbing is tested, not the model."""
+    import dataclasses
+
+    eager = TriageEngine(
+        engine.store, engine.embedder, dataclasses.replace(engine.tuning, check_in_threshold=0.0, lookalike_margin=9.0)
+    )
+    decision = eager.decide("小区门口的路灯坏了好几天了", "12345")
+    assert decision.route is Route.TICKET and any(s.startswith("check-in:") for s in decision.signals)
+    screened = eager.screen("小区门口的路灯坏了好几天了", "12345")
+    assert screened.route is None and any(s.startswith("check-in:") for s in screened.signals)
+    # the bot's own bar: an everyday request carries no check-in
+    assert not any(s.startswith("check-in:") for s in engine.decide("小区门口的路灯坏了好几天了", "12345").signals)

@@ -103,3 +103,18 @@ def test_thresholds_come_from_tuning(screen: SafetyScreen) -> None:
     strict = SafetyScreen(screen.lexicon, screen.model, dataclasses.replace(T, crisis_threshold=0.99))
     ev = Evidence(0.9, quiet().emergency)
     assert screen.screen("x", ev).route is Route.CRISIS and strict.screen("x", ev).route is None
+
+
+def test_a_score_just_under_the_crisis_bar_carries_a_check_in_signal(screen: SafetyScreen) -> None:
+    between = Evidence((T.check_in_threshold + T.crisis_threshold) / 2, quiet().emergency)
+    result = screen.screen("最近什么都不想做", between)
+    assert result.route is None and result.signals == (f"check-in:{between.crisis:.2f}",)
+    below = Evidence(T.check_in_threshold - 0.01, quiet().emergency)
+    assert screen.screen("最近什么都不想做", below).signals == ()
+    # a look-alike of a known everyday sentence gets no check-in either
+    lookalike = Evidence(between.crisis, quiet().emergency, lookalike_margin=T.lookalike_margin + 0.01)
+    assert not any(s.startswith("check-in") for s in screen.screen("笑死我了", lookalike).signals)
+
+
+def test_the_check_in_bar_is_below_the_crisis_bar() -> None:
+    assert 0 < T.check_in_threshold < T.crisis_threshold_after_history < T.crisis_threshold
