@@ -36,7 +36,7 @@ class Tuning:
     check_in_threshold: float = 0.25
     """Learned crisis score at which a message that is NOT flagged still gets a gentle check-in line
     with 12356 (once an hour per conversation, added by the gateway): masked distress is often just
-    under the crisis bar. Set on dev data (var: SOS-1K train misses, unlabeled gov messages,
+    under the crisis bar. Set on dev data only (SOS-1K train misses, unlabeled gov messages,
     routes_dev ordinary rows): at 0.25 it reaches 3 of the 11 SOS-train high-risk posts the screen
     misses, and adds the line to 0.4% of citizen messages and 4.8% of our ordinary dev rows."""
     lookalike_margin: float = 0.03
