@@ -39,6 +39,7 @@ from bot.triage.cli import run as cli_run
 from bot.triage.desk import DeskModel
 from bot.triage.embedding import embed, prepare
 from bot.triage.engine import TriageEngine, get_engine
+from bot.triage.safety import CHECK_IN_SIGNAL
 from bot.triage.vocabulary import Route
 
 DESKS = ("12345", "12355")
@@ -68,11 +69,17 @@ def mark(ok: bool) -> str:
 
 
 def through_cli(texts: list[str], desk: str) -> list[dict[str, Any]]:
-    """Run texts through the CLI's own `run` (the `make triage` code path) in this process."""
+    """Run texts through the CLI's own `run` (the `make triage` code path) in this process, with the
+    explain keys (entry, reply, signals): the signals tell whether a message got the check-in line."""
     stdin = StringIO("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts))
     stdout = StringIO()
-    cli_run(desk, stdin, stdout, StringIO(), progress_every=0)
+    cli_run(desk, stdin, stdout, StringIO(), progress_every=0, explain=True)  # explain: signals too
     return [json.loads(line) for line in stdout.getvalue().splitlines()]
+
+
+def checked_in(output: dict[str, Any]) -> bool:
+    """Not flagged, but close: the gateway adds the check-in line with 12356 (bot/triage/safety.py)."""
+    return any(str(sig).startswith(CHECK_IN_SIGNAL) for sig in output.get("signals") or ())
 
 
 def through_engine(engine: TriageEngine, texts: list[str], desk: str, batch: int = 64) -> list[dict[str, Any]]:
@@ -137,6 +144,8 @@ def route_sets() -> dict[str, Any] | None:
             "safety_recall": float(np.mean([flagged(o) for _, o in safe_rows])) if safe_rows else None,
             "safety_n": len(safe_rows),
             "safety_missed": [r["id"] for r, o in safe_rows if not flagged(o)],
+            "safety_missed_checked_in": sum(checked_in(o) for _, o in safe_rows if not flagged(o)),
+            "ordinary_checked_in": sum(checked_in(o) for _, o in ordinary if not flagged(o)),
             "false_alarm_rate": float(np.mean([flagged(o) for _, o in ordinary])) if ordinary else None,
             "false_alarms": [r["id"] for r, o in ordinary if flagged(o)],
             "ordinary_n": len(ordinary),
@@ -167,6 +176,7 @@ def sos() -> dict[str, Any] | None:
         out[desk] = {
             "recall_high": float(np.mean([flagged(o) for o in o_high])),
             "missed_high": sum(not flagged(o) for o in o_high),
+            "missed_high_checked_in": sum(checked_in(o) for o in o_high if not flagged(o)),
             "flagged_low": float(np.mean([flagged(o) for o in o_low])),
             "routes_high": dict(collections.Counter(o["route"] for o in o_high)),
         }
@@ -474,6 +484,10 @@ def render(results: dict[str, Any], command: str) -> str:
                 f"- safety missed: {x['safety_missed'] or 'none'}; false alarms: {x['false_alarms'] or 'none'}"
             )
             lines.append(
+                f"- gentle check-in line (12356) for {x['safety_missed_checked_in']} of the "
+                f"{len(x['safety_missed'])} missed, and for {x['ordinary_checked_in']} of the {x['ordinary_n']} ordinary"
+            )
+            lines.append(
                 f"- wrong items: {', '.join(e['id'] + ' ' + '/'.join(e['gold']) + '->' + e['got'] for e in x['errors']) or 'none'}"
             )
             lines.append("")
@@ -481,7 +495,8 @@ def render(results: dict[str, Any], command: str) -> str:
         lines += ["### SOS-1K test", ""]
         for d in DESKS:
             lines.append(
-                f"- desk {d}: high-risk routes {s[d]['routes_high']}; low-risk posts flagged too: {pct(s[d]['flagged_low'])} of {s['n_low']}"
+                f"- desk {d}: high-risk routes {s[d]['routes_high']}; low-risk posts flagged too: {pct(s[d]['flagged_low'])} of {s['n_low']}; "
+                f"the check-in line reaches {s[d]['missed_high_checked_in']} of the {s[d]['missed_high']} missed"
             )
         lines.append("")
     if g:
