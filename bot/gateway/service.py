@@ -265,6 +265,8 @@ class Gateway:
         last = self._check_ins.get(conversation_id)
         if last is not None and now - last < CHECK_IN_EVERY_SECONDS:
             return False
+        if len(self._check_ins) >= 10_000:  # forget the ones older than the interval (bounded memory)
+            self._check_ins = {c: t for c, t in self._check_ins.items() if now - t < CHECK_IN_EVERY_SECONDS}
         self._check_ins[conversation_id] = now
         return True
 

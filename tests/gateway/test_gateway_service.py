@@ -153,3 +153,14 @@ def test_the_gateway_and_the_screen_agree_on_the_check_in_signal() -> None:
     from bot.triage.safety import CHECK_IN_SIGNAL
 
     assert GATEWAY_SIGNAL == CHECK_IN_SIGNAL
+
+
+async def test_the_check_in_memory_forgets_old_conversations(db: Engine) -> None:
+    from bot.gateway import service
+
+    gateway = Gateway(db, FakeRasa().client(), safety_screen=close_to_crisis("好累"))
+    long_ago = -2 * service.CHECK_IN_EVERY_SECONDS
+    gateway._check_ins = {f"old-{i}": long_ago for i in range(10_000)}
+    replies = await gateway.handle(msg("好累", "f1", desk="12355"))
+    assert replies[-1].text == messages.check_in("12355")
+    assert list(gateway._check_ins) == ["12355:rest:u1"]
