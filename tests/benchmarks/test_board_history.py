@@ -45,7 +45,7 @@ EXPECTED_L1 = {
 @pytest.mark.parametrize(
     ("reply", "category"),
     [
-        ("您好！您反映的问题已收悉。经区住建局调查核实，该小区物业已整改。", "housing_property"),
+        ("您好，来信已收到。经区住建局调查核实，该小区物业已整改。", "housing_property"),
         ("来信收悉。市城管执法支队已于当日到现场处理占道问题。", "urban_management"),
         ("您好，经县人力资源和社会保障局劳动保障监察大队调查，工资已发放。", "labour_relations"),
         ("您好！关于您咨询的医保报销问题，回复如下：", "social_insurance"),
