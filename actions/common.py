@@ -141,6 +141,31 @@ def message_origin(tracker: Tracker) -> str:
     return origin(tracker.events)
 
 
+def decision_signals(decision: Any) -> tuple[str, ...]:
+    """A triage decision's signals as plain strings (what records and tickets keep)."""
+    return tuple(str(s) for s in getattr(decision, "signals", ()) or ())
+
+
+def record_decision(store: Any, tracker: Tracker, decision: Any, text: str, route: str) -> None:
+    """The closed record of an answer given at the first gate from a triage decision (faq, refer,
+    decline...), idempotent per message. Blocking: call it in a thread."""
+    from bot.intake.records import record_answer
+
+    record_answer(
+        store,
+        route=route,
+        desk=desk_of(tracker),
+        conversation_id=tracker.sender_id,
+        origin=message_origin(tracker),
+        text=text,
+        entry_id=getattr(decision, "entry_id", None) or getattr(decision, "faq_id", None),
+        channel=decision.channel,
+        confidence=getattr(decision, "confidence", None),
+        signals=decision_signals(decision),
+        reply=getattr(decision, "reply", None),
+    )
+
+
 def transcript(tracker: Tracker) -> list[tuple[str, str]]:
     """The conversation so far (person and bot lines) for the ticket's transcript."""
     from bot.intake.records import transcript_from_events

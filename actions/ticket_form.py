@@ -35,6 +35,7 @@ from actions.common import (
     load_triage_engine,
     message_origin,
     previous_user_texts,
+    record_decision,
     route_name,
     transcript,
 )
@@ -288,24 +289,10 @@ class ValidateTicketForm(FormValidationAction):
         return {slot: None}
 
     async def _record_digression(self, decision: Any, text: str, tracker: Tracker) -> None:
-        from bot.intake.records import record_answer
-
         try:
             store = await self._ticket_store()
-            await asyncio.to_thread(
-                record_answer,
-                store,
-                route=route_name(decision.route) or "faq",
-                desk=desk_of(tracker),
-                conversation_id=tracker.sender_id,
-                origin=message_origin(tracker),
-                text=text,
-                entry_id=getattr(decision, "entry_id", None) or getattr(decision, "faq_id", None),
-                channel=decision.channel,
-                confidence=getattr(decision, "confidence", None),
-                signals=tuple(str(s) for s in getattr(decision, "signals", ()) or ()),
-                reply=decision.reply,
-            )
+            route = route_name(decision.route) or "faq"
+            await asyncio.to_thread(record_decision, store, tracker, decision, text, route)
         except Exception:
             logger.exception("could not record the answer given inside the form")
 

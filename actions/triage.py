@@ -21,6 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
     clear_form_events,
+    decision_signals,
     desk_of,
     is_payload,
     latest_text,
@@ -28,6 +29,7 @@ from actions.common import (
     load_triage_engine,
     message_origin,
     previous_user_texts,
+    record_decision,
     route_name,
 )
 from actions.safety import (
@@ -148,7 +150,7 @@ class ActionTriageRequest(Action):
             if route == "crisis":
                 dispatcher.utter_message(json_message=crisis_payload(None))
             return
-        signals = tuple(str(s) for s in getattr(decision, "signals", ()) or ())
+        signals = decision_signals(decision)
         if route == "crisis":
             if tracker.get_slot("in_crisis") is True:
                 dispatcher.utter_message(json_message=crisis_payload(None))
@@ -163,23 +165,8 @@ class ActionTriageRequest(Action):
         if route == "emergency":
             await asyncio.to_thread(record_emergency, tracker, store, decision.channel, signals)
             return
-        from bot.intake.records import record_answer
-
         try:
-            await asyncio.to_thread(
-                record_answer,
-                store,
-                route=route,
-                desk=desk_of(tracker),
-                conversation_id=tracker.sender_id,
-                origin=message_origin(tracker),
-                text=text,
-                entry_id=getattr(decision, "entry_id", None) or getattr(decision, "faq_id", None),
-                channel=decision.channel,
-                confidence=getattr(decision, "confidence", None),
-                signals=signals,
-                reply=getattr(decision, "reply", None),
-            )
+            await asyncio.to_thread(record_decision, store, tracker, decision, text, route)
         except Exception:
             logger.exception("could not record the %s answer", route)
 

@@ -35,10 +35,10 @@ from bot.gateway.models import Conversation, InboundMessage
 from bot.gateway.rasa_client import BotReply, RasaClient, RasaUnavailable
 from bot.gateway.store import GatewayStore, Reply, Turn, conversation_key
 from bot.privacy import mask
+from bot.triage.safety import CHECK_IN_SIGNAL
 
 HEALTH_RECHECK_SECONDS = 3.0  # a full /health of the action server at most this often
 CHECK_IN_EVERY_SECONDS = 3600.0  # a gentle check-in at most this often per conversation
-CHECK_IN_SIGNAL = "check-in"  # bot.triage.safety.CHECK_IN_SIGNAL (the gateway does not import triage)
 
 log = logging.getLogger(__name__)
 

@@ -183,35 +183,27 @@ def test_a_csrf_token_of_another_session_is_refused(
     assert response.status_code == 403
 
 
+CONSOLE_PAGES = (
+    "/console/",
+    "/console/analytics",
+    "/console/topics",
+    "/console/catalogue",
+    "/console/staff",
+    "/console/audit",
+)
+
+
 @pytest.mark.parametrize(
     ("role", "allowed"),
     [
         ("agent", {"/console/"}),
         ("supervisor", {"/console/", "/console/analytics", "/console/topics", "/console/catalogue"}),
-        (
-            "admin",
-            {
-                "/console/",
-                "/console/analytics",
-                "/console/topics",
-                "/console/catalogue",
-                "/console/staff",
-                "/console/audit",
-            },
-        ),
+        ("admin", set(CONSOLE_PAGES)),
     ],
 )
 def test_what_each_role_may_open(client: TestClient, staff: Staff, role: str, allowed: set[str]) -> None:
     login(client, {"agent": staff.agent, "supervisor": staff.supervisor, "admin": staff.admin}[role])
-    pages = [
-        "/console/",
-        "/console/analytics",
-        "/console/topics",
-        "/console/catalogue",
-        "/console/staff",
-        "/console/audit",
-    ]
-    for page in pages:
+    for page in CONSOLE_PAGES:
         status = client.get(page).status_code
         assert status == (200 if page in allowed else 403), (role, page, status)
 
