@@ -49,9 +49,13 @@ def rate_limited() -> str:
 
 
 def check_in(desk: str) -> str:
-    """Added once an hour after an ordinary answer when the message was close to a crisis."""
+    """Added (at most once an hour) after an ordinary answer when the message was close to a crisis.
+
+    A direct question, so that the next message can be heard as its answer (`bot.gateway.check_in`).
+    """
     youth = "或12355青少年服务台" if desk == "12355" else ""
     return (
-        "另外想跟你说一句：如果最近心里很难受，或者有过伤害自己的念头，可以直接告诉我，我会请工作人员来陪你；"
+        "另外想问你一句：最近有没有过伤害自己、或者不想活下去的念头？"
+        "如果有，直接回我一个“有”字就好，我会马上请工作人员来陪你；"
         f"也可以随时拨打12356心理援助热线{youth}。"
     )

@@ -30,15 +30,14 @@ import httpx
 from sqlalchemy import Engine
 
 from bot import text as textutil
-from bot.gateway import messages
-from bot.gateway.models import Conversation, InboundMessage
+from bot.gateway import check_in, messages
+from bot.gateway.models import Conversation, InboundMessage, utcnow
 from bot.gateway.rasa_client import BotReply, RasaClient, RasaUnavailable
 from bot.gateway.store import GatewayStore, Reply, Turn, conversation_key
 from bot.privacy import mask
 from bot.triage.safety import CHECK_IN_SIGNAL
 
 HEALTH_RECHECK_SECONDS = 3.0  # a full /health of the action server at most this often
-CHECK_IN_EVERY_SECONDS = 3600.0  # a gentle check-in at most this often per conversation
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +139,6 @@ class Gateway:
         self.store = GatewayStore(engine)
         self._rasa = rasa
         self._screen = safety_screen
-        self._check_ins: dict[str, float] = {}  # conversation -> when it last got a check-in
         self._rate = rate_limiter or RateLimiter()
         self._max_chars = max_chars
         self._locks: dict[str, asyncio.Lock] = {}
@@ -214,6 +212,7 @@ class Gateway:
         verdict, actions_up = await asyncio.gather(
             self._safe_screen(text, inbound.desk, turn.history), self._actions_up()
         )
+        verdict = self._hear_check_in_answer(text, turn, verdict)
         safety = None
         if verdict.route is not None or verdict.signals:
             safety = {"route": verdict.route, "channel": verdict.channel, "signals": list(verdict.signals)}
@@ -252,23 +251,34 @@ class Gateway:
             await self._begin_handoff(cid, signals.handoff)
         for number in signals.tickets[1 if crisis else 0 :]:
             await self._alert_ticket(inbound, text, number)
-        if not signals.handoff and self._check_in_due(cid, verdict):
-            replies.append(Reply(messages.check_in(inbound.desk), source="gateway"))
+        if not signals.handoff and self._check_in_due(turn, verdict):
+            replies.append(Reply(messages.check_in(inbound.desk), source=check_in.SOURCE))
         return Outcome(replies, safety=safety)
 
-    def _check_in_due(self, conversation_id: str, verdict: SafetyVerdict) -> bool:
-        """A message just under the crisis bar gets a check-in with 12356, at most once an hour per
-        conversation (kept in memory: after a restart one more check-in does no harm)."""
+    @staticmethod
+    def _check_in_due(turn: Turn, verdict: SafetyVerdict) -> bool:
+        """A message just under the crisis bar gets the check-in question, at most once an hour per
+        conversation (when it was last asked is read from the outbound table: survives restarts)."""
         if verdict.route is not None or not any(s.startswith(CHECK_IN_SIGNAL) for s in verdict.signals):
             return False
-        now = time.monotonic()
-        last = self._check_ins.get(conversation_id)
-        if last is not None and now - last < CHECK_IN_EVERY_SECONDS:
-            return False
-        if len(self._check_ins) >= 10_000:  # forget the ones older than the interval (bounded memory)
-            self._check_ins = {c: t for c, t in self._check_ins.items() if now - t < CHECK_IN_EVERY_SECONDS}
-        self._check_ins[conversation_id] = now
-        return True
+        return check_in.check_in_due(turn.last_check_in, utcnow())
+
+    @staticmethod
+    def _hear_check_in_answer(text: str, turn: Turn, verdict: SafetyVerdict) -> SafetyVerdict:
+        """The message right after the check-in question is its answer: a yes, or a second message
+        close to the crisis bar, is a crisis (the person said so, or said it twice); see `check_in`."""
+        if verdict.route is not None or not check_in.answer_due(
+            turn.last_check_in, turn.check_in_was_last_turn, utcnow()
+        ):
+            return verdict
+        answer = check_in.read_answer(text)
+        if answer is check_in.Answer.YES:
+            reason = "check-in-answer:yes"
+        elif answer is None and any(s.startswith(CHECK_IN_SIGNAL) for s in verdict.signals):
+            reason = "check-in-answer:close-again"
+        else:
+            return verdict
+        return SafetyVerdict(route="crisis", channel="12356", signals=(*verdict.signals, reason))
 
     @staticmethod
     async def _apply_custom(inbound: Inbound, bot_replies: list[BotReply]) -> tuple[list[Reply], ActionSignals]:

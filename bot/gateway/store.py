@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.gateway import check_in
 from bot.gateway.models import Conversation, InboundMessage, OutboundMessage, utcnow
 from bot.privacy import mask
 
@@ -39,6 +41,10 @@ class Turn:
     handoff: bool = False
     bot_reset_pending: bool = False
     history: list[str] = field(default_factory=list)
+    last_check_in: datetime | None = None
+    """When the conversation last got the check-in line (aware, UTC), if ever."""
+    check_in_was_last_turn: bool = False
+    """The check-in came with the answer to the previous message: this one may be its answer."""
 
 
 def conversation_key(desk: str, channel: str, user: str) -> str:
@@ -67,16 +73,7 @@ class GatewayStore:
                 session.add(conversation)
             else:
                 conversation.last_seen_at = utcnow()
-            history = list(
-                reversed(
-                    session.scalars(
-                        select(InboundMessage.text)
-                        .where(InboundMessage.conversation_id == conversation_id)
-                        .order_by(InboundMessage.id.desc())
-                        .limit(5)
-                    ).all()
-                )
-            )
+            recent = self._recent(session, conversation_id)
             record = InboundMessage(conversation_id=conversation_id, channel_message_id=message_id, text=text)
             session.add(record)
             try:
@@ -88,7 +85,7 @@ class GatewayStore:
                     return self.persist_inbound(desk, channel, user, message_id, text)
                 return duplicate, self._stored_replies(session, duplicate), Turn()
             log.info("inbound %s #%s: %s", mask(conversation_id), record.id, mask(text)[:80])
-            turn = Turn(handoff=conversation.handoff, bot_reset_pending=conversation.bot_reset_pending, history=history)
+            turn = self._turn(session, conversation, recent)
             return record, None, turn
 
     @staticmethod
@@ -165,17 +162,38 @@ class GatewayStore:
         """What a recovered message's turn needs (the normal path gets it from `persist_inbound`)."""
         with self.sessions() as session:
             conversation = session.get(Conversation, conversation_id)
-            texts = session.scalars(
-                select(InboundMessage.text)
-                .where(InboundMessage.conversation_id == conversation_id, InboundMessage.id < before_id)
-                .order_by(InboundMessage.id.desc())
-                .limit(limit)
-            ).all()
-            return Turn(
-                handoff=bool(conversation and conversation.handoff),
-                bot_reset_pending=bool(conversation and conversation.bot_reset_pending),
-                history=list(reversed(texts)),
-            )
+            return self._turn(session, conversation, self._recent(session, conversation_id, before_id, limit))
+
+    @staticmethod
+    def _recent(
+        session: Session, conversation_id: str, before_id: int | None = None, limit: int = 5
+    ) -> list[tuple[int, str]]:
+        """(id, text) of the conversation's last `limit` inbound messages (before `before_id`), oldest first."""
+        query = select(InboundMessage.id, InboundMessage.text).where(InboundMessage.conversation_id == conversation_id)
+        if before_id is not None:
+            query = query.where(InboundMessage.id < before_id)
+        rows = session.execute(query.order_by(InboundMessage.id.desc()).limit(limit)).all()
+        return [(row_id, text) for row_id, text in reversed(rows)]
+
+    @staticmethod
+    def _turn(session: Session, conversation: Conversation | None, recent: list[tuple[int, str]]) -> Turn:
+        """The Turn of the next message, given the conversation and its `_recent` messages."""
+        if conversation is None:
+            return Turn(history=[text for _, text in recent])
+        last = session.execute(
+            select(OutboundMessage.inbound_id, OutboundMessage.created_at)
+            .where(OutboundMessage.conversation_id == conversation.id, OutboundMessage.source == check_in.SOURCE)
+            .order_by(OutboundMessage.id.desc())
+            .limit(1)
+        ).first()
+        when = None if last is None else (last[1] if last[1].tzinfo else last[1].replace(tzinfo=UTC))
+        return Turn(
+            handoff=conversation.handoff,
+            bot_reset_pending=conversation.bot_reset_pending,
+            history=[text for _, text in recent],
+            last_check_in=when,
+            check_in_was_last_turn=bool(last is not None and recent and last[0] == recent[-1][0]),
+        )
 
     def unanswered(self) -> list[tuple[InboundMessage, Conversation]]:
         """Messages persisted but never answered (a crash between receiving and replying), oldest first."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bot.gateway import messages
+from bot.gateway import check_in, messages
 from bot.gateway.models import InboundMessage, OutboundMessage
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.service import Gateway, SafetyVerdict
@@ -140,6 +141,7 @@ async def test_a_message_just_under_the_crisis_bar_gets_a_check_in_once_an_hour(
     assert [r.text for r in first] == ["收到：最近好累，什么都不想做", messages.check_in("12355")]
     assert "12356" in first[-1].text and "12355" in first[-1].text
     assert rasa.sent[0]["message"] == "最近好累，什么都不想做"  # Rasa still answers the message itself
+    await gateway.handle(msg("路灯坏了", "k1b", desk="12355"))
     again = await gateway.handle(msg("真的好累", "k2", desk="12355"))
     assert [r.text for r in again] == ["收到：真的好累"]  # not twice within the hour
     other = await gateway.handle(msg("好累", "k3", user="u2", desk="12355"))
@@ -155,12 +157,75 @@ def test_the_gateway_and_the_screen_agree_on_the_check_in_signal() -> None:
     assert GATEWAY_SIGNAL == CHECK_IN_SIGNAL
 
 
-async def test_the_check_in_memory_forgets_old_conversations(db: Engine) -> None:
-    from bot.gateway import service
+async def test_the_check_in_hour_is_kept_in_the_database_across_a_restart(db: Engine) -> None:
+    first = Gateway(db, FakeRasa().client(), safety_screen=close_to_crisis("好累"))
+    assert (await first.handle(msg("好累", "r1", desk="12355")))[-1].text == messages.check_in("12355")
+    await first.handle(msg("没有", "r2", desk="12355"))
+    restarted = Gateway(db, FakeRasa().client(), safety_screen=close_to_crisis("好累"))
+    again = await restarted.handle(msg("还是好累", "r3", desk="12355"))
+    assert messages.check_in("12355") not in [r.text for r in again]
+    with Session(db) as session:
+        sources = session.scalars(select(OutboundMessage.source).order_by(OutboundMessage.id)).all()
+    assert sources.count(check_in.SOURCE) == 1
 
+
+def backdate_check_ins(db: Engine, by: timedelta) -> None:
+    """Make the stored check-ins older, as if time had passed."""
+    with Session(db) as session:
+        for row in session.scalars(select(OutboundMessage).where(OutboundMessage.source == check_in.SOURCE)):
+            row.created_at = row.created_at - by
+        session.commit()
+
+
+async def test_after_an_hour_the_check_in_may_come_again(db: Engine) -> None:
     gateway = Gateway(db, FakeRasa().client(), safety_screen=close_to_crisis("好累"))
-    long_ago = -2 * service.CHECK_IN_EVERY_SECONDS
-    gateway._check_ins = {f"old-{i}": long_ago for i in range(10_000)}
-    replies = await gateway.handle(msg("好累", "f1", desk="12355"))
-    assert replies[-1].text == messages.check_in("12355")
-    assert list(gateway._check_ins) == ["12355:rest:u1"]
+    await gateway.handle(msg("好累", "t1", desk="12355"))
+    backdate_check_ins(db, check_in.EVERY)
+    assert (await gateway.handle(msg("今天也好累", "t2", desk="12355")))[-1].text == messages.check_in("12355")
+
+
+@pytest.mark.parametrize("answer", ["有", "有過…", "嗯嗯", "其实有过吧", "yes", "想过😢"])
+async def test_yes_to_the_check_in_hands_the_person_to_a_human(db: Engine, answer: str) -> None:
+    rasa = FakeRasa()
+    gateway = Gateway(db, rasa.client(), safety_screen=close_to_crisis("好累"))
+    await gateway.handle(msg("最近好累，什么都不想做", "y1", desk="12355"))
+    await gateway.handle(msg(answer, "y2", desk="12355"))
+    assert rasa.sent[-1]["message"] == "/crisis"
+    assert "check-in-answer:yes" in rasa.sent[-1]["metadata"]["safety"]["signals"]
+    conversation = gateway.store.conversation("12355:rest:u1")
+    assert conversation is not None and conversation.handoff
+    later = await gateway.handle(msg("还在吗", "y3", desk="12355"))
+    assert later[0].text == messages.handed_to_staff()
+
+
+@pytest.mark.parametrize("answer", ["没有", "沒有啦", "不会", "还好", "no", "好的", "我想问一下怎么投诉学校乱收费"])
+async def test_no_or_another_topic_after_the_check_in_goes_on_as_usual(db: Engine, answer: str) -> None:
+    rasa = FakeRasa()
+    gateway = Gateway(db, rasa.client(), safety_screen=close_to_crisis("好累"))
+    await gateway.handle(msg("最近好累，什么都不想做", "n1", desk="12355"))
+    await gateway.handle(msg(answer, "n2", desk="12355"))
+    assert rasa.sent[-1]["message"] == answer
+    conversation = gateway.store.conversation("12355:rest:u1")
+    assert conversation is not None and not conversation.handoff
+
+
+async def test_a_second_message_close_to_the_bar_after_the_check_in_is_a_crisis(db: Engine) -> None:
+    rasa = FakeRasa()
+    gateway = Gateway(db, rasa.client(), safety_screen=close_to_crisis("好累"))
+    await gateway.handle(msg("最近好累", "d1", desk="12355"))
+    await gateway.handle(msg("就是好累，说不上来", "d2", desk="12355"))
+    assert rasa.sent[-1]["message"] == "/crisis"
+    assert "check-in-answer:close-again" in rasa.sent[-1]["metadata"]["safety"]["signals"]
+
+
+async def test_only_the_next_message_and_only_soon_counts_as_the_answer(db: Engine) -> None:
+    rasa = FakeRasa()
+    gateway = Gateway(db, rasa.client(), safety_screen=close_to_crisis("好累"))
+    await gateway.handle(msg("最近好累", "w1", desk="12355"))
+    await gateway.handle(msg("路灯坏了", "w2", desk="12355"))
+    await gateway.handle(msg("有", "w3", desk="12355"))  # two messages later: an ordinary "有"
+    assert rasa.sent[-1]["message"] == "有"
+    await gateway.handle(msg("好累", "w4", user="u2", desk="12355"))
+    backdate_check_ins(db, check_in.ANSWER_WINDOW + timedelta(minutes=1))
+    await gateway.handle(msg("有", "w5", user="u2", desk="12355"))  # hours later: not the answer
+    assert rasa.sent[-1]["message"] == "有"

@@ -1,0 +1,81 @@
+"""The gentle check-in and its answer.
+
+A message just under the crisis bar (the screen's `check-in:` signal) gets one extra line after
+the answer: a direct question about thoughts of self-harm, with 12356. Asking directly is what
+crisis lines train their staff to do: it does not put the idea in anyone's head, and people who
+are struggling are often relieved to be asked. A question is only worth asking if the answer is
+heard, so the next message of the conversation is read as its answer:
+
+* "有" and its variants (also Traditional, English, "嗯", "想过") hand the conversation to a
+  human through the crisis path, exactly as if the screen had flagged it;
+* another message that is again close to the crisis bar does the same: two in a row, the second
+  after being asked, is not a coincidence;
+* "没有"/"还好" and anything else go on as usual, to Rasa.
+
+When the check-in was sent is read from the outbound table (source `check-in`), so the hour
+between two check-ins and the question's answer survive a restart of the app.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from enum import Enum
+
+from bot.text import normalise
+
+SOURCE = "check-in"
+"""gw_outbound.source of the check-in line."""
+EVERY = timedelta(hours=1)
+"""At most one check-in per conversation per this interval."""
+ANSWER_WINDOW = timedelta(minutes=30)
+"""The next message counts as the answer only if it comes within this time."""
+MAX_ANSWER_CHARS = 16
+"""Longer messages are not read as yes/no: the safety screen reads them like any other."""
+
+
+class Answer(Enum):
+    YES = "yes"
+    NO = "no"
+
+
+_PUNCTUATION = re.compile(r"[\s\W_]+", re.UNICODE)
+_PARTICLES = "啊呀吧呢哦噢喔嘛啦了唉哎诶欸额呃的"
+_NO_ZH = re.compile(r"没有|木有|没呢|没啊|没想过|从来没|不会|不至于|不是|还好|还行|挺好|没事|没关系|放心|没$|无$")
+"""A Chinese no starts the answer ("没有，就是累"); a 不 later on ("说不上来") is not a no."""
+_NO_EN = re.compile(r"\s*(no|nope|nah|never|not really|not at all)\b(?!\s+one)")
+"""English no as a word ("no one cares" is not a no)."""
+_YES = re.compile(
+    r"(其实|是的|是|对|嗯+|恩+|确实|真的|可能|好像|大概|算是)?"
+    r"(有|有过|有的|有点|有一点|有一些|有些|偶尔有|偶尔会|有时候|有时候会|有时|经常|经常有|常常|一直有|一直都有"
+    r"|想过|有想过|经常想|会|会有|嗯+|恩+|是的|是|对|对的|确实|yes|yeah|yep|yup|y|sometimes|often)"
+)
+
+
+def read_answer(text: str) -> Answer | None:
+    """YES, NO or None (not a short yes/no: read the message like any other).
+
+    The text is normalised like every message (Traditional -> Simplified, full-width -> half-width,
+    lower case); punctuation, emoji and trailing particles are ignored ("有吧…", "嗯嗯😢").
+    A no is read first: "没有" contains "有", and "不会" contains "会".
+    """
+    norm = normalise(text or "")
+    bare = _PUNCTUATION.sub("", norm)
+    if not bare or len(bare) > MAX_ANSWER_CHARS:
+        return None
+    if _NO_ZH.match(bare) or _NO_EN.match(norm):
+        return Answer.NO
+    core = bare.rstrip(_PARTICLES) or bare
+    if _YES.fullmatch(core):
+        return Answer.YES
+    return None
+
+
+def answer_due(last_check_in: datetime | None, check_in_was_last_turn: bool, now: datetime) -> bool:
+    """Is this message the answer to a check-in? Only right after it, and not hours later."""
+    return bool(check_in_was_last_turn and last_check_in is not None and now - last_check_in <= ANSWER_WINDOW)
+
+
+def check_in_due(last_check_in: datetime | None, now: datetime) -> bool:
+    """May this conversation get a check-in now (at most one per `EVERY`)?"""
+    return last_check_in is None or now - last_check_in >= EVERY

@@ -1,0 +1,91 @@
+"""Reading the answer to the check-in question (what the person types right after it)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.gateway.check_in import ANSWER_WINDOW, EVERY, Answer, answer_due, check_in_due, read_answer
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "有",
+        "有的",
+        "有啊",
+        "有吧…",
+        "有過",
+        "有时候",
+        "偶尔会",
+        "经常",
+        "想过",
+        "其实有",
+        "嗯",
+        "嗯嗯😢",
+        "是的",
+        "对",
+        "Yes",
+        "yeah!",
+        " 有 。",
+    ],
+)
+def test_yes(text: str) -> None:
+    assert read_answer(text) is Answer.YES
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "没有",
+        "沒有",
+        "没有啦",
+        "木有",
+        "不会",
+        "不會的",
+        "还好",
+        "没事",
+        "放心吧",
+        "no",
+        "Nope",
+        "not really",
+        "没有，就是累",
+    ],
+)
+def test_no_wins_even_when_the_words_contain_a_yes(text: str) -> None:
+    assert read_answer(text) is Answer.NO  # 没有 contains 有, 不会 contains 会
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "😢",
+        "好的",
+        "谢谢",
+        "ok",
+        "我想问一下怎么投诉学校乱收费的事情，老师一直让交钱",
+        "有人在吗",
+        "说不上来",
+        "no one cares",
+    ],
+)
+def test_anything_else_is_not_an_answer(text: str) -> None:
+    assert read_answer(text) is None
+
+
+def test_only_the_turn_right_after_the_question_and_only_soon() -> None:
+    now = datetime(2026, 12, 6, 12, tzinfo=UTC)
+    assert answer_due(now - timedelta(minutes=5), True, now)
+    assert not answer_due(now - timedelta(minutes=5), False, now)  # another message came in between
+    assert not answer_due(now - ANSWER_WINDOW - timedelta(seconds=1), True, now)
+    assert not answer_due(None, True, now)
+
+
+def test_at_most_one_check_in_per_interval() -> None:
+    now = datetime(2026, 12, 6, 12, tzinfo=UTC)
+    assert check_in_due(None, now)
+    assert not check_in_due(now - EVERY + timedelta(seconds=1), now)
+    assert check_in_due(now - EVERY, now)
