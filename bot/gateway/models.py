@@ -68,7 +68,7 @@ class OutboundMessage(GatewayBase):
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("gw_inbound.id"), default=None, index=True)
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=None)
-    source: Mapped[str] = mapped_column(String(20))  # bot|gateway|staff|followup|alert
+    source: Mapped[str] = mapped_column(String(20))  # bot|gateway|check-in|staff|followup|alert
     delivery: Mapped[str] = mapped_column(String(10), default="inline")  # DELIVERIES
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # OUTBOUND_STATUSES
     attempts: Mapped[int] = mapped_column(Integer, default=0)
