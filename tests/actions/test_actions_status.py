@@ -38,9 +38,9 @@ async def test_no_ticket_for_this_conversation(make_tracker, dispatcher, domain,
     assert events == []
 
 
-async def test_own_ticket_status_with_category_and_due_time(make_tracker, dispatcher, domain, store):
+async def test_own_ticket_status_with_category_and_due_time(make_tracker, dispatcher, domain, store, clock):
     ticket = open_ticket(store, "12345:test:1", "k1")
-    action = ActionCheckStatus(lookup=store_lookup(store))
+    action = ActionCheckStatus(lookup=store_lookup(store, clock))  # the store's clock: not yet overdue
 
     await action.run(dispatcher, make_tracker("我的工单怎么样了", intent="check_status"), domain)
 
