@@ -31,6 +31,7 @@ from actions.common import (
     route_name,
     transcript,
 )
+from bot.gateway import check_in
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,14 @@ def respond_to_crisis(dispatcher: CollectingDispatcher, tracker: Tracker) -> lis
     return events
 
 
+def screen_signals(tracker: Tracker) -> list[str]:
+    """Why the gateway's safety screen flagged the message (metadata.safety.signals), for the ticket."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    safety = metadata.get("safety") if isinstance(metadata, dict) else None
+    signals = safety.get("signals") if isinstance(safety, dict) else None
+    return [str(s)[:80] for s in signals[:20]] if isinstance(signals, list) else []
+
+
 def open_crisis_ticket(tracker: Tracker, store: Any, signals: dict[str, Any] | None = None) -> str | None:
     """Opens the urgent ticket of a crisis (once per triggering message); its number, or None on failure."""
     from bot.intake.records import open_crisis_ticket as open_ticket
@@ -65,6 +74,9 @@ def open_crisis_ticket(tracker: Tracker, store: Any, signals: dict[str, Any] | N
             summary = f"{text}\n（此前在登记：{earlier}）"
         else:
             summary = text or earlier or "（危机对话）"
+        if any(str(s).startswith(check_in.ANSWER_SIGNAL) for s in (signals or {}).get("screen", [])):
+            # the question came from the gateway, so it is not in Rasa's transcript: say what was answered
+            summary = f"{summary}\n（回答前台的关怀询问：{check_in.QUESTION}）"
         ticket = open_ticket(
             store,
             desk=desk_of(tracker),
@@ -149,7 +161,8 @@ class ActionHandleCrisis(Action):
         if first:
             try:
                 store = self._store or await asyncio.to_thread(load_ticket_store)
-                number = await asyncio.to_thread(open_crisis_ticket, tracker, store, {"source": "crisis_intent"})
+                signals = {"source": "crisis_intent", "screen": screen_signals(tracker)}
+                number = await asyncio.to_thread(open_crisis_ticket, tracker, store, signals)
             except Exception:
                 logger.exception("ticket store unavailable for the crisis ticket")
         dispatcher.utter_message(json_message=crisis_payload(number))

@@ -24,6 +24,10 @@ from enum import Enum
 
 from bot.text import normalise
 
+QUESTION = "最近有没有过伤害自己、或者不想活下去的念头？"
+"""The question itself (also quoted in the urgent ticket when the answer was yes)."""
+ANSWER_SIGNAL = "check-in-answer"
+"""Signal prefix of a crisis that was an answer to the question (`:yes` or `:close-again`)."""
 SOURCE = "check-in"
 """gw_outbound.source of the check-in line."""
 EVERY = timedelta(hours=1)

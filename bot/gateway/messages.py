@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.gateway.check_in import QUESTION as CHECK_IN_QUESTION
+
 HOTLINE_PHONE = {"12345": "12345", "12355": "12355"}
 
 
@@ -55,7 +57,7 @@ def check_in(desk: str) -> str:
     """
     youth = "或12355青少年服务台" if desk == "12355" else ""
     return (
-        "另外想问你一句：最近有没有过伤害自己、或者不想活下去的念头？"
+        f"另外想问你一句：{CHECK_IN_QUESTION}"
         "如果有，直接回我一个“有”字就好，我会马上请工作人员来陪你；"
         f"也可以随时拨打12356心理援助热线{youth}。"
     )

@@ -273,9 +273,9 @@ class Gateway:
             return verdict
         answer = check_in.read_answer(text)
         if answer is check_in.Answer.YES:
-            reason = "check-in-answer:yes"
+            reason = f"{check_in.ANSWER_SIGNAL}:yes"
         elif answer is None and any(s.startswith(CHECK_IN_SIGNAL) for s in verdict.signals):
-            reason = "check-in-answer:close-again"
+            reason = f"{check_in.ANSWER_SIGNAL}:close-again"
         else:
             return verdict
         return SafetyVerdict(route="crisis", channel="12356", signals=(*verdict.signals, reason))

@@ -169,3 +169,24 @@ async def test_an_emergency_payload_is_recorded_with_the_persons_words(make_trac
 
     [record] = store.tickets_for_conversation("12345:test:1")
     assert record.summary_redacted == "楼下着火了"
+
+
+async def test_a_yes_to_the_check_in_question_opens_a_ticket_that_says_what_was_answered(
+    make_tracker, dispatcher, domain, store
+):
+    from bot.gateway import check_in
+
+    signals = ["check-in:0.31", f"{check_in.ANSWER_SIGNAL}:yes"]
+    tracker = make_tracker(
+        "/crisis",
+        intent="crisis",
+        earlier_texts=("最近好累，什么都不想做",),
+        metadata={"desk": "12355", "text": "有", "safety": {"route": "crisis", "signals": signals}},
+    )
+
+    await ActionHandleCrisis(store=store).run(dispatcher, tracker, domain)
+
+    [ticket] = store.tickets_for_conversation("12345:test:1")
+    assert ticket.summary_redacted.startswith("有\n")
+    assert check_in.QUESTION in ticket.summary_redacted  # the gateway's question is not in Rasa's transcript
+    assert ticket.triage_signals["screen"] == signals
