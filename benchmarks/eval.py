@@ -30,8 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import board_history, clinc, datasets
-from benchmarks.scoring import channel_correct, flagged, route_correct
+from benchmarks import board_history, clinc, datasets, sos_train
+from benchmarks.scoring import SAFETY_ROUTES, channel_correct, flagged, route_correct
 from bot.settings import REPO_ROOT, Settings
 from bot.triage.catalogue import CatalogueStore, YamlCatalogueSource
 from bot.triage.cli import OUTPUT_KEYS
@@ -253,6 +253,59 @@ def gov_board_history() -> dict[str, Any] | None:
     return out
 
 
+def sos_fit_on_train() -> dict[str, Any] | None:
+    """SOS-1K with the CLINC protocol: its train high-risk posts as extra crisis examples (temp catalogue),
+    test reported once, with the false alarms of the same adapted engine beside it (part `sos_fit`).
+
+    An experiment kept for its figure, like `board`: it shows what in-domain examples of a deployment's
+    own would do; the shipped screen never sees SOS-1K (`benchmarks/sos_train.py`).
+    """
+    examples = sos_train.high_risk_train()
+    test = datasets.sos1k("test")
+    if not examples or test is None:
+        say("SOS-1K not found: fit-on-train variant skipped")
+        return None
+    high = [t for t, _, h in test if h == 1]
+    low = [t for t, _, h in test if h == 0]
+    say(f"SOS-1K fit on train: {len(examples)} train high-risk posts as crisis examples, refitting in a temp dir ...")
+    out: dict[str, Any] = {"train_examples": len(examples), "n_high": len(high), "n_low": len(low)}
+    with tempfile.TemporaryDirectory(prefix="frontdoor-sos-") as tmp:
+        override = sos_train.adapted_data_dir(Path(tmp), examples)
+        engine = TriageEngine(
+            CatalogueStore(YamlCatalogueSource(override_dir=override)),
+            get_engine().embedder,
+            cache_dir=Path(tmp) / "triage",
+        )
+        for desk in DESKS:
+            o_high = through_engine(engine, high, desk)
+            o_low = through_engine(engine, low, desk)
+            out[desk] = {
+                "recall_high": float(np.mean([flagged(o) for o in o_high])),
+                "missed_high": sum(not flagged(o) for o in o_high),
+                "flagged_low": float(np.mean([flagged(o) for o in o_low])),
+            }
+        gov_rows = datasets.gov_labeled()
+        if gov_rows is not None:
+            o_gov = through_engine(engine, [r.text for r in gov_rows], "12345")
+            out["gov_false_alarms"] = sum(flagged(o) for o in o_gov)
+            out["gov_n"] = len(o_gov)
+        for name in ("routes_dev", "routes_holdout"):
+            pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+            for desk in DESKS:
+                drows = [r for r in datasets.route_set(name) or [] if r["desk"] == desk]
+                pairs += zip(drows, through_engine(engine, [r["text"] for r in drows], desk), strict=True)
+            ordinary = [flagged(o) for r, o in pairs if r["route"] not in SAFETY_ROUTES]
+            risky = [flagged(o) for r, o in pairs if r["route"] in SAFETY_ROUTES]
+            out[name] = {
+                "false_alarms": sum(ordinary),
+                "ordinary_n": len(ordinary),
+                "safety_found": sum(risky),
+                "safety_n": len(risky),
+            }
+    out["recall_high_min"] = min(out[d]["recall_high"] for d in DESKS)
+    return out
+
+
 def gov_figures(
     texts: list[str], gold: list[str], outputs: list[dict[str, Any]], engine: TriageEngine
 ) -> dict[str, Any]:
@@ -415,6 +468,14 @@ def render(results: dict[str, Any], command: str) -> str:
                 f"{pct(s[d]['recall_high'])} ({s[d]['missed_high']} missed) | >= 98%: "
                 f"{mark(s[d]['recall_high'] >= GOALS['safety_recall_sos'])} |"
             )
+    f = results.get("sos_fit")
+    if f:
+        for d in DESKS:
+            lines.append(
+                f"| safety recall, {sos_fit_label(f)} | SOS-1K test, binary_high_risk=1 ({f['n_high']}), desk {d} | "
+                f"{pct(f[d]['recall_high'])} ({f[d]['missed_high']} missed) | >= 98%: "
+                f"{mark(f[d]['recall_high'] >= GOALS['safety_recall_sos'])} |"
+            )
     for name in ("routes_dev", "routes_holdout"):
         if name in r and r[name]["false_alarm_rate"] is not None:
             x = r[name]
@@ -535,6 +596,22 @@ def render(results: dict[str, Any], command: str) -> str:
                 + ", ".join(f"{k} {v}" for k, v in b["weak_examples"].items())
             )
             lines.append("")
+    if f:
+        lines += [f"### SOS-1K, {sos_fit_label(f)}", ""]
+        for d in DESKS:
+            lines.append(
+                f"- desk {d}: high-risk recall {pct(f[d]['recall_high'])} ({f[d]['missed_high']} missed); "
+                f"low-risk posts flagged too: {pct(f[d]['flagged_low'])} of {f['n_low']}"
+            )
+        if "gov_n" in f:
+            lines.append(f"- the same adapted engine on labeled_495: {f['gov_false_alarms']} of {f['gov_n']} flagged")
+        for name in ("routes_dev", "routes_holdout"):
+            x = f[name]
+            lines.append(
+                f"- {name}: safety found {x['safety_found']} of {x['safety_n']}; ordinary flagged "
+                f"{x['false_alarms']} of {x['ordinary_n']}"
+            )
+        lines.append("")
     if c:
         lines += ["### CLINC150 (`python -m benchmarks.clinc`)", "", *clinc.format_result(c), ""]
     if t:
@@ -553,6 +630,11 @@ def render(results: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
+def sos_fit_label(f: dict[str, Any]) -> str:
+    """How the fit-on-train variant is named in the report."""
+    return f"experiment: fit on SOS-1K train ({f['train_examples']} high-risk posts added as crisis examples)"
+
+
 def board_label(b: dict[str, Any]) -> str:
     """How the adapted catalogue is named in the report."""
     return (
@@ -564,7 +646,7 @@ def board_label(b: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--skip", default="", help="comma-separated parts to skip: routes,sos,gov,gov_dev,board,clinc,timing"
+        "--skip", default="", help="comma-separated parts to skip: routes,sos,gov,gov_dev,board,sos_fit,clinc,timing"
     )
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
@@ -579,6 +661,7 @@ def main(argv: list[str] | None = None) -> int:
         "gov": gov,
         "gov_dev": gov_dev,
         "board": gov_board_history,
+        "sos_fit": sos_fit_on_train,
         "clinc": clinc.run,
         "timing": timing,
     }
