@@ -68,5 +68,10 @@ def test_a_dead_replica_only_affects_its_own_conversations(two_replicas: Stack) 
         assert health["rasa"] == "down"  # one replica down is reported
     finally:
         two_replicas.restart("rasa-2", timeout=300)
-    again = chat(two_replicas, on_second[0], "路灯坏了")
+    # a freshly restarted Rasa answers its first message slowly (TensorFlow traces its graphs), and on a
+    # busy machine that can exceed the gateway's 10 s timeout: the person gets the apology and sends again
+    for _attempt in range(3):
+        again = chat(two_replicas, on_second[0], "路灯坏了")
+        if messages.backend_down("12345") not in again:
+            break
     assert again and messages.backend_down("12345") not in again
