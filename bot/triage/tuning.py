@@ -35,8 +35,9 @@ class Tuning:
     history_window: int = 3
     check_in_threshold: float = 0.25
     """Learned crisis score at which a message that is NOT flagged still gets a gentle check-in line
-    with 12356 (once an hour per conversation, added by the gateway): masked distress is often just
-    under the crisis bar. Set on dev data only (SOS-1K train misses, unlabeled gov messages,
+    with 12356 (once an hour per conversation, added by the gateway): a direct question whose answer
+    is heard, a yes goes to a human (bot/gateway/check_in.py). Masked distress is often just under
+    the crisis bar. Set on dev data only (SOS-1K train misses, unlabeled gov messages,
     routes_dev ordinary rows): at 0.25 it reaches 3 of the 11 SOS-train high-risk posts the screen
     misses, and adds the line to 0.4% of citizen messages (19 of 4,326) and 4.0% of our ordinary dev
     rows (10 of 248, many of them sad 12355 messages where the line is welcome anyway)."""
