@@ -32,6 +32,7 @@ from actions.common import (
     transcript,
 )
 from bot.gateway import check_in
+from bot.gateway.messages import check_in as check_in_message
 
 logger = logging.getLogger(__name__)
 
@@ -74,16 +75,19 @@ def open_crisis_ticket(tracker: Tracker, store: Any, signals: dict[str, Any] | N
             summary = f"{text}\n（此前在登记：{earlier}）"
         else:
             summary = text or earlier or "（危机对话）"
+        lines = transcript(tracker)
         if any(str(s).startswith(check_in.ANSWER_SIGNAL) for s in (signals or {}).get("screen", [])):
-            # the question came from the gateway, so it is not in Rasa's transcript: say what was answered
+            # the question came from the gateway, so it is not in Rasa's transcript: put it back
             summary = f"{summary}\n（回答前台的关怀询问：{check_in.QUESTION}）"
+            if lines and lines[-1][0] == "person":
+                lines = [*lines[:-1], ("bot", check_in_message(desk_of(tracker))), lines[-1]]
         ticket = open_ticket(
             store,
             desk=desk_of(tracker),
             conversation_id=tracker.sender_id,
             origin=message_origin(tracker),
             text=summary,
-            transcript=transcript(tracker),
+            transcript=lines,
             signals=signals,
         )
         return str(ticket.number)

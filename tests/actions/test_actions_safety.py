@@ -174,7 +174,7 @@ async def test_an_emergency_payload_is_recorded_with_the_persons_words(make_trac
 async def test_a_yes_to_the_check_in_question_opens_a_ticket_that_says_what_was_answered(
     make_tracker, dispatcher, domain, store
 ):
-    from bot.gateway import check_in
+    from bot.gateway import check_in, messages
 
     signals = ["check-in:0.31", f"{check_in.ANSWER_SIGNAL}:yes"]
     tracker = make_tracker(
@@ -190,3 +190,5 @@ async def test_a_yes_to_the_check_in_question_opens_a_ticket_that_says_what_was_
     assert ticket.summary_redacted.startswith("有\n")
     assert check_in.QUESTION in ticket.summary_redacted  # the gateway's question is not in Rasa's transcript
     assert ticket.triage_signals["screen"] == signals
+    lines = [(line.sender, line.text) for line in store.transcript(ticket.id, masked=False)]
+    assert lines[-2:] == [("bot", messages.check_in("12345")), ("person", "有")]  # the question, then the answer
