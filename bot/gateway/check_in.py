@@ -6,7 +6,7 @@ crisis lines train their staff to do: it does not put the idea in anyone's head,
 are struggling are often relieved to be asked. A question is only worth asking if the answer is
 heard, so the next message of the conversation is read as its answer:
 
-* "有" and its variants (also Traditional, English, "嗯", "想过") hand the conversation to a
+* "有" and its variants (also Traditional, English, "嗯有", "想过") hand the conversation to a
   human through the crisis path, exactly as if the screen had flagged it;
 * another message that is again close to the crisis bar does the same: two in a row, the second
   after being asked, is not a coincidence;
@@ -52,8 +52,10 @@ _NO_EN = re.compile(r"\s*(no|nope|nah|never|not really|not at all)\b(?!\s+one)")
 _YES = re.compile(
     r"(其实|是的|是|对|嗯+|恩+|确实|真的|可能|好像|大概|算是)?"
     r"(有|有过|有的|有点|有一点|有一些|有些|偶尔有|偶尔会|有时候|有时候会|有时|经常|经常有|常常|一直有|一直都有"
-    r"|想过|有想过|经常想|会|会有|嗯+|恩+|是的|是|对|对的|确实|yes|yeah|yep|yup|y|sometimes|often)"
+    r"|想过|有想过|经常想|会|会有|yes|yeah|yep|yup|sometimes|often)"
 )
+"""An answer to "有没有...?": 有, 想过, 会, with an optional lead-in ("嗯有", "是的，有过"). A bare "嗯",
+"是的" or "对" is not enough: in chat it often only means "I'm here" or "ok"."""
 
 
 def read_answer(text: str) -> Answer | None:

@@ -254,7 +254,8 @@ class SafetyScreen:
                 Route.CRISIS, CRISIS_CHANNEL, context.crisis, tuple(signals), None, evidence.crisis, evidence.emergency
             )
         result = self._emergency(text, hits, evidence)
-        if result.route is None and not lookalike and evidence.crisis >= t.check_in_threshold:
+        wordy = len(text.replace(" ", "")) >= t.check_in_min_chars
+        if result.route is None and not lookalike and wordy and evidence.crisis >= t.check_in_threshold:
             # not a crisis, but close: the gateway adds a gentle check-in with 12356 to the answer
             return replace(result, signals=(*result.signals, f"{CHECK_IN_SIGNAL}:{evidence.crisis:.2f}"))
         return result

@@ -41,6 +41,9 @@ class Tuning:
     routes_dev ordinary rows): at 0.25 it reaches 3 of the 11 SOS-train high-risk posts the screen
     misses, and adds the line to 0.4% of citizen messages (19 of 4,326) and 4.0% of our ordinary dev
     rows (10 of 248, many of them sad 12355 messages where the line is welcome anyway)."""
+    check_in_min_chars: int = 4
+    """Shorter messages never get the check-in ("在不在", "hi?"): a question about self-harm needs
+    some words to go on. Chosen by reading the ordinary dev rows that got it (dev-071 "在不在")."""
     lookalike_margin: float = 0.03
     """A message this much closer to one of the safety file's negatives than to any crisis or
     emergency example is not flagged by the learned scores (the lexicon still decides)."""

@@ -184,7 +184,7 @@ async def test_after_an_hour_the_check_in_may_come_again(db: Engine) -> None:
     assert (await gateway.handle(msg("今天也好累", "t2", desk="12355")))[-1].text == messages.check_in("12355")
 
 
-@pytest.mark.parametrize("answer", ["有", "有過…", "嗯嗯", "其实有过吧", "yes", "想过😢"])
+@pytest.mark.parametrize("answer", ["有", "有過…", "嗯嗯有", "其实有过吧", "yes", "想过😢"])
 async def test_yes_to_the_check_in_hands_the_person_to_a_human(db: Engine, answer: str) -> None:
     rasa = FakeRasa()
     gateway = Gateway(db, rasa.client(), safety_screen=close_to_crisis("好累"))
@@ -198,7 +198,9 @@ async def test_yes_to_the_check_in_hands_the_person_to_a_human(db: Engine, answe
     assert later[0].text == messages.handed_to_staff()
 
 
-@pytest.mark.parametrize("answer", ["没有", "沒有啦", "不会", "还好", "no", "好的", "我想问一下怎么投诉学校乱收费"])
+@pytest.mark.parametrize(
+    "answer", ["没有", "沒有啦", "不会", "还好", "no", "好的", "嗯", "我想问一下怎么投诉学校乱收费"]
+)
 async def test_no_or_another_topic_after_the_check_in_goes_on_as_usual(db: Engine, answer: str) -> None:
     rasa = FakeRasa()
     gateway = Gateway(db, rasa.client(), safety_screen=close_to_crisis("好累"))

@@ -116,5 +116,11 @@ def test_a_score_just_under_the_crisis_bar_carries_a_check_in_signal(screen: Saf
     assert not any(s.startswith("check-in") for s in screen.screen("笑死我了", lookalike).signals)
 
 
+def test_a_message_too_short_to_go_on_gets_no_check_in(screen: SafetyScreen) -> None:
+    between = Evidence((T.check_in_threshold + T.crisis_threshold) / 2, quiet().emergency)
+    assert screen.screen("在不在", between).signals == ()  # 3 characters: nothing to ask about
+    assert screen.screen("在 不 在 ?", between).signals != ()  # spaces do not count, the "?" does
+
+
 def test_the_check_in_bar_is_below_the_crisis_bar() -> None:
     assert 0 < T.check_in_threshold < T.crisis_threshold_after_history < T.crisis_threshold
