@@ -187,8 +187,7 @@ class Stack:
                 "bot.nlu.rasa_server",  # plain `rasa` with a cached action-response validator
                 "run",
                 "--enable-api",
-                "--auth-token",
-                self.settings.rasa_token,
+                f"--auth-token={self.settings.rasa_token}",  # one argument: a token may start with "-"
                 "-i",
                 self.settings.host,
                 "-p",

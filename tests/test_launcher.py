@@ -33,7 +33,31 @@ def test_two_replicas_get_their_own_port_and_tracker_store_and_the_app_knows_bot
     assert first.env["FRONTDOOR_TRACKER_DB"] != second.env["FRONTDOOR_TRACKER_DB"]
     assert stack.service("app").env["FRONTDOOR_RASA_URL"] == "http://127.0.0.1:6100,http://127.0.0.1:6101"
     # Rasa starts through the wrapper that keeps its action-response validator cached
-    assert first.command[1:3] == ["-m", "bot.nlu.rasa_server"] and "--auth-token" in first.command
+    assert first.command[1:3] == ["-m", "bot.nlu.rasa_server"] and "--auth-token=test-token-123" in first.command
+
+
+def test_a_token_that_starts_with_a_dash_reaches_rasa_as_the_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """secrets.token_urlsafe starts with "-" one time in 64; `--auth-token -x...` then made rasa exit
+    with "expected one argument" (seen once in CI). Checked with Rasa's own argument parser."""
+    monkeypatch.setenv("FRONTDOOR_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FRONTDOOR_RASA_TOKEN", "-Ab3_dash-first")
+    stack = Stack(Settings())
+    stack.build()
+    args = stack.service("rasa").command[3:]  # after `python -m bot.nlu.rasa_server`
+    parse = (
+        "import sys; from rasa.__main__ import create_argument_parser; "
+        "print(create_argument_parser().parse_args(sys.argv[1:]).auth_token)"
+    )
+    result = subprocess.run(
+        [str(REPO_ROOT / ".venv-rasa" / "bin" / "python"), "-c", parse, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-500:]
+    assert result.stdout.strip().splitlines()[-1] == "-Ab3_dash-first"
 
 
 def test_one_replica_is_the_default(settings: Settings) -> None:
