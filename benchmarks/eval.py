@@ -545,7 +545,7 @@ def render(results: dict[str, Any], command: str) -> str:
                 f"- safety missed: {x['safety_missed'] or 'none'}; false alarms: {x['false_alarms'] or 'none'}"
             )
             lines.append(
-                f"- gentle check-in line (12356) for {x['safety_missed_checked_in']} of the "
+                f"- check-in question (12356; a yes goes to a human) for {x['safety_missed_checked_in']} of the "
                 f"{len(x['safety_missed'])} missed, and for {x['ordinary_checked_in']} of the {x['ordinary_n']} ordinary"
             )
             lines.append(
@@ -557,7 +557,7 @@ def render(results: dict[str, Any], command: str) -> str:
         for d in DESKS:
             lines.append(
                 f"- desk {d}: high-risk routes {s[d]['routes_high']}; low-risk posts flagged too: {pct(s[d]['flagged_low'])} of {s['n_low']}; "
-                f"the check-in line reaches {s[d]['missed_high_checked_in']} of the {s[d]['missed_high']} missed"
+                f"the check-in question reaches {s[d]['missed_high_checked_in']} of the {s[d]['missed_high']} missed"
             )
         lines.append("")
     if g:
