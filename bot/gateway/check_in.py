@@ -9,7 +9,9 @@ heard, so the next message of the conversation is read as its answer:
 * "有" and its variants (also Traditional, English, "嗯有", "想过") hand the conversation to a
   human through the crisis path, exactly as if the screen had flagged it;
 * another message that is again close to the crisis bar does the same: two in a row, the second
-  after being asked, is not a coincidence;
+  after being asked, is not a coincidence. "Close" here is the engine's own lower bar after a
+  crisis signal in the conversation (`Tuning.crisis_threshold_after_history`): the question
+  counts as such a signal, the faint end of the check-in band does not;
 * "没有"/"还好" and anything else go on as usual, to Rasa.
 
 When the check-in was sent is read from the outbound table (source `check-in`), so the hour
@@ -23,6 +25,8 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from bot.text import normalise
+from bot.triage.safety import CHECK_IN_SIGNAL
+from bot.triage.tuning import DEFAULT_TUNING
 
 QUESTION = "最近有没有过伤害自己、或者不想活下去的念头？"
 """The question itself (also quoted in the urgent ticket when the answer was yes)."""
@@ -75,6 +79,18 @@ def read_answer(text: str) -> Answer | None:
     if _YES.fullmatch(core):
         return Answer.YES
     return None
+
+
+def close_again(signals: tuple[str, ...] | list[str]) -> bool:
+    """Does the screen's check-in signal ("check-in:0.34") reach the bar used after a crisis signal?"""
+    for signal in signals:
+        name, _, value = signal.partition(":")
+        if name == CHECK_IN_SIGNAL:
+            try:
+                return float(value) >= DEFAULT_TUNING.crisis_threshold_after_history
+            except ValueError:
+                return False
+    return False
 
 
 def answer_due(last_check_in: datetime | None, check_in_was_last_turn: bool, now: datetime) -> bool:

@@ -274,7 +274,7 @@ class Gateway:
         answer = check_in.read_answer(text)
         if answer is check_in.Answer.YES:
             reason = f"{check_in.ANSWER_SIGNAL}:yes"
-        elif answer is None and any(s.startswith(CHECK_IN_SIGNAL) for s in verdict.signals):
+        elif answer is None and check_in.close_again(verdict.signals):
             reason = f"{check_in.ANSWER_SIGNAL}:close-again"
         else:
             return verdict

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.gateway.check_in import ANSWER_WINDOW, EVERY, Answer, answer_due, check_in_due, read_answer
+from bot.gateway.check_in import ANSWER_WINDOW, EVERY, Answer, answer_due, check_in_due, close_again, read_answer
+from bot.triage.tuning import DEFAULT_TUNING
 
 
 @pytest.mark.parametrize(
@@ -94,3 +95,10 @@ def test_at_most_one_check_in_per_interval() -> None:
     assert check_in_due(None, now)
     assert not check_in_due(now - EVERY + timedelta(seconds=1), now)
     assert check_in_due(now - EVERY, now)
+
+
+def test_close_again_means_the_engines_bar_after_a_crisis_signal() -> None:
+    bar = DEFAULT_TUNING.crisis_threshold_after_history
+    assert close_again(("top:counselling:0.40", f"check-in:{bar:.2f}"))
+    assert not close_again((f"check-in:{bar - 0.01:.2f}",))
+    assert not close_again(("top:counselling:0.40",)) and not close_again(("check-in:oops",))

@@ -121,12 +121,12 @@ async def test_flood_is_rate_limited_politely(db: Engine) -> None:
     assert texts[2] == messages.rate_limited()
 
 
-def close_to_crisis(word: str):  # type: ignore[no-untyped-def]
+def close_to_crisis(word: str, score: float = 0.31):  # type: ignore[no-untyped-def]
     """A screen that finds `word` just under the crisis bar (the engine's check-in signal)."""
 
     def screen(text: str, desk: str, history: Sequence[str]) -> SafetyVerdict:
         return (
-            SafetyVerdict(route=None, signals=("top:counselling:0.40", "check-in:0.31"))
+            SafetyVerdict(route=None, signals=("top:counselling:0.40", f"check-in:{score:.2f}"))
             if word in text
             else SafetyVerdict(None)
         )
@@ -218,6 +218,19 @@ async def test_a_second_message_close_to_the_bar_after_the_check_in_is_a_crisis(
     await gateway.handle(msg("就是好累，说不上来", "d2", desk="12355"))
     assert rasa.sent[-1]["message"] == "/crisis"
     assert "check-in-answer:close-again" in rasa.sent[-1]["metadata"]["safety"]["signals"]
+
+
+async def test_a_faint_second_message_after_the_check_in_goes_on_as_usual(db: Engine) -> None:
+    """Only a second message at the engine's after-history bar escalates; the faint end of the band does not."""
+    from bot.triage.tuning import DEFAULT_TUNING
+
+    faint = DEFAULT_TUNING.check_in_threshold + 0.01
+    assert faint < DEFAULT_TUNING.crisis_threshold_after_history
+    rasa = FakeRasa()
+    gateway = Gateway(db, rasa.client(), safety_screen=close_to_crisis("好累", faint))
+    await gateway.handle(msg("最近好累", "f1", desk="12355"))
+    await gateway.handle(msg("从初二开始就一直好累", "f2", desk="12355"))
+    assert rasa.sent[-1]["message"] == "从初二开始就一直好累"
 
 
 async def test_only_the_next_message_and_only_soon_counts_as_the_answer(db: Engine) -> None:
