@@ -462,20 +462,10 @@ def render(results: dict[str, Any], command: str) -> str:
             )
     s = results.get("sos")
     if s:
-        for d in DESKS:
-            lines.append(
-                f"| safety recall | SOS-1K test, binary_high_risk=1 ({s['n_high']}), desk {d} | "
-                f"{pct(s[d]['recall_high'])} ({s[d]['missed_high']} missed) | >= 98%: "
-                f"{mark(s[d]['recall_high'] >= GOALS['safety_recall_sos'])} |"
-            )
+        lines += sos_recall_rows("safety recall", s)
     f = results.get("sos_fit")
     if f:
-        for d in DESKS:
-            lines.append(
-                f"| safety recall, {sos_fit_label(f)} | SOS-1K test, binary_high_risk=1 ({f['n_high']}), desk {d} | "
-                f"{pct(f[d]['recall_high'])} ({f[d]['missed_high']} missed) | >= 98%: "
-                f"{mark(f[d]['recall_high'] >= GOALS['safety_recall_sos'])} |"
-            )
+        lines += sos_recall_rows(f"safety recall, {sos_fit_label(f)}", f)
     for name in ("routes_dev", "routes_holdout"):
         if name in r and r[name]["false_alarm_rate"] is not None:
             x = r[name]
@@ -628,6 +618,16 @@ def render(results: dict[str, Any], command: str) -> str:
         ]
     lines += [f"Skipped: {', '.join(results['skipped']) or 'nothing'}.", ""]
     return "\n".join(lines)
+
+
+def sos_recall_rows(figure: str, x: dict[str, Any]) -> list[str]:
+    """Summary rows of an SOS-1K test run (`sos` or `sos_fit`), one per desk."""
+    return [
+        f"| {figure} | SOS-1K test, binary_high_risk=1 ({x['n_high']}), desk {d} | "
+        f"{pct(x[d]['recall_high'])} ({x[d]['missed_high']} missed) | >= 98%: "
+        f"{mark(x[d]['recall_high'] >= GOALS['safety_recall_sos'])} |"
+        for d in DESKS
+    ]
 
 
 def sos_fit_label(f: dict[str, Any]) -> str:

@@ -16,13 +16,13 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import sessionmaker
 
-from bot.gateway.models import Conversation, OutboundMessage, utcnow
+from bot.gateway.models import Conversation, OutboundMessage, as_utc, utcnow
 from bot.privacy import mask
 
 log = logging.getLogger(__name__)
@@ -56,10 +56,6 @@ Progress = Callable[[int], Awaitable[None]]
 class Pusher(Protocol):
     async def push(self, item: OutboundItem, progress: Progress) -> None:
         """Send the item (from part `item.parts_sent` on), calling `progress(n)` after each part; raise on failure."""
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite returns naive UTC
 
 
 class OutboundWorker:
@@ -221,7 +217,7 @@ class OutboundWorker:
             ).first()
             if row is None or row.status == "sending":
                 return None
-            if row.next_attempt_at is not None and _aware(row.next_attempt_at) > utcnow():
+            if row.next_attempt_at is not None and as_utc(row.next_attempt_at) > utcnow():
                 return None
             claimed = session.execute(
                 update(OutboundMessage)

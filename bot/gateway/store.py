@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.gateway import check_in
-from bot.gateway.models import Conversation, InboundMessage, OutboundMessage, utcnow
+from bot.gateway.models import Conversation, InboundMessage, OutboundMessage, as_utc, utcnow
 from bot.privacy import mask
 
 log = logging.getLogger(__name__)
@@ -186,12 +186,11 @@ class GatewayStore:
             .order_by(OutboundMessage.id.desc())
             .limit(1)
         ).first()
-        when = None if last is None else (last[1] if last[1].tzinfo else last[1].replace(tzinfo=UTC))
         return Turn(
             handoff=conversation.handoff,
             bot_reset_pending=conversation.bot_reset_pending,
             history=[text for _, text in recent],
-            last_check_in=when,
+            last_check_in=None if last is None else as_utc(last[1]),
             check_in_was_last_turn=bool(last is not None and recent and last[0] == recent[-1][0]),
         )
 

@@ -131,6 +131,80 @@ def test_pact_patterns_leave_everyday_sentences_alone(lexicon: SafetyLexicon, te
     assert hit is None or hit.kind != "crisis", (text, hit)
 
 
+SECOND_DEV_BATCH_HITS = [
+    # found by the second batch of fresh dev rows (dev-349..398): one family per pattern
+    ("微博和朋友圈都清空了，号也注销了，这样走的时候干干净净", "crisis", "12356"),
+    ("游戏装备都送人了，就差最后一步了", "crisis", "12356"),
+    ("鼠鼠要下线了 永远的", "crisis", "12356"),
+    ("我准备永久下线了", "crisis", "12356"),
+    ("想从这个世界下线", "crisis", "12356"),
+    ("想好了，明天就去做个了断", "crisis", "12356"),
+    ("胳膊🩸🩸", "crisis", "12356"),
+    ("手腕上又多了好几道", "crisis", "12356"),
+    ("每次站在窗边都觉得要是跳下去就解脱了", "crisis", "12356"),
+    ("实在没办法了，大不了不活了", "crisis", "12356"),
+    ("我在楼顶上，不给工资我就不下来", "crisis", "12356"),
+    ("他说要往身上浇汽油", "crisis", "12356"),
+    ("不给个说法，我就去政府门口自焚", "crisis", "12356"),
+    ("银行卡密码写好了，以后拜托你照顾我妈", "crisis", "12356"),
+    ("孩子走了，我也想跟他一起走吧", "crisis", "12356"),
+    ("没开玩笑 真的想鼠了", "crisis", "12356"),
+    ("想噶 是认真的", "crisis", "12356"),
+    ("买了去江边的单程票，不会再回来了", "crisis", "12356"),
+    ("查了多少片安眠药吃下去就救不回来", "crisis", "12356"),
+    ("继父把我关在门外一整夜，不让进", "crisis", "12356"),
+    ("今晚想自鲨", "crisis", "12356"),
+    ("真想鲨了我自己", "crisis", "12356"),
+    ("只有我死了这件事才能结束", "crisis", "12356"),
+    ("胰岛素我不打了，药也停了，就等死", "crisis", "12356"),
+    ("他晚上溜进我房间，叫我不准告诉妈妈", "crisis", "12356"),
+    ("想jie shu自己", "crisis", "12356"),
+    ("my brother says he wants to kill himself", "crisis", "12356"),
+    ("i just want to end everything", "crisis", "12356"),
+    ("been planning my death for weeks", "crisis", "12356"),
+    ("房子塌了，有个老人被埋在废墟里出不来", "emergency", "119"),
+]
+"""Found by the second batch of fresh dev rows (dev-349..398): one family per pattern."""
+
+
+SECOND_DEV_BATCH_NON_HITS = [
+    "学校培训心理委员识别自杀预警信号，有没有资料",  # prevention vocabulary
+    "退租前把门禁卡注销了，走的时候钥匙交给谁",  # not an account, moving out
+    "装修就差最后一步了，验收找谁",
+    "这个功能永久下线了，怎么找回",
+    "我先下线了，明天再聊",
+    "我下线了 永久会员还有三天到期",
+    "这件事今天就做个了断",  # a dispute, not oneself
+    "今天就跟他做个了断，分手",
+    "胳膊上的划痕数不清几道了，都是猫抓的",
+    "这周作业数不清几道题了",
+    "要是房价掉下去就好了",
+    "觉得跳下去挺好玩的，蹦极真刺激",
+    "这盆花养不活了",
+    "送到医院也救不活了",
+    "不给钱就不发货，这商家太过分",
+    "点了自己的外卖，结果送错了",
+    "汽油价格又涨了，加满一箱要四百",
+    "父亲留下遗嘱，以后由大哥负责",
+    "奶奶去世了，我想跟他们一起去老家奔丧",
+    "想走了 不是开玩笑 这公司我待不下去了",
+    "买了去海边的票，单程的，回来坐飞机",
+    "快递被压在下面拉不出来",
+    "鲨鱼把自己的牙齿弄掉了",
+    "只有我来了才能开门",
+    "降压药停了两天，去复查医生说没事",
+    "妈妈进我房间收拾东西，让我别告诉爸爸我们买了新沙发",
+    "she wants to end it with her boyfriend",
+    "planning my exit from the company",
+    "宝宝发烧吃几片布洛芬合适",
+    "绿化带的树苗种下去就不活了，也没人补种",
+    "有人往我家车上泼汽油，物业不管",
+    "母亲去世后，我和他们一起去了派出所办销户",
+    "把狗关在阳台上一整天不给吃饭，邻居虐狗",
+    "物业换了门禁，把我们关在外面一整天不让进",
+]
+
+
 @pytest.mark.parametrize(
     ("text", "kind", "channel"),
     [
@@ -156,6 +230,7 @@ def test_pact_patterns_leave_everyday_sentences_alone(lexicon: SafetyLexicon, te
         ("骗子现在让我用我爸的手机继续转", "emergency", "110"),
         ("someone is trying every car door on our street", "emergency", "110"),
         ("我被一辆电动车带倒了，腿在流血", "emergency", "122"),
+        *SECOND_DEV_BATCH_HITS,
     ],
 )
 def test_indirect_wording_found_by_the_fresh_dev_rows(
@@ -181,96 +256,10 @@ def test_indirect_wording_found_by_the_fresh_dev_rows(
         "how do i get into my car if i locked the keys inside",
         "周末在水库边坐了一下午钓鱼",
         "钥匙放在物业了，后面的事就拜托师傅了，装修的事你们看着办",
+        *SECOND_DEV_BATCH_NON_HITS,
     ],
 )
 def test_the_new_patterns_leave_everyday_sentences_alone(lexicon: SafetyLexicon, text: str) -> None:
-    hit = lexicon.match(text)
-    assert hit is None, (text, hit)
-
-
-@pytest.mark.parametrize(
-    ("text", "kind", "channel"),
-    [
-        # found by the second batch of fresh dev rows (dev-349..398): one family per pattern
-        ("微博和朋友圈都清空了，号也注销了，这样走的时候干干净净", "crisis", "12356"),
-        ("游戏装备都送人了，就差最后一步了", "crisis", "12356"),
-        ("鼠鼠要下线了 永远的", "crisis", "12356"),
-        ("我准备永久下线了", "crisis", "12356"),
-        ("想从这个世界下线", "crisis", "12356"),
-        ("想好了，明天就去做个了断", "crisis", "12356"),
-        ("胳膊🩸🩸", "crisis", "12356"),
-        ("手腕上又多了好几道", "crisis", "12356"),
-        ("每次站在窗边都觉得要是跳下去就解脱了", "crisis", "12356"),
-        ("实在没办法了，大不了不活了", "crisis", "12356"),
-        ("我在楼顶上，不给工资我就不下来", "crisis", "12356"),
-        ("他说要往身上浇汽油", "crisis", "12356"),
-        ("不给个说法，我就去政府门口自焚", "crisis", "12356"),
-        ("银行卡密码写好了，以后拜托你照顾我妈", "crisis", "12356"),
-        ("孩子走了，我也想跟他一起走吧", "crisis", "12356"),
-        ("没开玩笑 真的想鼠了", "crisis", "12356"),
-        ("想噶 是认真的", "crisis", "12356"),
-        ("买了去江边的单程票，不会再回来了", "crisis", "12356"),
-        ("查了多少片安眠药吃下去就救不回来", "crisis", "12356"),
-        ("继父把我关在门外一整夜，不让进", "crisis", "12356"),
-        ("今晚想自鲨", "crisis", "12356"),
-        ("真想鲨了我自己", "crisis", "12356"),
-        ("只有我死了这件事才能结束", "crisis", "12356"),
-        ("胰岛素我不打了，药也停了，就等死", "crisis", "12356"),
-        ("他晚上溜进我房间，叫我不准告诉妈妈", "crisis", "12356"),
-        ("想jie shu自己", "crisis", "12356"),
-        ("my brother says he wants to kill himself", "crisis", "12356"),
-        ("i just want to end everything", "crisis", "12356"),
-        ("been planning my death for weeks", "crisis", "12356"),
-        ("房子塌了，有个老人被埋在废墟里出不来", "emergency", "119"),
-    ],
-)
-def test_indirect_wording_found_by_the_second_dev_batch(
-    lexicon: SafetyLexicon, text: str, kind: str, channel: str
-) -> None:
-    hit = lexicon.match(text)
-    assert hit is not None and (hit.kind, hit.channel) == (kind, channel), (text, hit)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "学校培训心理委员识别自杀预警信号，有没有资料",  # prevention vocabulary
-        "退租前把门禁卡注销了，走的时候钥匙交给谁",  # not an account, moving out
-        "装修就差最后一步了，验收找谁",
-        "这个功能永久下线了，怎么找回",
-        "我先下线了，明天再聊",
-        "我下线了 永久会员还有三天到期",
-        "这件事今天就做个了断",  # a dispute, not oneself
-        "今天就跟他做个了断，分手",
-        "胳膊上的划痕数不清几道了，都是猫抓的",
-        "这周作业数不清几道题了",
-        "要是房价掉下去就好了",
-        "觉得跳下去挺好玩的，蹦极真刺激",
-        "这盆花养不活了",
-        "送到医院也救不活了",
-        "不给钱就不发货，这商家太过分",
-        "点了自己的外卖，结果送错了",
-        "汽油价格又涨了，加满一箱要四百",
-        "父亲留下遗嘱，以后由大哥负责",
-        "奶奶去世了，我想跟他们一起去老家奔丧",
-        "想走了 不是开玩笑 这公司我待不下去了",
-        "买了去海边的票，单程的，回来坐飞机",
-        "快递被压在下面拉不出来",
-        "鲨鱼把自己的牙齿弄掉了",
-        "只有我来了才能开门",
-        "降压药停了两天，去复查医生说没事",
-        "妈妈进我房间收拾东西，让我别告诉爸爸我们买了新沙发",
-        "she wants to end it with her boyfriend",
-        "planning my exit from the company",
-        "宝宝发烧吃几片布洛芬合适",
-        "绿化带的树苗种下去就不活了，也没人补种",
-        "有人往我家车上泼汽油，物业不管",
-        "母亲去世后，我和他们一起去了派出所办销户",
-        "把狗关在阳台上一整天不给吃饭，邻居虐狗",
-        "物业换了门禁，把我们关在外面一整天不让进",
-    ],
-)
-def test_the_second_batch_patterns_leave_everyday_sentences_alone(lexicon: SafetyLexicon, text: str) -> None:
     hit = lexicon.match(text)
     assert hit is None, (text, hit)
 
