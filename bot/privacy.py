@@ -18,7 +18,10 @@ LANDLINE = re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 BANK_CARD = re.compile(r"(?<!\d)(?:\d{4}[ -]?){3,4}\d{1,4}(?!\d)")
 # A door-level address: building/unit/room numbers identify a household; a street alone does not.
-ADDRESS_DETAIL = re.compile(r"\d+\s*(?:栋|幢|号楼|單元|单元|室|号房|樓|楼)\s*(?:\d+\s*(?:单元|單元|室|号|樓|楼|层))*")
+ADDRESS_DETAIL = re.compile(
+    r"\d+\s*(?:栋|幢|号楼|單元|单元|室|号房|樓|楼)\s*(?:\d+\s*(?:单元|單元|室|号|樓|楼|层))*(?:\d+(?:室|号|房)?)?"
+)
+"""Building, unit and room: "3栋2单元501室", and the room without 室 ("3栋2单元501") as people type it."""
 # "我叫张三" / "我是李四" / "名字是王五": a name the person volunteers about themselves.
 SELF_NAME = re.compile(r"(我叫|我的名字是|名字是|我是|姓名[:：]?\s*)([\u4e00-\u9fff]{2,3})(?=[，。,.!！ \s]|$)")
 _NOT_NAMES = {

@@ -33,6 +33,11 @@ def test_email_bank_card_landline_and_door_number() -> None:
         assert secret not in masked
 
 
+def test_a_room_number_without_its_unit_word_is_masked_too() -> None:
+    assert mask("住在幸福小区3栋2单元501。楼下") == "住在幸福小区[门牌]。楼下"
+    assert mask("12号楼1402的邻居") == "[门牌]的邻居"
+
+
 def test_self_given_name_is_masked_but_roles_are_not() -> None:
     assert mask("我叫王小明，") == "我叫王**，"
     assert mask("我是学生") == "我是学生"

@@ -1,8 +1,9 @@
 """Tables of the staff console, in the ticket store's metadata (one database, one migration history).
 
 Staff accounts, their server-side sessions, login attempts (for the rate limit) and the versions of
-the catalogue and FAQ files edited in the browser. The schema comes from the migration
-`0002_staff_console`; a test checks that it builds exactly these models.
+the catalogue and FAQ files edited in the browser, and what supervisors decided about category
+corrections. The schema comes from the migrations `0002_staff_console` and `0004_category_lessons`;
+a test checks that they build exactly these models.
 """
 
 from __future__ import annotations
@@ -111,9 +112,44 @@ class CatalogueVersion(Base):
     details: Mapped[dict[str, Any]]
 
 
+class LessonDecision(str, enum.Enum):
+    """What a supervisor made of a category correction."""
+
+    TAUGHT = "taught"
+    """The person's request (masked) became an example of the corrected category."""
+    DISMISSED = "dismissed"
+    """Not a good example (several matters at once, a slip of the agent, ...): nothing changed."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class CategoryLesson(Base):
+    """A supervisor's decision on one category correction (one per `category_changed` ticket event).
+
+    Agents correct categories on tickets; a supervisor decides which corrections the classifier
+    should learn from, so that one agent's slip cannot teach the bot a wrong category.
+    """
+
+    __tablename__ = "category_lessons"
+    __table_args__ = (CheckConstraint(_one_of("decision", LessonDecision), name="decision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("ticket_events.id"), unique=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    desk: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(80))
+    decision: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(120))
+    at: Mapped[datetime]
+    catalogue_version: Mapped[int | None] = mapped_column(Integer)
+    """The desk file's version that added the example (None: dismissed, or already an example)."""
+
+
 CONSOLE_TABLES = (
     StaffUser.__tablename__,
     StaffSession.__tablename__,
     LoginAttempt.__tablename__,
     CatalogueVersion.__tablename__,
+    CategoryLesson.__tablename__,
 )

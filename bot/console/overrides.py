@@ -283,6 +283,52 @@ def replace_entry(text: str, span: EntrySpan, new_entry: str) -> str:
     return "\n".join(result) + "\n"
 
 
+def add_example(text: str, section: str, entry_id: str, example: str) -> str:
+    """The file with `example` appended to the examples of one entry; everything else untouched.
+
+    A block list gets one more line at its own indentation (comments and layout stay as staff left
+    them); a flow list (`examples: [a, b]`) or a missing one makes the entry be written out again.
+    Raises KeyError when the entry is not in the file, CatalogueInvalid when the file does not parse.
+    """
+    try:
+        root = yaml.compose(text, Loader=_SAFE_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise CatalogueInvalid(f"YAML 语法错误：{exc}", line=mark.line + 1 if mark else None) from exc
+    item = _entry_node(root, section, entry_id)
+    if item is None:
+        raise KeyError(entry_id)
+    quoted = json.dumps(example, ensure_ascii=False)  # a JSON string is a valid double-quoted YAML scalar
+    examples = next((v for k, v in item.value if getattr(k, "value", None) == "examples"), None)
+    lines = text.splitlines()
+    if isinstance(examples, yaml.SequenceNode) and not examples.flow_style and examples.value:
+        last = examples.value[-1].end_mark
+        at = last.line if last.column == 0 else last.line + 1
+        lines.insert(at, " " * examples.start_mark.column + "- " + quoted)
+        return "\n".join(lines) + "\n"
+    span = next(s for s in entry_spans(text) if s.section == section and s.id == entry_id)
+    entry = yaml.load(entry_text(text, span), Loader=_SAFE_LOADER)[0]
+    entry["examples"] = [*(entry.get("examples") or []), example]
+    dumped = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=10_000)
+    indent = " " * max(item.start_mark.column - 2, 0)  # the mapping starts after "- "
+    return replace_entry(text, span, "".join(indent + line for line in dumped.splitlines(keepends=True)))
+
+
+def _entry_node(root: Any, section: str, entry_id: str) -> Any:
+    """The mapping node of one entry (`- id: <entry_id>` under `section`), or None."""
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    for key, value in root.value:
+        if getattr(key, "value", None) != section or not isinstance(value, yaml.SequenceNode):
+            continue
+        for item in value.value:
+            if isinstance(item, yaml.MappingNode) and any(
+                getattr(k, "value", None) == "id" and getattr(v, "value", None) == entry_id for k, v in item.value
+            ):
+                return item
+    return None
+
+
 # -- categories for the ticket page -------------------------------------------------------------------
 
 _category_cache: dict[Path, tuple[int, list[dict[str, str]]]] = {}

@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.console import analytics, auth, catalogue_editor, hot_topics, queue, staff, tickets
+from bot.console import analytics, auth, catalogue_editor, hot_topics, lessons, queue, staff, tickets
 
 STATIC = Path(__file__).resolve().parent / "static"
 POST = ["POST"]
@@ -33,6 +33,9 @@ routes: list[BaseRoute] = [
     Route("/analytics", analytics.analytics),
     Route("/topics", hot_topics.topics),
     Route("/catalogue", catalogue_editor.index),
+    Route("/catalogue/corrections", lessons.index),
+    Route("/catalogue/corrections/{event_id:int}/teach", lessons.teach, methods=POST),
+    Route("/catalogue/corrections/{event_id:int}/dismiss", lessons.dismiss, methods=POST),
     Route(C, catalogue_editor.edit),
     Route(C, catalogue_editor.save, methods=POST),
     Route(C + "/versions/{version:int}", catalogue_editor.show_version),

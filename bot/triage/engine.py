@@ -20,6 +20,7 @@ import os
 import pickle
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -105,13 +106,19 @@ class TriageEngine:
         embedder: Embedder | None = None,
         tuning: Tuning = DEFAULT_TUNING,
         cache_dir: Path | None = None,
+        refit_in_background: bool = False,
     ) -> None:
+        """`refit_in_background`: after a catalogue edit, every caller keeps the previous models until
+        a background thread has refitted (servers: a refit takes ~45 s of CPU on 2 cores, longer than
+        any caller should wait). Off, the first caller after an edit refits (CLI, tests)."""
         self.store = store or CatalogueStore()
         self._embedder = embedder
         self.tuning = tuning
         self._cache_dir = cache_dir
         self._models: _Models | None = None
         self._fit_lock = threading.Lock()
+        self._refit_in_background = refit_in_background
+        self._refit_thread: threading.Thread | None = None
 
     # -- public API --------------------------------------------------------------------------
 
@@ -330,6 +337,9 @@ class TriageEngine:
         models = self._models
         if models is not None and models.version == self.store.version:
             return models
+        if models is not None and self._refit_in_background:
+            self._start_refit(catalogue, self.store.version)
+            return models
         if models is not None and not self._fit_lock.acquire(blocking=False):
             return models  # another thread is refitting: keep serving the previous catalogue
         if models is None:
@@ -342,6 +352,37 @@ class TriageEngine:
             return models
         finally:
             self._fit_lock.release()
+
+    def _start_refit(self, catalogue: Catalogue, version: int) -> None:
+        """Refit in a daemon thread unless one is running (it picks up a newer edit on its next call)."""
+        if not self._fit_lock.acquire(blocking=False):
+            return
+
+        def refit() -> None:
+            started = time.monotonic()
+            try:
+                self._models = self._fit(catalogue, version)
+                log.info(
+                    "catalogue version %s live after a %.1f s background refit", version, time.monotonic() - started
+                )
+            except Exception:  # the previous models keep serving; the next call tries again
+                log.exception("background refit of catalogue version %s failed", version)
+            finally:
+                self._fit_lock.release()
+
+        self._refit_thread = threading.Thread(target=refit, name="triage-refit", daemon=True)
+        self._refit_thread.start()
+
+    def wait_for_refit(self, timeout: float | None = None) -> bool:
+        """Block until a background refit (if any) has finished; True when none is running any more.
+
+        Then the next decision uses the newest catalogue the store had when the refit started.
+        """
+        thread = self._refit_thread
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
 
     def _desk_model(self, models: _Models, desk: str) -> DeskModel:
         model = models.desks.get(desk)
@@ -425,7 +466,12 @@ _engine: TriageEngine | None = None
 _engine_lock = threading.Lock()
 
 
-def get_engine(factory: Callable[[], TriageEngine] = TriageEngine) -> TriageEngine:
+def server_engine() -> TriageEngine:
+    """The engine of a long-running process: catalogue edits are refitted in the background."""
+    return TriageEngine(refit_in_background=True)
+
+
+def get_engine(factory: Callable[[], TriageEngine] = server_engine) -> TriageEngine:
     """The process-wide engine (created on first use; loads nothing until the first decision)."""
     global _engine
     with _engine_lock:

@@ -121,6 +121,7 @@ def test_every_control_of_the_main_pages_has_a_label_and_every_chart_a_title(
     store = console.store  # type: ignore[attr-defined]
     store.add_contact(ticket.id, kind="phone", value="13812345678", consent_text="同意")
     store.change_status(ticket.id, "resolved", actor="x")
+    store.change_category(ticket.id, category="utilities", category_l1="城乡建设", actor="x")  # an open correction
     login(client, staff.admin)
     pages = [
         "/console/",
@@ -129,6 +130,7 @@ def test_every_control_of_the_main_pages_has_a_label_and_every_chart_a_title(
         "/console/topics",
         "/console/catalogue",
         "/console/catalogue/12345/faq",
+        "/console/catalogue/corrections",
         "/console/staff",
         "/console/audit",
     ]

@@ -21,6 +21,7 @@ SAMPLE = {
     "ticket_id": 1,
     "contact_id": 1,
     "follow_up_id": 1,
+    "event_id": 1,
     "desk": "12345",
     "kind": "faq",
     "version": 1,

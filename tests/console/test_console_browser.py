@@ -20,6 +20,7 @@ from console_support import PASSWORD, no_risk
 from playwright.sync_api import Browser, Page, expect
 
 from bot.app import create_app
+from bot.console import overrides
 from bot.console.hot_topics import hashing_embedder
 from bot.console.state import ConsoleState
 from bot.launcher import free_port
@@ -188,3 +189,33 @@ def test_keyboard_focus_is_visible_and_every_control_is_labelled(running: Runnin
         )
         assert outline[1] != "none" and outline[2] not in ("0px", ""), outline
     shot(page, "5-focus")
+
+
+def test_an_agent_correction_becomes_an_example_in_two_clicks(running: Running, page: Page) -> None:
+    ticket = running.console.store.create_ticket(
+        desk="12345",
+        route="ticket",
+        conversation_id="12345:web:parcel",
+        channel="web",
+        idempotency_key="b-3",
+        summary="小区快递柜超过12小时就收保管费，物业说是快递公司定的",
+        category="urban_management",
+        category_l1="城乡建设",
+        sla_first_response_hours=4,
+        sla_resolution_hours=72,
+    )
+    sign_in(page, running.url)
+    page.goto(f"{running.url}/console/tickets/{ticket.id}")
+    page.get_by_label("工单分类").select_option("market_consumer")
+    page.get_by_role("button", name="保存分类").click()
+    expect(page.get_by_role("status")).to_contain_text("分类纠正")
+
+    page.get_by_role("link", name="分类纠正").click()
+    row = page.locator("tr", has_text=ticket.number)
+    expect(row).to_contain_text("城市管理与市政设施 → 市场监管与消费")
+    shot(page, "6-corrections")
+    row.get_by_role("button", name="加入“市场监管与消费”的示例").click()
+    expect(page.get_by_role("status")).to_contain_text("已加入示例")
+    expect(page.locator("tr", has_text=ticket.number)).to_have_count(0)
+    live = overrides.read_effective(running.console.settings, "desk", "12345")
+    assert "小区快递柜超过12小时就收保管费" in live

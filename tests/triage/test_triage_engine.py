@@ -233,6 +233,29 @@ def test_a_catalogue_edit_is_live_and_a_broken_one_is_not(engine: TriageEngine, 
     assert still.category == "charging" and store.last_error is not None
 
 
+def test_a_server_engine_keeps_answering_while_it_refits_in_the_background(
+    engine: TriageEngine, tiny_dir: Path, tmp_path: Path
+) -> None:
+    """A refit of the real catalogue takes ~45 s on 2 cores: no person's message may wait for it."""
+    store = CatalogueStore(YamlCatalogueSource(tiny_dir), min_interval=0.0)
+    tiny = TriageEngine(store, engine.embedder, cache_dir=tmp_path / "cache", refit_in_background=True)
+    assert tiny.decide("电动车充电桩坏了没法用", "12345").category != "charging"  # the first fit is in the call
+    (tiny_dir / "desks" / "12345.yml").write_text(
+        TINY_DESK.replace(
+            "referrals:",
+            "  - id: charging\n    name: 充电桩\n    category_l1: 城乡建设\n"
+            "    examples: [电动车充电桩坏了, 充电桩没法用, 小区充电桩不通电, 充电桩扫码没反应]\nreferrals:",
+        ),
+        encoding="utf-8",
+    )
+    time.sleep(0.01)
+    during = tiny.decide("电动车充电桩坏了没法用", "12345")  # starts the refit, answers from the old models
+    assert during.category != "charging"
+    assert tiny.wait_for_refit(timeout=120)
+    after = tiny.decide("电动车充电桩坏了没法用", "12345")
+    assert (after.route, after.category) == (Route.TICKET, "charging")
+
+
 def test_decision_defaults_are_safe() -> None:
     d = Decision(Route.CLARIFY, "12345")
     assert d.to_dict()["route"] == "clarify" and d.priority == "normal" and d.signals == ()

@@ -1,0 +1,139 @@
+"""Category corrections: a supervisor turns an agent's correction into a catalogue example, or not."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import yaml
+from console_support import Staff, login
+from sqlalchemy import select
+from starlette.testclient import TestClient
+
+from bot.console import overrides
+from bot.console.lessons import request_text
+from bot.console.models import CatalogueVersion, CategoryLesson
+from bot.console.state import ConsoleState
+from bot.settings import Settings
+from bot.tickets.models import Ticket
+
+PAGE = "/console/catalogue/corrections"
+REQUEST = "我叫张三，电话13812345678，住在幸福小区3栋2单元501。楼下的充电桩扫码一直没反应，物业说不归他们管"
+
+
+def correct(client: TestClient, token: str, ticket: Ticket, category: str) -> None:
+    response = client.post(f"/console/tickets/{ticket.id}/category", data={"csrf_token": token, "category": category})
+    assert response.status_code == 303
+
+
+def examples(settings: Settings, category: str) -> list[str]:
+    doc = yaml.safe_load(overrides.read_effective(settings, "desk", "12345"))
+    return next(c["examples"] for c in doc["categories"] if c["id"] == category)
+
+
+def event_id(console: ConsoleState, ticket: Ticket) -> int:
+    return [e for e in console.store.events(ticket.id) if e.kind == "category_changed"][-1].id
+
+
+def test_a_taught_correction_becomes_a_masked_example_in_a_new_catalogue_version(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState, settings: Settings
+) -> None:
+    ticket = new_ticket(summary=REQUEST + "\n地点：幸福小区\n开始时间：上周", category="urban_management")
+    correct(client, login(client, staff.agent), ticket, "utilities")
+
+    token = login(client, staff.supervisor)
+    page = client.get(PAGE).text
+    assert ticket.number in page and "13812345678" not in page and "张三" not in page
+    assert "地点：" not in page  # the form's own lines are not part of the request
+
+    response = client.post(f"{PAGE}/{event_id(console, ticket)}/teach", data={"csrf_token": token})
+    assert response.status_code == 303 and "lesson_taught" in response.headers["location"]
+    added = examples(settings, "utilities")[-1]
+    assert "充电桩扫码一直没反应" in added
+    assert "13812345678" not in added and "张三" not in added and "501" not in added
+    assert added not in examples(settings, "urban_management")
+    bundled = yaml.safe_load(overrides.bundled_path("desk", "12345").read_text(encoding="utf-8"))
+    assert added not in next(c["examples"] for c in bundled["categories"] if c["id"] == "utilities")
+
+    with console.sessions() as session:
+        version = session.scalars(select(CatalogueVersion)).one()
+        lesson = session.scalars(select(CategoryLesson)).one()
+    assert (version.desk, version.kind, version.author) == ("12345", "desk", staff.supervisor)
+    assert ticket.number in (version.comment or "")
+    assert (lesson.decision, lesson.category, lesson.catalogue_version) == ("taught", "utilities", version.version)
+    assert any(e.action == "category_lesson_taught" for e in console.store.staff_audit_log())
+    assert ticket.number not in client.get(PAGE).text  # decided: no longer open
+
+
+def test_a_dismissed_correction_changes_nothing_and_is_decided_once(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState, settings: Settings
+) -> None:
+    ticket = new_ticket()
+    correct(client, login(client, staff.agent), ticket, "utilities")
+    before = overrides.read_effective(settings, "desk", "12345")
+    token = login(client, staff.supervisor)
+    url = f"{PAGE}/{event_id(console, ticket)}"
+    assert client.post(f"{url}/dismiss", data={"csrf_token": token}).status_code == 303
+    assert overrides.read_effective(settings, "desk", "12345") == before
+    assert not (settings.data_dir / "catalogue" / "desks" / "12345.yml").exists()
+    second = client.post(f"{url}/teach", data={"csrf_token": token})
+    assert second.status_code == 409 and "已经处理过" in second.text
+    with console.sessions() as session:
+        assert [lesson.decision for lesson in session.scalars(select(CategoryLesson))] == ["dismissed"]
+
+
+def test_only_corrections_that_still_stand_are_open(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState
+) -> None:
+    undone, changed_twice, cleared = new_ticket(), new_ticket(), new_ticket()
+    token = login(client, staff.agent)
+    correct(client, token, undone, "utilities")
+    correct(client, token, undone, "urban_management")  # back to where it was: nothing to learn
+    correct(client, token, changed_twice, "utilities")
+    first = event_id(console, changed_twice)
+    correct(client, token, changed_twice, "environment")
+    correct(client, token, cleared, "")  # "未分类" is not a category to learn
+    login(client, staff.supervisor)
+    page = client.get(PAGE).text
+    assert changed_twice.number in page and page.count(changed_twice.number) == 1
+    assert undone.number not in page and cleared.number not in page
+    token = login(client, staff.supervisor)
+    stale = client.post(f"{PAGE}/{first}/teach", data={"csrf_token": token})
+    assert stale.status_code == 409 and "又改过" in stale.text
+
+
+def test_agents_may_not_teach_and_supervisors_only_their_desks(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState, settings: Settings
+) -> None:
+    youth = new_ticket(desk="12355", conversation_id="12355:web:kid", category="counselling", category_l1=None)
+    token = login(client, staff.admin)
+    correct(client, token, youth, "legal")
+    login(client, staff.agent)
+    assert client.get(PAGE).status_code == 403
+    token = login(client, staff.supervisor)  # serves 12345 only
+    assert youth.number not in client.get(PAGE).text
+    response = client.post(f"{PAGE}/{event_id(console, youth)}/teach", data={"csrf_token": token})
+    assert response.status_code == 404
+    assert not (settings.data_dir / "catalogue" / "desks" / "12355.yml").exists()
+    assert client.post(f"{PAGE}/{event_id(console, youth)}/teach", data={}).status_code == 403  # no CSRF token
+
+
+def test_a_category_gone_from_the_catalogue_is_refused_plainly(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState, settings: Settings
+) -> None:
+    ticket = new_ticket()
+    correct(client, login(client, staff.agent), ticket, "utilities")
+    live = overrides.read_effective(settings, "desk", "12345")
+    path = overrides.override_path(settings, "desk", "12345")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(live.replace("id: utilities", "id: utilities_renamed"), encoding="utf-8")
+    token = login(client, staff.supervisor)
+    response = client.post(f"{PAGE}/{event_id(console, ticket)}/teach", data={"csrf_token": token})
+    assert response.status_code == 409 and "utilities" in response.text
+    with console.sessions() as session:
+        assert session.scalars(select(CategoryLesson)).first() is None  # still open: someone can decide later
+
+
+def test_request_text_drops_the_form_lines_and_masks() -> None:
+    text = request_text("路灯坏了，我电话13812345678\n地点：幸福路\n方便联系的时间：晚上")
+    assert text.startswith("路灯坏了") and "地点" not in text and "晚上" not in text
+    assert "13812345678" not in text
