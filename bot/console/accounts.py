@@ -52,6 +52,7 @@ PERMISSIONS: dict[str, Role] = {
     "assign_any": Role.SUPERVISOR,  # assign or transfer any ticket of the desk, take over from a colleague
     "analytics": Role.SUPERVISOR,
     "catalogue": Role.SUPERVISOR,
+    "safety": Role.ADMIN,  # the safety screen of all desks (crisis and emergency examples, negatives)
     "staff": Role.ADMIN,  # accounts, roles, desks
     "audit": Role.ADMIN,  # read the staff audit log
 }

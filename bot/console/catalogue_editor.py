@@ -31,7 +31,12 @@ class Conflict(Exception):
 
 
 def _target(ctx: Ctx) -> tuple[str, str]:
+    """(desk, kind) of the path: a desk file the member serves, or the safety file (`all/safety`) for admins."""
     desk, kind = ctx.request.path_params["desk"], ctx.request.path_params["kind"]
+    if kind == overrides.SAFETY and desk == overrides.ALL_DESKS:
+        if not ctx.member.can("safety"):
+            raise HttpError(403, "安全筛查文件服务所有服务台，由管理员编辑。")
+        return desk, kind
     if kind not in KINDS or not ctx.member.sees(desk):
         raise not_found()
     return desk, kind
@@ -149,21 +154,22 @@ def _editor(
 
 @page("catalogue")
 def index(ctx: Ctx) -> Response:
-    """The files one may edit, with their live version."""
-    rows = []
+    """The files one may edit, with their live version (the safety screen's for admins)."""
+    files = [(desk, kind) for desk in ctx.member.desks for kind in KINDS]
+    if ctx.member.can("safety"):
+        files.append((overrides.ALL_DESKS, overrides.SAFETY))
     with ctx.state.sessions() as session:
         session.connection(execution_options={READ_ONLY: True})
-        for desk in ctx.member.desks:
-            for kind in KINDS:
-                rows.append(
-                    {
-                        "desk": desk,
-                        "kind": kind,
-                        "latest": latest(session, desk, kind),
-                        "override": overrides.override_path(ctx.state.settings, kind, desk).is_file(),
-                        "exists": overrides.effective_path(ctx.state.settings, kind, desk) is not None,
-                    }
-                )
+        rows = [
+            {
+                "desk": desk,
+                "kind": kind,
+                "latest": latest(session, desk, kind),
+                "override": overrides.override_path(ctx.state.settings, kind, desk).is_file(),
+                "exists": overrides.effective_path(ctx.state.settings, kind, desk) is not None,
+            }
+            for desk, kind in files
+        ]
     return ctx.render("catalogue_index.html", rows=rows, folder=overrides.override_dir(ctx.state.settings))
 
 

@@ -38,8 +38,10 @@ EVENT = {
     "contact_revealed": "查看联系方式",
     "follow_up": "回访",
     "rated": "评价",
+    "safety_feedback": "安全筛查反馈",
 }
-KIND = {"desk": "受理目录", "faq": "常见问题"}
+KIND = {"desk": "受理目录", "faq": "常见问题", "safety": "安全筛查"}
+VERDICT = {"false_alarm": "误报", "missed_crisis": "漏判"}
 DESK = {"12345": "12345政务服务便民热线", "12355": "12355青少年服务台"}
 
 LABELS = {
@@ -55,4 +57,5 @@ LABELS = {
     "event": EVENT,
     "kind": KIND,
     "desk": DESK,
+    "verdict": VERDICT,
 }

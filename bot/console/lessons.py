@@ -1,17 +1,22 @@
-"""Category corrections -> classifier examples: the console's way to make triage learn from staff.
+"""Staff corrections -> examples: the console's way to make triage learn from the people who use it.
 
-An agent who re-files a ticket ("路灯" was filed as 公用事业, it belongs to 城市管理) leaves a
-`category_changed` event. Supervisors see the open corrections of their desks here, with the
-request (masked), and decide for each one:
+Two kinds of correction come from the ticket page:
 
-* **teach**: the request becomes one more example of the corrected category in the desk's override
-  catalogue, as a new catalogue version (who, when, which ticket). The triage engine reloads the file
-  and refits within seconds, so the next similar request is filed right, with no retraining step;
+* an agent re-files a ticket ("路灯" was filed as 公用事业, it belongs to 城市管理): a
+  `category_changed` event. Supervisors of the desk decide on it;
+* staff say the safety screen was wrong: a crisis ticket that was a false alarm, or an ordinary
+  ticket that was a crisis (`safety_feedback`). The safety screen serves every desk, so admins decide.
+
+For each correction the decider chooses:
+
+* **teach**: the request (masked) becomes one more example, as a new version of the file: the
+  corrected category's examples in the desk catalogue, or the crisis examples / negatives of the
+  safety screen. The triage engine notices the file within seconds and refits in the background;
 * **dismiss**: not a good example (several matters at once, a slip), nothing changes.
 
-A supervisor decides rather than every correction teaching automatically: one agent's slip must not
-teach the bot a wrong category, and an example is read by everyone who edits the catalogue.
-Examples are always masked (ID numbers, phones, addresses, names): the catalogue is not personal data.
+A person decides rather than every correction teaching automatically: one slip must not teach the bot
+a wrong category, let alone make the safety screen overlook a crisis. Examples are always masked (ID
+numbers, phones, addresses, names): the catalogue is not personal data.
 """
 
 from __future__ import annotations
@@ -28,34 +33,45 @@ from starlette.responses import Response
 
 from bot.console import overrides
 from bot.console.catalogue_editor import Conflict, latest, save_version
-from bot.console.models import CategoryLesson, LessonDecision
+from bot.console.models import Lesson, LessonDecision, LessonKind
 from bot.console.queue import category_names
 from bot.console.web import Ctx, HttpError, not_found, page
 from bot.privacy import mask
 from bot.tickets.db import READ_ONLY
-from bot.tickets.models import Event, EventKind, Ticket
+from bot.tickets.models import Event, EventKind, SafetyVerdict, Ticket
 
 SHOWN = 50
-"""Open corrections shown at once, newest first."""
+"""Open corrections shown at once per kind, newest first."""
 MAX_EXAMPLE_CHARS = 500
 """Longer requests are cut: the classifier reads a title and the first 300 characters anyway."""
 FORM_LINES = ("地点：", "开始时间：", "涉及：", "方便联系的时间：")
 """Summary lines the ticket form adds after the request itself (bot/intake/records.py)."""
+SAFETY_TARGETS = {
+    SafetyVerdict.MISSED_CRISIS.value: ("crisis", "examples"),
+    SafetyVerdict.FALSE_ALARM.value: ("crisis", "negatives"),
+}
+"""Where a safety correction goes in safety.yml."""
+KIND_OF_EVENT = {
+    EventKind.CATEGORY_CHANGED.value: LessonKind.CATEGORY,
+    EventKind.SAFETY_FEEDBACK.value: LessonKind.SAFETY,
+}
 
 
 @dataclass(frozen=True)
 class Correction:
     """One open correction as the page shows it."""
 
+    kind: LessonKind
     event_id: int
     ticket_id: int
     ticket_number: str
     desk: str
     at: datetime
     actor: str
-    old_category: str | None
-    """What triage had filed it under."""
-    new_category: str
+    before: str | None
+    """Category: what triage had filed it under. Safety: the ticket's route."""
+    target: str
+    """Category: the corrected category id. Safety: `crisis.examples` or `crisis.negatives`."""
     example: str
 
 
@@ -65,20 +81,23 @@ def request_text(summary_redacted: str) -> str:
     return mask("\n".join(lines).strip())[:MAX_EXAMPLE_CHARS].strip()
 
 
-def open_corrections(session: Session, desks: tuple[str, ...], limit: int = SHOWN) -> list[Correction]:
-    """Corrections nobody has decided on, newest first; one later undone or changed again is not shown."""
+def open_corrections(
+    session: Session, desks: tuple[str, ...], kind: LessonKind, limit: int = SHOWN
+) -> list[Correction]:
+    """Corrections of one kind nobody has decided on, newest first; superseded ones are not shown."""
+    event_kind = next(e for e, k in KIND_OF_EVENT.items() if k is kind)
     rows = session.execute(
         select(Event, Ticket)
         .join(Ticket, Ticket.id == Event.ticket_id)
-        .outerjoin(CategoryLesson, CategoryLesson.event_id == Event.id)
-        .where(Event.kind == EventKind.CATEGORY_CHANGED.value, Ticket.desk.in_(desks), CategoryLesson.id.is_(None))
+        .outerjoin(Lesson, Lesson.event_id == Event.id)
+        .where(Event.kind == event_kind, Ticket.desk.in_(desks), Lesson.id.is_(None))
         .order_by(Event.at.desc(), Event.id.desc())
         .limit(limit * 4)  # some are superseded; the page stays bounded either way
     ).all()
-    triaged = _triage_categories(session, {ticket.id for _, ticket in rows})
+    history = _history(session, {ticket.id for _, ticket in rows}, event_kind)
     out: list[Correction] = []
     for event, ticket in rows:
-        correction = _correction(event, ticket, triaged.get(ticket.id))
+        correction = _correction(event, ticket, history.get(ticket.id, []))
         if correction is not None:
             out.append(correction)
         if len(out) >= limit:
@@ -86,47 +105,55 @@ def open_corrections(session: Session, desks: tuple[str, ...], limit: int = SHOW
     return out
 
 
-def _triage_categories(session: Session, ticket_ids: set[int]) -> dict[int, str | None]:
-    """Ticket id -> the category triage gave it: the "old" side of its first correction."""
-    if not ticket_ids:
-        return {}
-    events = session.scalars(
-        select(Event)
-        .where(Event.kind == EventKind.CATEGORY_CHANGED.value, Event.ticket_id.in_(ticket_ids))
-        .order_by(Event.id)
-    )
-    out: dict[int, str | None] = {}
-    for event in events:
-        out.setdefault(event.ticket_id, ((event.details or {}).get("old") or {}).get("category"))
+def _history(session: Session, ticket_ids: set[int], event_kind: str) -> dict[int, list[Event]]:
+    """Ticket id -> its events of this kind, oldest first."""
+    out: dict[int, list[Event]] = {}
+    if ticket_ids:
+        events = session.scalars(
+            select(Event).where(Event.kind == event_kind, Event.ticket_id.in_(ticket_ids)).order_by(Event.id)
+        )
+        for event in events:
+            out.setdefault(event.ticket_id, []).append(event)
     return out
 
 
-def _correction(event: Event, ticket: Ticket, triaged: str | None) -> Correction | None:
-    """The event as an open correction, or None when there is nothing to learn from it: the category
-    was cleared, changed again later, or put back to what triage had said."""
+def _correction(event: Event, ticket: Ticket, history: list[Event]) -> Correction | None:
+    """The event as an open correction, or None when there is nothing (any more) to learn from it."""
+    kind = KIND_OF_EVENT.get(event.kind)
     details: dict[str, Any] = event.details or {}
-    new = (details.get("new") or {}).get("category")
-    old = (details.get("old") or {}).get("category")
     example = request_text(ticket.summary_redacted)
-    if not new or new in (old, triaged) or new != ticket.category or not example:
-        return None
+    if kind is None or not example or (history and history[-1].id != event.id):
+        return None  # a later correction of the same kind supersedes this one
+    if kind is LessonKind.SAFETY:
+        path = SAFETY_TARGETS.get(str(details.get("verdict")))
+        if path is None:
+            return None
+        return Correction(
+            kind, event.id, ticket.id, ticket.number, ticket.desk, event.at, event.actor, ticket.route,
+            ".".join(path), example,
+        )  # fmt: skip
+    new = (details.get("new") or {}).get("category")
+    triaged = ((history[0].details or {}).get("old") or {}).get("category") if history else None
+    if not new or new == triaged or new != ticket.category:
+        return None  # cleared, or put back to what triage had said
     return Correction(
-        event.id, ticket.id, ticket.number, ticket.desk, event.at, event.actor, triaged, str(new), example
+        kind, event.id, ticket.id, ticket.number, ticket.desk, event.at, event.actor, triaged, str(new), example
     )
 
 
 @page("catalogue")
 def index(ctx: Ctx) -> Response:
-    """GET: the open corrections of the member's desks."""
+    """GET: the open corrections of the member's desks (safety ones for admins)."""
     with ctx.state.sessions() as session:
         session.connection(execution_options={READ_ONLY: True})
-        rows = open_corrections(session, ctx.member.desks)
+        rows = open_corrections(session, ctx.member.desks, LessonKind.CATEGORY)
+        safety = open_corrections(session, ctx.member.desks, LessonKind.SAFETY) if ctx.member.can("safety") else []
     names = category_names(ctx.state.settings, ctx.member.desks)
-    return ctx.render("lessons.html", rows=rows, names=names, shown=SHOWN)
+    return ctx.render("lessons.html", rows=rows, safety=safety, names=names, shown=SHOWN)
 
 
 def _load(ctx: Ctx) -> Correction:
-    """The open correction named in the path, if the member's desks include it (else 404)."""
+    """The open correction named in the path, if the member may decide on it (else 404/403/409)."""
     try:
         event_id = int(ctx.request.path_params["event_id"])
     except (ValueError, OverflowError):
@@ -136,15 +163,18 @@ def _load(ctx: Ctx) -> Correction:
         row = session.execute(
             select(Event, Ticket).join(Ticket, Ticket.id == Event.ticket_id).where(Event.id == event_id)
         ).first()
-        decided = session.scalar(select(CategoryLesson.id).where(CategoryLesson.event_id == event_id))
-        if row is None or not ctx.member.sees(row[1].desk) or row[0].kind != EventKind.CATEGORY_CHANGED.value:
+        if row is None or not ctx.member.sees(row[1].desk) or row[0].kind not in KIND_OF_EVENT:
             raise not_found()
-        triaged = _triage_categories(session, {row[1].id}).get(row[1].id)
+        event, ticket = row
+        decided = session.scalar(select(Lesson.id).where(Lesson.event_id == event_id))
+        history = _history(session, {ticket.id}, event.kind).get(ticket.id, [])
+    if KIND_OF_EVENT[event.kind] is LessonKind.SAFETY and not ctx.member.can("safety"):
+        raise HttpError(403, "安全筛查的纠正由管理员处理。")
     if decided is not None:
         raise HttpError(409, "这条纠正已经处理过了。")
-    correction = _correction(row[0], row[1], triaged)
+    correction = _correction(event, ticket, history)
     if correction is None:
-        raise HttpError(409, "这张工单的分类之后又改过，这条纠正已不适用。")
+        raise HttpError(409, "这张工单之后又改过，这条纠正已不适用。")
     return correction
 
 
@@ -153,11 +183,12 @@ def _record(ctx: Ctx, correction: Correction, decision: LessonDecision, version:
     try:
         with ctx.state.sessions.begin() as session:
             session.add(
-                CategoryLesson(
+                Lesson(
                     event_id=correction.event_id,
                     ticket_id=correction.ticket_id,
                     desk=correction.desk,
-                    category=correction.new_category,
+                    kind=correction.kind.value,
+                    target=correction.target,
                     decision=decision.value,
                     actor=ctx.member.username,
                     at=ctx.state.now(),
@@ -168,53 +199,79 @@ def _record(ctx: Ctx, correction: Correction, decision: LessonDecision, version:
         raise HttpError(409, "这条纠正已经处理过了。") from None
     ctx.state.store.log_staff_action(
         staff_user=ctx.member.username,
-        action=f"category_lesson_{decision.value}",
+        action=f"lesson_{decision.value}",
         ticket_id=correction.ticket_id,
-        details={"event_id": correction.event_id, "category": correction.new_category, "version": version},
+        details={
+            "event_id": correction.event_id,
+            "kind": correction.kind.value,
+            "target": correction.target,
+            "version": version,
+        },
+    )
+
+
+def _publish(ctx: Ctx, kind: str, desk: str, text: str, comment: str, details: dict[str, Any]) -> int:
+    """Save `text` as the next version of the file (the latest version is the base: an append is safe)."""
+    with ctx.state.sessions() as session:
+        session.connection(execution_options={READ_ONLY: True})
+        current = latest(session, desk, kind)
+    try:
+        saved = save_version(
+            ctx, desk, kind, text, base_version=current.version if current else 0, comment=comment, details=details
+        )
+    except (overrides.CatalogueInvalid, Conflict) as exc:
+        raise HttpError(409, f"未能加入示例：{exc}。请刷新后重试。") from None
+    return saved.version
+
+
+def _teach_category(ctx: Ctx, c: Correction) -> int | None:
+    live = overrides.read_effective(ctx.state.settings, "desk", c.desk)
+    try:
+        text = overrides.add_example(live, "categories", c.target, c.example)
+    except KeyError:
+        raise HttpError(409, f"受理目录里已经没有分类“{c.target}”，无法加入示例。") from None
+    doc = yaml.safe_load(live) or {}
+    entry = next((e for e in doc.get("categories") or [] if isinstance(e, dict) and e.get("id") == c.target), {})
+    if c.example in (entry.get("examples") or []):
+        return None
+    comment = f"工单 {c.ticket_number} 的分类纠正：加入“{c.target}”的示例"
+    return _publish(ctx, "desk", c.desk, text, comment, {"entry": c.target, "lesson_event": c.event_id})
+
+
+def _teach_safety(ctx: Ctx, c: Correction) -> int | None:
+    live = overrides.read_effective(ctx.state.settings, overrides.SAFETY, overrides.ALL_DESKS)
+    path = tuple(c.target.split("."))
+    try:
+        text = overrides.add_to_list(live, path, c.example)
+    except KeyError:
+        raise HttpError(409, f"安全筛查文件里没有 {c.target} 列表，请在编辑器中处理。") from None
+    section: Any = yaml.safe_load(live) or {}
+    for key in path:
+        section = section.get(key) if isinstance(section, dict) else None
+    if c.example in (section or []):
+        return None
+    what = "漏判的危机" if c.target.endswith("examples") else "误报的反例"
+    comment = f"工单 {c.ticket_number} 的安全筛查纠正：加入{what}"
+    return _publish(
+        ctx, overrides.SAFETY, overrides.ALL_DESKS, text, comment, {"list": c.target, "lesson_event": c.event_id}
     )
 
 
 @page("catalogue")
 def teach(ctx: Ctx) -> Response:
-    """POST: add the request (masked) to the corrected category's examples, as a new catalogue version."""
+    """POST: add the request (masked) where the correction says, as a new version of the file."""
     correction = _load(ctx)
-    live = overrides.read_effective(ctx.state.settings, "desk", correction.desk)
-    try:
-        text = overrides.add_example(live, "categories", correction.new_category, correction.example)
-    except KeyError:
-        raise HttpError(409, f"受理目录里已经没有分类“{correction.new_category}”，无法加入示例。") from None
-    entry = next((e for e in _categories(live) if e.get("id") == correction.new_category), {})
-    version: int | None = None
-    if correction.example not in (entry.get("examples") or []):
-        with ctx.state.sessions() as session:
-            session.connection(execution_options={READ_ONLY: True})
-            current = latest(session, correction.desk, "desk")
-        comment = f"工单 {correction.ticket_number} 的分类纠正：加入“{correction.new_category}”的示例"
-        try:
-            saved = save_version(
-                ctx,
-                correction.desk,
-                "desk",
-                text,
-                base_version=current.version if current else 0,
-                comment=comment,
-                details={"entry": correction.new_category, "lesson_event": correction.event_id},
-            )
-        except (overrides.CatalogueInvalid, Conflict) as exc:
-            raise HttpError(409, f"未能加入示例：{exc}。请刷新后重试。") from None
-        version = saved.version
+    if correction.kind is LessonKind.SAFETY:
+        version = _teach_safety(ctx, correction)
+    else:
+        version = _teach_category(ctx, correction)
     _record(ctx, correction, LessonDecision.TAUGHT, version)
     return ctx.redirect("/console/catalogue/corrections", ok="lesson_taught")
 
 
 @page("catalogue")
 def dismiss(ctx: Ctx) -> Response:
-    """POST: close the correction without changing the catalogue."""
+    """POST: close the correction without changing any file."""
     correction = _load(ctx)
     _record(ctx, correction, LessonDecision.DISMISSED, None)
     return ctx.redirect("/console/catalogue/corrections", ok="lesson_dismissed")
-
-
-def _categories(text: str) -> list[dict[str, Any]]:
-    doc = yaml.safe_load(text) or {}
-    return [c for c in doc.get("categories") or [] if isinstance(c, dict)]

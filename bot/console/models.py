@@ -1,8 +1,8 @@
 """Tables of the staff console, in the ticket store's metadata (one database, one migration history).
 
 Staff accounts, their server-side sessions, login attempts (for the rate limit) and the versions of
-the catalogue and FAQ files edited in the browser, and what supervisors decided about category
-corrections. The schema comes from the migrations `0002_staff_console` and `0004_category_lessons`;
+the catalogue and FAQ files edited in the browser, and what supervisors decided about staff
+corrections. The schema comes from the migrations `0002_staff_console` and `0004_lessons`;
 a test checks that they build exactly these models.
 """
 
@@ -30,10 +30,11 @@ class Role(str, enum.Enum):
 
 
 class CatalogueKind(str, enum.Enum):
-    """Which file of a desk a catalogue version is: the scope catalogue or the FAQ."""
+    """Which file a catalogue version is: a desk's scope catalogue or FAQ, or the safety screen of all desks."""
 
     DESK = "desk"
     FAQ = "faq"
+    SAFETY = "safety"
 
     def __str__(self) -> str:
         return str(self.value)
@@ -113,10 +114,10 @@ class CatalogueVersion(Base):
 
 
 class LessonDecision(str, enum.Enum):
-    """What a supervisor made of a category correction."""
+    """What a supervisor made of a staff correction."""
 
     TAUGHT = "taught"
-    """The person's request (masked) became an example of the corrected category."""
+    """The person's request (masked) became an example in the catalogue or the safety screen."""
     DISMISSED = "dismissed"
     """Not a good example (several matters at once, a slip of the agent, ...): nothing changed."""
 
@@ -124,26 +125,43 @@ class LessonDecision(str, enum.Enum):
         return str(self.value)
 
 
-class CategoryLesson(Base):
-    """A supervisor's decision on one category correction (one per `category_changed` ticket event).
+class LessonKind(str, enum.Enum):
+    """What a correction was about."""
 
-    Agents correct categories on tickets; a supervisor decides which corrections the classifier
-    should learn from, so that one agent's slip cannot teach the bot a wrong category.
+    CATEGORY = "category"
+    """An agent re-filed a ticket; the target is the corrected category id."""
+    SAFETY = "safety"
+    """Staff said the safety screen was wrong; the target is `crisis.examples` (a missed crisis) or
+    `crisis.negatives` (a false alarm)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Lesson(Base):
+    """A decision on one staff correction (one per ticket event: `category_changed` or `safety_feedback`).
+
+    Staff correct; a supervisor (an admin for the safety screen) decides which corrections the bot
+    should learn from, so that one slip cannot teach it something wrong.
     """
 
-    __tablename__ = "category_lessons"
-    __table_args__ = (CheckConstraint(_one_of("decision", LessonDecision), name="decision"),)
+    __tablename__ = "lessons"
+    __table_args__ = (
+        CheckConstraint(_one_of("decision", LessonDecision), name="decision"),
+        CheckConstraint(_one_of("kind", LessonKind), name="kind"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("ticket_events.id"), unique=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
     desk: Mapped[str] = mapped_column(String(16))
-    category: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(80))
     decision: Mapped[str] = mapped_column(String(16))
     actor: Mapped[str] = mapped_column(String(120))
     at: Mapped[datetime]
     catalogue_version: Mapped[int | None] = mapped_column(Integer)
-    """The desk file's version that added the example (None: dismissed, or already an example)."""
+    """The file version that added the example (None: dismissed, or already an example)."""
 
 
 CONSOLE_TABLES = (
@@ -151,5 +169,5 @@ CONSOLE_TABLES = (
     StaffSession.__tablename__,
     LoginAttempt.__tablename__,
     CatalogueVersion.__tablename__,
-    CategoryLesson.__tablename__,
+    Lesson.__tablename__,
 )

@@ -29,6 +29,10 @@ from bot.settings import REPO_ROOT, Settings
 
 BUNDLED_DIR = REPO_ROOT / "bot" / "data"
 KIND_FOLDERS = {"desk": "desks", "faq": "faq"}
+SAFETY = "safety"
+"""The kind of the safety screen's file (`safety.yml`): one file for all desks, edited by admins."""
+ALL_DESKS = "all"
+"""The `desk` of the safety file in versions and URLs."""
 SECTIONS = {"desk": ("categories", "referrals", "declines"), "faq": ("faqs",)}
 _SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -48,6 +52,8 @@ def override_dir(settings: Settings) -> Path:
 
 
 def relative(kind: str, desk: str) -> Path:
+    if kind == SAFETY:
+        return Path("safety.yml")
     return Path(KIND_FOLDERS[kind]) / f"{desk}.yml"
 
 
@@ -100,7 +106,7 @@ def record_live_version(settings: Settings, kind: str, desk: str, info: dict[str
         data = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         data = {}
-    data[f"{KIND_FOLDERS[kind]}/{desk}.yml"] = info
+    data[relative(kind, desk).as_posix()] = info
     write_atomic(manifest, json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
 
 
@@ -119,9 +125,12 @@ def _candidate_tree(settings: Settings, kind: str, desk: str, text: str) -> Iter
     """A throwaway data folder: the effective catalogue with the edited file in place."""
     with tempfile.TemporaryDirectory(prefix="frontdoor-catalogue-") as tmp:
         root = Path(tmp)
-        for name in ("channels.yml", "safety.yml", "conversation.yml"):
+        for name in ("channels.yml", "conversation.yml"):
             if (BUNDLED_DIR / name).is_file():
                 (root / name).symlink_to(BUNDLED_DIR / name)
+        safety = effective_path(settings, SAFETY, ALL_DESKS)
+        if safety is not None:
+            (root / "safety.yml").symlink_to(safety)
         for each_kind in KIND_FOLDERS:
             folder = root / KIND_FOLDERS[each_kind]
             folder.mkdir()
@@ -169,6 +178,10 @@ def _check_syntax_and_desk(kind: str, desk: str, text: str) -> Any:
         raise CatalogueInvalid(f"YAML 语法错误：{exc.problem or exc}", mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
         raise CatalogueInvalid(f"YAML 错误：{exc}") from None
+    if kind == SAFETY:
+        if not isinstance(doc, dict) or not isinstance(doc.get("crisis"), dict):
+            raise CatalogueInvalid("文件顶层必须是映射，并有 crisis 部分", 1)
+        return doc
     if not isinstance(doc, dict):
         raise CatalogueInvalid("文件顶层必须是映射（desk: ...）", 1)
     if str(doc.get("desk", "")) != desk:
@@ -178,6 +191,8 @@ def _check_syntax_and_desk(kind: str, desk: str, text: str) -> Any:
 
 def _strict_check(kind: str, text: str) -> None:
     """The documented format, checked without the triage package (line numbers from yaml nodes)."""
+    if kind == SAFETY:
+        return  # _check_syntax_and_desk saw the crisis section; the rest needs the triage package
     doc = yaml.load(text, Loader=_SAFE_LOADER)
     node = yaml.compose(text, Loader=_SAFE_LOADER)
     required = {"desk": ("categories",), "faq": ("faqs",)}[kind]
@@ -290,28 +305,55 @@ def add_example(text: str, section: str, entry_id: str, example: str) -> str:
     them); a flow list (`examples: [a, b]`) or a missing one makes the entry be written out again.
     Raises KeyError when the entry is not in the file, CatalogueInvalid when the file does not parse.
     """
-    try:
-        root = yaml.compose(text, Loader=_SAFE_LOADER)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise CatalogueInvalid(f"YAML 语法错误：{exc}", line=mark.line + 1 if mark else None) from exc
-    item = _entry_node(root, section, entry_id)
+    item = _entry_node(_compose(text), section, entry_id)
     if item is None:
         raise KeyError(entry_id)
-    quoted = json.dumps(example, ensure_ascii=False)  # a JSON string is a valid double-quoted YAML scalar
     examples = next((v for k, v in item.value if getattr(k, "value", None) == "examples"), None)
-    lines = text.splitlines()
-    if isinstance(examples, yaml.SequenceNode) and not examples.flow_style and examples.value:
-        last = examples.value[-1].end_mark
-        at = last.line if last.column == 0 else last.line + 1
-        lines.insert(at, " " * examples.start_mark.column + "- " + quoted)
-        return "\n".join(lines) + "\n"
+    appended = _append_line(text, examples, example)
+    if appended is not None:
+        return appended
     span = next(s for s in entry_spans(text) if s.section == section and s.id == entry_id)
     entry = yaml.load(entry_text(text, span), Loader=_SAFE_LOADER)[0]
     entry["examples"] = [*(entry.get("examples") or []), example]
     dumped = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=10_000)
     indent = " " * max(item.start_mark.column - 2, 0)  # the mapping starts after "- "
     return replace_entry(text, span, "".join(indent + line for line in dumped.splitlines(keepends=True)))
+
+
+def add_to_list(text: str, path: tuple[str, ...], item: str) -> str:
+    """The file with `item` appended to the block list at `path` (e.g. ("crisis", "negatives")).
+
+    Raises KeyError when there is no such non-empty block list (edit the file by hand then).
+    """
+    node = _compose(text)
+    for key in path:
+        if not isinstance(node, yaml.MappingNode):
+            raise KeyError(".".join(path))
+        node = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+    appended = _append_line(text, node, item)
+    if appended is None:
+        raise KeyError(".".join(path))
+    return appended
+
+
+def _compose(text: str) -> Any:
+    try:
+        return yaml.compose(text, Loader=_SAFE_LOADER)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise CatalogueInvalid(f"YAML 语法错误：{exc}", line=mark.line + 1 if mark else None) from exc
+
+
+def _append_line(text: str, sequence: Any, item: str) -> str | None:
+    """`text` with one more `- "item"` line after the last item of a non-empty block list, else None."""
+    if not isinstance(sequence, yaml.SequenceNode) or sequence.flow_style or not sequence.value:
+        return None
+    quoted = json.dumps(item, ensure_ascii=False)  # a JSON string is a valid double-quoted YAML scalar
+    last = sequence.value[-1].end_mark
+    at = last.line if last.column == 0 else last.line + 1
+    lines = text.splitlines()
+    lines.insert(at, " " * sequence.start_mark.column + "- " + quoted)
+    return "\n".join(lines) + "\n"
 
 
 def _entry_node(root: Any, section: str, entry_id: str) -> Any:

@@ -24,6 +24,7 @@ routes: list[BaseRoute] = [
     Route(T + "/assign", tickets.assign, methods=POST),
     Route(T + "/status", tickets.change_status, methods=POST),
     Route(T + "/category", tickets.change_category, methods=POST),
+    Route(T + "/safety-feedback", tickets.safety_feedback, methods=POST),
     Route(T + "/note", tickets.add_note, methods=POST),
     Route(T + "/reply", tickets.reply, methods=POST),
     Route(T + "/handoff", tickets.handoff, methods=POST),

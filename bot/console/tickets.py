@@ -26,7 +26,7 @@ from starlette.responses import Response
 from bot.console import overrides
 from bot.console.labels import OUTCOME, STATUS
 from bot.console.web import Ctx, HttpError, not_found, page
-from bot.tickets.models import Ticket
+from bot.tickets.models import SafetyVerdict, Ticket
 from bot.tickets.repository import TRANSITIONS, InvalidTransition, TicketError, TicketNotFound, TranscriptLine
 
 log = logging.getLogger(__name__)
@@ -237,6 +237,19 @@ def change_category(ctx: Ctx) -> Response:
     level1 = known[chosen]["category_l1"] or None if chosen else None
     ctx.state.store.change_category(ticket.id, category=chosen or None, category_l1=level1, actor=ctx.member.username)
     return ctx.redirect(f"/console/tickets/{ticket.id}", ok="category")
+
+
+@page("queue")
+def safety_feedback(ctx: Ctx) -> Response:
+    """POST: the safety screen was wrong here (a false alarm, or a missed crisis): recorded for review."""
+    ticket = load_ticket(ctx)
+    verdict = ctx.field("verdict")
+    crisis = ticket.route == "crisis"
+    expected = SafetyVerdict.FALSE_ALARM.value if crisis else SafetyVerdict.MISSED_CRISIS.value
+    if verdict != expected:
+        return render_ticket(ctx, ticket, error="这张工单不能这样反馈。", status=400)
+    ctx.state.store.record_safety_feedback(ticket.id, verdict=verdict, actor=ctx.member.username)
+    return ctx.redirect(f"/console/tickets/{ticket.id}", ok="safety_feedback")
 
 
 @page("queue")

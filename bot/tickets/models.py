@@ -93,6 +93,16 @@ class EventKind(_Vocabulary):
     CONTACT_REVEALED = "contact_revealed"
     FOLLOW_UP = "follow_up"
     RATED = "rated"
+    SAFETY_FEEDBACK = "safety_feedback"
+
+
+class SafetyVerdict(_Vocabulary):
+    """What staff said of the safety screen's decision on a ticket (material for the screen's review)."""
+
+    FALSE_ALARM = "false_alarm"
+    """Routed as a crisis, but the person was not at risk."""
+    MISSED_CRISIS = "missed_crisis"
+    """Not routed as a crisis, but it was one."""
 
 
 class FollowUpOutcome(_Vocabulary):

@@ -47,6 +47,7 @@ from bot.tickets.models import (
     Priority,
     Rating,
     Route,
+    SafetyVerdict,
     Sender,
     StaffAuditEntry,
     Status,
@@ -612,6 +613,20 @@ class TicketStore:
             ticket.updated_at = now
             self._event(session, ticket.id, EventKind.CATEGORY_CHANGED, actor, now, details)
         return ticket
+
+    def record_safety_feedback(self, ticket_id: int, *, verdict: SafetyVerdict | str, actor: str) -> Event:
+        """Staff say the safety screen was wrong on this ticket: a false alarm or a missed crisis.
+
+        Only recorded (an admin decides whether the screen learns from it); the ticket itself does
+        not change, and a missed crisis still needs staff to act on it.
+        """
+        actor = _text(actor, "actor")
+        verdict = SafetyVerdict(verdict)
+        with self._tx() as session:
+            ticket = self._lock(session, ticket_id)
+            now = self._now()
+            details = {"verdict": verdict.value, "route": ticket.route}
+            return self._event(session, ticket.id, EventKind.SAFETY_FEEDBACK, actor, now, details)
 
     def add_note(self, ticket_id: int, *, actor: str, text: str) -> Event:
         """An internal note for staff (never sent to the person)."""

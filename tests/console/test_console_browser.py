@@ -208,9 +208,9 @@ def test_an_agent_correction_becomes_an_example_in_two_clicks(running: Running, 
     page.goto(f"{running.url}/console/tickets/{ticket.id}")
     page.get_by_label("工单分类").select_option("market_consumer")
     page.get_by_role("button", name="保存分类").click()
-    expect(page.get_by_role("status")).to_contain_text("分类纠正")
+    expect(page.get_by_role("status")).to_contain_text("纠正与学习")
 
-    page.get_by_role("link", name="分类纠正").click()
+    page.get_by_role("link", name="纠正与学习").click()
     row = page.locator("tr", has_text=ticket.number)
     expect(row).to_contain_text("城市管理与市政设施 → 市场监管与消费")
     shot(page, "6-corrections")

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from bot.console import overrides
 from bot.console.lessons import request_text
-from bot.console.models import CatalogueVersion, CategoryLesson
+from bot.console.models import CatalogueVersion, Lesson
 from bot.console.state import ConsoleState
 from bot.settings import Settings
 from bot.tickets.models import Ticket
@@ -56,11 +56,16 @@ def test_a_taught_correction_becomes_a_masked_example_in_a_new_catalogue_version
 
     with console.sessions() as session:
         version = session.scalars(select(CatalogueVersion)).one()
-        lesson = session.scalars(select(CategoryLesson)).one()
+        lesson = session.scalars(select(Lesson)).one()
     assert (version.desk, version.kind, version.author) == ("12345", "desk", staff.supervisor)
     assert ticket.number in (version.comment or "")
-    assert (lesson.decision, lesson.category, lesson.catalogue_version) == ("taught", "utilities", version.version)
-    assert any(e.action == "category_lesson_taught" for e in console.store.staff_audit_log())
+    assert (lesson.decision, lesson.kind, lesson.target, lesson.catalogue_version) == (
+        "taught",
+        "category",
+        "utilities",
+        version.version,
+    )
+    assert any(e.action == "lesson_taught" for e in console.store.staff_audit_log())
     assert ticket.number not in client.get(PAGE).text  # decided: no longer open
 
 
@@ -78,7 +83,7 @@ def test_a_dismissed_correction_changes_nothing_and_is_decided_once(
     second = client.post(f"{url}/teach", data={"csrf_token": token})
     assert second.status_code == 409 and "已经处理过" in second.text
     with console.sessions() as session:
-        assert [lesson.decision for lesson in session.scalars(select(CategoryLesson))] == ["dismissed"]
+        assert [lesson.decision for lesson in session.scalars(select(Lesson))] == ["dismissed"]
 
 
 def test_only_corrections_that_still_stand_are_open(
@@ -98,7 +103,7 @@ def test_only_corrections_that_still_stand_are_open(
     assert undone.number not in page and cleared.number not in page
     token = login(client, staff.supervisor)
     stale = client.post(f"{PAGE}/{first}/teach", data={"csrf_token": token})
-    assert stale.status_code == 409 and "又改过" in stale.text
+    assert stale.status_code == 409 and "之后又改过" in stale.text
 
 
 def test_agents_may_not_teach_and_supervisors_only_their_desks(
@@ -130,10 +135,94 @@ def test_a_category_gone_from_the_catalogue_is_refused_plainly(
     response = client.post(f"{PAGE}/{event_id(console, ticket)}/teach", data={"csrf_token": token})
     assert response.status_code == 409 and "utilities" in response.text
     with console.sessions() as session:
-        assert session.scalars(select(CategoryLesson)).first() is None  # still open: someone can decide later
+        assert session.scalars(select(Lesson)).first() is None  # still open: someone can decide later
 
 
 def test_request_text_drops_the_form_lines_and_masks() -> None:
     text = request_text("路灯坏了，我电话13812345678\n地点：幸福路\n方便联系的时间：晚上")
     assert text.startswith("路灯坏了") and "地点" not in text and "晚上" not in text
     assert "13812345678" not in text
+
+
+MISSED = "最后一次跟大家说晚安，谢谢你们这些年"
+"""A goodbye the shipped screen reads as smalltalk (it only gets the check-in question)."""
+FALSE_ALARM = "笑死我了，这次期末考崩了，我直接原地去世"
+"""A joke the shipped screen flags by its learned score alone (no crisis word)."""
+
+
+def feedback(client: TestClient, token: str, ticket: Ticket, verdict: str) -> int:
+    url = f"/console/tickets/{ticket.id}/safety-feedback"
+    return client.post(url, data={"csrf_token": token, "verdict": verdict}).status_code
+
+
+def test_staff_report_a_false_alarm_or_a_missed_crisis_on_the_ticket(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState
+) -> None:
+    crisis = new_ticket(route="crisis", category=None, category_l1=None, summary=FALSE_ALARM)
+    ordinary = new_ticket(summary=MISSED)
+    token = login(client, staff.agent)
+    assert "反馈误报" in client.get(f"/console/tickets/{crisis.id}").text
+    assert "反馈漏判" in client.get(f"/console/tickets/{ordinary.id}").text
+    assert feedback(client, token, crisis, "missed_crisis") == 400  # not what this ticket can be
+    assert feedback(client, token, crisis, "false_alarm") == 303
+    assert feedback(client, token, ordinary, "missed_crisis") == 303
+    [event] = [e for e in console.store.events(crisis.id) if e.kind == "safety_feedback"]
+    assert event.details == {"verdict": "false_alarm", "route": "crisis"} and event.actor == staff.agent
+    assert console.store.get(crisis.id).route == "crisis"  # feedback changes nothing by itself
+    assert "误报" in client.get(f"/console/tickets/{crisis.id}").text  # in the ticket's history
+
+
+def test_only_admins_decide_on_the_safety_screen(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState, settings: Settings
+) -> None:
+    crisis = new_ticket(route="crisis", category=None, category_l1=None, summary=FALSE_ALARM)
+    feedback(client, login(client, staff.agent), crisis, "false_alarm")
+    event = [e for e in console.store.events(crisis.id) if e.kind == "safety_feedback"][-1].id
+    token = login(client, staff.supervisor)
+    assert "安全筛查纠正" not in client.get(PAGE).text
+    assert client.post(f"{PAGE}/{event}/teach", data={"csrf_token": token}).status_code == 403
+    assert client.get("/console/catalogue/all/safety").status_code == 403
+    assert not (settings.data_dir / "catalogue" / "safety.yml").exists()
+    login(client, staff.admin)
+    assert crisis.number in client.get(PAGE).text
+    assert client.get("/console/catalogue/all/safety").status_code == 200
+    assert client.get("/console/catalogue/12345/safety").status_code == 404
+
+
+def test_taught_safety_corrections_change_what_the_real_screen_decides(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState, settings: Settings
+) -> None:
+    """The whole loop with the real engine: staff feedback -> admin teaches -> the screen refits from the file."""
+    from bot.triage.catalogue import CatalogueStore, YamlCatalogueSource
+    from bot.triage.engine import TriageEngine
+    from bot.triage.vocabulary import Route
+
+    def engine() -> TriageEngine:
+        source = YamlCatalogueSource(override_dir=settings.data_dir / "catalogue")
+        return TriageEngine(CatalogueStore(source, min_interval=0.0))
+
+    shipped = engine()
+    assert shipped.decide(MISSED, "12355").route is not Route.CRISIS, "precondition: the shipped screen misses it"
+    assert shipped.decide(FALSE_ALARM, "12355").route is Route.CRISIS, "precondition: the shipped screen flags it"
+
+    crisis = new_ticket(desk="12355", route="crisis", category=None, category_l1=None, summary=FALSE_ALARM)
+    missed = new_ticket(desk="12355", category="counselling", category_l1=None, summary=MISSED)
+    token = login(client, staff.admin)
+    assert feedback(client, token, crisis, "false_alarm") == 303
+    assert feedback(client, token, missed, "missed_crisis") == 303
+    for ticket in (crisis, missed):
+        event = [e for e in console.store.events(ticket.id) if e.kind == "safety_feedback"][-1].id
+        assert client.post(f"{PAGE}/{event}/teach", data={"csrf_token": token}).status_code == 303
+
+    live = yaml.safe_load((settings.data_dir / "catalogue" / "safety.yml").read_text(encoding="utf-8"))
+    assert live["crisis"]["negatives"][-1] == FALSE_ALARM and live["crisis"]["examples"][-1] == MISSED
+    with console.sessions() as session:
+        versions = [(v.desk, v.kind, v.version) for v in session.scalars(select(CatalogueVersion))]
+        lessons = sorted((lesson.kind, lesson.target) for lesson in session.scalars(select(Lesson)))
+    assert versions == [("all", "safety", 1), ("all", "safety", 2)]
+    assert lessons == [("safety", "crisis.examples"), ("safety", "crisis.negatives")]
+
+    taught = engine()
+    assert taught.decide(MISSED, "12355").route is Route.CRISIS
+    assert taught.decide(FALSE_ALARM, "12355").route is not Route.CRISIS
+    assert taught.decide("我真的不想活了", "12355").route is Route.CRISIS  # the lexicon still decides

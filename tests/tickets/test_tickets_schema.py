@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, select, text
@@ -46,6 +47,36 @@ def test_models_match_migrations(engine: Engine) -> None:
             },
         )
         assert compare_metadata(context, Base.metadata) == []
+
+
+def _catalogue_version(kind: str, version: int) -> str:
+    return (
+        "INSERT INTO catalogue_versions (desk, kind, version, content, sha256, author, created_at, details) "
+        f"VALUES ('all', '{kind}', {version}, 'crisis: {{}}', 'x', 'admin', '2026-12-06 08:00:00+00:00', '{{}}')"
+    )
+
+
+def test_safety_file_versions_are_allowed_and_the_change_is_undone_cleanly(db_url: str, engine: Engine) -> None:
+    """0004 widens the CHECK of catalogue_versions.kind (SQLite rebuilds the table, PostgreSQL alters it)."""
+    with engine.begin() as connection:
+        connection.execute(text(_catalogue_version("safety", 1)))
+    with pytest.raises(DBAPIError), engine.begin() as connection:
+        connection.execute(text(_catalogue_version("secrets", 2)))
+    config = alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0003_gateway_tables")
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM catalogue_versions")).scalar() == 0
+        with pytest.raises(DBAPIError), engine.begin() as connection:
+            connection.execute(text(_catalogue_version("safety", 3)))
+        assert "lessons" not in inspect(engine).get_table_names()
+    finally:
+        migrate(db_url)  # back to head (the PostgreSQL database is shared by the session)
+    with engine.begin() as connection:
+        connection.execute(text(_catalogue_version("safety", 4)))
+    assert "lessons" in inspect(engine).get_table_names()
 
 
 @pytest.mark.parametrize("statement", ["UPDATE ticket_events SET actor = 'mallory'", "DELETE FROM ticket_events"])
