@@ -51,6 +51,10 @@ SAFETY_TARGETS = {
     SafetyVerdict.FALSE_ALARM.value: ("crisis", "negatives"),
 }
 """Where a safety correction goes in safety.yml."""
+SAFETY_LESSONS_HEADER = (
+    "# Staff additions to the safety screen, read on top of the bundled bot/data/safety.yml.\n"
+    "# Written by the console (纠正与学习); masked; see docs/catalogue-format.md.\n"
+)
 KIND_OF_EVENT = {
     EventKind.CATEGORY_CHANGED.value: LessonKind.CATEGORY,
     EventKind.SAFETY_FEEDBACK.value: LessonKind.SAFETY,
@@ -242,9 +246,9 @@ def _teach_safety(ctx: Ctx, c: Correction) -> int | None:
     live = overrides.read_effective(ctx.state.settings, overrides.SAFETY, overrides.ALL_DESKS)
     path = tuple(c.target.split("."))
     try:
-        text = overrides.add_to_list(live, path, c.example)
-    except KeyError:
-        raise HttpError(409, f"安全筛查文件里没有 {c.target} 列表，请在编辑器中处理。") from None
+        text = overrides.add_to_list(live, path, c.example, header=SAFETY_LESSONS_HEADER)
+    except overrides.CatalogueInvalid as exc:
+        raise HttpError(409, f"安全筛查补充文件有误，请在编辑器中修正：{exc}") from None
     section: Any = yaml.safe_load(live) or {}
     for key in path:
         section = section.get(key) if isinstance(section, dict) else None

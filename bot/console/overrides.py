@@ -26,11 +26,14 @@ from typing import Any
 import yaml
 
 from bot.settings import REPO_ROOT, Settings
+from bot.triage.catalogue import SAFETY_LESSONS
 
 BUNDLED_DIR = REPO_ROOT / "bot" / "data"
 KIND_FOLDERS = {"desk": "desks", "faq": "faq"}
 SAFETY = "safety"
-"""The kind of the safety screen's file (`safety.yml`): one file for all desks, edited by admins."""
+"""The kind of the safety screen's staff additions (`safety-lessons.yml`, read on top of the bundled
+`safety.yml`): one file for all desks, edited by admins. The bundled screen itself is never replaced
+from the console, so a release's new crisis words always apply."""
 ALL_DESKS = "all"
 """The `desk` of the safety file in versions and URLs."""
 SECTIONS = {"desk": ("categories", "referrals", "declines"), "faq": ("faqs",)}
@@ -53,7 +56,7 @@ def override_dir(settings: Settings) -> Path:
 
 def relative(kind: str, desk: str) -> Path:
     if kind == SAFETY:
-        return Path("safety.yml")
+        return Path(SAFETY_LESSONS)
     return Path(KIND_FOLDERS[kind]) / f"{desk}.yml"
 
 
@@ -125,12 +128,11 @@ def _candidate_tree(settings: Settings, kind: str, desk: str, text: str) -> Iter
     """A throwaway data folder: the effective catalogue with the edited file in place."""
     with tempfile.TemporaryDirectory(prefix="frontdoor-catalogue-") as tmp:
         root = Path(tmp)
-        for name in ("channels.yml", "conversation.yml"):
-            if (BUNDLED_DIR / name).is_file():
-                (root / name).symlink_to(BUNDLED_DIR / name)
-        safety = effective_path(settings, SAFETY, ALL_DESKS)
-        if safety is not None:
-            (root / "safety.yml").symlink_to(safety)
+        for name in ("channels.yml", "safety.yml", "conversation.yml", SAFETY_LESSONS):
+            for folder in (override_dir(settings), BUNDLED_DIR):  # what the engine reads: override first
+                if (folder / name).is_file():
+                    (root / name).symlink_to(folder / name)
+                    break
         for each_kind in KIND_FOLDERS:
             folder = root / KIND_FOLDERS[each_kind]
             folder.mkdir()
@@ -180,7 +182,7 @@ def _check_syntax_and_desk(kind: str, desk: str, text: str) -> Any:
         raise CatalogueInvalid(f"YAML 错误：{exc}") from None
     if kind == SAFETY:
         if not isinstance(doc, dict) or not isinstance(doc.get("crisis"), dict):
-            raise CatalogueInvalid("文件顶层必须是映射，并有 crisis 部分", 1)
+            raise CatalogueInvalid("文件顶层必须是映射，并有 crisis 部分（examples 和/或 negatives）", 1)
         return doc
     if not isinstance(doc, dict):
         raise CatalogueInvalid("文件顶层必须是映射（desk: ...）", 1)
@@ -320,20 +322,32 @@ def add_example(text: str, section: str, entry_id: str, example: str) -> str:
     return replace_entry(text, span, "".join(indent + line for line in dumped.splitlines(keepends=True)))
 
 
-def add_to_list(text: str, path: tuple[str, ...], item: str) -> str:
-    """The file with `item` appended to the block list at `path` (e.g. ("crisis", "negatives")).
+def add_to_list(text: str, path: tuple[str, ...], item: str, header: str = "") -> str:
+    """The file with `item` appended to the list at `path` (e.g. ("crisis", "negatives")).
 
-    Raises KeyError when there is no such non-empty block list (edit the file by hand then).
+    A non-empty block list gets one more line (everything else untouched); otherwise (an empty or
+    missing file, no such list yet) the document is written out again, after `header` (comment lines).
     """
     node = _compose(text)
     for key in path:
-        if not isinstance(node, yaml.MappingNode):
-            raise KeyError(".".join(path))
-        node = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+        node = (
+            next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+            if isinstance(node, yaml.MappingNode)
+            else None
+        )
     appended = _append_line(text, node, item)
-    if appended is None:
-        raise KeyError(".".join(path))
-    return appended
+    if appended is not None:
+        return appended
+    doc = yaml.load(text, Loader=_SAFE_LOADER) or {}
+    if not isinstance(doc, dict):
+        raise CatalogueInvalid("文件顶层必须是映射", 1)
+    parent = doc
+    for key in path[:-1]:
+        parent = parent.setdefault(key, {})
+        if not isinstance(parent, dict):
+            raise CatalogueInvalid(f"{key} 必须是映射")
+    parent[path[-1]] = [*(parent.get(path[-1]) or []), item]
+    return header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=10_000)
 
 
 def _compose(text: str) -> Any:

@@ -22,7 +22,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -515,6 +515,34 @@ def parse_safety(doc: Any, path: str | Path, channels: Mapping[str, Channel]) ->
     )
 
 
+SAFETY_LESSONS = "safety-lessons.yml"
+"""Staff additions to the safety screen (console: 纠正与学习), kept apart from `safety.yml` so that a
+new release's word list and patterns still apply on a deployment that has taught its screen."""
+
+
+def parse_safety_lessons(doc: Any, path: str | Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """`safety-lessons.yml` -> (crisis examples, crisis negatives) to add; both lists optional."""
+    r = _Reader(path)
+    if doc is None:
+        return (), ()
+    if not isinstance(doc, Mapping):
+        raise r.fail(1, "expected a mapping with 'crisis'")
+    crisis = r.mapping(doc, "crisis", "crisis")
+    return (
+        r.texts(crisis, "examples", "crisis", required=False),
+        r.texts(crisis, "negatives", "crisis", required=False),
+    )
+
+
+def with_lessons(safety: SafetyConfig, examples: Sequence[str], negatives: Sequence[str]) -> SafetyConfig:
+    """The screen with staff-taught crisis examples and negatives added (duplicates dropped)."""
+    return replace(
+        safety,
+        crisis_examples=tuple(dict.fromkeys((*safety.crisis_examples, *examples))),
+        crisis_negatives=tuple(dict.fromkeys((*safety.crisis_negatives, *negatives))),
+    )
+
+
 def _check_patterns(r: _Reader, section: Mapping[str, Any], patterns: Sequence[str], what: str) -> None:
     for i, source in enumerate(patterns):
         try:
@@ -581,7 +609,8 @@ class YamlCatalogueSource:
     def files(self) -> list[Path]:
         """Every file that makes up the catalogue (missing ones are reported by `load`)."""
         fixed = [self._path("channels.yml"), self._path("safety.yml"), self._path("conversation.yml")]
-        return fixed + self._folder("desks") + self._folder("faq")
+        lessons = [self._path(SAFETY_LESSONS)] if self._path(SAFETY_LESSONS).is_file() else []
+        return fixed + lessons + self._folder("desks") + self._folder("faq")
 
     def fingerprint(self) -> str:
         parts = []
@@ -608,6 +637,9 @@ class YamlCatalogueSource:
         conversation_path = self._path("conversation.yml")
         channels = parse_channels(self._read(channels_path), channels_path)
         safety = parse_safety(self._read(safety_path), safety_path, channels)
+        lessons_path = self._path(SAFETY_LESSONS)
+        if lessons_path.is_file():
+            safety = with_lessons(safety, *parse_safety_lessons(self._read(lessons_path), lessons_path))
         conversation = parse_conversation(self._read(conversation_path), conversation_path)
         desks: dict[str, DeskCatalogue] = {}
         desk_files = self._folder("desks")

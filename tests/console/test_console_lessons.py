@@ -182,7 +182,7 @@ def test_only_admins_decide_on_the_safety_screen(
     assert "安全筛查纠正" not in client.get(PAGE).text
     assert client.post(f"{PAGE}/{event}/teach", data={"csrf_token": token}).status_code == 403
     assert client.get("/console/catalogue/all/safety").status_code == 403
-    assert not (settings.data_dir / "catalogue" / "safety.yml").exists()
+    assert not (settings.data_dir / "catalogue" / "safety-lessons.yml").exists()
     login(client, staff.admin)
     assert crisis.number in client.get(PAGE).text
     assert client.get("/console/catalogue/all/safety").status_code == 200
@@ -214,8 +214,11 @@ def test_taught_safety_corrections_change_what_the_real_screen_decides(
         event = [e for e in console.store.events(ticket.id) if e.kind == "safety_feedback"][-1].id
         assert client.post(f"{PAGE}/{event}/teach", data={"csrf_token": token}).status_code == 303
 
-    live = yaml.safe_load((settings.data_dir / "catalogue" / "safety.yml").read_text(encoding="utf-8"))
-    assert live["crisis"]["negatives"][-1] == FALSE_ALARM and live["crisis"]["examples"][-1] == MISSED
+    lessons = settings.data_dir / "catalogue" / "safety-lessons.yml"
+    assert yaml.safe_load(lessons.read_text(encoding="utf-8")) == {
+        "crisis": {"negatives": [FALSE_ALARM], "examples": [MISSED]}
+    }
+    assert not (settings.data_dir / "catalogue" / "safety.yml").exists()  # the shipped screen is never replaced
     with console.sessions() as session:
         versions = [(v.desk, v.kind, v.version) for v in session.scalars(select(CatalogueVersion))]
         lessons = sorted((lesson.kind, lesson.target) for lesson in session.scalars(select(Lesson)))

@@ -32,3 +32,25 @@ def test_a_broken_override_is_reported_with_its_own_path(tmp_path: Path) -> None
     with pytest.raises(CatalogueError) as error:
         YamlCatalogueSource(override_dir=tmp_path).load()
     assert "12355.yml" in str(error.value.path) and str(tmp_path) in str(error.value.path)
+
+
+def test_safety_lessons_add_to_the_shipped_screen_without_replacing_it(tmp_path: Path) -> None:
+    shipped = YamlCatalogueSource().load().safety
+    lessons = tmp_path / "safety-lessons.yml"
+    lessons.write_text(
+        f"crisis:\n  examples: [最后一次跟大家说晚安]\n  negatives: [笑死我了直接原地去世, {shipped.crisis_negatives[0]}]\n",
+        encoding="utf-8",
+    )
+    source = YamlCatalogueSource(override_dir=tmp_path)
+    taught = source.load().safety
+    assert taught.crisis_examples == (*shipped.crisis_examples, "最后一次跟大家说晚安")
+    assert taught.crisis_negatives == (*shipped.crisis_negatives, "笑死我了直接原地去世")  # no duplicate
+    assert taught.crisis_lexicon == shipped.crisis_lexicon and taught.crisis_patterns == shipped.crisis_patterns
+    assert lessons in source.files() and source.fingerprint() != YamlCatalogueSource().fingerprint()
+
+
+def test_a_broken_safety_lessons_file_is_reported_with_its_path_and_line(tmp_path: Path) -> None:
+    (tmp_path / "safety-lessons.yml").write_text("crisis:\n  examples: [ok]\n  negatives: {a: 1}\n", encoding="utf-8")
+    with pytest.raises(CatalogueError) as error:
+        YamlCatalogueSource(override_dir=tmp_path).load()
+    assert str(error.value.path).endswith("safety-lessons.yml") and error.value.line == 3
