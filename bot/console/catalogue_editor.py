@@ -22,7 +22,7 @@ from bot.console.models import CatalogueVersion
 from bot.console.web import Ctx, HttpError, not_found, page
 from bot.tickets.db import READ_ONLY
 
-KINDS = ("desk", "faq")
+KINDS = ("desk", "faq", "lessons")
 HISTORY_ROWS = 50
 
 

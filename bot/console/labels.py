@@ -40,7 +40,7 @@ EVENT = {
     "rated": "评价",
     "safety_feedback": "安全筛查反馈",
 }
-KIND = {"desk": "受理目录", "faq": "常见问题", "safety": "安全筛查补充示例"}
+KIND = {"desk": "受理目录", "faq": "常见问题", "lessons": "分类补充示例", "safety": "安全筛查补充示例"}
 VERDICT = {"false_alarm": "误报", "missed_crisis": "漏判"}
 DESK = {"12345": "12345政务服务便民热线", "12355": "12355青少年服务台"}
 

@@ -51,6 +51,10 @@ SAFETY_TARGETS = {
     SafetyVerdict.FALSE_ALARM.value: ("crisis", "negatives"),
 }
 """Where a safety correction goes in safety.yml."""
+CATEGORY_LESSONS_HEADER = (
+    "# Staff-taught examples of this desk's categories, read on top of its catalogue file.\n"
+    "# Written by the console (纠正与学习); masked; see docs/catalogue-format.md.\n"
+)
 SAFETY_LESSONS_HEADER = (
     "# Staff additions to the safety screen, read on top of the bundled bot/data/safety.yml.\n"
     "# Written by the console (纠正与学习); masked; see docs/catalogue-format.md.\n"
@@ -229,17 +233,23 @@ def _publish(ctx: Ctx, kind: str, desk: str, text: str, comment: str, details: d
 
 
 def _teach_category(ctx: Ctx, c: Correction) -> int | None:
-    live = overrides.read_effective(ctx.state.settings, "desk", c.desk)
-    try:
-        text = overrides.add_example(live, "categories", c.target, c.example)
-    except KeyError:
-        raise HttpError(409, f"受理目录里已经没有分类“{c.target}”，无法加入示例。") from None
-    doc = yaml.safe_load(live) or {}
-    entry = next((e for e in doc.get("categories") or [] if isinstance(e, dict) and e.get("id") == c.target), {})
-    if c.example in (entry.get("examples") or []):
+    """Add the example to the desk's lessons file (read on top of its catalogue; never a copy of it)."""
+    catalogue = yaml.safe_load(overrides.read_effective(ctx.state.settings, "desk", c.desk)) or {}
+    entry = next(
+        (e for e in catalogue.get("categories") or [] if isinstance(e, dict) and e.get("id") == c.target), None
+    )
+    if entry is None:
+        raise HttpError(409, f"受理目录里已经没有分类“{c.target}”，无法加入示例。")
+    live = overrides.read_effective(ctx.state.settings, "lessons", c.desk) or f'desk: "{c.desk}"\n'
+    taught = ((yaml.safe_load(live) or {}).get("examples") or {}).get(c.target) or []
+    if c.example in (*(entry.get("examples") or []), *taught):
         return None
+    try:
+        text = overrides.add_to_list(live, ("examples", c.target), c.example, header=CATEGORY_LESSONS_HEADER)
+    except overrides.CatalogueInvalid as exc:
+        raise HttpError(409, f"补充示例文件有误，请在编辑器中修正：{exc}") from None
     comment = f"工单 {c.ticket_number} 的分类纠正：加入“{c.target}”的示例"
-    return _publish(ctx, "desk", c.desk, text, comment, {"entry": c.target, "lesson_event": c.event_id})
+    return _publish(ctx, "lessons", c.desk, text, comment, {"entry": c.target, "lesson_event": c.event_id})
 
 
 def _teach_safety(ctx: Ctx, c: Correction) -> int | None:

@@ -30,10 +30,12 @@ class Role(str, enum.Enum):
 
 
 class CatalogueKind(str, enum.Enum):
-    """Which file a catalogue version is: a desk's scope catalogue or FAQ, or the safety screen of all desks."""
+    """Which file a catalogue version is: a desk's catalogue, FAQ or taught examples, or the safety screen's."""
 
     DESK = "desk"
     FAQ = "faq"
+    LESSONS = "lessons"
+    """A desk's staff-taught category examples (`lessons/<desk>.yml`, read on top of its catalogue)."""
     SAFETY = "safety"
 
     def __str__(self) -> str:

@@ -534,6 +534,41 @@ def parse_safety_lessons(doc: Any, path: str | Path) -> tuple[tuple[str, ...], t
     )
 
 
+CATEGORY_LESSONS = "lessons"
+"""Folder of staff-taught category examples, one file per desk (`lessons/<desk>.yml`), read on top of
+the desk catalogue, so that a new release's catalogue still applies where staff have taught it."""
+
+
+def parse_category_lessons(doc: Any, path: str | Path, desk: str) -> dict[str, tuple[str, ...]]:
+    """`lessons/<desk>.yml` -> category id -> examples to add."""
+    r = _Reader(path)
+    if doc is None:
+        return {}
+    if not isinstance(doc, Mapping):
+        raise r.fail(1, "expected a mapping with 'desk' and 'examples'")
+    if str(doc.get("desk", "")) != desk:
+        raise r.fail(r.line_of(doc, "desk"), f"desk must be {desk!r} (the file name)")
+    examples = doc.get("examples") or {}
+    if not isinstance(examples, Mapping):
+        raise r.fail(r.line_of(doc, "examples"), "'examples' must map category ids to lists")
+    return {str(cid): r.texts(examples, cid, f"lessons of {cid}") for cid in examples}
+
+
+def with_category_lessons(desk: DeskCatalogue, lessons: Mapping[str, Sequence[str]]) -> DeskCatalogue:
+    """The desk with staff-taught examples added to its categories (duplicates dropped).
+
+    A lesson for a category that is no longer in the catalogue is skipped with a warning: a renamed
+    category must not take the whole catalogue down.
+    """
+    known = {c.id for c in desk.categories}
+    for cid in sorted(set(lessons) - known):
+        log.warning("lessons for unknown category %r of desk %s skipped", cid, desk.desk)
+    categories = tuple(
+        replace(c, examples=tuple(dict.fromkeys((*c.examples, *lessons.get(c.id, ()))))) for c in desk.categories
+    )
+    return replace(desk, categories=categories)
+
+
 def with_lessons(safety: SafetyConfig, examples: Sequence[str], negatives: Sequence[str]) -> SafetyConfig:
     """The screen with staff-taught crisis examples and negatives added (duplicates dropped)."""
     return replace(
@@ -610,7 +645,7 @@ class YamlCatalogueSource:
         """Every file that makes up the catalogue (missing ones are reported by `load`)."""
         fixed = [self._path("channels.yml"), self._path("safety.yml"), self._path("conversation.yml")]
         lessons = [self._path(SAFETY_LESSONS)] if self._path(SAFETY_LESSONS).is_file() else []
-        return fixed + lessons + self._folder("desks") + self._folder("faq")
+        return fixed + lessons + self._folder("desks") + self._folder("faq") + self._folder(CATEGORY_LESSONS)
 
     def fingerprint(self) -> str:
         parts = []
@@ -649,6 +684,11 @@ class YamlCatalogueSource:
             desk = parse_desk(self._read(path), path, channels)
             if desk.desk != path.stem:
                 raise CatalogueError(path, 1, f"desk {desk.desk!r} does not match the file name {path.name}")
+            lessons_path = self._path(f"{CATEGORY_LESSONS}/{desk.desk}.yml")
+            if lessons_path.is_file():
+                desk = with_category_lessons(
+                    desk, parse_category_lessons(self._read(lessons_path), lessons_path, desk.desk)
+                )
             desks[desk.desk] = desk
         for path in self._folder("faq"):
             desk_code, faqs = parse_faq(self._read(path), path)

@@ -217,5 +217,5 @@ def test_an_agent_correction_becomes_an_example_in_two_clicks(running: Running, 
     row.get_by_role("button", name="加入“市场监管与消费”的示例").click()
     expect(page.get_by_role("status")).to_contain_text("已加入示例")
     expect(page.locator("tr", has_text=ticket.number)).to_have_count(0)
-    live = overrides.read_effective(running.console.settings, "desk", "12345")
-    assert "小区快递柜超过12小时就收保管费" in live
+    taught = overrides.read_effective(running.console.settings, "lessons", "12345")
+    assert "小区快递柜超过12小时就收保管费" in taught

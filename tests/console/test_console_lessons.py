@@ -15,6 +15,7 @@ from bot.console.models import CatalogueVersion, Lesson
 from bot.console.state import ConsoleState
 from bot.settings import Settings
 from bot.tickets.models import Ticket
+from bot.triage.catalogue import YamlCatalogueSource
 
 PAGE = "/console/catalogue/corrections"
 REQUEST = "我叫张三，电话13812345678，住在幸福小区3栋2单元501。楼下的充电桩扫码一直没反应，物业说不归他们管"
@@ -25,9 +26,12 @@ def correct(client: TestClient, token: str, ticket: Ticket, category: str) -> No
     assert response.status_code == 303
 
 
-def examples(settings: Settings, category: str) -> list[str]:
-    doc = yaml.safe_load(overrides.read_effective(settings, "desk", "12345"))
-    return next(c["examples"] for c in doc["categories"] if c["id"] == category)
+def examples(settings: Settings, category: str) -> tuple[str, ...]:
+    """The category's examples as the triage engine loads them (catalogue + taught lessons)."""
+    catalogue = YamlCatalogueSource(override_dir=settings.data_dir / "catalogue").load()
+    found = catalogue.desks["12345"].category(category)
+    assert found is not None
+    return found.examples
 
 
 def event_id(console: ConsoleState, ticket: Ticket) -> int:
@@ -51,13 +55,14 @@ def test_a_taught_correction_becomes_a_masked_example_in_a_new_catalogue_version
     assert "充电桩扫码一直没反应" in added
     assert "13812345678" not in added and "张三" not in added and "501" not in added
     assert added not in examples(settings, "urban_management")
-    bundled = yaml.safe_load(overrides.bundled_path("desk", "12345").read_text(encoding="utf-8"))
-    assert added not in next(c["examples"] for c in bundled["categories"] if c["id"] == "utilities")
+    lessons = yaml.safe_load((settings.data_dir / "catalogue" / "lessons" / "12345.yml").read_text(encoding="utf-8"))
+    assert lessons == {"desk": "12345", "examples": {"utilities": [added]}}
+    assert not overrides.override_path(settings, "desk", "12345").exists()  # the catalogue itself is not copied
 
     with console.sessions() as session:
         version = session.scalars(select(CatalogueVersion)).one()
         lesson = session.scalars(select(Lesson)).one()
-    assert (version.desk, version.kind, version.author) == ("12345", "desk", staff.supervisor)
+    assert (version.desk, version.kind, version.author) == ("12345", "lessons", staff.supervisor)
     assert ticket.number in (version.comment or "")
     assert (lesson.decision, lesson.kind, lesson.target, lesson.catalogue_version) == (
         "taught",
@@ -79,7 +84,7 @@ def test_a_dismissed_correction_changes_nothing_and_is_decided_once(
     url = f"{PAGE}/{event_id(console, ticket)}"
     assert client.post(f"{url}/dismiss", data={"csrf_token": token}).status_code == 303
     assert overrides.read_effective(settings, "desk", "12345") == before
-    assert not (settings.data_dir / "catalogue" / "desks" / "12345.yml").exists()
+    assert not (settings.data_dir / "catalogue" / "lessons" / "12345.yml").exists()
     second = client.post(f"{url}/teach", data={"csrf_token": token})
     assert second.status_code == 409 and "已经处理过" in second.text
     with console.sessions() as session:
@@ -118,7 +123,7 @@ def test_agents_may_not_teach_and_supervisors_only_their_desks(
     assert youth.number not in client.get(PAGE).text
     response = client.post(f"{PAGE}/{event_id(console, youth)}/teach", data={"csrf_token": token})
     assert response.status_code == 404
-    assert not (settings.data_dir / "catalogue" / "desks" / "12355.yml").exists()
+    assert not (settings.data_dir / "catalogue" / "lessons" / "12355.yml").exists()
     assert client.post(f"{PAGE}/{event_id(console, youth)}/teach", data={}).status_code == 403  # no CSRF token
 
 

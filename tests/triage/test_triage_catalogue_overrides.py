@@ -54,3 +54,29 @@ def test_a_broken_safety_lessons_file_is_reported_with_its_path_and_line(tmp_pat
     with pytest.raises(CatalogueError) as error:
         YamlCatalogueSource(override_dir=tmp_path).load()
     assert str(error.value.path).endswith("safety-lessons.yml") and error.value.line == 3
+
+
+def test_category_lessons_add_examples_on_top_of_the_desk_catalogue(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    shipped = YamlCatalogueSource().load().desks["12345"]
+    first = shipped.categories[0]
+    (tmp_path / "lessons").mkdir()
+    (tmp_path / "lessons" / "12345.yml").write_text(
+        f'desk: "12345"\nexamples:\n  {first.id}: [小区充电桩扫码没反应, {first.examples[0]}]\n  gone_category: [旧分类的示例]\n',
+        encoding="utf-8",
+    )
+    with caplog.at_level("WARNING"):
+        taught = YamlCatalogueSource(override_dir=tmp_path).load().desks["12345"]
+    learned = taught.category(first.id)
+    assert learned is not None and learned.examples == (*first.examples, "小区充电桩扫码没反应")
+    assert taught.categories[1:] == shipped.categories[1:] and taught.referrals == shipped.referrals
+    assert "gone_category" in caplog.text  # a renamed category does not take the catalogue down
+
+
+def test_category_lessons_must_name_their_own_desk(tmp_path: Path) -> None:
+    (tmp_path / "lessons").mkdir()
+    (tmp_path / "lessons" / "12345.yml").write_text('desk: "12355"\nexamples: {}\n', encoding="utf-8")
+    with pytest.raises(CatalogueError) as error:
+        YamlCatalogueSource(override_dir=tmp_path).load()
+    assert str(error.value.path).endswith("lessons/12345.yml") and error.value.line == 1

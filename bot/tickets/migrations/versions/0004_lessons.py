@@ -5,7 +5,7 @@ Revises: 0003_gateway_tables
 Create Date: 2026-12-06
 
 Models: bot/console/models.py `Lesson`, and `CatalogueVersion.kind`, which now also allows
-`safety` (the crisis/emergency screen file, edited by admins). The vocabulary in the CHECK
+`lessons` (a desk's staff-taught category examples) and `safety` (the safety screen's). The vocabulary in the CHECK
 constraints is copied on purpose (a migration is a snapshot).
 
 SQLite cannot alter a CHECK constraint, so there `catalogue_versions` is rebuilt (rows copied
@@ -28,7 +28,7 @@ depends_on: str | Sequence[str] | None = None
 CHECK_NAME = "ck_catalogue_versions_ck_catalogue_versions_kind"
 """The name 0002 gave the CHECK in the database (the naming convention prefixed the name it was given)."""
 KINDS_BEFORE = "kind IN ('desk', 'faq')"
-KINDS_AFTER = "kind IN ('desk', 'faq', 'safety')"
+KINDS_AFTER = "kind IN ('desk', 'faq', 'lessons', 'safety')"
 COLUMNS = "id, desk, kind, version, content, sha256, author, comment, created_at, details"
 
 
@@ -88,7 +88,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DELETE FROM catalogue_versions WHERE kind = 'safety'")  # the old CHECK would refuse them
+    op.execute("DELETE FROM catalogue_versions WHERE kind IN ('lessons', 'safety')")  # the old CHECK refuses them
     _set_catalogue_kinds(KINDS_BEFORE)
     op.drop_index("ix_lessons_ticket_id", table_name="lessons")
     op.drop_table("lessons")
