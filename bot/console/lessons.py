@@ -44,13 +44,17 @@ SHOWN = 50
 """Open corrections shown at once per kind, newest first."""
 MAX_EXAMPLE_CHARS = 500
 """Longer requests are cut: the classifier reads a title and the first 300 characters anyway."""
-FORM_LINES = ("地点：", "开始时间：", "涉及：", "方便联系的时间：")
-"""Summary lines the ticket form adds after the request itself (bot/intake/records.py)."""
+FORM_LINES = ("地点：", "开始时间：", "涉及：", "方便联系的时间：", "（此前在登记：", "（回答前台的关怀询问：")
+"""Summary lines added after the request itself: the ticket form's (bot/intake/records.py) and a
+crisis ticket's notes (actions/safety.py)."""
+MIN_SAFETY_EXAMPLE_CHARS = 6
+"""Shorter words ("有", the answer to the check-in question) say nothing on their own: never taught
+to the safety screen, where they would make every "有" look like a crisis, or like a false alarm."""
 SAFETY_TARGETS = {
     SafetyVerdict.MISSED_CRISIS.value: ("crisis", "examples"),
     SafetyVerdict.FALSE_ALARM.value: ("crisis", "negatives"),
 }
-"""Where a safety correction goes in safety.yml."""
+"""Where a safety correction goes in safety-lessons.yml (added to the same lists of safety.yml)."""
 CATEGORY_LESSONS_HEADER = (
     "# Staff-taught examples of this desk's categories, read on top of its catalogue file.\n"
     "# Written by the console (纠正与学习); masked; see docs/catalogue-format.md.\n"
@@ -134,7 +138,7 @@ def _correction(event: Event, ticket: Ticket, history: list[Event]) -> Correctio
         return None  # a later correction of the same kind supersedes this one
     if kind is LessonKind.SAFETY:
         path = SAFETY_TARGETS.get(str(details.get("verdict")))
-        if path is None:
+        if path is None or len(example.replace(" ", "")) < MIN_SAFETY_EXAMPLE_CHARS:
             return None
         return Correction(
             kind, event.id, ticket.id, ticket.number, ticket.desk, event.at, event.actor, ticket.route,

@@ -234,3 +234,18 @@ def test_taught_safety_corrections_change_what_the_real_screen_decides(
     assert taught.decide(MISSED, "12355").route is Route.CRISIS
     assert taught.decide(FALSE_ALARM, "12355").route is not Route.CRISIS
     assert taught.decide("我真的不想活了", "12355").route is Route.CRISIS  # the lexicon still decides
+
+
+def test_a_check_in_answer_alone_is_never_offered_to_the_safety_screen(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState
+) -> None:
+    answer = new_ticket(
+        route="crisis",
+        category=None,
+        category_l1=None,
+        summary="有\n（回答前台的关怀询问：最近有没有过伤害自己的念头？）",
+    )
+    feedback(client, login(client, staff.agent), answer, "false_alarm")
+    login(client, staff.admin)
+    assert answer.number not in client.get(PAGE).text
+    assert request_text(answer.summary_redacted) == "有"
