@@ -21,8 +21,9 @@ numbers, phones, addresses, names): the catalogue is not personal data.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import yaml
@@ -153,6 +154,34 @@ def _correction(event: Event, ticket: Ticket, history: list[Event]) -> Correctio
     )
 
 
+CONFUSION_DAYS = 90
+"""Window of the confusion table: long enough to see a pattern, short enough to reflect the catalogue now."""
+CONFUSIONS_SHOWN = 10
+
+
+def confusions(session: Session, desks: tuple[str, ...], since: datetime) -> list[tuple[str | None, str, int]]:
+    """(triage's category, the category staff settled on, tickets) since `since`, most frequent first.
+
+    One count per ticket (its first and last correction), so a ticket moved twice counts once; a
+    ticket put back where triage had it does not count. This is where the catalogue needs work.
+    """
+    events = session.scalars(
+        select(Event)
+        .join(Ticket, Ticket.id == Event.ticket_id)
+        .where(Event.kind == EventKind.CATEGORY_CHANGED.value, Ticket.desk.in_(desks), Event.at >= since)
+        .order_by(Event.id)
+        .limit(20_000)
+    )
+    first_last: dict[int, tuple[str | None, str | None]] = {}
+    for event in events:
+        details = event.details or {}
+        old = (details.get("old") or {}).get("category")
+        new = (details.get("new") or {}).get("category")
+        first_last[event.ticket_id] = (first_last.get(event.ticket_id, (old, None))[0], new)
+    counts = Counter((old, new) for old, new in first_last.values() if new and new != old)
+    return [(old, str(new), n) for (old, new), n in counts.most_common(CONFUSIONS_SHOWN)]
+
+
 @page("catalogue")
 def index(ctx: Ctx) -> Response:
     """GET: the open corrections of the member's desks (safety ones for admins)."""
@@ -160,8 +189,11 @@ def index(ctx: Ctx) -> Response:
         session.connection(execution_options={READ_ONLY: True})
         rows = open_corrections(session, ctx.member.desks, LessonKind.CATEGORY)
         safety = open_corrections(session, ctx.member.desks, LessonKind.SAFETY) if ctx.member.can("safety") else []
+        pairs = confusions(session, ctx.member.desks, ctx.state.now() - timedelta(days=CONFUSION_DAYS))
     names = category_names(ctx.state.settings, ctx.member.desks)
-    return ctx.render("lessons.html", rows=rows, safety=safety, names=names, shown=SHOWN)
+    return ctx.render(
+        "lessons.html", rows=rows, safety=safety, names=names, shown=SHOWN, pairs=pairs, days=CONFUSION_DAYS
+    )
 
 
 def _load(ctx: Ctx) -> Correction:

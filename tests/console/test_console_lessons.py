@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import yaml
 from console_support import Staff, login
@@ -10,7 +11,7 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from bot.console import overrides
-from bot.console.lessons import request_text
+from bot.console.lessons import confusions, request_text
 from bot.console.models import CatalogueVersion, Lesson
 from bot.console.state import ConsoleState
 from bot.settings import Settings
@@ -249,3 +250,23 @@ def test_a_check_in_answer_alone_is_never_offered_to_the_safety_screen(
     login(client, staff.admin)
     assert answer.number not in client.get(PAGE).text
     assert request_text(answer.summary_redacted) == "有"
+
+
+def test_the_most_frequent_confusions_are_counted_once_per_ticket(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState
+) -> None:
+    token = login(client, staff.agent)
+    for _ in range(3):
+        correct(client, token, new_ticket(), "utilities")
+    twice = new_ticket()
+    correct(client, token, twice, "environment")
+    correct(client, token, twice, "utilities")  # urban_management -> utilities in the end: counted once
+    back = new_ticket()
+    correct(client, token, back, "environment")
+    correct(client, token, back, "urban_management")  # put back: not a confusion
+    with console.sessions() as session:
+        pairs = confusions(session, ("12345",), console.now() - timedelta(days=90))
+    assert pairs == [("urban_management", "utilities", 4)]
+    login(client, staff.supervisor)
+    page = client.get(PAGE).text
+    assert "最常被改的分类" in page and "<td>4</td>" in page
