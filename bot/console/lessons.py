@@ -55,7 +55,12 @@ SAFETY_TARGETS = {
     SafetyVerdict.MISSED_CRISIS.value: ("crisis", "examples"),
     SafetyVerdict.FALSE_ALARM.value: ("crisis", "negatives"),
 }
-"""Where a safety correction goes in safety-lessons.yml (added to the same lists of safety.yml)."""
+"""Where a safety correction would go in safety-lessons.yml (the same lists of safety.yml)."""
+NOT_TAUGHT = ".".join(SAFETY_TARGETS[SafetyVerdict.FALSE_ALARM.value])
+"""False alarms are recorded and shown, never taught from here. A negative quiets the learned score
+for everything that looks like it: one joke taught as a negative ("笑死我了，这次期末考崩了，我直接原地去世")
+made two real goodbyes of our dev set (dev-250, dev-270) stop being flagged. Over-escalation is the
+safe failure; a negative is a decision for whoever maintains safety.yml, with the dev set at hand."""
 CATEGORY_LESSONS_HEADER = (
     "# Staff-taught examples of this desk's categories, read on top of its catalogue file.\n"
     "# Written by the console (纠正与学习); masked; see docs/catalogue-format.md.\n"
@@ -192,7 +197,14 @@ def index(ctx: Ctx) -> Response:
         pairs = confusions(session, ctx.member.desks, ctx.state.now() - timedelta(days=CONFUSION_DAYS))
     names = category_names(ctx.state.settings, ctx.member.desks)
     return ctx.render(
-        "lessons.html", rows=rows, safety=safety, names=names, shown=SHOWN, pairs=pairs, days=CONFUSION_DAYS
+        "lessons.html",
+        rows=rows,
+        safety=safety,
+        names=names,
+        shown=SHOWN,
+        pairs=pairs,
+        days=CONFUSION_DAYS,
+        not_taught=NOT_TAUGHT,
     )
 
 
@@ -311,6 +323,8 @@ def _teach_safety(ctx: Ctx, c: Correction) -> int | None:
 def teach(ctx: Ctx) -> Response:
     """POST: add the request (masked) where the correction says, as a new version of the file."""
     correction = _load(ctx)
+    if correction.kind is LessonKind.SAFETY and correction.target == NOT_TAUGHT:
+        raise HttpError(409, "误报只记录，不作为反例学习：反例会让与它相似的真实危机也不再被识别。请选“已阅”。")
     if correction.kind is LessonKind.SAFETY:
         version = _teach_safety(ctx, correction)
     else:

@@ -195,11 +195,11 @@ def test_only_admins_decide_on_the_safety_screen(
     assert client.get("/console/catalogue/12345/safety").status_code == 404
 
 
-def test_taught_safety_corrections_change_what_the_real_screen_decides(
+def test_a_taught_missed_crisis_changes_what_the_real_screen_decides_and_a_false_alarm_is_not_taught(
     client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState, settings: Settings
 ) -> None:
     """The whole loop with the real engine: staff feedback -> admin teaches -> the screen refits from the file."""
-    from bot.triage.catalogue import CatalogueStore, YamlCatalogueSource
+    from bot.triage.catalogue import CatalogueStore
     from bot.triage.engine import TriageEngine
     from bot.triage.vocabulary import Route
 
@@ -216,25 +216,26 @@ def test_taught_safety_corrections_change_what_the_real_screen_decides(
     token = login(client, staff.admin)
     assert feedback(client, token, crisis, "false_alarm") == 303
     assert feedback(client, token, missed, "missed_crisis") == 303
-    for ticket in (crisis, missed):
-        event = [e for e in console.store.events(ticket.id) if e.kind == "safety_feedback"][-1].id
-        assert client.post(f"{PAGE}/{event}/teach", data={"csrf_token": token}).status_code == 303
+    events = {
+        t.id: [e for e in console.store.events(t.id) if e.kind == "safety_feedback"][-1].id for t in (crisis, missed)
+    }
+    refused = client.post(f"{PAGE}/{events[crisis.id]}/teach", data={"csrf_token": token})
+    assert refused.status_code == 409 and "不作为反例学习" in refused.text
+    assert client.post(f"{PAGE}/{events[missed.id]}/teach", data={"csrf_token": token}).status_code == 303
+    assert client.post(f"{PAGE}/{events[crisis.id]}/dismiss", data={"csrf_token": token}).status_code == 303
 
     lessons = settings.data_dir / "catalogue" / "safety-lessons.yml"
-    assert yaml.safe_load(lessons.read_text(encoding="utf-8")) == {
-        "crisis": {"negatives": [FALSE_ALARM], "examples": [MISSED]}
-    }
+    assert yaml.safe_load(lessons.read_text(encoding="utf-8")) == {"crisis": {"examples": [MISSED]}}
     assert not (settings.data_dir / "catalogue" / "safety.yml").exists()  # the shipped screen is never replaced
     with console.sessions() as session:
         versions = [(v.desk, v.kind, v.version) for v in session.scalars(select(CatalogueVersion))]
-        lessons = sorted((lesson.kind, lesson.target) for lesson in session.scalars(select(Lesson)))
-    assert versions == [("all", "safety", 1), ("all", "safety", 2)]
-    assert lessons == [("safety", "crisis.examples"), ("safety", "crisis.negatives")]
+        decided = sorted((lesson.target, lesson.decision) for lesson in session.scalars(select(Lesson)))
+    assert versions == [("all", "safety", 1)]
+    assert decided == [("crisis.examples", "taught"), ("crisis.negatives", "dismissed")]
 
     taught = engine()
     assert taught.decide(MISSED, "12355").route is Route.CRISIS
-    assert taught.decide(FALSE_ALARM, "12355").route is not Route.CRISIS
-    assert taught.decide("我真的不想活了", "12355").route is Route.CRISIS  # the lexicon still decides
+    assert taught.decide(FALSE_ALARM, "12355").route is Route.CRISIS  # over-escalation stays the safe failure
 
 
 def test_a_check_in_answer_alone_is_never_offered_to_the_safety_screen(
