@@ -76,6 +76,9 @@ def save_version(
     if not text.endswith("\n"):
         text += "\n"
     overrides.validate(ctx.state.settings, kind, desk, text)
+    bundled = _bundled(kind, desk)
+    if bundled:  # lets the editor say when a release changed the file this version replaces
+        details = {**details, "bundled_sha256": hashlib.sha256(bundled.encode()).hexdigest()}
     digest = hashlib.sha256(text.encode()).hexdigest()
     with ctx.state.sessions.begin() as session:
         current = latest(session, desk, kind)
@@ -136,6 +139,16 @@ def _editor(
     if text is None:
         text = overrides.entry_text(live, span) if span else live
     source = "override" if overrides.override_path(ctx.state.settings, kind, desk).is_file() else "bundled"
+    stale = source == "override" and bundled_changed_since(versions[0] if versions else None, kind, desk)
+    release_diff = (
+        list(
+            difflib.unified_diff(
+                _bundled(kind, desk).splitlines(), live.splitlines(), "随程序发布", "当前生效", lineterm=""
+            )
+        )[:2000]
+        if stale
+        else []
+    )
     return ctx.render(
         "catalogue_edit.html",
         status=status,
@@ -149,6 +162,8 @@ def _editor(
         versions=versions,
         base_version=base_version,
         source=source,
+        stale=stale,
+        release_diff=release_diff,
     )
 
 
@@ -158,18 +173,22 @@ def index(ctx: Ctx) -> Response:
     files = [(desk, kind) for desk in ctx.member.desks for kind in KINDS]
     if ctx.member.can("safety"):
         files.append((overrides.ALL_DESKS, overrides.SAFETY))
+    rows: list[dict[str, Any]] = []
     with ctx.state.sessions() as session:
         session.connection(execution_options={READ_ONLY: True})
-        rows = [
-            {
-                "desk": desk,
-                "kind": kind,
-                "latest": latest(session, desk, kind),
-                "override": overrides.override_path(ctx.state.settings, kind, desk).is_file(),
-                "exists": overrides.effective_path(ctx.state.settings, kind, desk) is not None,
-            }
-            for desk, kind in files
-        ]
+        for desk, kind in files:
+            version = latest(session, desk, kind)
+            override = overrides.override_path(ctx.state.settings, kind, desk).is_file()
+            rows.append(
+                {
+                    "desk": desk,
+                    "kind": kind,
+                    "latest": version,
+                    "override": override,
+                    "exists": overrides.effective_path(ctx.state.settings, kind, desk) is not None,
+                    "stale": override and bundled_changed_since(version, kind, desk),
+                }
+            )
     return ctx.render("catalogue_index.html", rows=rows, folder=overrides.override_dir(ctx.state.settings))
 
 
@@ -257,6 +276,17 @@ def show_version(ctx: Ctx) -> Response:
         )
     )
     return ctx.render("catalogue_version.html", desk=desk, kind=kind, version=version, diff=diff[:2000])
+
+
+def bundled_changed_since(version: CatalogueVersion | None, kind: str, desk: str) -> bool:
+    """Whether the bundled file changed (a new release) after `version`, which replaces it, was saved.
+
+    Then the live override lacks whatever the release added to that file. Versions saved before
+    the hash was recorded say nothing (False).
+    """
+    recorded = (version.details or {}).get("bundled_sha256") if version is not None else None
+    bundled = _bundled(kind, desk)
+    return bool(recorded and bundled) and recorded != hashlib.sha256(bundled.encode()).hexdigest()
 
 
 def _bundled(kind: str, desk: str) -> str:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
+import pytest
 from console_support import Staff, csrf_from, login
 from starlette.testclient import TestClient
 
@@ -148,3 +151,30 @@ def test_the_triage_loader_accepts_the_published_override(client: TestClient, st
     with overrides._candidate_tree(settings, "faq", "12355", live(settings)) as root:
         catalogue = YamlCatalogueSource(root).load()
     assert "12355" in catalogue.desks and catalogue.desks["12355"].faqs
+
+
+def test_the_editor_says_when_a_release_changed_the_file_an_override_replaces(
+    client: TestClient, staff: Staff, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = tmp_path / "release"
+    shutil.copytree(overrides.BUNDLED_DIR, release)
+    monkeypatch.setattr(overrides, "BUNDLED_DIR", release)
+    token = login(client, staff.admin)
+    edited = live(settings).replace(
+        "faqs:", "faqs:\n  - id: local_faq\n    question: 本地问题？\n    paraphrases: [甲]\n    answer: 本地答案。", 1
+    )
+    assert save(client, token, edited).status_code == 303  # type: ignore[attr-defined]
+    assert 'id="release-changed"' not in client.get(FAQ).text
+
+    bundled = release / "faq" / "12355.yml"
+    bundled.write_text(
+        bundled.read_text(encoding="utf-8").replace(
+            "faqs:",
+            "faqs:\n  - id: new_in_release\n    question: 新问题？\n    paraphrases: [丙]\n    answer: 新答案。",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    page = client.get(FAQ).text
+    assert 'id="release-changed"' in page and "new_in_release" in page  # the release's addition is in the diff
+    assert "发布版已更新，待合并" in client.get("/console/catalogue").text
