@@ -187,6 +187,20 @@ def confusions(session: Session, desks: tuple[str, ...], since: datetime) -> lis
     return [(old, str(new), n) for (old, new), n in counts.most_common(CONFUSIONS_SHOWN)]
 
 
+def safety_feedback_counts(session: Session, desks: tuple[str, ...], since: datetime) -> dict[str, int]:
+    """Verdict -> tickets staff reported since `since` (the latest report per ticket counts): how often
+    the screen is wrong in practice, which no benchmark of ours can tell."""
+    events = session.scalars(
+        select(Event)
+        .join(Ticket, Ticket.id == Event.ticket_id)
+        .where(Event.kind == EventKind.SAFETY_FEEDBACK.value, Ticket.desk.in_(desks), Event.at >= since)
+        .order_by(Event.id)
+    )
+    latest_verdict = {event.ticket_id: str((event.details or {}).get("verdict")) for event in events}
+    counts = Counter(latest_verdict.values())
+    return {verdict.value: counts.get(verdict.value, 0) for verdict in SafetyVerdict}
+
+
 @page("catalogue")
 def index(ctx: Ctx) -> Response:
     """GET: the open corrections of the member's desks (safety ones for admins)."""
@@ -194,7 +208,9 @@ def index(ctx: Ctx) -> Response:
         session.connection(execution_options={READ_ONLY: True})
         rows = open_corrections(session, ctx.member.desks, LessonKind.CATEGORY)
         safety = open_corrections(session, ctx.member.desks, LessonKind.SAFETY) if ctx.member.can("safety") else []
-        pairs = confusions(session, ctx.member.desks, ctx.state.now() - timedelta(days=CONFUSION_DAYS))
+        since = ctx.state.now() - timedelta(days=CONFUSION_DAYS)
+        pairs = confusions(session, ctx.member.desks, since)
+        reported = safety_feedback_counts(session, ctx.member.desks, since) if ctx.member.can("safety") else {}
     names = category_names(ctx.state.settings, ctx.member.desks)
     return ctx.render(
         "lessons.html",
@@ -205,6 +221,7 @@ def index(ctx: Ctx) -> Response:
         pairs=pairs,
         days=CONFUSION_DAYS,
         not_taught=NOT_TAUGHT,
+        reported=reported,
     )
 
 

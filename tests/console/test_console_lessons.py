@@ -11,7 +11,7 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from bot.console import overrides
-from bot.console.lessons import confusions, request_text
+from bot.console.lessons import confusions, request_text, safety_feedback_counts
 from bot.console.models import CatalogueVersion, Lesson
 from bot.console.state import ConsoleState
 from bot.settings import Settings
@@ -271,3 +271,21 @@ def test_the_most_frequent_confusions_are_counted_once_per_ticket(
     login(client, staff.supervisor)
     page = client.get(PAGE).text
     assert "最常被改的分类" in page and "<td>4</td>" in page
+
+
+def test_admins_see_how_often_staff_reported_the_screen_wrong(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState
+) -> None:
+    token = login(client, staff.agent)
+    for summary in ("我真的不想活了，开玩笑的啦哈哈哈", "打游戏死了十次我要跳楼了哈哈"):
+        feedback(
+            client, token, new_ticket(route="crisis", category=None, category_l1=None, summary=summary), "false_alarm"
+        )
+    missed = new_ticket(summary=MISSED)
+    feedback(client, token, missed, "missed_crisis")
+    feedback(client, token, missed, "missed_crisis")  # the same ticket twice counts once
+    with console.sessions() as session:
+        counts = safety_feedback_counts(session, ("12345",), console.now() - timedelta(days=90))
+    assert counts == {"false_alarm": 2, "missed_crisis": 1}
+    login(client, staff.admin)
+    assert "漏判 <strong>1</strong> 张，误报 <strong>2</strong> 张" in client.get(PAGE).text
