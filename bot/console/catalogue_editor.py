@@ -139,16 +139,12 @@ def _editor(
     if text is None:
         text = overrides.entry_text(live, span) if span else live
     source = "override" if overrides.override_path(ctx.state.settings, kind, desk).is_file() else "bundled"
-    stale = source == "override" and bundled_changed_since(versions[0] if versions else None, kind, desk)
-    release_diff = (
-        list(
-            difflib.unified_diff(
-                _bundled(kind, desk).splitlines(), live.splitlines(), "随程序发布", "当前生效", lineterm=""
-            )
-        )[:2000]
-        if stale
-        else []
-    )
+    bundled = _bundled(kind, desk) if source == "override" else ""
+    stale = bundled_changed_since(versions[0] if versions else None, bundled)
+    release_diff: list[str] = []
+    if stale:
+        diff = difflib.unified_diff(bundled.splitlines(), live.splitlines(), "随程序发布", "当前生效", lineterm="")
+        release_diff = list(diff)[:2000]
     return ctx.render(
         "catalogue_edit.html",
         status=status,
@@ -186,7 +182,7 @@ def index(ctx: Ctx) -> Response:
                     "latest": version,
                     "override": override,
                     "exists": overrides.effective_path(ctx.state.settings, kind, desk) is not None,
-                    "stale": override and bundled_changed_since(version, kind, desk),
+                    "stale": override and bundled_changed_since(version, _bundled(kind, desk)),
                 }
             )
     return ctx.render("catalogue_index.html", rows=rows, folder=overrides.override_dir(ctx.state.settings))
@@ -278,14 +274,12 @@ def show_version(ctx: Ctx) -> Response:
     return ctx.render("catalogue_version.html", desk=desk, kind=kind, version=version, diff=diff[:2000])
 
 
-def bundled_changed_since(version: CatalogueVersion | None, kind: str, desk: str) -> bool:
-    """Whether the bundled file changed (a new release) after `version`, which replaces it, was saved.
-
-    Then the live override lacks whatever the release added to that file. Versions saved before
-    the hash was recorded say nothing (False).
+def bundled_changed_since(version: CatalogueVersion | None, bundled: str) -> bool:
+    """Whether the shipped file (text `bundled`) changed - a new release - after `version`, which
+    replaces it, was saved. Then the live override lacks whatever the release added to that file.
+    Versions saved before the hash was recorded say nothing (False).
     """
     recorded = (version.details or {}).get("bundled_sha256") if version is not None else None
-    bundled = _bundled(kind, desk)
     return bool(recorded and bundled) and recorded != hashlib.sha256(bundled.encode()).hexdigest()
 
 

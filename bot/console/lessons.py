@@ -305,32 +305,29 @@ def _teach_category(ctx: Ctx, c: Correction) -> int | None:
     )
     if entry is None:
         raise HttpError(409, f"受理目录里已经没有分类“{c.target}”，无法加入示例。")
-    live = overrides.read_effective(ctx.state.settings, "lessons", c.desk) or f'desk: "{c.desk}"\n'
-    taught = ((yaml.safe_load(live) or {}).get("examples") or {}).get(c.target) or []
-    if c.example in (*(entry.get("examples") or []), *taught):
+    if c.example in (entry.get("examples") or []):
         return None
+    live = overrides.read_effective(ctx.state.settings, "lessons", c.desk) or f'desk: "{c.desk}"\n'
     try:
         text = overrides.add_to_list(live, ("examples", c.target), c.example, header=CATEGORY_LESSONS_HEADER)
     except overrides.CatalogueInvalid as exc:
         raise HttpError(409, f"补充示例文件有误，请在编辑器中修正：{exc}") from None
+    if text is None:  # taught before
+        return None
     comment = f"工单 {c.ticket_number} 的分类纠正：加入“{c.target}”的示例"
     return _publish(ctx, "lessons", c.desk, text, comment, {"entry": c.target, "lesson_event": c.event_id})
 
 
 def _teach_safety(ctx: Ctx, c: Correction) -> int | None:
+    """Add a missed crisis to the safety screen's lessons file (read on top of safety.yml)."""
     live = overrides.read_effective(ctx.state.settings, overrides.SAFETY, overrides.ALL_DESKS)
-    path = tuple(c.target.split("."))
     try:
-        text = overrides.add_to_list(live, path, c.example, header=SAFETY_LESSONS_HEADER)
+        text = overrides.add_to_list(live, tuple(c.target.split(".")), c.example, header=SAFETY_LESSONS_HEADER)
     except overrides.CatalogueInvalid as exc:
         raise HttpError(409, f"安全筛查补充文件有误，请在编辑器中修正：{exc}") from None
-    section: Any = yaml.safe_load(live) or {}
-    for key in path:
-        section = section.get(key) if isinstance(section, dict) else None
-    if c.example in (section or []):
+    if text is None:  # taught before
         return None
-    what = "漏判的危机" if c.target.endswith("examples") else "误报的反例"
-    comment = f"工单 {c.ticket_number} 的安全筛查纠正：加入{what}"
+    comment = f"工单 {c.ticket_number} 的安全筛查纠正：加入漏判的危机"
     return _publish(
         ctx, overrides.SAFETY, overrides.ALL_DESKS, text, comment, {"list": c.target, "lesson_event": c.event_id}
     )

@@ -302,41 +302,18 @@ def replace_entry(text: str, span: EntrySpan, new_entry: str) -> str:
     return "\n".join(result) + "\n"
 
 
-def add_example(text: str, section: str, entry_id: str, example: str) -> str:
-    """The file with `example` appended to the examples of one entry; everything else untouched.
-
-    A block list gets one more line at its own indentation (comments and layout stay as staff left
-    them); a flow list (`examples: [a, b]`) or a missing one makes the entry be written out again.
-    Raises KeyError when the entry is not in the file, CatalogueInvalid when the file does not parse.
-    """
-    item = _entry_node(_compose(text), section, entry_id)
-    if item is None:
-        raise KeyError(entry_id)
-    examples = next((v for k, v in item.value if getattr(k, "value", None) == "examples"), None)
-    appended = _append_line(text, examples, example)
-    if appended is not None:
-        return appended
-    span = next(s for s in entry_spans(text) if s.section == section and s.id == entry_id)
-    entry = yaml.load(entry_text(text, span), Loader=_SAFE_LOADER)[0]
-    entry["examples"] = [*(entry.get("examples") or []), example]
-    dumped = yaml.safe_dump([entry], allow_unicode=True, sort_keys=False, width=10_000)
-    indent = " " * max(item.start_mark.column - 2, 0)  # the mapping starts after "- "
-    return replace_entry(text, span, "".join(indent + line for line in dumped.splitlines(keepends=True)))
-
-
-def add_to_list(text: str, path: tuple[str, ...], item: str, header: str = "") -> str:
-    """The file with `item` appended to the list at `path` (e.g. ("crisis", "negatives")).
+def add_to_list(text: str, path: tuple[str, ...], item: str, header: str = "") -> str | None:
+    """The file with `item` appended to the list at `path` (e.g. ("crisis", "examples")); None when
+    the list already holds it.
 
     A non-empty block list gets one more line (everything else untouched); otherwise (an empty or
     missing file, no such list yet) the document is written out again, after `header` (comment lines).
     """
     node = _compose(text)
     for key in path:
-        node = (
-            next((v for k, v in node.value if getattr(k, "value", None) == key), None)
-            if isinstance(node, yaml.MappingNode)
-            else None
-        )
+        node = _child(node, key)
+    if isinstance(node, yaml.SequenceNode) and any(getattr(v, "value", None) == item for v in node.value):
+        return None
     appended = _append_line(text, node, item)
     if appended is not None:
         return appended
@@ -350,6 +327,13 @@ def add_to_list(text: str, path: tuple[str, ...], item: str, header: str = "") -
             raise CatalogueInvalid(f"{key} 必须是映射")
     parent[path[-1]] = [*(parent.get(path[-1]) or []), item]
     return header + yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=10_000)
+
+
+def _child(node: Any, key: str) -> Any:
+    """The value node of `key` in a mapping node, else None."""
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    return next((v for k, v in node.value if getattr(k, "value", None) == key), None)
 
 
 def _compose(text: str) -> Any:
@@ -370,21 +354,6 @@ def _append_line(text: str, sequence: Any, item: str) -> str | None:
     lines = text.splitlines()
     lines.insert(at, " " * sequence.start_mark.column + "- " + quoted)
     return "\n".join(lines) + "\n"
-
-
-def _entry_node(root: Any, section: str, entry_id: str) -> Any:
-    """The mapping node of one entry (`- id: <entry_id>` under `section`), or None."""
-    if not isinstance(root, yaml.MappingNode):
-        return None
-    for key, value in root.value:
-        if getattr(key, "value", None) != section or not isinstance(value, yaml.SequenceNode):
-            continue
-        for item in value.value:
-            if isinstance(item, yaml.MappingNode) and any(
-                getattr(k, "value", None) == "id" and getattr(v, "value", None) == entry_id for k, v in item.value
-            ):
-                return item
-    return None
 
 
 # -- categories for the ticket page -------------------------------------------------------------------

@@ -569,7 +569,7 @@ def with_category_lessons(desk: DeskCatalogue, lessons: Mapping[str, Sequence[st
     return replace(desk, categories=categories)
 
 
-def with_lessons(safety: SafetyConfig, examples: Sequence[str], negatives: Sequence[str]) -> SafetyConfig:
+def with_safety_lessons(safety: SafetyConfig, examples: Sequence[str], negatives: Sequence[str]) -> SafetyConfig:
     """The screen with staff-taught crisis examples and negatives added (duplicates dropped)."""
     return replace(
         safety,
@@ -644,7 +644,8 @@ class YamlCatalogueSource:
     def files(self) -> list[Path]:
         """Every file that makes up the catalogue (missing ones are reported by `load`)."""
         fixed = [self._path("channels.yml"), self._path("safety.yml"), self._path("conversation.yml")]
-        lessons = [self._path(SAFETY_LESSONS)] if self._path(SAFETY_LESSONS).is_file() else []
+        safety_lessons = self._path(SAFETY_LESSONS)
+        lessons = [safety_lessons] if safety_lessons.is_file() else []
         return fixed + lessons + self._folder("desks") + self._folder("faq") + self._folder(CATEGORY_LESSONS)
 
     def fingerprint(self) -> str:
@@ -674,7 +675,7 @@ class YamlCatalogueSource:
         safety = parse_safety(self._read(safety_path), safety_path, channels)
         lessons_path = self._path(SAFETY_LESSONS)
         if lessons_path.is_file():
-            safety = with_lessons(safety, *parse_safety_lessons(self._read(lessons_path), lessons_path))
+            safety = with_safety_lessons(safety, *parse_safety_lessons(self._read(lessons_path), lessons_path))
         conversation = parse_conversation(self._read(conversation_path), conversation_path)
         desks: dict[str, DeskCatalogue] = {}
         desk_files = self._folder("desks")

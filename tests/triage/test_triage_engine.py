@@ -207,12 +207,8 @@ def tiny_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
-def test_a_catalogue_edit_is_live_and_a_broken_one_is_not(engine: TriageEngine, tiny_dir: Path, tmp_path: Path) -> None:
-    store = CatalogueStore(YamlCatalogueSource(tiny_dir), min_interval=0.0)
-    tiny = TriageEngine(store, engine.embedder, cache_dir=tmp_path / "cache")
-    before = tiny.decide("电动车充电桩坏了没法用", "12345")
-    assert before.category != "charging"
-
+def add_charging_category(tiny_dir: Path) -> Path:
+    """Edit the tiny desk file: one more category, "charging" (returns the file)."""
     desk = tiny_dir / "desks" / "12345.yml"
     desk.write_text(
         TINY_DESK.replace(
@@ -223,6 +219,16 @@ def test_a_catalogue_edit_is_live_and_a_broken_one_is_not(engine: TriageEngine, 
         encoding="utf-8",
     )
     time.sleep(0.01)
+    return desk
+
+
+def test_a_catalogue_edit_is_live_and_a_broken_one_is_not(engine: TriageEngine, tiny_dir: Path, tmp_path: Path) -> None:
+    store = CatalogueStore(YamlCatalogueSource(tiny_dir), min_interval=0.0)
+    tiny = TriageEngine(store, engine.embedder, cache_dir=tmp_path / "cache")
+    before = tiny.decide("电动车充电桩坏了没法用", "12345")
+    assert before.category != "charging"
+
+    desk = add_charging_category(tiny_dir)
     after = tiny.decide("电动车充电桩坏了没法用", "12345")
     assert (after.route, after.category) == (Route.TICKET, "charging")
     assert list((tmp_path / "cache").glob("models-*.pkl"))  # fitted models are cached on disk
@@ -240,15 +246,7 @@ def test_a_server_engine_keeps_answering_while_it_refits_in_the_background(
     store = CatalogueStore(YamlCatalogueSource(tiny_dir), min_interval=0.0)
     tiny = TriageEngine(store, engine.embedder, cache_dir=tmp_path / "cache", refit_in_background=True)
     assert tiny.decide("电动车充电桩坏了没法用", "12345").category != "charging"  # the first fit is in the call
-    (tiny_dir / "desks" / "12345.yml").write_text(
-        TINY_DESK.replace(
-            "referrals:",
-            "  - id: charging\n    name: 充电桩\n    category_l1: 城乡建设\n"
-            "    examples: [电动车充电桩坏了, 充电桩没法用, 小区充电桩不通电, 充电桩扫码没反应]\nreferrals:",
-        ),
-        encoding="utf-8",
-    )
-    time.sleep(0.01)
+    add_charging_category(tiny_dir)
     during = tiny.decide("电动车充电桩坏了没法用", "12345")  # starts the refit, answers from the old models
     assert during.category != "charging"
     assert tiny.wait_for_refit(timeout=120)
