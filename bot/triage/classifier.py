@@ -44,6 +44,10 @@ class ClassifierConfig:
     class_weight: str | None = "balanced"
     """Catalogue entries have 8 to 100 examples; balancing keeps small entries reachable."""
     max_iter: int = 3000
+    tfidf_solver: str = "sag"
+    """The n-gram model has ~100k features x 80 labels on 12345. L-BFGS spends ~30 s there on 2 cores
+    and stops short of the optimum; SAG reaches a lower loss in ~7 s (measured in the session note of
+    2026-12-06), so a catalogue edit is live in seconds. Seeded, so a refit is reproducible."""
 
 
 @dataclass
@@ -73,7 +77,11 @@ class EntryClassifier:
         if cfg.tfidf_weight > 0:
             features = self._fit_vectorizers(texts)
             self._tfidf_model = LogisticRegression(
-                C=cfg.c_tfidf, max_iter=cfg.max_iter, class_weight=cfg.class_weight
+                C=cfg.c_tfidf,
+                max_iter=cfg.max_iter,
+                class_weight=cfg.class_weight,
+                solver=cfg.tfidf_solver,
+                random_state=0,
             ).fit(features, list(labels))
         return self
 

@@ -242,7 +242,7 @@ def test_a_catalogue_edit_is_live_and_a_broken_one_is_not(engine: TriageEngine, 
 def test_a_server_engine_keeps_answering_while_it_refits_in_the_background(
     engine: TriageEngine, tiny_dir: Path, tmp_path: Path
 ) -> None:
-    """A refit of the real catalogue takes ~45 s on 2 cores: no person's message may wait for it."""
+    """A refit of the real catalogue takes up to ~15 s on 2 cores: no person's message may wait for it."""
     store = CatalogueStore(YamlCatalogueSource(tiny_dir), min_interval=0.0)
     tiny = TriageEngine(store, engine.embedder, cache_dir=tmp_path / "cache", refit_in_background=True)
     assert tiny.decide("电动车充电桩坏了没法用", "12345").category != "charging"  # the first fit is in the call
@@ -252,6 +252,43 @@ def test_a_server_engine_keeps_answering_while_it_refits_in_the_background(
     assert tiny.wait_for_refit(timeout=120)
     after = tiny.decide("电动车充电桩坏了没法用", "12345")
     assert (after.route, after.category) == (Route.TICKET, "charging")
+
+
+def test_an_edit_refits_only_the_parts_it_changed(engine: TriageEngine, tiny_dir: Path, tmp_path: Path) -> None:
+    """A reply edit refits nothing; a desk edit refits that desk and the safety model (which also
+    learns from every desk's ordinary examples), never another desk's classifier."""
+    (tiny_dir / "desks" / "12355.yml").write_text(
+        TINY_DESK.replace('desk: "12345"', 'desk: "12355"').replace("litigation", "court"), encoding="utf-8"
+    )
+    store = CatalogueStore(YamlCatalogueSource(tiny_dir), min_interval=0.0)
+    tiny = TriageEngine(store, engine.embedder, cache_dir=tmp_path / "cache")
+    tiny.decide("路灯坏了", "12345")
+    first = tiny._current()
+
+    desk = tiny_dir / "desks" / "12345.yml"
+    desk.write_text(TINY_DESK.replace("请拨打12368。", "请拨打12368诉讼服务热线。"), encoding="utf-8")
+    time.sleep(0.01)
+    reply_edit = tiny.decide("法院判决不公，我要上诉", "12345")
+    assert reply_edit.reply == "请拨打12368诉讼服务热线。"  # the new reply is served ...
+    second = tiny._current()
+    assert second.version > first.version
+    assert second.screen.model is first.screen.model  # ... by the same fitted models
+    assert all(second.desks[d].classifier is first.desks[d].classifier for d in ("12345", "12355"))
+
+    add_charging_category(tiny_dir)
+    assert tiny.decide("电动车充电桩坏了没法用", "12345").category == "charging"
+    third = tiny._current()
+    assert third.desks["12345"].classifier is not second.desks["12345"].classifier
+    assert third.screen.model is not second.screen.model
+    assert third.desks["12355"].classifier is second.desks["12355"].classifier
+    assert tiny.decide("电动车充电桩坏了没法用", "12355").category != "charging"
+
+    # a restart loads the models from disk with their keys, so its first edit is as cheap
+    restarted = TriageEngine(
+        CatalogueStore(YamlCatalogueSource(tiny_dir)), engine.embedder, cache_dir=tmp_path / "cache"
+    )
+    assert restarted.decide("电动车充电桩坏了没法用", "12345").category == "charging"
+    assert restarted._current().fit_keys == third.fit_keys
 
 
 def test_decision_defaults_are_safe() -> None:
