@@ -112,7 +112,7 @@ class TriageEngine:
         refit_in_background: bool = False,
     ) -> None:
         """`refit_in_background`: after a catalogue edit, every caller keeps the previous models until
-        a background thread has refitted (servers: a refit takes up to ~15 s of CPU on 2 cores, longer than
+        a background thread has refitted (servers: a refit takes up to ~20 s of CPU on 2 cores, longer than
         any caller should wait). Off, the first caller after an edit refits (CLI, tests)."""
         self.store = store or CatalogueStore()
         self._embedder = embedder
@@ -400,7 +400,7 @@ class TriageEngine:
     def _fit(self, catalogue: Catalogue, version: int) -> _Models:
         """Models of `catalogue`: from the disk cache, else refitting only the parts an edit changed.
 
-        A refit of everything costs ~14 s of CPU on 2 cores, half of it the 12345 n-gram model.
+        A refit of everything costs ~20 s of CPU on 2 cores, half of it the 12345 n-gram model.
         An edit touches one desk's file, or only a reply, so each part (the safety model, each desk's
         classifier) is keyed by exactly what it is fitted from and reused while that is unchanged:
         the models are the same as a full refit's, only sooner.
