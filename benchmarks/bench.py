@@ -2,7 +2,8 @@
 
 Each figure is measured, never assumed: a cold install (empty package cache, fresh venvs in a temp
 copy of the repo), a forced `rasa train`, the time from starting the stack to its first answer, the
-resident memory of each process after a short conversation, and the ticket store's throughput.
+resident memory of each process after a short conversation, the ticket store's throughput, and how
+long a staff edit of the catalogue takes to go live.
 Set BENCH_SKIP=install,train to skip the slow parts while iterating.
 """
 
@@ -194,6 +195,13 @@ def console_figures() -> dict[str, Any]:
     return run_bench(10_000)
 
 
+def catalogue_edit_figures() -> dict[str, Any]:
+    """Seconds from a staff edit of the catalogue to the first decision on it (benchmarks/catalogue_edit.py)."""
+    from benchmarks.catalogue_edit import run
+
+    return run(step)
+
+
 def main() -> int:
     parts: list[tuple[str, Callable[[], Any]]] = [
         ("cold_install_s", lambda: round(cold_install_seconds(), 1)),
@@ -202,6 +210,7 @@ def main() -> int:
         ("tickets", ticket_store_figures),
         ("gateway", gateway_figures),
         ("console", console_figures),
+        ("catalogue_edit", catalogue_edit_figures),
     ]
     results: dict[str, Any] = {"date": datetime.now().isoformat(timespec="seconds"), "cores": os.cpu_count()}
     for name, measure in parts:

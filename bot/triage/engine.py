@@ -98,6 +98,8 @@ class _Models:
     fit_keys: dict[str, str] = field(default_factory=dict)
     """What each fitted part was fitted from ("screen" and each desk): a part whose key is unchanged
     after an edit is reused, not refitted."""
+    refitted: tuple[str, ...] = ()
+    """The parts fitted for this version (empty when every part was reused or loaded from disk)."""
 
 
 class TriageEngine:
@@ -460,7 +462,7 @@ class TriageEngine:
             catalogue.content_hash,
             ", ".join(refitted) or "none",
         )
-        return _Models(catalogue, version, screen, desks, fit_keys)
+        return _Models(catalogue, version, screen, desks, fit_keys, tuple(refitted))
 
     def _cache_path(self, catalogue: Catalogue) -> Path | None:
         model_id = getattr(self.embedder, "model_id", None)

@@ -272,12 +272,13 @@ def test_an_edit_refits_only_the_parts_it_changed(engine: TriageEngine, tiny_dir
     assert reply_edit.reply == "请拨打12368诉讼服务热线。"  # the new reply is served ...
     second = tiny._current()
     assert second.version > first.version
-    assert second.screen.model is first.screen.model  # ... by the same fitted models
+    assert second.refitted == () and second.screen.model is first.screen.model  # ... by the same models
     assert all(second.desks[d].classifier is first.desks[d].classifier for d in ("12345", "12355"))
 
     add_charging_category(tiny_dir)
     assert tiny.decide("电动车充电桩坏了没法用", "12345").category == "charging"
     third = tiny._current()
+    assert third.refitted == ("screen", "12345")
     assert third.desks["12345"].classifier is not second.desks["12345"].classifier
     assert third.screen.model is not second.screen.model
     assert third.desks["12355"].classifier is second.desks["12355"].classifier
