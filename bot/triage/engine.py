@@ -270,8 +270,16 @@ class TriageEngine:
         if vetoed:
             signals += (f"set-aside:{classes[int(np.argmax(proba))]}:{safety.score:.2f}",)
 
-        gate = ScopeGate(t.faq_threshold if entry.route is Route.FAQ else t.clarify_threshold)
-        if best == CLARIFY_LABEL or not gate.accept(np.array([p_best]))[0]:
+        if entry.route is Route.DECLINE:
+            # "is this something we decline at all?": the decline entries share that evidence (a
+            # matchmaking wish is part wishing-well, part privacy), so their summed probability decides
+            declines = [i for i in order if desk_model.entries[classes[i]].route is Route.DECLINE]
+            sure = float(proba_entries[declines].sum()) >= t.decline_threshold
+        else:
+            sure = ScopeGate(t.faq_threshold if entry.route is Route.FAQ else t.clarify_threshold).accept(
+                np.array([p_best])
+            )[0]
+        if best == CLARIFY_LABEL or not sure:
             return Decision(
                 Route.CLARIFY,
                 desk,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import threading
@@ -110,6 +111,17 @@ def test_refer_decline_and_faq_carry_their_entry(engine: TriageEngine) -> None:
     faq = engine.decide("12345热线几点有人接电话", "12345")
     assert faq.route is Route.FAQ and faq.faq_id == "service_hours"
     assert faq.reply == next(f.answer for f in catalogue.desk("12345").faqs if f.id == "service_hours")
+
+
+def test_an_unsure_decline_asks_instead_of_turning_the_person_away(engine: TriageEngine) -> None:
+    """Below `decline_threshold` a decline becomes one question; the bar reads the same fitted models."""
+    text = "帮我儿子找个对象，他都三十五了还没结婚"
+    sure = engine.decide(text, "12345")
+    assert sure.route is Route.DECLINE
+    strict = TriageEngine(engine.store, engine.embedder, dataclasses.replace(engine.tuning, decline_threshold=0.99))
+    asked = strict.decide(text, "12345")
+    assert asked.route is Route.CLARIFY and asked.reply and "？" in asked.reply
+    assert f"top:{sure.signals[0].split(':', 1)[1]}" == asked.signals[0] and "low-confidence" in asked.signals
 
 
 def test_ticket_category_l1_only_on_12345(engine: TriageEngine) -> None:
