@@ -60,7 +60,8 @@ class Tuning:
     is the costliest wrong answer after a missed crisis. Set on dev data: of the 1,165 real board
     messages of the weak-label dev set (answered by departments, so none is a decline) 13 were
     declined at a bar of 0, 3 at 0.3, 1 at 0.35; on routes_dev 2 of 19 right declines (dev-008,
-    dev-316) fall below 0.3 and get the question, 3 below 0.35."""
+    dev-316) fall below 0.3 and get the question, 3 below 0.35 (`python -m benchmarks.tune_routes`
+    prints this trade)."""
     margin_question: float = 0.1
     """When the best two ticket categories are this close, the clarify question names both."""
 
