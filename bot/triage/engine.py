@@ -14,6 +14,7 @@ using the previous models meanwhile). The live bot, the CLI and the benchmarks a
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -21,7 +22,7 @@ import pickle
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,11 @@ from bot.triage.lexicon import SafetyLexicon
 from bot.triage.safety import CHECK_IN_SIGNAL, HistoryEvidence, SafetyModel, SafetyResult, SafetyScreen
 from bot.triage.tuning import DEFAULT_TUNING, Tuning
 from bot.triage.vocabulary import Route
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no cross-process lock, each process fits for itself
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -413,20 +419,33 @@ class TriageEngine:
         A refit of everything costs ~20 s of CPU on 2 cores, half of it the 12345 n-gram model.
         An edit touches one desk's file, or only a reply, so each part (the safety model, each desk's
         classifier) is keyed by exactly what it is fitted from and reused while that is unchanged:
-        the models are the same as a full refit's, only sooner.
+        the models are the same as a full refit's, only sooner. Processes sharing the cache folder
+        (the app and the action server) fit one at a time, so the second loads the first's models
+        instead of spending the same CPU again.
         """
         cache = self._cache_path(catalogue)
-        if cache is not None and cache.exists():
-            try:
-                with cache.open("rb") as fh:
-                    cached_screen, cached_desks, cached_keys = pickle.load(fh)
-                log.info("triage models loaded from cache %s", cache.name)
-                # the pickle holds the tuning it was fitted with; thresholds are not part of the
-                # cache key, so the screen must read this engine's (a changed threshold applies)
-                screen = SafetyScreen(cached_screen.lexicon, cached_screen.model, self.tuning)
-                return _Models(catalogue, version, screen, cached_desks, cached_keys)
-            except Exception:  # a stale or corrupt cache is rebuilt, never fatal
-                log.warning("triage model cache %s unusable; refitting", cache, exc_info=True)
+        with _fitting_alone(cache.parent if cache is not None else None):
+            cached = self._load_cached(cache, catalogue, version)
+            return cached if cached is not None else self._fit_parts(catalogue, version, cache)
+
+    def _load_cached(self, cache: Path | None, catalogue: Catalogue, version: int) -> _Models | None:
+        """The models another run (or another process) fitted for this catalogue, if on disk."""
+        if cache is None or not cache.exists():
+            return None
+        try:
+            with cache.open("rb") as fh:
+                cached_screen, cached_desks, cached_keys = pickle.load(fh)
+        except Exception:  # a stale or corrupt cache is rebuilt, never fatal
+            log.warning("triage model cache %s unusable; refitting", cache, exc_info=True)
+            return None
+        log.info("triage models loaded from cache %s", cache.name)
+        # the pickle holds the tuning it was fitted with; thresholds are not part of the
+        # cache key, so the screen must read this engine's (a changed threshold applies)
+        screen = SafetyScreen(cached_screen.lexicon, cached_screen.model, self.tuning)
+        return _Models(catalogue, version, screen, cached_desks, cached_keys)
+
+    def _fit_parts(self, catalogue: Catalogue, version: int, cache: Path | None) -> _Models:
+        """Fit what changed since the previous models, reuse the rest, and cache the result on disk."""
         previous = self._models
         fit_keys: dict[str, str] = {}
         refitted: list[str] = []
@@ -500,6 +519,48 @@ class _Batch:
             row = self._rows[view] = len(self.views)
             self.views.append(view)
         return row
+
+
+FIT_WAIT_S = 120.0
+"""How long a process waits for another one fitting in the same cache folder before fitting anyway."""
+
+
+@contextlib.contextmanager
+def _fitting_alone(cache_dir: Path | None) -> Iterator[None]:
+    """Hold `<cache_dir>/fit.lock` (flock: released by the kernel if its holder dies) while fitting.
+
+    After an edit both server processes refit the same catalogue; one at a time, the second finds
+    the first one's pickle. A holder that takes longer than FIT_WAIT_S is not waited for.
+    """
+    if cache_dir is None or fcntl is None:
+        yield
+        return
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        handle = (cache_dir / "fit.lock").open("a+b")
+    except OSError:  # a read-only cache folder: fit without the lock, as before
+        yield
+        return
+    with handle:
+        deadline = time.monotonic() + FIT_WAIT_S
+        locked = said = False
+        while not locked:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                locked = True
+            except OSError:
+                if time.monotonic() > deadline:
+                    log.warning("another process has been fitting for %.0f s; fitting anyway", FIT_WAIT_S)
+                    break
+                if not said:
+                    log.info("another process is fitting triage models; waiting to load its result")
+                    said = True
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            if locked:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _fit_key(config: object, *inputs: Sequence[str]) -> str:

@@ -304,6 +304,27 @@ def test_an_edit_refits_only_the_parts_it_changed(engine: TriageEngine, tiny_dir
     assert restarted._current().fit_keys == third.fit_keys
 
 
+def test_engines_sharing_a_cache_fit_once(engine: TriageEngine, tiny_dir: Path, tmp_path: Path) -> None:
+    """The app and the action server both refit after an edit: the second waits and loads the first's."""
+    engines = [
+        TriageEngine(CatalogueStore(YamlCatalogueSource(tiny_dir)), engine.embedder, cache_dir=tmp_path / "cache")
+        for _ in range(2)
+    ]
+    start = threading.Barrier(2)
+
+    def first_decision(tiny: TriageEngine) -> None:
+        start.wait()
+        tiny.decide("路灯坏了", "12345")
+
+    threads = [threading.Thread(target=first_decision, args=(tiny,)) for tiny in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    fitted = sorted(tiny._current().refitted for tiny in engines)
+    assert fitted == [(), ("screen", "12345")]  # one fitted everything, the other loaded it
+
+
 def test_decision_defaults_are_safe() -> None:
     d = Decision(Route.CLARIFY, "12345")
     assert d.to_dict()["route"] == "clarify" and d.priority == "normal" and d.signals == ()
