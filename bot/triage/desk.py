@@ -13,7 +13,6 @@ from bot.text import normalise
 from bot.triage.catalogue import Catalogue
 from bot.triage.classifier import EntryClassifier
 from bot.triage.embedding import embedding_view
-from bot.triage.tuning import Tuning
 from bot.triage.vocabulary import Route
 
 SMALLTALK_LABEL = "smalltalk"
@@ -94,14 +93,6 @@ class DeskModel:
     desk: str
     entries: dict[str, Entry]
     classifier: EntryClassifier
-
-    @classmethod
-    def fit(cls, catalogue: Catalogue, desk: str, embeddings_of: object, tuning: Tuning) -> DeskModel:
-        """Fit on the desk's catalogue; `embeddings_of(views) -> np.ndarray` supplies the vectors."""
-        entries, texts, labels = desk_entries(catalogue, desk)
-        vectors = embeddings_of(texts)  # type: ignore[operator]
-        classifier = EntryClassifier(tuning.classifier).fit(texts, vectors, labels)
-        return cls(desk, entries, classifier)
 
     def proba(self, views: list[str], embeddings: np.ndarray) -> np.ndarray:
         """Probabilities over `classifier.classes_` for prepared views."""

@@ -450,13 +450,13 @@ class TriageEngine:
         fit_keys: dict[str, str] = {}
         refitted: list[str] = []
 
-        def unchanged(part: str, key: str) -> bool:
-            """Record the part's key; True when the previous models were fitted from the same inputs."""
+        def reusable(part: str, key: str) -> _Models | None:
+            """Record the part's key; the previous models when they fitted this part from the same inputs."""
             fit_keys[part] = key
             if previous is not None and previous.fit_keys.get(part) == key:
-                return True
+                return previous
             refitted.append(part)
-            return False
+            return None
 
         texts, labels = SafetyModel.training_texts(catalogue)
         views = [embedding_view(normalise(t)) for t in texts]
@@ -464,8 +464,8 @@ class TriageEngine:
             embedding_view(normalise(t))
             for t in (*catalogue.safety.crisis_negatives, *catalogue.safety.emergency_negatives)
         ]
-        if unchanged("screen", _fit_key(self.tuning.safety_c, views, labels, lookalikes)) and previous is not None:
-            safety_model = previous.screen.model
+        if reuse := reusable("screen", _fit_key(self.tuning.safety_c, views, labels, lookalikes)):
+            safety_model = reuse.screen.model
         else:
             safety_model = SafetyModel(self.tuning).fit(
                 self._embeddings_of(views), labels, self._embeddings_of(lookalikes)
@@ -475,8 +475,8 @@ class TriageEngine:
         for desk in catalogue.desks:
             entries, desk_texts, desk_labels = desk_entries(catalogue, desk)
             key = _fit_key(self.tuning.classifier, desk_texts, desk_labels)
-            if unchanged(desk, key) and previous is not None:
-                classifier = previous.desks[desk].classifier
+            if reuse := reusable(desk, key):
+                classifier = reuse.desks[desk].classifier
             else:
                 classifier = EntryClassifier(self.tuning.classifier).fit(
                     desk_texts, self._embeddings_of(desk_texts), desk_labels
