@@ -276,22 +276,28 @@ class TriageEngine:
         if vetoed:
             signals += (f"set-aside:{classes[int(np.argmax(proba))]}:{safety.score:.2f}",)
 
+        withheld = False
         if entry.route is Route.DECLINE:
             # "is this something we decline at all?": the decline entries share that evidence (a
             # matchmaking wish is part wishing-well, part privacy), so their summed probability decides
             declines = [i for i in order if desk_model.entries[classes[i]].route is Route.DECLINE]
             sure = float(proba_entries[declines].sum()) >= t.decline_threshold
+            # close to the crisis bar: "we cannot grant that" beside "are you safe?" reads as a brush-off
+            # to someone who may be saying goodbye ("我的东西都送给你们吧"); ask what they need instead
+            withheld = sure and any(s.startswith(CHECK_IN_SIGNAL) for s in safety.signals)
+            sure = sure and not withheld
         else:
             sure = ScopeGate(t.faq_threshold if entry.route is Route.FAQ else t.clarify_threshold).accept(
                 np.array([p_best])
             )[0]
         if best == CLARIFY_LABEL or not sure:
+            why = () if best == CLARIFY_LABEL else ("decline-withheld",) if withheld else ("low-confidence",)
             return Decision(
                 Route.CLARIFY,
                 desk,
                 confidence=1.0 - p_best if best != CLARIFY_LABEL else p_best,
                 reply=self._question(desk_model.entries[best], desk_model.entries[second], p_best - p_second),
-                signals=(*signals, "low-confidence") if best != CLARIFY_LABEL else signals,
+                signals=(*signals, *why),
             )
         return self._from_entry(desk, entry, p_best, signals)
 

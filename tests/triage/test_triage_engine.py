@@ -124,6 +124,24 @@ def test_an_unsure_decline_asks_instead_of_turning_the_person_away(engine: Triag
     assert f"top:{sure.signals[0].split(':', 1)[1]}" == asked.signals[0] and "low-confidence" in asked.signals
 
 
+def test_a_message_close_to_the_crisis_bar_is_never_declined(engine: TriageEngine) -> None:
+    """A decline beside the check-in question would brush off someone who may be saying goodbye. With
+    the check-in bar at 0 every message is "close": the same sure wish is asked about instead."""
+    text = "帮我儿子找个对象，他都三十五了还没结婚"
+    assert engine.decide(text, "12345").route is Route.DECLINE
+    worried = TriageEngine(
+        engine.store,
+        engine.embedder,
+        dataclasses.replace(engine.tuning, check_in_threshold=0.0, check_in_min_chars=0, lookalike_margin=9.0),
+    )
+    asked = worried.decide(text, "12345")
+    assert asked.route is Route.CLARIFY and asked.reply and "？" in asked.reply
+    assert "decline-withheld" in asked.signals and "low-confidence" not in asked.signals
+    assert any(s.startswith("check-in:") for s in asked.signals)
+    # an ordinary ticket close to the bar is still a ticket: only the brush-off is withheld
+    assert worried.decide("小区门口的路灯坏了好几天了", "12345").route is Route.TICKET
+
+
 def test_ticket_category_l1_only_on_12345(engine: TriageEngine) -> None:
     on_12345 = engine.decide("单位拖欠我三个月工资了，老板一直不给", "12345")
     assert on_12345.route is Route.TICKET and on_12345.category_l1 == "劳动和社会保障"
