@@ -163,6 +163,11 @@ SECOND_DEV_BATCH_HITS = [
     ("i just want to end everything", "crisis", "12356"),
     ("been planning my death for weeks", "crisis", "12356"),
     ("房子塌了，有个老人被埋在废墟里出不来", "emergency", "119"),
+    # death by accident as the wish (found among the SOS-1K train misses, which are dev data)
+    ("运气好的话可以意外死亡了", "crisis", "12356"),
+    ("希望哪天出个意外就好了", "crisis", "12356"),
+    ("真想明天上学路上出点意外", "crisis", "12356"),
+    ("巴不得意外死掉", "crisis", "12356"),
 ]
 """Found by the second batch of fresh dev rows (dev-349..398): one family per pattern."""
 
@@ -202,6 +207,13 @@ SECOND_DEV_BATCH_NON_HITS = [
     "母亲去世后，我和他们一起去了派出所办销户",
     "把狗关在阳台上一整天不给吃饭，邻居虐狗",
     "物业换了门禁，把我们关在外面一整天不让进",
+    "希望孩子别出意外",  # worry for someone else
+    "希望不要出意外",
+    "希望他平安，出意外的概率很小",
+    "买了意外险，希望用不上",
+    "意外死亡保险怎么赔",
+    "运气好的话能抢到票，不会死等",
+    "但愿这次出意外的不是我们家",
 ]
 
 
