@@ -123,6 +123,7 @@ FORM_SLOTS: tuple[str, ...] = (
     "ticket_editing",
     "ticket_abort",
     "ticket_origin",
+    "ticket_concern",
 )
 """Slots of one pass through the ticket form: cleared when it ends, so the next one starts empty."""
 
@@ -144,6 +145,21 @@ def message_origin(tracker: Tracker) -> str:
 def decision_signals(decision: Any) -> tuple[str, ...]:
     """A triage decision's signals as plain strings (what records and tickets keep)."""
     return tuple(str(s) for s in getattr(decision, "signals", ()) or ())
+
+
+def concern_signal(decision: Any) -> str | None:
+    """The decision's check-in signal ("check-in:0.32"): close to the crisis bar, not over it."""
+    from bot.triage.safety import CHECK_IN_SIGNAL
+
+    return next((s for s in decision_signals(decision) if s.startswith(CHECK_IN_SIGNAL)), None)
+
+
+def concern_signals(tracker: Tracker) -> dict[str, Any]:
+    """Intake signals from the form's `ticket_concern` slot (empty when the request was not close)."""
+    from bot.intake.records import CONCERN
+
+    concern = tracker.get_slot("ticket_concern")
+    return {CONCERN: str(concern)} if concern else {}
 
 
 def record_decision(store: Any, tracker: Tracker, decision: Any, text: str, route: str) -> None:

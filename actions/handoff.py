@@ -16,7 +16,14 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import clear_form_events, desk_of, load_ticket_store, message_origin, transcript
+from actions.common import (
+    clear_form_events,
+    concern_signals,
+    desk_of,
+    load_ticket_store,
+    message_origin,
+    transcript,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +76,11 @@ class ActionHandoff(Action):
             since=tracker.get_slot("problem_since"),
             who=tracker.get_slot("problem_who"),
             callback_time=tracker.get_slot("callback_time"),
-            signals={"handoff": True, "incomplete": tracker.get_slot("ticket_confirmed") is not True},
+            signals={
+                "handoff": True,
+                "incomplete": tracker.get_slot("ticket_confirmed") is not True,
+                **concern_signals(tracker),
+            },
         )
         try:
             store = self._store or await asyncio.to_thread(load_ticket_store)

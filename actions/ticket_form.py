@@ -29,6 +29,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import (
     FORM_NAME,
     clear_form_events,
+    concern_signals,
     desk_of,
     latest_intent,
     load_ticket_store,
@@ -467,6 +468,7 @@ class ActionSubmitTicket(Action):
             contact=contact,
             consent_text=consent_text(domain, desk) if contact else None,
             callback_time=tracker.get_slot("callback_time"),
+            signals=concern_signals(tracker),
         )
         try:
             store = self._store or await asyncio.to_thread(load_ticket_store)

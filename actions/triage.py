@@ -21,6 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
     clear_form_events,
+    concern_signal,
     decision_signals,
     desk_of,
     is_payload,
@@ -192,6 +193,7 @@ def _start_ticket(decision: Any, text: str, dispatcher: CollectingDispatcher, tr
         SlotSet("problem_what", text),
         SlotSet("problem_since", guess_since(text)),
         SlotSet("ticket_origin", message_origin(tracker)),
+        SlotSet("ticket_concern", concern_signal(decision)),
     ]
 
 

@@ -20,6 +20,10 @@ from bot.intake.hours import StaffHours, is_staffed, staff_hours
 log = logging.getLogger(__name__)
 
 CHANNELS = ("telegram", "web", "rest", "terminal")
+CONCERN = "check_in"
+"""Intake signal: the request that started the form was close to the crisis bar (its `check-in:`
+signal). Its ticket is `high` priority: staff see it before the ordinary ones, because words just
+under the bar are where masked distress hides (the person also got the check-in question)."""
 PERSON_ROUTES = ("ticket", "crisis")
 """Routes whose records are the person's tickets (numbers they are told and can ask about)."""
 MAX_TRANSCRIPT_LINES = 200
@@ -145,7 +149,7 @@ def open_ticket(
         "contact_consent": intake.contact is not None,
         **intake.signals,
     }
-    priority = "urgent" if info.priority == "urgent" else "normal"
+    priority = "urgent" if info.priority == "urgent" else "high" if intake.signals.get(CONCERN) else "normal"
     ticket = store.create_ticket(
         desk=intake.desk,
         route="ticket",

@@ -357,6 +357,35 @@ async def test_submit_opens_the_ticket_and_tells_its_number_and_response_time(
     assert slots["last_ticket"] == ticket.number and slots["route"] is None and slots["problem_what"] is None
 
 
+async def test_a_ticket_whose_request_was_close_to_the_crisis_bar_is_high_priority(
+    make_tracker, dispatcher, domain, store, clock
+):
+    """Masked distress hides just under the bar: staff see that ticket before the ordinary ones."""
+    await ActionSubmitTicket(store=store, clock=clock).run(
+        dispatcher, confirmed(make_tracker, ticket_concern="check-in:0.31"), domain
+    )
+    [ticket] = store.tickets_for_conversation("12345:web:u1")
+    assert ticket.priority == "high" and ticket.triage_signals["check_in"] == "check-in:0.31"
+    assert responses(dispatcher) == ["utter_ticket_created"]  # the person is told nothing different
+
+    # without the signal the same ticket is ordinary; an urgent category stays urgent with it
+    await ActionSubmitTicket(store=store, clock=clock).run(
+        CollectingDispatcher(), confirmed(make_tracker, sender_id="12345:web:u2"), domain
+    )
+    assert store.tickets_for_conversation("12345:web:u2")[0].priority == "normal"
+    youth = confirmed(
+        make_tracker,
+        sender_id=YOUTH,
+        desk="12355",
+        category="rights_protection",
+        category_l1=None,
+        problem_who="同班同学",
+        ticket_concern="check-in:0.4",
+    )
+    await ActionSubmitTicket(store=store, clock=clock).run(CollectingDispatcher(), youth, domain)
+    assert store.tickets_for_conversation(YOUTH)[0].priority == "urgent"
+
+
 async def test_a_retried_submit_makes_one_ticket(make_tracker, domain, store, clock):
     tracker = confirmed(make_tracker)
     numbers = set()

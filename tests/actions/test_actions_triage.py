@@ -1,8 +1,8 @@
 """action_triage_request: what each route of the engine's decision makes the bot say, record and start.
 
 These tests use the FAKE engine of action_test_support.py (its fields follow
-bot.triage.engine.Decision) and a real SQLite ticket store; test_actions_with_real_engine.py runs
-the real engine.
+bot.triage.engine.Decision) and a real SQLite ticket store; the stack tests in tests/e2e run the
+real engine through the real action server.
 """
 
 from __future__ import annotations
@@ -31,7 +31,26 @@ async def test_ticket_route_prefills_the_form_and_sets_route_ticket(make_tracker
     assert slots["problem_what"] == "小区物业不打扫卫生，垃圾堆了一周了"
     assert slots["problem_since"] == "一周了"  # read from the message: the form will not ask it
     assert slots["ticket_origin"] == "m-42"
+    assert slots["ticket_concern"] is None  # nothing close to the crisis bar
     assert store.tickets_for_conversation("12345:test:1") == []  # the ticket comes after the form
+
+
+async def test_a_request_close_to_the_crisis_bar_marks_the_form_for_a_high_priority_ticket(
+    make_tracker, dispatcher, domain, store
+):
+    engine = FakeEngine(
+        FakeDecision(
+            route="ticket",
+            desk="12355",
+            category="counselling",
+            signals=("top:ticket:counselling:0.41", "second:ticket:rights_protection:0.12", "check-in:0.31"),
+        )
+    )
+    tracker = make_tracker("最近什么都不想做，成绩也掉了，爸妈只会骂我", sender_id="12355:web:y1")
+
+    events = await ActionTriageRequest(engine=engine, store=store).run(dispatcher, tracker, domain)
+
+    assert slot_values(events)["ticket_concern"] == "check-in:0.31"
 
 
 async def test_ticket_route_clears_a_previous_form(make_tracker, dispatcher, domain, store):
