@@ -12,7 +12,10 @@ heard, so the next message of the conversation is read as its answer:
   after being asked, is not a coincidence. "Close" here is the engine's own lower bar after a
   crisis signal in the conversation (`Tuning.crisis_threshold_after_history`): the question
   counts as such a signal, the faint end of the check-in band does not;
-* "没有"/"还好" and anything else go on as usual, to Rasa.
+* "没有"/"还好" is thanked by the gateway itself, which then asks again the question that came with
+  the check-in, if the bot asked one (a form's "大概从什么时候开始的？"): two questions were open, and
+  the no answers the second. Rasa never sees it, so the form does not file "没有" as its answer;
+* anything else goes on as usual, to Rasa.
 
 When the check-in was sent is read from the outbound table (source `check-in`), so the hour
 between two check-ins and the question's answer survive a restart of the app.

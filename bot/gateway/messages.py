@@ -46,6 +46,12 @@ def handoff_crisis_reminder(desk: str) -> str:
     return "工作人员正在赶来。等待时如果感到危险，请马上拨打110或120，也可以拨打12356" + youth + "。"
 
 
+def check_in_no(resuming: bool) -> str:
+    """The answer to a no after the check-in question; `resuming`: the bot's own question follows again."""
+    rest = "我们接着刚才的问题：" if resuming else "还有什么想说的，随时告诉我。"
+    return f"好的，谢谢你回答我。以后如果有这样的念头，随时告诉我，或拨打12356心理援助热线。{rest}"
+
+
 def rate_limited() -> str:
     return "您发消息有点快，我需要一点时间处理。请稍等几秒再发。紧急情况请拨打110/120。"
 

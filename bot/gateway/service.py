@@ -223,6 +223,12 @@ class Gateway:
                     [Reply(messages.handoff_crisis_reminder(inbound.desk), source="gateway")], "to_staff", safety
                 )
             return Outcome([Reply(messages.handed_to_staff(), source="gateway")], "to_staff", safety)
+        if verdict.route is None and self._heard_no(text, turn):
+            # the no answers the check-in, not the question that came before it (a form question): thank
+            # the person and ask that one again; Rasa never sees the no, so its form still waits for it
+            asked = turn.asked_before_check_in
+            replies = [Reply(messages.check_in_no(resuming=asked is not None), source="gateway")]
+            return Outcome([*replies, asked] if asked is not None else replies, safety=safety)
         if turn.bot_reset_pending:
             await self._reset_rasa_slots(cid)
 
@@ -262,6 +268,12 @@ class Gateway:
         if verdict.route is not None or not any(s.startswith(CHECK_IN_SIGNAL) for s in verdict.signals):
             return False
         return check_in.check_in_due(turn.last_check_in, utcnow())
+
+    @staticmethod
+    def _heard_no(text: str, turn: Turn) -> bool:
+        """Is this message a no to the check-in question asked with the previous answer?"""
+        due = check_in.answer_due(turn.last_check_in, turn.check_in_was_last_turn, utcnow())
+        return due and check_in.read_answer(text) is check_in.Answer.NO
 
     @staticmethod
     def _hear_check_in_answer(text: str, turn: Turn, verdict: SafetyVerdict) -> SafetyVerdict:

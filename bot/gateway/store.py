@@ -45,6 +45,9 @@ class Turn:
     """When the conversation last got the check-in line (aware, UTC), if ever."""
     check_in_was_last_turn: bool = False
     """The check-in came with the answer to the previous message: this one may be its answer."""
+    asked_before_check_in: Reply | None = None
+    """When it did: the bot's own question of that answer, if it asked one (a form question with its
+    buttons). A no to the check-in must not be taken as the answer to it, so it is asked again."""
 
 
 def conversation_key(desk: str, channel: str, user: str) -> str:
@@ -186,13 +189,33 @@ class GatewayStore:
             .order_by(OutboundMessage.id.desc())
             .limit(1)
         ).first()
+        was_last_turn = bool(last is not None and recent and last[0] == recent[-1][0])
         return Turn(
             handoff=conversation.handoff,
             bot_reset_pending=conversation.bot_reset_pending,
             history=[text for _, text in recent],
             last_check_in=None if last is None else as_utc(last[1]),
-            check_in_was_last_turn=bool(last is not None and recent and last[0] == recent[-1][0]),
+            check_in_was_last_turn=was_last_turn,
+            asked_before_check_in=GatewayStore._question_of(session, last[0]) if was_last_turn and last else None,
         )
+
+    @staticmethod
+    def _question_of(session: Session, inbound_id: int | None) -> Reply | None:
+        """The last reply to that message before its check-in, if it asks something (buttons or "？")."""
+        if inbound_id is None:
+            return None
+        rows = session.scalars(
+            select(OutboundMessage)
+            .where(OutboundMessage.inbound_id == inbound_id, OutboundMessage.source != check_in.SOURCE)
+            .order_by(OutboundMessage.id.desc())
+            .limit(1)
+        ).all()
+        if not rows:
+            return None
+        last = rows[0]
+        if not last.buttons and not last.text.rstrip().endswith(("？", "?")):
+            return None
+        return Reply(last.text, list(last.buttons or []), source="gateway")
 
     def unanswered(self) -> list[tuple[InboundMessage, Conversation]]:
         """Messages persisted but never answered (a crash between receiving and replying), oldest first."""

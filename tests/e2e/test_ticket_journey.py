@@ -242,3 +242,26 @@ def test_a_different_request_in_the_middle_of_the_form_is_answered_and_the_form_
     cancelled = running_stack.chat(desk, sender, "算了，不登记了")
     assert "取消" in texts(cancelled)
     assert [t.route for t in store.tickets_for_conversation(f"{desk}:rest:{sender}")] == ["refer"]
+
+
+def test_words_close_to_the_crisis_bar_get_the_check_in_and_a_high_priority_ticket(
+    running_stack: RunningStack,
+) -> None:
+    """The real engine puts this message between the check-in and crisis bars (check-in 0.41 on
+    2026-12-06). The check-in comes after the form's first question; its no is thanked and that
+    question asked again (not filed as the answer), and staff see the ticket before ordinary ones."""
+    sender, desk = f"concern-{secrets.token_hex(3)}", "12355"
+    first = running_stack.chat(desk, sender, "好累啊，感觉自己什么都做不好，同学也都不理我")
+    assert str(first[-1]["text"]) == messages.check_in(desk), texts(first)
+    question = first[-2]
+
+    no = running_stack.chat(desk, sender, "没有")
+
+    assert [str(r["text"]) for r in no] == [messages.check_in_no(resuming=True), str(question["text"])]
+    assert no[-1]["buttons"] == question["buttons"]
+    done = fill_form(lambda text: running_stack.chat(desk, sender, text), no)
+    assert NUMBER.search(texts(done)), texts(done)
+    [ticket] = store_of(running_stack.stack).tickets_for_conversation(f"{desk}:rest:{sender}")
+    assert (ticket.route, ticket.category, ticket.priority) == ("ticket", "counselling", "high")
+    assert ticket.triage_signals["check_in"].startswith("check-in:")
+    assert "上个月" in ticket.triage_signals["since"]  # the form's answer, not the no to the check-in
