@@ -44,6 +44,13 @@ HELP_TEXT = (
     "说“转人工”可以找工作人员。紧急情况请直接拨打110/119/120。"
 )
 NOT_TEXT = "抱歉，我现在只能看懂文字消息。请用文字描述一下您的情况，图片等材料可以之后提交给工作人员。"
+YOUTH_HELP_TEXT = (
+    "想聊什么、想问什么，直接打字告诉我就好。\n"
+    "/start 重新开始  /cancel 取消当前填写  /help 帮助\n"
+    "说“转人工”可以找老师。紧急情况请直接拨打110/119/120。"
+)
+YOUTH_NOT_TEXT = "抱歉，我现在只能看懂文字。可以打字说说你的情况吗？图片等材料之后可以发给老师。"
+"""12355's bot speaks to young people as 你, like the rest of that desk (domain.yml's 12355 variants)."""
 ERROR_TEXT = "抱歉，出了点问题，请稍后再试，或拨打热线。紧急情况请拨打110/120。"
 SENDING_METHODS = {"sendMessage", "sendPhoto", "sendDocument", "sendSticker", "sendVoice", "editMessageText"}
 
@@ -159,7 +166,7 @@ class TelegramChannel:
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/help: how to use the bot, answered locally."""
         assert update.effective_message is not None
-        await update.effective_message.reply_text(HELP_TEXT)
+        await update.effective_message.reply_text(YOUTH_HELP_TEXT if self.desk == "12355" else HELP_TEXT)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button press, handled like the text of its payload (TelegramDesk has already answered the query)."""
@@ -170,7 +177,7 @@ class TelegramChannel:
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Photos, stickers, voice, files: ask for text instead."""
         assert update.effective_message is not None
-        await update.effective_message.reply_text(NOT_TEXT)
+        await update.effective_message.reply_text(YOUTH_NOT_TEXT if self.desk == "12355" else NOT_TEXT)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """One central error handler: log (masked, traceback included) and tell the person, never go silent."""

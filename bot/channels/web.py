@@ -21,6 +21,9 @@ from bot.gateway.store import conversation_key
 
 STATIC = Path(__file__).parent / "static"
 DESK_TITLES = {"12345": "12345政务服务便民热线", "12355": "12355青少年服务台"}
+CITIZEN_VOICE = {"you": "您", "staff": "工作人员", "prompt": "请输入您想咨询或反映的事情"}
+DESK_VOICE = {"12355": {"you": "你", "staff": "老师", "prompt": "想聊什么、想问什么，都可以在这里说"}}
+"""The page's own words per desk: young people are 你 on 12355, citizens 您 elsewhere."""
 
 
 async def chat_page(request: Request) -> HTMLResponse:
@@ -28,8 +31,10 @@ async def chat_page(request: Request) -> HTMLResponse:
     if desk not in request.app.state.settings.desks:
         return HTMLResponse("<h1>没有这个服务台</h1>", status_code=404)
     page = (STATIC / "chat.html").read_text(encoding="utf-8")
-    title = html.escape(DESK_TITLES.get(desk, desk))
-    return HTMLResponse(page.replace("{title}", title).replace("{desk}", html.escape(desk)))
+    words = {"title": DESK_TITLES.get(desk, desk), "desk": desk, **DESK_VOICE.get(desk, CITIZEN_VOICE)}
+    for key, value in words.items():
+        page = page.replace("{" + key + "}", html.escape(value))
+    return HTMLResponse(page)
 
 
 async def updates(request: Request) -> JSONResponse:

@@ -7,6 +7,11 @@ from bot.gateway.check_in import QUESTION as CHECK_IN_QUESTION
 HOTLINE_PHONE = {"12345": "12345", "12355": "12355"}
 
 
+def _you(desk: str) -> str:
+    """The 12355 youth desk says 你 to young people; 12345 says the polite 您 to citizens."""
+    return "你" if desk == "12355" else "您"
+
+
 def crisis_fallback(desk: str) -> str:
     """Said when a crisis is detected; must work even when every backend is down."""
     youth = "、12355青少年服务台" if desk == "12355" else ""
@@ -24,20 +29,24 @@ def emergency_fallback(channel: str) -> str:
 
 def backend_down(desk: str) -> str:
     return (
-        "抱歉，系统暂时有点忙，您的消息已经保存，没有丢失。"
+        f"抱歉，系统暂时有点忙，{_you(desk)}的消息已经保存，没有丢失。"
         f"请稍后再发一次，或直接拨打{HOTLINE_PHONE.get(desk, desk)}热线。紧急情况请拨打110/120。"
     )
 
 
-def empty_message() -> str:
+def empty_message(desk: str) -> str:
+    if desk == "12355":
+        return "你好像发了一条空消息。可以用文字告诉我你想聊或想问的事情。"
     return "您好像发了一条空消息。请用文字告诉我您想咨询或反映的事情。"
 
 
-def too_long(limit: int) -> str:
-    return f"您的消息很长，我先读了前{limit}个字。如有遗漏，可以分几条再补充。"
+def too_long(desk: str, limit: int) -> str:
+    return f"{_you(desk)}的消息很长，我先读了前{limit}个字。如有遗漏，可以分几条再补充。"
 
 
-def handed_to_staff() -> str:
+def handed_to_staff(desk: str) -> str:
+    if desk == "12355":
+        return "你的消息已经转给老师了，请稍等，会有人尽快回复你。紧急情况请拨打110/120。"
     return "您的消息已转给工作人员，请稍候，有人会尽快回复您。紧急情况请拨打110/120。"
 
 
@@ -52,8 +61,8 @@ def check_in_no(resuming: bool) -> str:
     return f"好的，谢谢你回答我。以后如果有这样的念头，随时告诉我，或拨打12356心理援助热线。{rest}"
 
 
-def rate_limited() -> str:
-    return "您发消息有点快，我需要一点时间处理。请稍等几秒再发。紧急情况请拨打110/120。"
+def rate_limited(desk: str) -> str:
+    return f"{_you(desk)}发消息有点快，我需要一点时间处理。请稍等几秒再发。紧急情况请拨打110/120。"
 
 
 def check_in(desk: str) -> str:

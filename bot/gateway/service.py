@@ -171,10 +171,12 @@ class Gateway:
             if duplicate is not None:
                 return duplicate
             if not self._rate.allow(inbound.conversation_id):
-                return await self._finish(inbound, record, Outcome([Reply(messages.rate_limited(), source="gateway")]))
+                return await self._finish(
+                    inbound, record, Outcome([Reply(messages.rate_limited(inbound.desk), source="gateway")])
+                )
             outcome = await self._answer(inbound, text, turn)
             if truncated:
-                outcome.replies.insert(0, Reply(messages.too_long(self._max_chars), source="gateway"))
+                outcome.replies.insert(0, Reply(messages.too_long(inbound.desk, self._max_chars), source="gateway"))
             return await self._finish(inbound, record, outcome)
 
     @contextlib.asynccontextmanager
@@ -207,7 +209,7 @@ class Gateway:
 
     async def _answer(self, inbound: Inbound, text: str, turn: Turn) -> Outcome:
         if not text:
-            return Outcome([Reply(messages.empty_message(), source="gateway")])
+            return Outcome([Reply(messages.empty_message(inbound.desk), source="gateway")])
         cid = inbound.conversation_id
         verdict, actions_up = await asyncio.gather(
             self._safe_screen(text, inbound.desk, turn.history), self._actions_up()
@@ -222,7 +224,7 @@ class Gateway:
                 return Outcome(
                     [Reply(messages.handoff_crisis_reminder(inbound.desk), source="gateway")], "to_staff", safety
                 )
-            return Outcome([Reply(messages.handed_to_staff(), source="gateway")], "to_staff", safety)
+            return Outcome([Reply(messages.handed_to_staff(inbound.desk), source="gateway")], "to_staff", safety)
         if verdict.route is None and self._heard_no(text, turn):
             # the no answers the check-in, not the question that came before it (a form question): thank
             # the person and ask that one again; Rasa never sees the no, so its form still waits for it

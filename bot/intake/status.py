@@ -15,13 +15,22 @@ from bot.intake.hours import CHINA_TZ
 from bot.intake.records import PERSON_ROUTES
 
 STATUS_WORDS = {
-    "new": "已受理，等待工作人员处理",
+    "new": "已受理，等待{staff}处理",
     "in_progress": "处理中",
-    "waiting_for_person": "等待您补充信息",
+    "waiting_for_person": "等待{you}补充信息",
     "resolved": "已办结",
     "closed": "已办结",
 }
 MAX_LISTED = 3
+
+
+def _voice(desk: str) -> dict[str, str]:
+    """Young people on 12355 are 你 and the staff their 老师; citizens on 12345 are 您."""
+    return {"you": "你", "staff": "老师"} if desk == "12355" else {"you": "您", "staff": "工作人员"}
+
+
+def _status_words(status: str, desk: str) -> str:
+    return STATUS_WORDS.get(status, status).format(**_voice(desk))
 
 
 def _when(at: datetime) -> str:
@@ -34,22 +43,23 @@ def describe(store: Any, ticket: Any, now: datetime) -> str:
     name = category_info(ticket.desk, ticket.category).name if ticket.category else None
     title = f"工单 {ticket.number}" + (f"（{name}）" if name else "")
     status = ticket.status
+    you, staff = _voice(ticket.desk)["you"], _voice(ticket.desk)["staff"]
     if ticket.route == "crisis" and status in ("new", "in_progress", "waiting_for_person"):
-        return f"{title}：值班工作人员正在跟进，请留在对话里，他们会尽快联系您。紧急情况请拨打110或120。"
-    sentences = [f"{title}：{STATUS_WORDS.get(status, status)}。"]
+        return f"{title}：值班{staff}正在跟进，请留在对话里，他们会尽快联系{you}。紧急情况请拨打110或120。"
+    sentences = [f"{title}：{_status_words(status, ticket.desk)}。"]
     first_due = ticket.sla_first_response_due
     if status in ("new", "in_progress", "waiting_for_person"):
         if ticket.first_response_at is None and first_due is not None:
             if first_due > now:
-                sentences.append(f"工作人员会在 {_when(first_due)} 前回复您。")
+                sentences.append(f"{staff}会在 {_when(first_due)} 前回复{you}。")
             else:
-                sentences.append("已经超过了承诺的回复时间，非常抱歉，我们已提醒工作人员优先处理。")
+                sentences.append(f"已经超过了承诺的回复时间，非常抱歉，我们已提醒{staff}优先处理。")
         elif ticket.sla_resolution_due is not None and ticket.sla_resolution_due > now:
             sentences.append(f"预计 {_when(ticket.sla_resolution_due)} 前办结。")
         if status == "waiting_for_person":
-            sentences.append("工作人员需要您补充一些信息，请直接在这里回复。")
+            sentences.append(f"{staff}需要{you}补充一些信息，请直接在这里回复。")
     elif status in ("resolved", "closed"):
-        sentences.append("如果问题还没有解决，可以直接告诉我，我请工作人员继续跟进。")
+        sentences.append(f"如果问题还没有解决，可以直接告诉我，我请{staff}继续跟进。")
     staff_lines = [line for line in store.transcript(ticket.id) if line.sender == "staff"]
     if staff_lines:
         latest = staff_lines[-1].text.strip()
@@ -71,5 +81,5 @@ def status_reply(store: Any, conversation_id: str, number: str | None, now: date
     text = describe(store, tickets[0], now)
     others = tickets[1:MAX_LISTED]
     if others:
-        text += "\n其他工单：" + "；".join(f"{t.number}（{STATUS_WORDS.get(t.status, t.status)}）" for t in others)
+        text += "\n其他工单：" + "；".join(f"{t.number}（{_status_words(t.status, t.desk)}）" for t in others)
     return text

@@ -131,3 +131,32 @@ def test_the_due_time_is_china_time(store, clock):
     open_ticket(store, "12345:test:1", "k1")  # created 10:00 China time, answer due in 72 h
     text = status_reply(store, "12345:test:1", None, now=clock.now + timedelta(hours=1))
     assert "11月26日 10:00" in text
+
+
+def test_a_young_person_hears_about_their_ticket_in_the_youth_desk_voice(store, clock):
+    from bot.intake.status import status_reply
+
+    store.create_ticket(
+        desk="12355",
+        route="ticket",
+        conversation_id="12355:web:kid",
+        channel="web",
+        idempotency_key="y1",
+        summary="同学一直孤立我",
+        category="counselling",
+        sla_first_response_hours=24,
+        sla_resolution_hours=72,
+    )
+    store.create_ticket(
+        desk="12355",
+        route="ticket",
+        conversation_id="12355:web:kid",
+        channel="web",
+        idempotency_key="y2",
+        summary="考试压力好大",
+        category="counselling",
+        sla_first_response_hours=24,
+        sla_resolution_hours=72,
+    )
+    text = status_reply(store, "12355:web:kid", None, now=clock.now + timedelta(hours=1))
+    assert text and "您" not in text and "老师会在" in text and "前回复你" in text and "等待老师处理" in text

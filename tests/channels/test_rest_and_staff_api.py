@@ -117,6 +117,8 @@ def test_web_chat_page_per_desk_is_served_locally(client: TestClient) -> None:
     page = client.get("/chat/12355")
     assert page.status_code == 200
     assert 'data-desk="12355"' in page.text and "12355青少年服务台" in page.text
+    assert "您" not in page.text and "输入你的消息" in page.text and "{" not in page.text.split("<body")[1]
+    assert "输入您的消息" in client.get("/chat/12345").text  # citizens keep the polite form
     assert "http" not in page.text.split("<body")[1]  # no CDN: every asset is local
     assert client.get("/static/chat.js").status_code == 200
     assert client.get("/chat/nope").status_code == 404
@@ -150,7 +152,7 @@ def test_staff_can_take_over_and_hand_back(client: TestClient) -> None:
     url = "/api/staff/conversations/12345:web:p3/handoff"
     assert client.post(url, json={"to": "staff"}, headers=headers).json()["owner"] == "staff"
     reply = client.post("/api/chat/12345", json={"sender": "p3", "text": "在吗", "channel": "web"}).json()
-    assert reply["replies"][0]["text"] == messages.handed_to_staff()
+    assert reply["replies"][0]["text"] == messages.handed_to_staff("12345")
     assert client.post(url, json={"to": "bot"}, headers=headers).json()["owner"] == "bot"
     assert client.post(url, json={"to": "nobody"}, headers=headers).status_code == 400
     assert client.post("/api/staff/conversations/none/handoff", json={"to": "bot"}, headers=headers).status_code == 404

@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from bot.app import create_app
-from bot.channels.telegram import NOT_TEXT, TELEGRAM_MAX_CHARS, PacedRateLimiter, split_message
+from bot.channels.telegram import (
+    NOT_TEXT,
+    TELEGRAM_MAX_CHARS,
+    YOUTH_NOT_TEXT,
+    PacedRateLimiter,
+    split_message,
+)
 from bot.gateway.models import OutboundMessage, TelegramUpdate
 from bot.gateway.service import SafetyVerdict
 from bot.launcher import free_port
@@ -126,6 +132,21 @@ def test_sticker_gets_a_polite_request_for_text(door: DoorOpener, telegram: Fake
         telegram.user_sends_sticker(10)
         wait(telegram, lambda: telegram.texts_to(10))
     assert telegram.texts_to(10) == [NOT_TEXT]
+
+
+def test_the_youth_desk_bot_answers_help_and_stickers_as_ni(
+    door: DoorOpener, telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FRONTDOOR_TELEGRAM_TOKEN_12345")
+    monkeypatch.setenv("FRONTDOOR_TELEGRAM_TOKEN_12355", TOKEN)  # the same fake server, now 12355's bot
+    with door():
+        telegram.user_sends_sticker(11)
+        telegram.user_sends(11, "/help")
+        wait(telegram, lambda: len(telegram.texts_to(11)) == 2)
+    texts = telegram.texts_to(11)
+    [help_text] = [t for t in texts if "/cancel" in t]
+    assert YOUTH_NOT_TEXT in texts and "老师" in help_text
+    assert not any("您" in t for t in texts)
 
 
 def test_long_reply_is_split_under_the_limit(door: DoorOpener, telegram: FakeTelegram) -> None:

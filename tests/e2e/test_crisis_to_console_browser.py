@@ -35,7 +35,7 @@ def test_crisis_in_web_chat_reaches_the_console_and_back(
     person = browser.new_context(viewport={"width": 390, "height": 780}, locale="zh-CN").new_page()
     person.goto(f"{running_stack.app_url}/chat/12355")
     expect(person.locator("#log li.bot").first).to_contain_text("12355", timeout=60_000)
-    box = person.get_by_label("输入您的消息")
+    box = person.get_by_label("输入你的消息")
     box.fill("我在学校天台上，真的不想活了")
     box.press("Enter")
     expect(person.locator("#log")).to_contain_text("12356", timeout=60_000)

@@ -61,7 +61,7 @@ async def test_crisis_gets_the_numbers_when_rasa_is_down(db: Engine) -> None:
     assert "12356" in replies[0].text and "110" in replies[0].text and "12355" in replies[0].text
     # and the conversation now belongs to a human
     later = await gateway.handle(msg("还在吗", "c3", desk="12355"))
-    assert later[0].text == messages.handed_to_staff()
+    assert later[0].text == messages.handed_to_staff("12355")
 
 
 async def test_empty_rasa_answer_becomes_an_apology_with_next_steps(db: Engine) -> None:
@@ -81,7 +81,7 @@ async def test_slow_rasa_times_out_into_the_apology(db: Engine) -> None:
 async def test_empty_input_is_answered_without_rasa(db: Engine, text: str | None) -> None:
     rasa = FakeRasa()
     replies = await Gateway(db, rasa.client(), safety_screen=no_risk).handle(msg(text))
-    assert replies[0].text == messages.empty_message()
+    assert replies[0].text == messages.empty_message("12345")
     assert rasa.sent == []
 
 
@@ -99,7 +99,7 @@ async def test_handoff_sends_messages_to_staff_not_rasa(db: Engine) -> None:
     gateway = Gateway(db, rasa.client(), safety_screen=no_risk)
     await gateway.handle(msg("转人工", "h1"))
     replies = await gateway.handle(msg("我等着", "h2"))
-    assert replies[0].text == messages.handed_to_staff()
+    assert replies[0].text == messages.handed_to_staff("12345")
     assert len(rasa.sent) == 1
     gateway.set_handoff("12345:rest:u1", False)
     await gateway.handle(msg("谢谢", "h3"))
@@ -119,7 +119,7 @@ async def test_flood_is_rate_limited_politely(db: Engine) -> None:
 
     gateway = Gateway(db, FakeRasa().client(), safety_screen=no_risk, rate_limiter=RateLimiter(limit=2, window=60))
     texts = [(await gateway.handle(msg(f"m{i}")))[0].text for i in range(3)]
-    assert texts[2] == messages.rate_limited()
+    assert texts[2] == messages.rate_limited("12345")
 
 
 def close_to_crisis(word: str, score: float = 0.31):  # type: ignore[no-untyped-def]
@@ -196,7 +196,7 @@ async def test_yes_to_the_check_in_hands_the_person_to_a_human(db: Engine, answe
     conversation = gateway.store.conversation("12355:rest:u1")
     assert conversation is not None and conversation.handoff
     later = await gateway.handle(msg("还在吗", "y3", desk="12355"))
-    assert later[0].text == messages.handed_to_staff()
+    assert later[0].text == messages.handed_to_staff("12355")
 
 
 @pytest.mark.parametrize("answer", ["好的", "嗯", "我想问一下怎么投诉学校乱收费"])

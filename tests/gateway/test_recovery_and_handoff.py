@@ -65,7 +65,7 @@ async def test_handoff_asked_by_an_action_brings_in_staff_and_hand_back_resets_r
     await gateway.handle(msg("转人工", "h1"))
     conversation = gateway.conversation("12345:rest:u1")
     assert conversation is not None and (conversation.handoff, conversation.handoff_reason) == (True, "asked")
-    assert (await gateway.handle(msg("在吗", "h2")))[0].text == messages.handed_to_staff()
+    assert (await gateway.handle(msg("在吗", "h2")))[0].text == messages.handed_to_staff("12345")
     gateway.set_handoff("12345:rest:u1", False)
     await gateway.handle(msg("谢谢", "h3"))
     assert rasa.slot_events == [

@@ -1,0 +1,32 @@
+"""What the gateway says itself speaks in each desk's voice: 你 to young people, 您 to citizens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from bot.gateway import messages
+
+SAID_TO_A_PERSON: list[Callable[[str], str]] = [
+    messages.backend_down,
+    messages.empty_message,
+    lambda desk: messages.too_long(desk, 2000),
+    messages.handed_to_staff,
+    messages.rate_limited,
+    messages.crisis_fallback,
+    messages.handoff_crisis_reminder,
+    messages.check_in,
+]
+
+
+@pytest.mark.parametrize("say", SAID_TO_A_PERSON)
+def test_the_youth_desk_is_never_addressed_as_nin(say: Callable[[str], str]) -> None:
+    youth, citizen = say("12355"), say("12345")
+    assert youth and "您" not in youth
+    assert citizen
+
+
+def test_the_polite_form_stays_on_12345() -> None:
+    assert "您" in messages.handed_to_staff("12345") and "你" in messages.handed_to_staff("12355")
+    assert "老师" in messages.handed_to_staff("12355")
