@@ -221,7 +221,7 @@ class TriageEngine:
         """Nothing to read (empty, emoji, punctuation): ask; after crisis talk, stay in crisis."""
         if evidence is not None and evidence.crisis_signal:
             return self._crisis(desk, SafetyResult(Route.CRISIS, "12356", 0.5, ("history", *evidence.signals)))
-        return Decision(Route.CLARIFY, desk, confidence=1.0, reply=replies.EMPTY_QUESTION, signals=("no-words",))
+        return Decision(Route.CLARIFY, desk, confidence=1.0, reply=replies.empty_question(desk), signals=("no-words",))
 
     def _crisis(self, desk: str, result: SafetyResult) -> Decision:
         return Decision(
@@ -296,12 +296,12 @@ class TriageEngine:
                 Route.CLARIFY,
                 desk,
                 confidence=1.0 - p_best if best != CLARIFY_LABEL else p_best,
-                reply=self._question(desk_model.entries[best], desk_model.entries[second], p_best - p_second),
+                reply=self._question(desk, desk_model.entries[best], desk_model.entries[second], p_best - p_second),
                 signals=(*signals, *why),
             )
         return self._from_entry(desk, entry, p_best, signals)
 
-    def _question(self, first: Entry, second: Entry, margin: float) -> str:
+    def _question(self, desk: str, first: Entry, second: Entry, margin: float) -> str:
         """One specific question: name the two candidates when both are ticket categories and close."""
         if (
             first.route is Route.TICKET
@@ -310,8 +310,8 @@ class TriageEngine:
             and first.name
             and second.name
         ):
-            return replies.clarify_between(first.name, second.name)
-        return replies.VAGUE_QUESTION
+            return replies.clarify_between(first.name, second.name, desk)
+        return replies.vague_question(desk)
 
     @staticmethod
     def _from_entry(desk: str, entry: Entry, confidence: float, signals: tuple[str, ...]) -> Decision:

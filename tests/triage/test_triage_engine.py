@@ -373,3 +373,13 @@ def test_the_check_in_signal_reaches_the_decision_and_the_screen(engine: TriageE
     assert screened.route is None and any(s.startswith("check-in:") for s in screened.signals)
     # the bot's own bar: an everyday request carries no check-in
     assert not any(s.startswith("check-in:") for s in engine.decide("小区门口的路灯坏了好几天了", "12345").signals)
+
+
+def test_the_clarify_questions_speak_in_the_desk_voice(engine: TriageEngine) -> None:
+    """12355 asks young people as 你; 12345 asks citizens as 您 (the same decision, another voice)."""
+    for desk, you, other in (("12355", "你", "您"), ("12345", "您", "你")):
+        empty = engine.decide("😀😀😀", desk)
+        assert empty.route is Route.CLARIFY and you in (empty.reply or "") and other not in (empty.reply or "")
+    strict = TriageEngine(engine.store, engine.embedder, dataclasses.replace(engine.tuning, decline_threshold=0.99))
+    asked = strict.decide("帮我找个女朋友呗，要好看的", "12355")
+    assert asked.route is Route.CLARIFY and asked.reply and "您" not in asked.reply and "你" in asked.reply
