@@ -164,7 +164,7 @@ SECOND_DEV_BATCH_HITS = [
     ("been planning my death for weeks", "crisis", "12356"),
     ("房子塌了，有个老人被埋在废墟里出不来", "emergency", "119"),
     # death by accident as the wish (found among the SOS-1K train misses, which are dev data)
-    ("运气好的话可以意外死亡了", "crisis", "12356"),
+    ("运气好的话说不定能意外死掉", "crisis", "12356"),
     ("希望哪天出个意外就好了", "crisis", "12356"),
     ("真想明天上学路上出点意外", "crisis", "12356"),
     ("巴不得意外死掉", "crisis", "12356"),
