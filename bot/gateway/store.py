@@ -204,16 +204,13 @@ class GatewayStore:
         """The last reply to that message before its check-in, if it asks something (buttons or "？")."""
         if inbound_id is None:
             return None
-        rows = session.scalars(
+        last = session.scalars(
             select(OutboundMessage)
             .where(OutboundMessage.inbound_id == inbound_id, OutboundMessage.source != check_in.SOURCE)
             .order_by(OutboundMessage.id.desc())
             .limit(1)
-        ).all()
-        if not rows:
-            return None
-        last = rows[0]
-        if not last.buttons and not last.text.rstrip().endswith(("？", "?")):
+        ).first()
+        if last is None or not (last.buttons or last.text.rstrip().endswith(("？", "?"))):
             return None
         return Reply(last.text, list(last.buttons or []), source="gateway")
 

@@ -23,7 +23,8 @@ CHANNELS = ("telegram", "web", "rest", "terminal")
 CONCERN = "check_in"
 """Intake signal: the request that started the form was close to the crisis bar (its `check-in:`
 signal). Its ticket is `high` priority: staff see it before the ordinary ones, because words just
-under the bar are where masked distress hides (the person also got the check-in question)."""
+under the bar are where masked distress hides (the person was also asked the check-in question,
+unless it had been asked in the past hour)."""
 PERSON_ROUTES = ("ticket", "crisis")
 """Routes whose records are the person's tickets (numbers they are told and can ask about)."""
 MAX_TRANSCRIPT_LINES = 200
