@@ -174,7 +174,7 @@ class ActionTriageRequest(Action):
 
 def _start_ticket(decision: Any, text: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Route ticket: a short intro; the rules start ticket_form, which asks only what is missing."""
-    from bot.intake.fields import guess_since
+    from bot.intake.fields import category_info, guess_since, guess_youth_where, guess_youth_who
 
     name = getattr(decision, "category_name", None) or getattr(decision, "category_l1", None)
     if not name:
@@ -186,12 +186,18 @@ def _start_ticket(decision: Any, text: str, dispatcher: CollectingDispatcher, tr
         dispatcher.utter_message(response="utter_ticket_intro_plain")
     if getattr(decision, "reply", None):
         dispatcher.utter_message(text=decision.reply)
+    prefilled = [SlotSet("problem_since", guess_since(text))]
+    if desk_of(tracker) == "12355":  # a young person's message often names the place and the people
+        asked = category_info("12355", getattr(decision, "category", None)).slots
+        for slot, guess in (("problem_where", guess_youth_where), ("problem_who", guess_youth_who)):
+            if slot in asked:
+                prefilled.append(SlotSet(slot, guess(text)))
     return [
         *clear_form_events(tracker),
         *_decision_slots(decision),
         SlotSet("category_l1", getattr(decision, "category_l1", None)),
         SlotSet("problem_what", text),
-        SlotSet("problem_since", guess_since(text)),
+        *prefilled,
         SlotSet("ticket_origin", message_origin(tracker)),
         SlotSet("ticket_concern", concern_signal(decision)),
     ]

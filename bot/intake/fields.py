@@ -127,6 +127,39 @@ def guess_since(text: str) -> str | None:
     return None
 
 
+_YOUTH_PLACES: dict[str, str] = {
+    "学校": r"学校|學校|班上|班里|班裡|教室|宿舍|寝室|寢室|食堂|操场|操場|校门口|课间|課間|上课|上課",
+    "家里": r"家里|家裡|在家|家中",
+    "网上": r"网上|網上|网络|網絡|微信群|qq群|群里|群裡|游戏里|遊戲裡|直播间|抖音|快手|b站|微博|私信",
+    "实习或打工的地方": r"实习单位|實習單位|实习的地方|打工的地方|公司里|厂里|廠裡|店里|店裡",
+}
+_YOUTH_PEOPLE: dict[str, str] = {
+    "同学": r"同学|同學|男生|女生|室友|舍友|学长|學長|学姐|學姐|同桌",
+    "老师": r"老师|老師|班主任|校长|校長|教练|教練|辅导员|輔導員",
+    "家人": r"爸|(?<![他她你])[妈媽](?!的)|父母|继父|繼父|继母|繼母|后妈|後媽|爷爷|爺爺|奶奶|哥哥|姐姐|舅舅|叔叔",
+    "老板": r"老板|老闆|店长|店長|主管|经理|經理|中介|工头|工頭",
+    "网友": r"网友|網友|陌生人",
+}
+"""What a young person's first message often says already ("班上几个男生…把我书包扔进厕所"). The
+form asks "在哪里" and "涉及谁" only when the message does not say it unambiguously."""
+
+
+def _one_family(text: str, families: dict[str, str]) -> str | None:
+    found = {name for name, pattern in families.items() if re.search(pattern, (text or "").lower())}
+    return found.pop() if len(found) == 1 else None
+
+
+def guess_youth_where(text: str) -> str | None:
+    """ "学校" / "家里" / "网上" / "实习或打工的地方" when the message names places of one kind only."""
+    return _one_family(text, _YOUTH_PLACES)
+
+
+def guess_youth_who(text: str) -> str | None:
+    """ "同学" / "老师" / "家人" / "老板" / "网友" when the message names people of one kind only
+    ("班上几个男生骂我，老师也不管" names two: the form asks)."""
+    return _one_family(text, _YOUTH_PEOPLE)
+
+
 # -- contact details --------------------------------------------------------------------------------
 
 _MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d[- ]?\d{4}[- ]?\d{4})(?!\d)")

@@ -234,3 +234,29 @@ async def test_history_leaves_out_payloads_and_the_current_message(make_tracker,
 
     assert engine.calls == [("就在我家楼下", "12345", ["路灯坏了"])]
     assert buttons(dispatcher) == []
+
+
+async def test_a_young_persons_message_prefills_the_place_and_people_it_names(make_tracker, dispatcher, domain, store):
+    """Only for the fields the category asks (real 12355 catalogue) and only when unambiguous."""
+    rights = FakeEngine(FakeDecision(route="ticket", desk="12355", category="rights_protection"))
+    events = await ActionTriageRequest(engine=rights, store=store).run(
+        dispatcher, make_tracker("宿舍里室友一直偷用我的东西", sender_id="12355:web:k1"), domain
+    )
+    assert (slot_values(events)["problem_where"], slot_values(events)["problem_who"]) == ("学校", "同学")
+    text = "宿舍里室友一直偷用我的东西，还在群里造谣"  # 宿舍 and 群里: two kinds of place, the form asks
+    events = await ActionTriageRequest(engine=rights, store=store).run(
+        CollectingDispatcher(), make_tracker(text, sender_id="12355:web:k3"), domain
+    )
+    assert (slot_values(events)["problem_where"], slot_values(events)["problem_who"]) == (None, "同学")
+
+    counselling = FakeEngine(FakeDecision(route="ticket", desk="12355", category="counselling"))
+    events = await ActionTriageRequest(engine=counselling, store=store).run(
+        CollectingDispatcher(), make_tracker("我爸喝了酒就在家里砸东西", sender_id="12355:web:k2"), domain
+    )
+    assert "problem_where" not in slot_values(events) and "problem_who" not in slot_values(events)
+
+    adult = FakeEngine(FakeDecision(route="ticket", category="housing_property"))
+    events = await ActionTriageRequest(engine=adult, store=store).run(
+        CollectingDispatcher(), make_tracker("宿舍楼的水管漏水了"), domain
+    )
+    assert "problem_where" not in slot_values(events)  # 12345 asks for the address itself

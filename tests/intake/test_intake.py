@@ -6,7 +6,14 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from bot.intake.fields import category_info, format_duration, guess_since, parse_contact
+from bot.intake.fields import (
+    category_info,
+    format_duration,
+    guess_since,
+    guess_youth_where,
+    guess_youth_who,
+    parse_contact,
+)
 from bot.intake.hours import StaffHours, is_staffed, parse_staff_hours
 from bot.intake.records import channel_of, idempotency_key, message_origin, transcript_from_events
 
@@ -49,6 +56,23 @@ def test_hours_across_midnight_and_next_opening():
 )
 def test_since_is_read_only_when_the_message_clearly_says_it(text, since):
     assert guess_since(text) == since
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "who"),
+    [
+        ("班上几个男生天天骂我，还把我的书包扔进厕所，老师也不管", "学校", None),  # 同学 and 老师: ask
+        ("宿舍里室友一直偷用我的东西", "学校", "同学"),
+        ("我爸喝了酒就在家里砸东西", "家里", "家人"),
+        ("有个網友在QQ群里一直私信骚扰我", "网上", "网友"),
+        ("实习单位的主管让我天天加班还不给钱", "实习或打工的地方", "老板"),
+        ("他妈的，烦死了，啥都不想干", None, None),  # a curse is not a mother
+        ("最近压力好大，睡不着", None, None),
+        ("在学校被欺负，回到家里也没人管", None, None),  # two places: ask
+    ],
+)
+def test_a_young_persons_place_and_people_are_read_only_when_unambiguous(text, where, who):
+    assert (guess_youth_where(text), guess_youth_who(text)) == (where, who)
 
 
 def test_contacts():
