@@ -67,6 +67,9 @@ def test_since_is_read_only_when_the_message_clearly_says_it(text, since):
         ("有个網友在QQ群里一直私信骚扰我", "网上", "网友"),
         ("实习单位的主管让我天天加班还不给钱", "实习或打工的地方", "老板"),
         ("他妈的，烦死了，啥都不想干", None, None),  # a curse is not a mother
+        ("有个小姐姐说帮我代练，结果把号卖了", None, None),  # slang for a young stranger, not a sister
+        ("放学路上有个叔叔一直跟着我", None, None),  # any grown man: the form asks
+        ("我哥哥天天打我", None, "家人"),
         ("最近压力好大，睡不着", None, None),
         ("在学校被欺负，回到家里也没人管", None, None),  # two places: ask
     ],
