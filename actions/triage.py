@@ -174,7 +174,13 @@ class ActionTriageRequest(Action):
 
 def _start_ticket(decision: Any, text: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Route ticket: a short intro; the rules start ticket_form, which asks only what is missing."""
-    from bot.intake.fields import category_info, guess_since, guess_youth_where, guess_youth_who
+    from bot.intake.fields import (
+        category_info,
+        guess_since,
+        guess_youth_where,
+        guess_youth_who,
+        lost_money_to_fraud,
+    )
 
     name = getattr(decision, "category_name", None) or getattr(decision, "category_l1", None)
     if not name:
@@ -186,6 +192,8 @@ def _start_ticket(decision: Any, text: str, dispatcher: CollectingDispatcher, tr
         dispatcher.utter_message(response="utter_ticket_intro_plain")
     if getattr(decision, "reply", None):
         dispatcher.utter_message(text=decision.reply)
+    if lost_money_to_fraud(text):
+        dispatcher.utter_message(response="utter_fraud_report_first")
     prefilled = [SlotSet("problem_since", guess_since(text))]
     if desk_of(tracker) == "12355":  # a young person's message often names the place and the people
         asked = category_info("12355", getattr(decision, "category", None)).slots

@@ -15,6 +15,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from bot.text import normalise
+
 log = logging.getLogger(__name__)
 
 FIELD_SLOTS: dict[str, str] = {
@@ -125,6 +127,22 @@ def guess_since(text: str) -> str | None:
         if _SINCE_CUES.search(phrase) or _SINCE_CUES.search(after) or _SINCE_BEFORE.search(before):
             return phrase.strip()
     return None
+
+
+_MONEY = r"(钱|块|元|万|千|百|押金|保证金|定金|会员费|\d)"
+_FRAUD_LOSS = re.compile(
+    rf"(骗了|骗走|骗去|被骗|被人骗|让人骗|给人骗)(了|走)?.{{0,12}}{_MONEY}"
+    rf"|(交|转|付|充)了.{{0,16}}{_MONEY}.{{0,20}}(联系不上|拉黑|删了我|把我删|删除了我|不回|跑路|失联)"
+)
+_FRAUD_NOT_LOSS = re.compile(r"防止被骗|怎么(识别|防|避免)|如何(识别|防|避免)|会不会被骗|是不是骗")
+
+
+def lost_money_to_fraud(text: str) -> bool:
+    """Money already lost to a scam ("被网友骗了两千块钱", "交了保证金就联系不上人了"): reporting to
+    the police at once gives the best chance to stop the payment, so the ticket intro says so first.
+    Questions about avoiding scams ("怎么防止被骗钱") are not losses."""
+    norm = normalise(text or "")
+    return bool(_FRAUD_LOSS.search(norm)) and not _FRAUD_NOT_LOSS.search(norm)
 
 
 _YOUTH_PLACES: dict[str, str] = {

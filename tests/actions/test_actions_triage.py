@@ -260,3 +260,15 @@ async def test_a_young_persons_message_prefills_the_place_and_people_it_names(ma
         CollectingDispatcher(), make_tracker("宿舍楼的水管漏水了"), domain
     )
     assert "problem_where" not in slot_values(events)  # 12345 asks for the address itself
+
+
+async def test_money_just_lost_to_a_scam_is_told_to_call_the_police_first(make_tracker, dispatcher, domain, store):
+    engine = FakeEngine(FakeDecision(route="ticket", desk="12355", category="legal", category_name="法律咨询"))
+    tracker = make_tracker("我被网友骗了两千块钱，他现在拉黑我了", sender_id="12355:web:s1")
+    await ActionTriageRequest(engine=engine, store=store).run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_ticket_intro", "utter_fraud_report_first"]
+
+    question = CollectingDispatcher()
+    tracker = make_tracker("怎么识别网络诈骗啊", sender_id="12355:web:s2")
+    await ActionTriageRequest(engine=engine, store=store).run(question, tracker, domain)
+    assert responses(question) == ["utter_ticket_intro"]

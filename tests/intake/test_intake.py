@@ -12,6 +12,7 @@ from bot.intake.fields import (
     guess_since,
     guess_youth_where,
     guess_youth_who,
+    lost_money_to_fraud,
     parse_contact,
 )
 from bot.intake.hours import StaffHours, is_staffed, parse_staff_hours
@@ -76,6 +77,24 @@ def test_since_is_read_only_when_the_message_clearly_says_it(text, since):
 )
 def test_a_young_persons_place_and_people_are_read_only_when_unambiguous(text, where, who):
     assert (guess_youth_where(text), guess_youth_who(text)) == (where, who)
+
+
+@pytest.mark.parametrize(
+    ("text", "lost"),
+    [
+        ("我被网友骗了两千块钱，他现在拉黑我了", True),
+        ("被拉进兼职群做任务，交了保证金就联系不上人了", True),
+        ("買遊戲帳號被騙了800塊", True),  # Traditional
+        ("网恋对象让我转了3000，然后把我删了", True),
+        ("怎么识别网络诈骗啊", False),
+        ("怎么防止被骗钱", False),
+        ("电信诈骗有哪些常见套路", False),
+        ("老板拖欠工资三个月了", False),
+        ("他骗了我的感情", False),
+    ],
+)
+def test_money_already_lost_to_a_scam_is_recognised(text, lost):
+    assert lost_money_to_fraud(text) is lost
 
 
 def test_contacts():
