@@ -18,12 +18,13 @@ from starlette.staticfiles import StaticFiles
 from bot.channels.rest import POLLING_CHANNELS
 from bot.gateway.service import Gateway
 from bot.gateway.store import conversation_key
+from bot.voice import YOUTH_DESK, staff, you
 
 STATIC = Path(__file__).parent / "static"
 DESK_TITLES = {"12345": "12345政务服务便民热线", "12355": "12355青少年服务台"}
-CITIZEN_VOICE = {"you": "您", "staff": "工作人员", "prompt": "请输入您想咨询或反映的事情"}
-DESK_VOICE = {"12355": {"you": "你", "staff": "老师", "prompt": "想聊什么、想问什么，都可以在这里说"}}
-"""The page's own words per desk: young people are 你 on 12355, citizens 您 elsewhere."""
+PROMPTS = {YOUTH_DESK: "想聊什么、想问什么，都可以在这里说"}
+"""The message box's placeholder per desk (citizens: `CITIZEN_PROMPT`)."""
+CITIZEN_PROMPT = "请输入您想咨询或反映的事情"
 
 
 async def chat_page(request: Request) -> HTMLResponse:
@@ -31,7 +32,13 @@ async def chat_page(request: Request) -> HTMLResponse:
     if desk not in request.app.state.settings.desks:
         return HTMLResponse("<h1>没有这个服务台</h1>", status_code=404)
     page = (STATIC / "chat.html").read_text(encoding="utf-8")
-    words = {"title": DESK_TITLES.get(desk, desk), "desk": desk, **DESK_VOICE.get(desk, CITIZEN_VOICE)}
+    words = {
+        "title": DESK_TITLES.get(desk, desk),
+        "desk": desk,
+        "you": you(desk),
+        "staff": staff(desk),
+        "prompt": PROMPTS.get(desk, CITIZEN_PROMPT),
+    }
     for key, value in words.items():
         page = page.replace("{" + key + "}", html.escape(value))
     return HTMLResponse(page)

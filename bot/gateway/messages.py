@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 from bot.gateway.check_in import QUESTION as CHECK_IN_QUESTION
+from bot.voice import you
 
 HOTLINE_PHONE = {"12345": "12345", "12355": "12355"}
-
-
-def _you(desk: str) -> str:
-    """The 12355 youth desk says 你 to young people; 12345 says the polite 您 to citizens."""
-    return "你" if desk == "12355" else "您"
 
 
 def crisis_fallback(desk: str) -> str:
@@ -29,7 +25,7 @@ def emergency_fallback(channel: str) -> str:
 
 def backend_down(desk: str) -> str:
     return (
-        f"抱歉，系统暂时有点忙，{_you(desk)}的消息已经保存，没有丢失。"
+        f"抱歉，系统暂时有点忙，{you(desk)}的消息已经保存，没有丢失。"
         f"请稍后再发一次，或直接拨打{HOTLINE_PHONE.get(desk, desk)}热线。紧急情况请拨打110/120。"
     )
 
@@ -41,7 +37,7 @@ def empty_message(desk: str) -> str:
 
 
 def too_long(desk: str, limit: int) -> str:
-    return f"{_you(desk)}的消息很长，我先读了前{limit}个字。如有遗漏，可以分几条再补充。"
+    return f"{you(desk)}的消息很长，我先读了前{limit}个字。如有遗漏，可以分几条再补充。"
 
 
 def handed_to_staff(desk: str) -> str:
@@ -62,7 +58,7 @@ def check_in_no(resuming: bool) -> str:
 
 
 def rate_limited(desk: str) -> str:
-    return f"{_you(desk)}发消息有点快，我需要一点时间处理。请稍等几秒再发。紧急情况请拨打110/120。"
+    return f"{you(desk)}发消息有点快，我需要一点时间处理。请稍等几秒再发。紧急情况请拨打110/120。"
 
 
 def check_in(desk: str) -> str:

@@ -146,25 +146,27 @@ def lost_money_to_fraud(text: str) -> bool:
 
 
 _YOUTH_PLACES: dict[str, str] = {
-    "学校": r"学校|學校|班上|班里|班裡|教室|宿舍|寝室|寢室|食堂|操场|操場|校门口|课间|課間|上课|上課",
-    "家里": r"家里|家裡|在家|家中",
-    "网上": r"网上|網上|网络|網絡|微信群|qq群|群里|群裡|游戏里|遊戲裡|直播间|抖音|快手|b站|微博|私信",
-    "实习或打工的地方": r"实习单位|實習單位|实习的地方|打工的地方|公司里|厂里|廠裡|店里|店裡",
+    "学校": r"学校|班上|班里|教室|宿舍|寝室|食堂|操场|校门口|课间|上课",
+    "家里": r"家里|在家|家中",
+    "网上": r"网上|网络|微信群|qq群|群里|游戏里|直播间|抖音|快手|b站|微博|私信",
+    "实习或打工的地方": r"实习单位|实习的地方|打工的地方|公司里|厂里|店里",
 }
 _YOUTH_PEOPLE: dict[str, str] = {
-    "同学": r"同学|同學|男生|女生|室友|舍友|学长|學長|学姐|學姐|同桌",
-    "老师": r"老师|老師|班主任|校长|校長|教练|教練|辅导员|輔導員",
+    "同学": r"同学|男生|女生|室友|舍友|学长|学姐|同桌",
+    "老师": r"老师|班主任|校长|教练|辅导员",
     # not 他妈的 (a curse), 小哥哥/小姐姐 (slang for a young stranger), 叔叔 (any grown man to a child)
-    "家人": r"爸|(?<![他她你])[妈媽](?!的)|父母|继父|繼父|继母|繼母|后妈|後媽|爷爷|爺爺|奶奶|(?<!小)(哥哥|姐姐)",
-    "老板": r"老板|老闆|店长|店長|主管|经理|經理|中介|工头|工頭",
-    "网友": r"网友|網友|陌生人",
+    "家人": r"爸|(?<![他她你])妈(?!的)|父母|继父|继母|后妈|爷爷|奶奶|(?<!小)(哥哥|姐姐)",
+    "老板": r"老板|店长|主管|经理|中介|工头",
+    "网友": r"网友|陌生人",
 }
-"""What a young person's first message often says already ("班上几个男生…把我书包扔进厕所"). The
-form asks "在哪里" and "涉及谁" only when the message does not say it unambiguously."""
+"""What a young person's first message often says already ("班上几个男生…把我书包扔进厕所"). Read
+on the normalised text (Traditional -> Simplified, lower case). The form asks "在哪里" and "涉及谁"
+only when the message does not say it unambiguously."""
 
 
 def _one_family(text: str, families: dict[str, str]) -> str | None:
-    found = {name for name, pattern in families.items() if re.search(pattern, (text or "").lower())}
+    norm = normalise(text or "")
+    found = {name for name, pattern in families.items() if re.search(pattern, norm)}
     return found.pop() if len(found) == 1 else None
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from bot.intake.fields import category_info
 from bot.intake.hours import CHINA_TZ
 from bot.intake.records import PERSON_ROUTES
+from bot.voice import staff, you
 
 STATUS_WORDS = {
     "new": "已受理，等待{staff}处理",
@@ -24,13 +25,8 @@ STATUS_WORDS = {
 MAX_LISTED = 3
 
 
-def _voice(desk: str) -> dict[str, str]:
-    """Young people on 12355 are 你 and the staff their 老师; citizens on 12345 are 您."""
-    return {"you": "你", "staff": "老师"} if desk == "12355" else {"you": "您", "staff": "工作人员"}
-
-
 def _status_words(status: str, desk: str) -> str:
-    return STATUS_WORDS.get(status, status).format(**_voice(desk))
+    return STATUS_WORDS.get(status, status).format(you=you(desk), staff=staff(desk))
 
 
 def _when(at: datetime) -> str:
@@ -43,23 +39,23 @@ def describe(store: Any, ticket: Any, now: datetime) -> str:
     name = category_info(ticket.desk, ticket.category).name if ticket.category else None
     title = f"工单 {ticket.number}" + (f"（{name}）" if name else "")
     status = ticket.status
-    you, staff = _voice(ticket.desk)["you"], _voice(ticket.desk)["staff"]
+    person, staffer = you(ticket.desk), staff(ticket.desk)
     if ticket.route == "crisis" and status in ("new", "in_progress", "waiting_for_person"):
-        return f"{title}：值班{staff}正在跟进，请留在对话里，他们会尽快联系{you}。紧急情况请拨打110或120。"
+        return f"{title}：值班{staffer}正在跟进，请留在对话里，他们会尽快联系{person}。紧急情况请拨打110或120。"
     sentences = [f"{title}：{_status_words(status, ticket.desk)}。"]
     first_due = ticket.sla_first_response_due
     if status in ("new", "in_progress", "waiting_for_person"):
         if ticket.first_response_at is None and first_due is not None:
             if first_due > now:
-                sentences.append(f"{staff}会在 {_when(first_due)} 前回复{you}。")
+                sentences.append(f"{staffer}会在 {_when(first_due)} 前回复{person}。")
             else:
-                sentences.append(f"已经超过了承诺的回复时间，非常抱歉，我们已提醒{staff}优先处理。")
+                sentences.append(f"已经超过了承诺的回复时间，非常抱歉，我们已提醒{staffer}优先处理。")
         elif ticket.sla_resolution_due is not None and ticket.sla_resolution_due > now:
             sentences.append(f"预计 {_when(ticket.sla_resolution_due)} 前办结。")
         if status == "waiting_for_person":
-            sentences.append(f"{staff}需要{you}补充一些信息，请直接在这里回复。")
+            sentences.append(f"{staffer}需要{person}补充一些信息，请直接在这里回复。")
     elif status in ("resolved", "closed"):
-        sentences.append(f"如果问题还没有解决，可以直接告诉我，我请{staff}继续跟进。")
+        sentences.append(f"如果问题还没有解决，可以直接告诉我，我请{staffer}继续跟进。")
     staff_lines = [line for line in store.transcript(ticket.id) if line.sender == "staff"]
     if staff_lines:
         latest = staff_lines[-1].text.strip()

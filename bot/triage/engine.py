@@ -270,7 +270,8 @@ class TriageEngine:
         p_best, p_second = float(proba_entries[order[0]]), float(proba_entries[order[1]])
         entry = desk_model.entries[best]
         signals = (f"top:{best}:{p_best:.2f}", f"second:{second}:{p_second:.2f}", *notes)
-        signals += tuple(s for s in safety.signals if s.startswith(CHECK_IN_SIGNAL))
+        check_in = tuple(s for s in safety.signals if s.startswith(CHECK_IN_SIGNAL))
+        signals += check_in
         if evidence is not None and evidence.crisis_signal:
             signals += ("history",)
         if vetoed:
@@ -284,7 +285,7 @@ class TriageEngine:
             sure = float(proba_entries[declines].sum()) >= t.decline_threshold
             # close to the crisis bar: "we cannot grant that" beside "are you safe?" reads as a brush-off
             # to someone who may be saying goodbye ("我的东西都送给你们吧"); ask what they need instead
-            withheld = sure and any(s.startswith(CHECK_IN_SIGNAL) for s in safety.signals)
+            withheld = sure and bool(check_in)
             sure = sure and not withheld
         else:
             sure = ScopeGate(t.faq_threshold if entry.route is Route.FAQ else t.clarify_threshold).accept(

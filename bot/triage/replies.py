@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.triage.catalogue import Channel
+from bot.voice import YOUTH_DESK, you
 
 _CHANNEL_SHORT = {"110": "报警", "119": "消防救援", "120": "医疗急救", "122": "交通事故报警"}
 
@@ -33,25 +34,20 @@ def emergency_reply(channel: str, channels: Mapping[str, Channel] | None = None)
     return f"请立即拨打{channel}（{name}）！" if name else f"请立即拨打{channel}！"
 
 
-YOUTH = "12355"
-"""The youth desk: young people are spoken to as 你 (the citizen desks say 您)."""
-
-
 def empty_question(desk: str) -> str:
     """Asked when a message has no words to read (emoji, punctuation)."""
-    if desk == YOUTH:
+    if desk == YOUTH_DESK:
         return "可以打几个字跟我说说你遇到了什么事吗？我在听。"
     return "请用文字简单说说您遇到了什么事情：发生了什么，在哪里？"
 
 
 def vague_question(desk: str) -> str:
     """The one clarify question when nothing in the catalogue is a clear fit."""
-    if desk == YOUTH:
+    if desk == YOUTH_DESK:
         return "你想聊的或想问的具体是什么事呢？可以说说发生了什么、从什么时候开始的。"
     return "请问您具体想咨询或反映什么事情？可以说说发生了什么、在哪里、从什么时候开始的。"
 
 
 def clarify_between(first: str, second: str, desk: str) -> str:
     """One specific question when two entries are close: "is it A or B?"."""
-    you = "你" if desk == YOUTH else "您"
-    return f"想确认一下：{you}说的是“{first}”方面的事情，还是“{second}”方面的事情？可以再具体说说吗？"
+    return f"想确认一下：{you(desk)}说的是“{first}”方面的事情，还是“{second}”方面的事情？可以再具体说说吗？"

@@ -10,10 +10,15 @@ from actions.status import ActionCheckStatus, store_lookup
 
 
 def open_ticket(
-    store, conversation_id: str, key: str, summary: str = "小区路灯坏了", category: str = "urban_management"
+    store,
+    conversation_id: str,
+    key: str,
+    summary: str = "小区路灯坏了",
+    category: str = "urban_management",
+    desk: str = "12345",
 ):
     return store.create_ticket(
-        desk="12345",
+        desk=desk,
         route="ticket",
         conversation_id=conversation_id,
         channel="web",
@@ -136,27 +141,7 @@ def test_the_due_time_is_china_time(store, clock):
 def test_a_young_person_hears_about_their_ticket_in_the_youth_desk_voice(store, clock):
     from bot.intake.status import status_reply
 
-    store.create_ticket(
-        desk="12355",
-        route="ticket",
-        conversation_id="12355:web:kid",
-        channel="web",
-        idempotency_key="y1",
-        summary="同学一直孤立我",
-        category="counselling",
-        sla_first_response_hours=24,
-        sla_resolution_hours=72,
-    )
-    store.create_ticket(
-        desk="12355",
-        route="ticket",
-        conversation_id="12355:web:kid",
-        channel="web",
-        idempotency_key="y2",
-        summary="考试压力好大",
-        category="counselling",
-        sla_first_response_hours=24,
-        sla_resolution_hours=72,
-    )
+    for key, summary in (("y1", "同学一直孤立我"), ("y2", "考试压力好大")):
+        open_ticket(store, "12355:web:kid", key, summary, category="counselling", desk="12355")
     text = status_reply(store, "12355:web:kid", None, now=clock.now + timedelta(hours=1))
     assert text and "您" not in text and "老师会在" in text and "前回复你" in text and "等待老师处理" in text

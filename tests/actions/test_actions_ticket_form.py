@@ -334,6 +334,19 @@ def confirmed(make_tracker, **slots):
     )
 
 
+def youth_rights_confirmed(make_tracker, **slots):
+    """A confirmed 12355 rights-protection form (an urgent category) about a classmate."""
+    return confirmed(
+        make_tracker,
+        sender_id=YOUTH,
+        desk="12355",
+        category="rights_protection",
+        category_l1=None,
+        problem_who="同班同学",
+        **slots,
+    )
+
+
 async def test_submit_opens_the_ticket_and_tells_its_number_and_response_time(
     make_tracker, dispatcher, domain, store, clock
 ):
@@ -373,15 +386,7 @@ async def test_a_ticket_whose_request_was_close_to_the_crisis_bar_is_high_priori
         CollectingDispatcher(), confirmed(make_tracker, sender_id="12345:web:u2"), domain
     )
     assert store.tickets_for_conversation("12345:web:u2")[0].priority == "normal"
-    youth = confirmed(
-        make_tracker,
-        sender_id=YOUTH,
-        desk="12355",
-        category="rights_protection",
-        category_l1=None,
-        problem_who="同班同学",
-        ticket_concern="check-in:0.4",
-    )
+    youth = youth_rights_confirmed(make_tracker, ticket_concern="check-in:0.4")
     await ActionSubmitTicket(store=store, clock=clock).run(CollectingDispatcher(), youth, domain)
     assert store.tickets_for_conversation(YOUTH)[0].priority == "urgent"
 
@@ -398,16 +403,7 @@ async def test_a_retried_submit_makes_one_ticket(make_tracker, domain, store, cl
 
 
 async def test_an_urgent_youth_ticket_with_consented_contact(make_tracker, dispatcher, domain, store, clock):
-    tracker = confirmed(
-        make_tracker,
-        sender_id=YOUTH,
-        desk="12355",
-        category="rights_protection",
-        category_l1=None,
-        problem_who="同班同学",
-        contact_consent=True,
-        contact_value="13812345678",
-    )
+    tracker = youth_rights_confirmed(make_tracker, contact_consent=True, contact_value="13812345678")
 
     await ActionSubmitTicket(store=store, clock=clock).run(dispatcher, tracker, domain)
 
