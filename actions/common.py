@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Tracker
+
+if TYPE_CHECKING:
+    from bot.tickets.repository import TicketStore
+    from bot.triage.decision import Decision
 
 logger = logging.getLogger(__name__)
 
@@ -89,15 +93,24 @@ def previous_user_texts(tracker: Tracker, limit: int = 5) -> list[str]:
     return [t for t in earlier if t.strip() and not is_payload(t)][-limit:]
 
 
-_engine_lock = threading.Lock()
+def gateway_decision(tracker: Tracker) -> Decision | None:
+    """The gateway's triage decision for the latest message (its metadata), or None.
 
+    The gateway decides once per message, from its own full record of the conversation; the actions
+    only act on that decision. None when the message did not come through the gateway (or the
+    gateway's triage failed): the caller then apologises instead of guessing.
+    """
+    from bot.triage.decision import METADATA_KEY, Decision
 
-def load_triage_engine() -> Any:
-    """The shared triage engine, loaded on first use (never at import time)."""
-    with _engine_lock:  # two first messages at once must not load the model twice
-        from bot.triage.engine import get_engine
-
-        return get_engine()
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    raw = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
+    if raw is None:
+        return None
+    try:
+        return Decision.from_dict(raw)
+    except (TypeError, ValueError) as exc:
+        logger.error("the gateway's decision in the message metadata is unreadable: %s", exc)
+        return None
 
 
 def route_name(value: Any) -> str | None:
@@ -128,11 +141,18 @@ FORM_SLOTS: tuple[str, ...] = (
 """Slots of one pass through the ticket form: cleared when it ends, so the next one starts empty."""
 
 
-def load_ticket_store() -> Any:
+def load_ticket_store() -> TicketStore:
     """The ticket store on FRONTDOOR_DATABASE_URL, opened on first use (never at import time)."""
     from bot.intake.records import get_store
 
     return get_store()
+
+
+async def ticket_store(given: TicketStore | None = None) -> TicketStore:
+    """`given` (tests pass their own), else the process's store, opened in a thread on first use."""
+    if given is not None:
+        return given
+    return await asyncio.to_thread(load_ticket_store)
 
 
 def message_origin(tracker: Tracker) -> str:
@@ -142,16 +162,9 @@ def message_origin(tracker: Tracker) -> str:
     return origin(tracker.events)
 
 
-def decision_signals(decision: Any) -> tuple[str, ...]:
-    """A triage decision's signals as plain strings (what records and tickets keep)."""
-    return tuple(str(s) for s in getattr(decision, "signals", ()) or ())
-
-
-def concern_signal(decision: Any) -> str | None:
+def concern_signal(decision: Decision) -> str | None:
     """The decision's check-in signal ("check-in:0.32"): close to the crisis bar, not over it."""
-    from bot.triage.safety import CHECK_IN_SIGNAL
-
-    return next((s for s in decision_signals(decision) if s.startswith(CHECK_IN_SIGNAL)), None)
+    return decision.check_in_signal
 
 
 def concern_signals(tracker: Tracker) -> dict[str, Any]:
@@ -162,7 +175,7 @@ def concern_signals(tracker: Tracker) -> dict[str, Any]:
     return {CONCERN: str(concern)} if concern else {}
 
 
-def record_decision(store: Any, tracker: Tracker, decision: Any, text: str, route: str) -> None:
+def record_decision(store: TicketStore, tracker: Tracker, decision: Decision, text: str, route: str) -> None:
     """The closed record of an answer given at the first gate from a triage decision (faq, refer,
     decline...), idempotent per message. Blocking: call it in a thread."""
     from bot.intake.records import record_answer
@@ -174,11 +187,11 @@ def record_decision(store: Any, tracker: Tracker, decision: Any, text: str, rout
         conversation_id=tracker.sender_id,
         origin=message_origin(tracker),
         text=text,
-        entry_id=getattr(decision, "entry_id", None) or getattr(decision, "faq_id", None),
+        entry_id=decision.entry_id or decision.faq_id,
         channel=decision.channel,
-        confidence=getattr(decision, "confidence", None),
-        signals=decision_signals(decision),
-        reply=getattr(decision, "reply", None),
+        confidence=decision.confidence,
+        signals=decision.signals,
+        reply=decision.reply,
     )
 
 

@@ -16,7 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import latest_intent, latest_text, load_ticket_store
+from actions.common import latest_intent, latest_text, ticket_store
 from actions.safety import respond_to_crisis
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ class ActionFollowUpAnswer(Action):
         ref = next(tracker.get_latest_entity_values("follow_up_ticket"), None)
         intent = latest_intent(tracker)
         try:
-            store = self._store or await asyncio.to_thread(load_ticket_store)
+            store = await ticket_store(self._store)
             if intent in ("affirm", "deny") and ref is not None:
                 await self._solved(dispatcher, store, tracker.sender_id, ref, intent == "affirm")
             else:

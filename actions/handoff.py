@@ -20,8 +20,8 @@ from actions.common import (
     clear_form_events,
     concern_signals,
     desk_of,
-    load_ticket_store,
     message_origin,
+    ticket_store,
     transcript,
 )
 
@@ -83,7 +83,7 @@ class ActionHandoff(Action):
             },
         )
         try:
-            store = self._store or await asyncio.to_thread(load_ticket_store)
+            store = await ticket_store(self._store)
             opened = await asyncio.to_thread(open_ticket, store, intake, transcript(tracker))
         except Exception:  # the handoff itself must still happen
             logger.exception("could not open the ticket of the matter handed to staff")

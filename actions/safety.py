@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -21,22 +21,21 @@ from actions.common import (
     EMERGENCY_CHANNEL_NAMES,
     clear_form_events,
     desk_of,
-    is_payload,
-    latest_text,
-    load_ticket_store,
-    load_triage_engine,
+    gateway_decision,
     message_origin,
     person_text,
-    previous_user_texts,
-    route_name,
+    ticket_store,
     transcript,
 )
-from bot.gateway import check_in
-from bot.gateway.messages import check_in as check_in_message
+from bot.crisis_words import CHECK_IN_QUESTION
+from bot.crisis_words import check_in as check_in_message
+from bot.triage.decision import CHECK_IN_ANSWER_SIGNAL
+from bot.triage.vocabulary import CRISIS_CHANNEL, Route
+
+if TYPE_CHECKING:
+    from bot.tickets.repository import TicketStore
 
 logger = logging.getLogger(__name__)
-
-CRISIS_CHANNEL = "12356"
 
 
 def respond_to_crisis(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
@@ -57,14 +56,12 @@ def respond_to_crisis(dispatcher: CollectingDispatcher, tracker: Tracker) -> lis
 
 
 def screen_signals(tracker: Tracker) -> list[str]:
-    """Why the gateway's safety screen flagged the message (metadata.safety.signals), for the ticket."""
-    metadata = (tracker.latest_message or {}).get("metadata") or {}
-    safety = metadata.get("safety") if isinstance(metadata, dict) else None
-    signals = safety.get("signals") if isinstance(safety, dict) else None
-    return [str(s)[:80] for s in signals[:20]] if isinstance(signals, list) else []
+    """Why the gateway's decision flagged the message (its signals), for the ticket."""
+    decision = gateway_decision(tracker)
+    return [s[:80] for s in decision.signals[:20]] if decision is not None else []
 
 
-def open_crisis_ticket(tracker: Tracker, store: Any, signals: dict[str, Any] | None = None) -> str | None:
+def open_crisis_ticket(tracker: Tracker, store: TicketStore, signals: dict[str, Any] | None = None) -> str | None:
     """Opens the urgent ticket of a crisis (once per triggering message); its number, or None on failure."""
     from bot.intake.records import open_crisis_ticket as open_ticket
 
@@ -76,9 +73,9 @@ def open_crisis_ticket(tracker: Tracker, store: Any, signals: dict[str, Any] | N
         else:
             summary = text or earlier or "（危机对话）"
         lines = transcript(tracker)
-        if any(str(s).startswith(check_in.ANSWER_SIGNAL) for s in (signals or {}).get("screen", [])):
+        if any(str(s).startswith(CHECK_IN_ANSWER_SIGNAL) for s in (signals or {}).get("screen", [])):
             # the question came from the gateway, so it is not in Rasa's transcript: put it back
-            summary = f"{summary}\n（回答前台的关怀询问：{check_in.QUESTION}）"
+            summary = f"{summary}\n（回答前台的关怀询问：{CHECK_IN_QUESTION}）"
             if lines and lines[-1][0] == "person":
                 lines = [*lines[:-1], ("bot", check_in_message(desk_of(tracker))), lines[-1]]
         ticket = open_ticket(
@@ -120,7 +117,7 @@ def respond_to_emergency(dispatcher: CollectingDispatcher, tracker: Tracker, cha
     return events
 
 
-def record_emergency(tracker: Tracker, store: Any, channel: str | None, signals: tuple[str, ...] = ()) -> None:
+def record_emergency(tracker: Tracker, store: TicketStore, channel: str | None, signals: tuple[str, ...] = ()) -> None:
     """A closed `emergency` record (counts as answered); failures are logged, never shown."""
     from bot.intake.records import record_answer
 
@@ -142,7 +139,7 @@ def record_emergency(tracker: Tracker, store: Any, channel: str | None, signals:
 class ActionHandleCrisis(Action):
     """Intent `crisis` (NLU or the safety override), and every message while in_crisis."""
 
-    def __init__(self, store: Any = None) -> None:
+    def __init__(self, store: TicketStore | None = None) -> None:
         """`store` replaces the ticket store in tests; in production it is opened on first use."""
         self._store = store
 
@@ -164,7 +161,7 @@ class ActionHandleCrisis(Action):
         number = None
         if first:
             try:
-                store = self._store or await asyncio.to_thread(load_ticket_store)
+                store = await ticket_store(self._store)
                 signals = {"source": "crisis_intent", "screen": screen_signals(tracker)}
                 number = await asyncio.to_thread(open_crisis_ticket, tracker, store, signals)
             except Exception:
@@ -178,9 +175,8 @@ class ActionHandleCrisis(Action):
 class ActionHandleEmergency(Action):
     """Intent `emergency`: "call 110/119/120/122 now" first."""
 
-    def __init__(self, engine: Any = None, store: Any = None) -> None:
-        """`engine` / `store` replace the triage engine and the ticket store in tests."""
-        self._engine = engine
+    def __init__(self, store: TicketStore | None = None) -> None:
+        """`store` replaces the ticket store in tests."""
         self._store = store
 
     def name(self) -> str:
@@ -188,30 +184,22 @@ class ActionHandleEmergency(Action):
         return "action_handle_emergency"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        """The channel comes from the safety override's `channel` entity, else from the triage engine."""
+        """The channel comes from the safety override's `channel` entity, else from the gateway's decision."""
         channel = next(tracker.get_latest_entity_values("channel"), None)
         if channel not in EMERGENCY_CHANNEL_NAMES:
-            channel = await self._channel_from_engine(tracker)
+            channel = _channel_from_decision(tracker)
         events = respond_to_emergency(dispatcher, tracker, channel)
         try:
-            store = self._store or await asyncio.to_thread(load_ticket_store)
+            store = await ticket_store(self._store)
             await asyncio.to_thread(record_emergency, tracker, store, channel, ("emergency_intent",))
         except Exception:
             logger.exception("ticket store unavailable for the emergency record")
         return events
 
-    async def _channel_from_engine(self, tracker: Tracker) -> str | None:
-        text = latest_text(tracker)
-        if not text.strip() or is_payload(text):
-            return None
-        try:
-            engine = self._engine or await asyncio.to_thread(load_triage_engine)
-            decision = await asyncio.to_thread(
-                engine.decide, text, desk_of(tracker), history=previous_user_texts(tracker)
-            )
-        except Exception:  # the generic "call 110/119/120/122" answer still goes out
-            logger.exception("Triage engine failed while looking up an emergency channel")
-            return None
-        if route_name(decision.route) == "emergency" and decision.channel in EMERGENCY_CHANNEL_NAMES:
-            return str(decision.channel)
-        return None
+
+def _channel_from_decision(tracker: Tracker) -> str | None:
+    """The emergency channel of the gateway's decision, when it decided on an emergency."""
+    decision = gateway_decision(tracker)
+    if decision is not None and decision.route is Route.EMERGENCY and decision.channel in EMERGENCY_CHANNEL_NAMES:
+        return decision.channel
+    return None

@@ -18,8 +18,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -31,16 +32,19 @@ from actions.common import (
     clear_form_events,
     concern_signals,
     desk_of,
+    gateway_decision,
     latest_intent,
-    load_ticket_store,
-    load_triage_engine,
     message_origin,
-    previous_user_texts,
     record_decision,
-    route_name,
+    ticket_store,
     transcript,
 )
 from actions.safety import crisis_payload, open_crisis_ticket, record_emergency, respond_to_emergency
+from bot.triage.vocabulary import Route
+
+if TYPE_CHECKING:
+    from bot.tickets.repository import TicketStore
+    from bot.triage.decision import Decision
 
 logger = logging.getLogger(__name__)
 
@@ -110,14 +114,13 @@ def form_slots(tracker: Tracker, now: datetime) -> list[str]:
 class ValidateTicketForm(FormValidationAction):
     """Dynamic form fields and answer checks of ticket_form."""
 
-    def __init__(self, engine: Any = None, store: Any = None, clock: Any = None) -> None:
-        """`engine`, `store` and `clock` (staff hours) replace the real ones in tests."""
-        self._engine = engine
+    def __init__(self, store: TicketStore | None = None, clock: Callable[[], datetime] | None = None) -> None:
+        """`store` and `clock` (staff hours) replace the real ones in tests."""
         self._store = store
         self._clock = clock or _now
 
-    async def _ticket_store(self) -> Any:
-        return self._store or await asyncio.to_thread(load_ticket_store)
+    async def _ticket_store(self) -> TicketStore:
+        return await ticket_store(self._store)
 
     def name(self) -> str:
         """Rasa calls it after every answer to ticket_form."""
@@ -143,13 +146,12 @@ class ValidateTicketForm(FormValidationAction):
             return {"problem_what": None}
         if tracker.get_slot("requested_slot") != "problem_what":
             return {"problem_what": text}  # pre-filled from the triaged request
-        decision = await self._decide(text, tracker)
-        route = route_name(getattr(decision, "route", None))
-        if route in ("crisis", "emergency"):
+        decision = gateway_decision(tracker)
+        if decision is not None and decision.is_safety:
             return await self._stop_for_safety(decision, "problem_what", dispatcher, tracker)
         result: dict[str, Any] = {"problem_what": text}
-        if route == "ticket" and getattr(decision, "category", None):
-            result.update({"category": decision.category, "category_l1": getattr(decision, "category_l1", None)})
+        if decision is not None and decision.route is Route.TICKET and decision.category:
+            result.update({"category": decision.category, "category_l1": decision.category_l1})
         return result
 
     async def validate_problem_where(
@@ -266,43 +268,36 @@ class ValidateTicketForm(FormValidationAction):
 
     # -- digressions and safety inside the form -------------------------------------------------
 
-    async def _decide(self, text: str, tracker: Tracker) -> Any:
-        try:
-            engine = self._engine or await asyncio.to_thread(load_triage_engine)
-            return await asyncio.to_thread(engine.decide, text, desk_of(tracker), history=previous_user_texts(tracker))
-        except Exception:
-            logger.exception("triage engine failed inside the ticket form; taking the answer as it is")
-            return None
-
     async def _digression(
         self, text: str, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any] | None:
         """A new request in the middle of the form: answer it and ask the same question again."""
-        decision = await self._decide(text, tracker)
-        route = route_name(getattr(decision, "route", None))
-        if route in ("crisis", "emergency"):
+        decision = gateway_decision(tracker)
+        if decision is None:
+            return None
+        if decision.is_safety:
             return await self._stop_for_safety(decision, slot, dispatcher, tracker)
-        if route not in ("faq", "refer", "decline") or not getattr(decision, "reply", None):
+        if decision.route not in (Route.FAQ, Route.REFER, Route.DECLINE) or not decision.reply:
             return None
         dispatcher.utter_message(text=decision.reply)
         await self._record_digression(decision, text, tracker)
         dispatcher.utter_message(response="utter_form_continue")
         return {slot: None}
 
-    async def _record_digression(self, decision: Any, text: str, tracker: Tracker) -> None:
+    async def _record_digression(self, decision: Decision, text: str, tracker: Tracker) -> None:
         try:
             store = await self._ticket_store()
-            route = route_name(decision.route) or "faq"
+            route = decision.route.value
             await asyncio.to_thread(record_decision, store, tracker, decision, text, route)
         except Exception:
             logger.exception("could not record the answer given inside the form")
 
     async def _stop_for_safety(
-        self, decision: Any, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
+        self, decision: Decision, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
-        """The engine saw a crisis or an emergency that NLU did not: answer it and stop the form."""
-        route = route_name(decision.route)
-        store: Any = None
+        """The gateway saw a crisis or an emergency that NLU did not: answer it and stop the form."""
+        route = decision.route.value
+        store: TicketStore | None = None
         try:
             store = await self._ticket_store()
         except Exception:
@@ -320,9 +315,9 @@ class ValidateTicketForm(FormValidationAction):
                 "channel": "12356",
                 **({"last_ticket": number} if number else {}),
             }
-        respond_to_emergency(dispatcher, tracker, getattr(decision, "channel", None))
+        respond_to_emergency(dispatcher, tracker, decision.channel)
         if store is not None:
-            await asyncio.to_thread(record_emergency, tracker, store, getattr(decision, "channel", None))
+            await asyncio.to_thread(record_emergency, tracker, store, decision.channel)
         return {slot: None, "ticket_abort": "emergency", "route": "emergency", "channel": decision.channel}
 
 
@@ -471,7 +466,7 @@ class ActionSubmitTicket(Action):
             signals=concern_signals(tracker),
         )
         try:
-            store = self._store or await asyncio.to_thread(load_ticket_store)
+            store = await ticket_store(self._store)
             opened = await asyncio.to_thread(open_ticket, store, intake, transcript(tracker), self._clock())
         except Exception:
             logger.exception("could not open the ticket")

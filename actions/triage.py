@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -22,16 +22,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import (
     clear_form_events,
     concern_signal,
-    decision_signals,
     desk_of,
+    gateway_decision,
     is_payload,
     latest_text,
-    load_ticket_store,
-    load_triage_engine,
     message_origin,
-    previous_user_texts,
     record_decision,
-    route_name,
+    ticket_store,
 )
 from actions.safety import (
     crisis_payload,
@@ -40,6 +37,10 @@ from actions.safety import (
     respond_to_crisis,
     respond_to_emergency,
 )
+
+if TYPE_CHECKING:
+    from bot.tickets.repository import TicketStore
+    from bot.triage.decision import Decision
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +53,10 @@ INSIST_AFTER = ("faq", "refer")
 
 
 class ActionTriageRequest(Action):
-    """describe_problem, inform outside a form, nlu_fallback: the engine decides what happens."""
+    """describe_problem, inform outside a form, nlu_fallback: acts on the gateway's decision."""
 
-    def __init__(self, engine: Any = None, store: Any = None) -> None:
-        """`engine` / `store` replace the triage engine and the ticket store in tests."""
-        self._engine = engine
+    def __init__(self, store: TicketStore | None = None) -> None:
+        """`store` replaces the ticket store in tests."""
         self._store = store
 
     def name(self) -> str:
@@ -64,17 +64,16 @@ class ActionTriageRequest(Action):
         return "action_triage_request"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        """Never raises: on an engine error the person gets an apology and the way to a human."""
+        """Never raises: without a decision the person gets an apology and the way to a human."""
         text = latest_text(tracker)
         if not text.strip() or is_payload(text):
             return self._button(dispatcher, tracker)
 
-        desk = desk_of(tracker)
-        try:
-            engine = self._engine or await asyncio.to_thread(load_triage_engine)
-            decision = await asyncio.to_thread(engine.decide, text, desk, history=previous_user_texts(tracker))
-        except Exception:
-            logger.exception("Triage engine failed (desk %s)", desk)
+        decision = gateway_decision(tracker)
+        if decision is None:
+            logger.error(
+                "no triage decision with the message (desk %s): not sent through the gateway?", desk_of(tracker)
+            )
             dispatcher.utter_message(response="utter_triage_error")
             return [SlotSet("route", None)]
         events = self.act_on(decision, text, dispatcher, tracker)
@@ -98,10 +97,10 @@ class ActionTriageRequest(Action):
         return [SlotSet("route", None), SlotSet("faq_id", None)]
 
     @staticmethod
-    def act_on(decision: Any, text: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    def act_on(decision: Decision, text: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         """Sends the reply the route calls for and records the decision in slots."""
-        route = route_name(decision.route)
-        reply = getattr(decision, "reply", None)
+        route = decision.route.value
+        reply = decision.reply
         if route == "crisis":
             return respond_to_crisis(dispatcher, tracker)
         if route == "emergency":
@@ -136,22 +135,27 @@ class ActionTriageRequest(Action):
         return _decision_slots(decision)
 
     async def _record(
-        self, decision: Any, text: str, dispatcher: CollectingDispatcher, tracker: Tracker, events: list[EventType]
+        self,
+        decision: Decision,
+        text: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        events: list[EventType],
     ) -> None:
         """Writes what the route asks for to the ticket store; a failure never reaches the person."""
-        route = route_name(decision.route)
+        route = decision.route.value
         if route not in (*RECORDED_ROUTES, "emergency", "crisis"):
             return
-        if route == "faq" and not getattr(decision, "reply", None):
+        if route == "faq" and not decision.reply:
             return
         try:
-            store = self._store or await asyncio.to_thread(load_ticket_store)
+            store = await ticket_store(self._store)
         except Exception:
             logger.exception("ticket store unavailable; %s answer not recorded", route)
             if route == "crisis":
                 dispatcher.utter_message(json_message=crisis_payload(None))
             return
-        signals = decision_signals(decision)
+        signals = decision.signals
         if route == "crisis":
             if tracker.get_slot("in_crisis") is True:
                 dispatcher.utter_message(json_message=crisis_payload(None))
@@ -172,7 +176,7 @@ class ActionTriageRequest(Action):
             logger.exception("could not record the %s answer", route)
 
 
-def _start_ticket(decision: Any, text: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+def _start_ticket(decision: Decision, text: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Route ticket: a short intro; the rules start ticket_form, which asks only what is missing."""
     from bot.intake.fields import (
         category_info,
@@ -182,28 +186,28 @@ def _start_ticket(decision: Any, text: str, dispatcher: CollectingDispatcher, tr
         lost_money_to_fraud,
     )
 
-    name = getattr(decision, "category_name", None) or getattr(decision, "category_l1", None)
+    name = decision.category_name or decision.category_l1
     if not name:
-        category = getattr(decision, "category", None) or ""
+        category = decision.category or ""
         name = category if category and not category.isascii() else None  # ids are not for people
     if name:
         dispatcher.utter_message(response="utter_ticket_intro", category_name=name)
     else:
         dispatcher.utter_message(response="utter_ticket_intro_plain")
-    if getattr(decision, "reply", None):
+    if decision.reply:
         dispatcher.utter_message(text=decision.reply)
     if lost_money_to_fraud(text):
         dispatcher.utter_message(response="utter_fraud_report_first")
     prefilled = [SlotSet("problem_since", guess_since(text))]
     if desk_of(tracker) == "12355":  # a young person's message often names the place and the people
-        asked = category_info("12355", getattr(decision, "category", None)).slots
+        asked = category_info("12355", decision.category).slots
         for slot, guess in (("problem_where", guess_youth_where), ("problem_who", guess_youth_who)):
             if slot in asked:
                 prefilled.append(SlotSet(slot, guess(text)))
     return [
         *clear_form_events(tracker),
         *_decision_slots(decision),
-        SlotSet("category_l1", getattr(decision, "category_l1", None)),
+        SlotSet("category_l1", decision.category_l1),
         SlotSet("problem_what", text),
         *prefilled,
         SlotSet("ticket_origin", message_origin(tracker)),
@@ -211,9 +215,9 @@ def _start_ticket(decision: Any, text: str, dispatcher: CollectingDispatcher, tr
     ]
 
 
-def _decision_slots(decision: Any, skip: tuple[str, ...] = ()) -> list[EventType]:
+def _decision_slots(decision: Decision, skip: tuple[str, ...] = ()) -> list[EventType]:
     values = {
-        "route": route_name(decision.route),
+        "route": decision.route.value,
         "channel": decision.channel,
         "category": decision.category,
         "faq_id": decision.faq_id,

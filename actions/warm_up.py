@@ -1,9 +1,9 @@
-"""Load the triage engine when the action server starts, not on a person's first message.
+"""Open the ticket store when the action server starts, not on a person's first message.
 
 rasa-sdk imports the actions package twice: in its main process and again in the Sanic worker
 that serves requests (a spawned child, which Sanic marks with SANIC_WORKER_NAME="Sanic-Server-...";
 `multiprocessing.parent_process()` is not set yet while the child imports). Only the worker needs
-the models, so the warm-up runs there, in a background thread (the server answers /health
+the store (a migrated database connection), so the warm-up runs there, in a background thread (the server answers /health
 meanwhile), and only when the launcher asks for it with FRONTDOOR_WARM_UP=1: tests and tools that
 import the actions load nothing.
 """
@@ -24,14 +24,13 @@ def wanted() -> bool:
 
 
 def _warm() -> None:
-    from actions.common import load_ticket_store, load_triage_engine
+    from actions.common import load_ticket_store
 
     try:
-        load_triage_engine().warm_up()
         load_ticket_store()
-        logger.info("triage engine and ticket store ready")
+        logger.info("ticket store ready")
     except Exception:  # the first request will try again and report properly
-        logger.exception("warm-up failed; the triage engine loads on first use instead")
+        logger.exception("warm-up failed; the ticket store opens on first use instead")
 
 
 def start_in_worker() -> threading.Thread | None:

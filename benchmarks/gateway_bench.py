@@ -10,8 +10,10 @@ messages/s at p95 <= 300 ms.
 
     .venv-app/bin/python -m benchmarks.gateway_bench [seconds] [concurrency] [rasa replicas]
 
-It also reports the CPU time each process spent per message (from /proc, Linux only): where the
-time goes, and how far two cores are from the goal.
+It also reports the CPU time each process spent per message and each process's resident memory
+after the run (from /proc, Linux only): where the time and the memory go, and how far two cores are
+from the goal. (`rasa_direct`, with one replica, drives Rasa's REST channel without the gateway:
+those messages carry no decision, so the actions only apologise; it bounds what Rasa alone can do.)
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.procfs import cpu_seconds
+from benchmarks.procfs import cpu_seconds, rss_mb
 from bot.gateway import messages
 from bot.launcher import Stack, free_port, free_ports
 from bot.settings import REPO_ROOT, Settings
@@ -46,6 +48,14 @@ CONVERSATIONS = [
     ["我們社區的垃圾好幾天沒人清理了", "在东城区", "谢谢"],
 ]
 RESEND_EVERY = 20  # one request in twenty is resent with the same message id
+
+
+def _rss_by_service(stack: Stack | None) -> dict[str, float]:
+    """Resident memory of each process (with its children) after the run, and the total, in MB."""
+    if stack is None:
+        return {}
+    memory = {s.name: round(rss_mb(s.process.pid)) for s in stack.services if s.process is not None}
+    return {**memory, "total": sum(memory.values())}
 
 
 def _cpu_by_service(stack: Stack | None) -> dict[str, float]:
@@ -218,6 +228,7 @@ def run_bench(
             cpu_before = _cpu_by_service(stack)
             results, elapsed = asyncio.run(_drive(url, seconds, concurrency, warm_up=False))
             cpu_after = _cpu_by_service(stack)
+            memory = _rss_by_service(stack)
             cpu_ms = {
                 name: round(1000 * (cpu_after[name] - cpu_before[name]) / max(results.sent, 1), 1) for name in cpu_after
             }
@@ -245,6 +256,7 @@ def run_bench(
         "duplicated": duplicated,
         "apologies": results.apologies,
         "cpu_ms_per_message": cpu_ms,
+        "rss_mb_after_run": memory,
         "rasa_direct": direct,
     }
 

@@ -18,7 +18,7 @@ from bot.console.routes import mount as console_mount
 from bot.followups.runtime import FollowUpService
 from bot.gateway.outbound import OutboundWorker
 from bot.gateway.rasa_client import RasaClient
-from bot.gateway.service import STAFF_CHANNEL, Gateway, SafetyScreen, triage_safety_screen
+from bot.gateway.service import STAFF_CHANNEL, Decide, Gateway, triage_decide
 from bot.settings import MissingSecretError, Settings, get_settings
 from bot.tickets.db import make_engine, migrate
 
@@ -42,14 +42,14 @@ def _warm_up_triage() -> None:
     get_engine().warm_up()
 
 
-def _start_warm_up(safety_screen: SafetyScreen) -> Callable[[], str]:
+def _start_warm_up(decide: Decide) -> Callable[[], str]:
     """Load the triage engine in the background; returns a probe: "warming", "ready" or "failed".
 
-    Only the real screen needs it (tests that pass their own screen load nothing). A failure is
-    logged and reported, and the app keeps serving: the gateway treats a failing screen as
-    "no signal" and Rasa's own crisis rules still apply.
+    Only the real engine needs it (tests that pass their own `decide` load nothing). A failure is
+    logged and reported, and the app keeps serving: the gateway then sends no decision, the
+    actions apologise, and Rasa's own crisis rules still apply.
     """
-    if safety_screen is not triage_safety_screen:
+    if decide is not triage_decide:
         return lambda: "ready"
     task = asyncio.create_task(asyncio.to_thread(_warm_up_triage))
 
@@ -85,7 +85,7 @@ def _configure_logging() -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def create_app(settings: Settings | None = None, safety_screen: SafetyScreen = triage_safety_screen) -> Starlette:
+def create_app(settings: Settings | None = None, decide: Decide = triage_decide) -> Starlette:
     """Build the app; everything that opens connections happens in the lifespan, not at import."""
     settings = settings or get_settings()
 
@@ -99,12 +99,12 @@ def create_app(settings: Settings | None = None, safety_screen: SafetyScreen = t
         gateway = Gateway(
             engine,
             rasa,
-            safety_screen=safety_screen,
+            decide=decide,
             staff_chat_id=settings.telegram_staff_chat_id,
             action_server_url=settings.action_url,
         )
         app.state.settings = settings
-        app.state.triage_state = _start_warm_up(safety_screen)
+        app.state.triage_state = _start_warm_up(decide)
         app.state.rasa = rasa
         app.state.gateway = gateway
         # recovery first: it locks the conversations it will answer, so newer messages queue behind

@@ -137,10 +137,9 @@ class Stack:
                 f"http://127.0.0.1:{self.action_port}/health",
                 {
                     **common,
-                    **one_message_at_a_time,
                     "SANIC_HOST": host,
                     "FRONTDOOR_WARM_UP": "1",
-                },  # models load at start: actions/warm_up.py
+                },  # the ticket store opens at start (actions/warm_up.py); no model: the gateway decides
             ),
             *(self._rasa_service(replica, common, action_url) for replica in range(self.rasa_replicas)),
             Service(

@@ -27,14 +27,13 @@ import re
 from datetime import datetime, timedelta
 from enum import Enum
 
+from bot.crisis_words import CHECK_IN_QUESTION as QUESTION
 from bot.text import normalise
-from bot.triage.safety import CHECK_IN_SIGNAL
+from bot.triage.decision import CHECK_IN_ANSWER_SIGNAL as ANSWER_SIGNAL
+from bot.triage.decision import CHECK_IN_SIGNAL
 from bot.triage.tuning import DEFAULT_TUNING
 
-QUESTION = "最近有没有过伤害自己、或者不想活下去的念头？"
-"""The question itself (also quoted in the urgent ticket when the answer was yes)."""
-ANSWER_SIGNAL = "check-in-answer"
-"""Signal prefix of a crisis that was an answer to the question (`:yes` or `:close-again`)."""
+__all__ = ["ANSWER_SIGNAL", "QUESTION", "Answer", "answer_due", "check_in_due", "close_again", "read_answer"]
 SOURCE = "check-in"
 """gw_outbound.source of the check-in line."""
 EVERY = timedelta(hours=1)

@@ -23,9 +23,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -33,10 +32,11 @@ from bot.text import MAX_MESSAGE_CHARS, clean, has_words, normalise, truncate
 from bot.triage import replies
 from bot.triage.catalogue import Catalogue, CatalogueStore
 from bot.triage.classifier import EntryClassifier, ScopeGate
+from bot.triage.decision import CHECK_IN_SIGNAL, Decision
 from bot.triage.desk import CLARIFY_LABEL, DeskModel, Entry, desk_entries
 from bot.triage.embedding import Embedder, default_embedder, embed, embedding_view
 from bot.triage.lexicon import SafetyLexicon
-from bot.triage.safety import CHECK_IN_SIGNAL, HistoryEvidence, SafetyModel, SafetyResult, SafetyScreen
+from bot.triage.safety import HistoryEvidence, SafetyModel, SafetyResult, SafetyScreen
 from bot.triage.tuning import DEFAULT_TUNING, Tuning
 from bot.triage.vocabulary import Route
 
@@ -49,48 +49,6 @@ log = logging.getLogger(__name__)
 
 MODEL_FORMAT = "triage-v6"
 """Bump when the pickled classes change shape, so old caches are ignored."""
-
-
-@dataclass(frozen=True)
-class Decision:
-    """The triage result for one message; `to_dict()` is the JSON the CLI and the logs carry.
-
-    Attributes:
-        route: one of the spec's routes.
-        desk: the desk that decided.
-        channel: where to send the person (refer/emergency/crisis), else None.
-        category: the desk's ticket category id (route ticket), else None.
-        category_l1: first-level gov-board category of a 12345 ticket, else None.
-        category_name: the category's name for people.
-        faq_id: the FAQ entry answered (route faq), else None.
-        entry_id: the catalogue entry (category, referral, decline reason code, FAQ id).
-        confidence: 0..1, how sure the deciding signal is.
-        reply: text to send (refer/decline: the entry's reply; faq: the answer; crisis, emergency,
-            clarify: triage's own; smalltalk and ticket: None, Rasa answers).
-        signals: why (lexicon hits, embedding scores, history, classifier top labels...).
-        priority: "urgent" for categories staff must see first (and every crisis), else "normal".
-    """
-
-    route: Route
-    desk: str
-    channel: str | None = None
-    category: str | None = None
-    category_l1: str | None = None
-    category_name: str | None = None
-    faq_id: str | None = None
-    entry_id: str | None = None
-    confidence: float = 0.0
-    reply: str | None = None
-    signals: tuple[str, ...] = ()
-    priority: str = "normal"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able: the route as its contract word, signals as a list."""
-        d = asdict(self)
-        d["route"] = self.route.value
-        d["signals"] = list(self.signals)
-        d["confidence"] = round(float(self.confidence), 4)
-        return d
 
 
 @dataclass
@@ -207,13 +165,6 @@ class TriageEngine:
             result = screen.screen(norm, evidence[m_row], past, context)
             decisions.append(self._decide_one(desk, cut, result, desk_proba[m_row], desk_model, models, past))
         return decisions
-
-    def screen(self, text: str, desk: str, history: Sequence[str] = ()) -> SafetyResult:
-        """The safety screen alone (the gateway runs it on every message, even mid-form)."""
-        decision = self.decide(text, desk, history)
-        if decision.route in (Route.CRISIS, Route.EMERGENCY):
-            return SafetyResult(decision.route, decision.channel, decision.confidence, decision.signals, decision.reply)
-        return SafetyResult(None, None, 0.0, decision.signals)
 
     # -- decision ----------------------------------------------------------------------------
 

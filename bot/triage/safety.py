@@ -26,16 +26,13 @@ from typing import Any
 import numpy as np
 
 from bot.triage.catalogue import Catalogue
+from bot.triage.decision import CHECK_IN_SIGNAL
 from bot.triage.lexicon import LexiconHit, SafetyLexicon
 from bot.triage.tuning import Tuning
 from bot.triage.vocabulary import CRISIS_CHANNEL, EMERGENCY_CHANNELS, Route
 
 CRISIS = "crisis"
 ORDINARY = "ordinary"
-
-
-CHECK_IN_SIGNAL = "check-in"
-"""Signal prefix of a message just under the crisis bar (see `Tuning.check_in_threshold`)."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Fixtures of the action tests: the real domain (loaded once), trackers built from dicts, a fresh
 dispatcher per test, and a real SQLite ticket store in a temp folder with a controllable clock.
-The fake triage engine lives in action_test_support.py (clearly marked)."""
+The gateway's decision rides in the message metadata, as in production (`make_tracker(decision=...)`)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.tickets.repository import TicketStore
+from bot.triage.decision import METADATA_KEY, Decision
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,7 +74,11 @@ def make_tracker(domain: dict[str, Any]) -> Callable[..., Tracker]:
         message_id: str = "msg-latest",
         bot_texts: tuple[str, ...] = (),
         slot_events: dict[str, Any] | None = None,
+        decision: Decision | None = None,
     ) -> Tracker:
+        """`decision`: the gateway's triage decision, carried in the message metadata as the gateway sends it."""
+        if decision is not None:
+            metadata = {**(metadata or {}), METADATA_KEY: decision.to_dict()}
         all_slots: dict[str, Any] = {name: spec.get("initial_value") for name, spec in domain["slots"].items()}
         all_slots["session_started_metadata"] = None
         all_slots["requested_slot"] = None

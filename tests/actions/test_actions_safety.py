@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from action_test_support import FakeDecision, FakeEngine, customs, responses, slot_values
+from action_test_support import customs, responses, slot_values
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.safety import ActionHandleCrisis, ActionHandleEmergency
+from tests.decisions import decided
 
 
 async def test_first_crisis_message_gives_numbers_opens_an_urgent_ticket_and_brings_in_a_person(
@@ -102,14 +103,16 @@ async def test_later_messages_stay_with_the_person_without_a_second_ticket(make_
 
 
 async def test_emergency_uses_the_channel_entity_of_the_safety_override(make_tracker, dispatcher, domain, store):
-    engine = FakeEngine(FakeDecision(route="ticket"))  # must not be asked
+    decision = decided(route="ticket")  # the entity wins over the decision
     tracker = make_tracker(
-        "楼下着火了", intent="emergency", entities=[{"entity": "channel", "value": "119", "start": 2, "end": 5}]
+        "楼下着火了",
+        intent="emergency",
+        entities=[{"entity": "channel", "value": "119", "start": 2, "end": 5}],
+        decision=decision,
     )
 
-    events = await ActionHandleEmergency(engine=engine, store=store).run(dispatcher, tracker, domain)
+    events = await ActionHandleEmergency(store=store).run(dispatcher, tracker, domain)
 
-    assert engine.calls == []
     assert responses(dispatcher) == ["utter_emergency_call", "utter_emergency_after"]
     assert dispatcher.messages[0]["channel"] == "119"
     assert dispatcher.messages[0]["channel_name"] == "消防救援"
@@ -119,20 +122,20 @@ async def test_emergency_uses_the_channel_entity_of_the_safety_override(make_tra
     assert (record.route, record.status, record.triage_signals["channel"]) == ("emergency", "referred", "119")
 
 
-async def test_emergency_without_entity_asks_the_engine_for_the_channel(make_tracker, dispatcher, domain, store):
-    engine = FakeEngine(FakeDecision(route="emergency", channel="120"))
+async def test_emergency_without_entity_takes_the_channel_of_the_gateway_decision(
+    make_tracker, dispatcher, domain, store
+):
+    decision = decided(route="emergency", channel="120")
 
-    await ActionHandleEmergency(engine=engine, store=store).run(
-        dispatcher, make_tracker("我爸晕倒了", intent="emergency"), domain
+    await ActionHandleEmergency(store=store).run(
+        dispatcher, make_tracker("我爸晕倒了", intent="emergency", decision=decision), domain
     )
 
     assert dispatcher.messages[0]["channel"] == "120"
 
 
 async def test_emergency_with_unknown_channel_lists_all_numbers(make_tracker, dispatcher, domain, store):
-    engine = FakeEngine(error=RuntimeError("engine down"))
-
-    events = await ActionHandleEmergency(engine=engine, store=store).run(
+    events = await ActionHandleEmergency(store=store).run(
         dispatcher, make_tracker("快来人", intent="emergency"), domain
     )
 
@@ -147,7 +150,10 @@ async def test_a_crisis_the_gateway_turned_into_a_payload_keeps_the_persons_word
 ):
     words = "我真的撑不下去了，今晚不想活了"
     tracker = make_tracker(
-        "/crisis", intent="crisis", metadata={"desk": "12345", "text": words, "safety": {"route": "crisis"}}
+        "/crisis",
+        intent="crisis",
+        metadata={"desk": "12345", "text": words},
+        decision=decided("crisis", channel="12356", signals=("lexicon:不想活",)),
     )
 
     await ActionHandleCrisis(store=store).run(dispatcher, tracker, domain)
@@ -174,21 +180,23 @@ async def test_an_emergency_payload_is_recorded_with_the_persons_words(make_trac
 async def test_a_yes_to_the_check_in_question_opens_a_ticket_that_says_what_was_answered(
     make_tracker, dispatcher, domain, store
 ):
-    from bot.gateway import check_in, messages
+    from bot.crisis_words import CHECK_IN_QUESTION, check_in
+    from bot.triage.decision import CHECK_IN_ANSWER_SIGNAL
 
-    signals = ["check-in:0.31", f"{check_in.ANSWER_SIGNAL}:yes"]
+    signals = ["check-in:0.31", f"{CHECK_IN_ANSWER_SIGNAL}:yes"]
     tracker = make_tracker(
         "/crisis",
         intent="crisis",
         earlier_texts=("最近好累，什么都不想做",),
-        metadata={"desk": "12355", "text": "有", "safety": {"route": "crisis", "signals": signals}},
+        metadata={"desk": "12355", "text": "有"},
+        decision=decided("crisis", "12355", channel="12356", signals=signals),
     )
 
     await ActionHandleCrisis(store=store).run(dispatcher, tracker, domain)
 
     [ticket] = store.tickets_for_conversation("12345:test:1")
     assert ticket.summary_redacted.startswith("有\n")
-    assert check_in.QUESTION in ticket.summary_redacted  # the gateway's question is not in Rasa's transcript
+    assert CHECK_IN_QUESTION in ticket.summary_redacted  # the gateway's question is not in Rasa's transcript
     assert ticket.triage_signals["screen"] == signals
     lines = [(line.sender, line.text) for line in store.transcript(ticket.id, masked=False)]
-    assert lines[-2:] == [("bot", messages.check_in("12345")), ("person", "有")]  # the question, then the answer
+    assert lines[-2:] == [("bot", check_in("12345")), ("person", "有")]  # the question, then the answer

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from action_test_support import FakeDecision, FakeEngine, buttons, customs, responses, slot_values
+from action_test_support import buttons, customs, responses, slot_values
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.ticket_form import (
@@ -17,6 +17,7 @@ from actions.ticket_form import (
     ValidateTicketForm,
     form_slots,
 )
+from tests.decisions import decided
 
 DAY = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 China time
 NIGHT = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)  # 21:00 China time: 12355 staff are off duty
@@ -108,9 +109,7 @@ async def test_activation_with_prefilled_details_requests_the_first_missing_one(
         slot_events={"problem_what": "停电快八个小时了", "problem_since": "八个小时了"},
     )
 
-    events = await ValidateTicketForm(engine=FakeEngine(error=AssertionError("not needed")), clock=lambda: DAY).run(
-        CollectingDispatcher(), tracker, domain
-    )
+    events = await ValidateTicketForm(clock=lambda: DAY).run(CollectingDispatcher(), tracker, domain)
 
     assert slot_values(events) == {
         "problem_what": "停电快八个小时了",
@@ -123,7 +122,7 @@ async def test_activation_with_prefilled_details_requests_the_first_missing_one(
 
 
 async def test_a_plain_answer_is_kept(answer, dispatcher, domain):
-    validator = ValidateTicketForm(engine=FakeEngine(error=AssertionError("short answers are not triaged")))
+    validator = ValidateTicketForm()
     result = await validator.validate_problem_where(
         "幸福路和建设路路口", dispatcher, answer("problem_where", "幸福路和建设路路口"), domain
     )
@@ -142,7 +141,7 @@ async def test_a_plain_answer_is_kept(answer, dispatcher, domain):
     ],
 )
 async def test_buttons_and_i_dont_know_are_answers_too(answer, dispatcher, domain, slot, intent, text, expected):
-    validator = ValidateTicketForm(engine=FakeEngine(error=AssertionError("not triaged")))
+    validator = ValidateTicketForm()
     result = await validator._detail(slot, text, dispatcher, answer(slot, text, intent=intent))
     assert result == {slot: expected}
 
@@ -150,15 +149,11 @@ async def test_buttons_and_i_dont_know_are_answers_too(answer, dispatcher, domai
 async def test_a_new_request_with_another_route_is_answered_and_the_question_asked_again(
     answer, dispatcher, domain, store
 ):
-    engine = FakeEngine(
-        FakeDecision(route="refer", channel="12368", entry_id="litigation", reply="案件进度请拨打12368。")
-    )
+    decision = decided(route="refer", channel="12368", entry_id="litigation", reply="案件进度请拨打12368。")
     text = "对了，我那个离婚官司法院一直不开庭怎么办"
-    tracker = answer("problem_where", text, intent="describe_problem", message_id="m-digress")
+    tracker = answer("problem_where", text, intent="describe_problem", message_id="m-digress", decision=decision)
 
-    result = await ValidateTicketForm(engine=engine, store=store).validate_problem_where(
-        text, dispatcher, tracker, domain
-    )
+    result = await ValidateTicketForm(store=store).validate_problem_where(text, dispatcher, tracker, domain)
 
     assert result == {"problem_where": None}
     assert next(m.get("text") for m in dispatcher.messages) == "案件进度请拨打12368。"
@@ -168,26 +163,24 @@ async def test_a_new_request_with_another_route_is_answered_and_the_question_ask
 
 
 async def test_a_long_answer_that_is_still_the_same_matter_is_kept(answer, dispatcher, domain, store):
-    engine = FakeEngine(FakeDecision(route="ticket", category="urban_management"))
+    decision = decided(route="ticket", category="urban_management")
     text = "就在光明街道向阳小区七栋后面那条小路上"
-    tracker = answer("problem_where", text, intent="describe_problem")
+    tracker = answer("problem_where", text, intent="describe_problem", decision=decision)
 
-    result = await ValidateTicketForm(engine=engine, store=store).validate_problem_where(
-        text, dispatcher, tracker, domain
-    )
+    result = await ValidateTicketForm(store=store).validate_problem_where(text, dispatcher, tracker, domain)
 
     assert result == {"problem_where": text}
     assert dispatcher.messages == []
 
 
-async def test_a_crisis_the_engine_sees_inside_the_form_stops_it_with_an_urgent_ticket(
+async def test_a_crisis_the_gateway_sees_inside_the_form_stops_it_with_an_urgent_ticket(
     answer, dispatcher, domain, store
 ):
-    engine = FakeEngine(FakeDecision(route="crisis", channel="12356"))
+    decision = decided(route="crisis", channel="12356")
     text = "算了说这些也没用，我觉得活着没什么意思了"
-    tracker = answer("problem_where", text, intent="describe_problem")
+    tracker = answer("problem_where", text, intent="describe_problem", decision=decision)
 
-    events = await ValidateTicketForm(engine=engine, store=store, clock=lambda: DAY).run(dispatcher, tracker, domain)
+    events = await ValidateTicketForm(store=store, clock=lambda: DAY).run(dispatcher, tracker, domain)
 
     slots = slot_values(events)
     assert slots["ticket_abort"] == "crisis" and slots["in_crisis"] is True and slots["handoff"] is True
@@ -199,13 +192,17 @@ async def test_a_crisis_the_engine_sees_inside_the_form_stops_it_with_an_urgent_
 
 
 async def test_the_description_asked_for_after_an_faq_is_triaged_for_its_category(answer, dispatcher, domain, store):
-    engine = FakeEngine(FakeDecision(route="ticket", category="social_insurance", category_l1="劳动和社会保障"))
+    decision = decided(route="ticket", category="social_insurance", category_l1="劳动和社会保障")
     text = "社区服务中心一直说系统维护，医保卡补办不了"
-    tracker = answer("problem_what", text, intent="describe_problem", slots={"problem_what": None, "category": None})
-
-    result = await ValidateTicketForm(engine=engine, store=store).validate_problem_what(
-        text, dispatcher, tracker, domain
+    tracker = answer(
+        "problem_what",
+        text,
+        intent="describe_problem",
+        slots={"problem_what": None, "category": None},
+        decision=decision,
     )
+
+    result = await ValidateTicketForm(store=store).validate_problem_what(text, dispatcher, tracker, domain)
 
     assert result == {"problem_what": text, "category": "social_insurance", "category_l1": "劳动和社会保障"}
 

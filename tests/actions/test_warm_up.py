@@ -1,9 +1,14 @@
-"""actions/warm_up.py: the models load in rasa-sdk's Sanic worker only, and only when asked.
-
-That the real worker does load them is checked through the real stack in tests/e2e.
+"""actions/warm_up.py: the ticket store opens in rasa-sdk's Sanic worker only, and only when asked;
+and the action server never loads the embedding model (the gateway decides, the actions act).
 """
 
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -42,8 +47,28 @@ def test_a_failed_warm_up_is_logged_not_raised(
     import actions.common
 
     def broken() -> None:
-        raise FileNotFoundError("no model")
+        raise ConnectionError("database down")
 
-    monkeypatch.setattr(actions.common, "load_triage_engine", broken)
+    monkeypatch.setattr(actions.common, "load_ticket_store", broken)
     warm_up._warm()
     assert "warm-up failed" in caplog.text
+
+
+def test_the_action_server_loads_no_model_library(tmp_path: Path) -> None:
+    """Importing every action and warming up (as the Sanic worker does) loads neither torch nor
+    numpy nor scikit-learn: the action server holds no model (issue: ~1.5 GB -> a few hundred MB)."""
+    code = (
+        "import json, sys\n"
+        "import actions, actions.triage, actions.ticket_form, actions.safety, actions.handoff\n"
+        "import actions.status, actions.followup, actions.fallback, actions.session\n"
+        "from actions import warm_up\n"
+        "warm_up._warm()\n"
+        "heavy = ('torch', 'numpy', 'sklearn', 'sentence_transformers', 'transformers')\n"
+        "print(json.dumps(sorted(m for m in heavy if m in sys.modules)))\n"
+    )
+    env = {**os.environ, "FRONTDOOR_DATABASE_URL": f"sqlite:///{tmp_path / 'tickets.db'}"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True, env=env
+    )
+    assert (tmp_path / "tickets.db").exists()  # the warm-up did open the store
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,14 +13,10 @@ from starlette.testclient import TestClient
 from bot import app as app_module
 from bot.app import create_app
 from bot.gateway import messages
-from bot.gateway.service import SafetyVerdict
 from bot.settings import Settings
+from tests.decisions import no_risk
 
 STAFF_TOKEN = "test-staff-token"
-
-
-def no_risk(text: str, desk: str, history: Sequence[str]) -> SafetyVerdict:
-    return SafetyVerdict(route=None)
 
 
 @pytest.fixture
@@ -28,7 +24,7 @@ def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClie
     monkeypatch.setenv("FRONTDOOR_STAFF_API_TOKEN", STAFF_TOKEN)
     monkeypatch.setenv("FRONTDOOR_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("FRONTDOOR_RASA_URL", "http://127.0.0.1:9")  # nothing listens: Rasa is down
-    with TestClient(create_app(Settings(), safety_screen=no_risk)) as test_client:
+    with TestClient(create_app(Settings(), decide=no_risk)) as test_client:
         yield test_client
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,29 +23,19 @@ from bot.channels.telegram import (
     split_message,
 )
 from bot.gateway.models import OutboundMessage, TelegramUpdate
-from bot.gateway.service import SafetyVerdict
 from bot.launcher import free_port
 from bot.settings import Settings
 from bot.tickets.db import make_engine, migrate
+from bot.triage.decision import Decision
 from tests.channels.fake_rasa import FakeRasaServer
 from tests.channels.fake_telegram import FakeTelegram
+from tests.decisions import crisis_when, no_risk
 
 TOKEN = "123:TEST"
 SECRET = "webhook-secret_1"
 STAFF_CHAT = -100777
 STAFF_TOKEN = "staff-token"
 DoorOpener = Callable[..., AbstractContextManager[TestClient]]
-
-
-def no_risk(text: str, desk: str, history: Sequence[str]) -> SafetyVerdict:
-    return SafetyVerdict(route=None)
-
-
-def crisis_when(word: str) -> Callable[[str, str, Sequence[str]], SafetyVerdict]:
-    def screen(text: str, desk: str, history: Sequence[str]) -> SafetyVerdict:
-        return SafetyVerdict(route="crisis", signals=("lexicon",)) if word in text else SafetyVerdict(None)
-
-    return screen
 
 
 @pytest.fixture
@@ -78,11 +68,11 @@ def door(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, telegram: FakeTelegram
     monkeypatch.delenv("FRONTDOOR_RASA_TOKEN", raising=False)
 
     @contextmanager
-    def open_door(webhook: bool = False, screen: Callable[..., SafetyVerdict] = no_risk) -> Iterator[TestClient]:
+    def open_door(webhook: bool = False, screen: Callable[..., Decision] = no_risk) -> Iterator[TestClient]:
         if webhook:
             monkeypatch.setenv("FRONTDOOR_TELEGRAM_WEBHOOK_URL", "https://frontdoor.example.org")
             monkeypatch.setenv("FRONTDOOR_TELEGRAM_WEBHOOK_SECRET", SECRET)
-        with TestClient(create_app(Settings(), safety_screen=screen)) as client:
+        with TestClient(create_app(Settings(), decide=screen)) as client:
             yield client
 
     return open_door

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from console_support import PASSWORD, FakeClock, Staff, no_risk
+from console_support import PASSWORD, FakeClock, Staff
 from starlette.testclient import TestClient
 
 from bot.app import create_app
@@ -23,6 +23,7 @@ from bot.console.state import ConsoleState
 from bot.settings import Settings
 from bot.tickets.db import make_engine, migrate
 from bot.tickets.models import Ticket
+from tests.decisions import no_risk
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +68,7 @@ def console(settings: Settings, clock: FakeClock) -> Iterator[ConsoleState]:
 
 @pytest.fixture
 def app(settings: Settings, console: ConsoleState) -> Any:
-    application = create_app(settings, safety_screen=no_risk)
+    application = create_app(settings, decide=no_risk)
     application.state.console = console
     return application
 

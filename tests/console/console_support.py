@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from starlette.testclient import TestClient
-
-from bot.gateway.service import SafetyVerdict
 
 PASSWORD = "correct-horse-battery"
 START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 China time
@@ -26,10 +23,6 @@ class FakeClock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
-
-
-def no_risk(text: str, desk: str, history: Sequence[str]) -> SafetyVerdict:
-    return SafetyVerdict(route=None)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from console_support import PASSWORD, no_risk
+from console_support import PASSWORD
 from playwright.sync_api import Browser, Page, expect
 
 from bot.app import create_app
@@ -27,6 +27,7 @@ from bot.launcher import free_port
 from bot.settings import REPO_ROOT, Settings
 from bot.tickets.models import Ticket
 from tests.browser_support import chromium
+from tests.decisions import no_risk
 
 pytestmark = [pytest.mark.browser]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -60,7 +61,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     console.accounts.create_user(
         SUPERVISOR, PASSWORD, role="supervisor", desks=["12345", "12355"], display_name="周班长"
     )
-    app = create_app(settings, safety_screen=no_risk)
+    app = create_app(settings, decide=no_risk)
     app.state.console = console
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))

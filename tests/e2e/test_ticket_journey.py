@@ -265,3 +265,33 @@ def test_words_close_to_the_crisis_bar_get_the_check_in_and_a_high_priority_tick
     assert (ticket.route, ticket.category, ticket.priority) == ("ticket", "counselling", "high")
     assert ticket.triage_signals["check_in"].startswith("check-in:")
     assert "上个月" in ticket.triage_signals["since"]  # the form's answer, not the no to the check-in
+
+
+def test_the_gateway_and_the_actions_act_on_one_decision_when_the_crisis_depends_on_history(
+    running_stack: RunningStack,
+) -> None:
+    """ "有" is a crisis only as the answer to the check-in question asked after the previous message.
+    The gateway decides that once, from its own record; the action server opens the crisis ticket
+    from the same decision (its signals are the ones the gateway stored for that message)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from bot.gateway.models import InboundMessage
+
+    sender, desk = f"history-{secrets.token_hex(3)}", "12355"
+    first = running_stack.chat(desk, sender, "好累啊，感觉自己什么都做不好，同学也都不理我")
+    assert str(first[-1]["text"]) == messages.check_in(desk), texts(first)
+
+    yes = running_stack.chat(desk, sender, "有")
+
+    assert "12356" in texts(yes)
+    conversation = f"{desk}:rest:{sender}"
+    with Session(make_engine(running_stack.stack.settings.database_url)) as session:
+        row = session.scalars(
+            select(InboundMessage).where(InboundMessage.conversation_id == conversation, InboundMessage.text == "有")
+        ).one()
+    assert row.safety is not None and row.safety["route"] == "crisis"
+    assert "check-in-answer:yes" in row.safety["signals"]
+    crisis = [t for t in store_of(running_stack.stack).tickets_for_conversation(conversation) if t.route == "crisis"]
+    assert len(crisis) == 1 and crisis[0].priority == "urgent"
+    assert crisis[0].triage_signals["screen"] == row.safety["signals"]

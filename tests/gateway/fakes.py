@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
 from bot.gateway.outbound import DeliveryError, OutboundItem, Progress
 from bot.gateway.rasa_client import RasaClient
-from bot.gateway.service import Inbound, SafetyVerdict
+from bot.gateway.service import Inbound
+from tests.decisions import crisis_when, no_risk
 
-
-def no_risk(text: str, desk: str, history: Sequence[str]) -> SafetyVerdict:
-    return SafetyVerdict(route=None)
-
-
-def crisis_when(word: str) -> Callable[[str, str, Sequence[str]], SafetyVerdict]:
-    def screen(text: str, desk: str, history: Sequence[str]) -> SafetyVerdict:
-        return SafetyVerdict(route="crisis", signals=("lexicon:" + word,)) if word in text else SafetyVerdict(None)
-
-    return screen
+__all__ = ["FakeRasa", "FlakyPusher", "crisis_when", "msg", "no_risk"]
 
 
 def msg(

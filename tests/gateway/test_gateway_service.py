@@ -14,13 +14,15 @@ from sqlalchemy.orm import Session
 from bot.gateway import check_in, messages
 from bot.gateway.models import InboundMessage, OutboundMessage
 from bot.gateway.rasa_client import RasaClient
-from bot.gateway.service import Gateway, SafetyVerdict
+from bot.gateway.service import Gateway
+from bot.triage.decision import Decision
+from tests.decisions import close_to_crisis, decided
 from tests.gateway.fakes import FakeRasa, crisis_when, msg, no_risk
 
 
 async def test_message_is_persisted_and_answered(db: Engine) -> None:
     rasa = FakeRasa()
-    gateway = Gateway(db, rasa.client(), safety_screen=no_risk)
+    gateway = Gateway(db, rasa.client(), decide=no_risk)
     replies = await gateway.handle(msg("路灯坏了", "m1"))
     assert [r.text for r in replies] == ["收到：路灯坏了"]
     with Session(db) as session:
@@ -33,7 +35,7 @@ async def test_message_is_persisted_and_answered(db: Engine) -> None:
 
 async def test_duplicate_delivery_gets_the_same_replies_without_a_second_turn(db: Engine) -> None:
     rasa = FakeRasa()
-    gateway = Gateway(db, rasa.client(), safety_screen=no_risk)
+    gateway = Gateway(db, rasa.client(), decide=no_risk)
     first = await gateway.handle(msg("你好", "dup-1"))
     second = await gateway.handle(msg("你好", "dup-1"))
     assert [r.text for r in second] == [r.text for r in first]
@@ -42,21 +44,54 @@ async def test_duplicate_delivery_gets_the_same_replies_without_a_second_turn(db
 
 async def test_messages_of_one_conversation_are_handled_in_order(db: Engine) -> None:
     rasa = FakeRasa(delay=0.05)
-    gateway = Gateway(db, rasa.client(), safety_screen=no_risk)
+    gateway = Gateway(db, rasa.client(), decide=no_risk)
     await asyncio.gather(*(gateway.handle(msg(f"第{i}条", f"o{i}")) for i in range(5)))
     assert [p["message"] for p in rasa.sent] == [f"第{i}条" for i in range(5)]
 
 
 async def test_crisis_reaches_rasa_as_the_crisis_intent(db: Engine) -> None:
     rasa = FakeRasa()
-    gateway = Gateway(db, rasa.client(), safety_screen=crisis_when("不想活"))
+    gateway = Gateway(db, rasa.client(), decide=crisis_when("不想活"))
     await gateway.handle(msg("我真的不想活了", "c1"))
     assert rasa.sent[0]["message"] == "/crisis"
-    assert rasa.sent[0]["metadata"]["safety"]["route"] == "crisis"
+    sent = Decision.from_dict(rasa.sent[0]["metadata"]["decision"])  # what the actions will act on
+    assert sent.route.value == "crisis" and sent.signals == ("lexicon:不想活",)
+
+
+async def test_every_message_carries_the_gateway_decision_to_rasa(db: Engine) -> None:
+    """The gateway decides once; the decision travels with the message, with the history it used."""
+    seen: list[tuple[str, list[str]]] = []
+
+    def decide(text: str, desk: str, history: Sequence[str]) -> Decision:
+        seen.append((text, list(history)))
+        return decided("faq", desk, faq_id="opening_hours", reply="周一至周五 9:00-17:00")
+
+    rasa = FakeRasa()
+    gateway = Gateway(db, rasa.client(), decide=decide)
+    await gateway.handle(msg("你好", "d1"))
+    await gateway.handle(msg("几点上班", "d2"))
+    assert seen == [("你好", []), ("几点上班", ["你好"])]
+    sent = Decision.from_dict(rasa.sent[1]["metadata"]["decision"])
+    assert sent == decided("faq", "12345", faq_id="opening_hours", reply="周一至周五 9:00-17:00")
+
+
+async def test_a_failed_decision_sends_none_and_records_the_error(db: Engine) -> None:
+    def broken(text: str, desk: str, history: Sequence[str]) -> Decision:
+        raise RuntimeError("model missing")
+
+    rasa = FakeRasa()
+    await Gateway(db, rasa.client(), decide=broken).handle(msg("你好", "e1"))
+    assert "decision" not in rasa.sent[0]["metadata"]
+    with Session(db) as session:
+        assert session.scalars(select(InboundMessage)).one().safety == {
+            "route": None,
+            "channel": None,
+            "signals": ["screen_error"],
+        }
 
 
 async def test_crisis_gets_the_numbers_when_rasa_is_down(db: Engine) -> None:
-    gateway = Gateway(db, RasaClient("http://127.0.0.1:9", timeout=1), safety_screen=crisis_when("不想活"))
+    gateway = Gateway(db, RasaClient("http://127.0.0.1:9", timeout=1), decide=crisis_when("不想活"))
     replies = await gateway.handle(msg("我真的不想活了", "c2", desk="12355"))
     assert "12356" in replies[0].text and "110" in replies[0].text and "12355" in replies[0].text
     # and the conversation now belongs to a human
@@ -65,14 +100,14 @@ async def test_crisis_gets_the_numbers_when_rasa_is_down(db: Engine) -> None:
 
 
 async def test_empty_rasa_answer_becomes_an_apology_with_next_steps(db: Engine) -> None:
-    gateway = Gateway(db, FakeRasa(reply=lambda p: []).client(), safety_screen=no_risk)
+    gateway = Gateway(db, FakeRasa(reply=lambda p: []).client(), decide=no_risk)
     replies = await gateway.handle(msg("路灯坏了", "e1"))
     assert replies[0].text == messages.backend_down("12345")
 
 
 async def test_slow_rasa_times_out_into_the_apology(db: Engine) -> None:
     slow = FakeRasa(delay=3)
-    gateway = Gateway(db, slow.client(), safety_screen=no_risk)
+    gateway = Gateway(db, slow.client(), decide=no_risk)
     replies = await gateway.handle(msg("路灯坏了", "s1"))
     assert replies[0].text == messages.backend_down("12345")
 
@@ -80,14 +115,14 @@ async def test_slow_rasa_times_out_into_the_apology(db: Engine) -> None:
 @pytest.mark.parametrize("text", ["", "   ", None, "\x00\x01"])
 async def test_empty_input_is_answered_without_rasa(db: Engine, text: str | None) -> None:
     rasa = FakeRasa()
-    replies = await Gateway(db, rasa.client(), safety_screen=no_risk).handle(msg(text))
+    replies = await Gateway(db, rasa.client(), decide=no_risk).handle(msg(text))
     assert replies[0].text == messages.empty_message("12345")
     assert rasa.sent == []
 
 
 async def test_huge_message_is_cut_and_the_person_told(db: Engine) -> None:
     rasa = FakeRasa()
-    replies = await Gateway(db, rasa.client(), safety_screen=no_risk, max_chars=100).handle(msg("长" * 10_000))
+    replies = await Gateway(db, rasa.client(), decide=no_risk, max_chars=100).handle(msg("长" * 10_000))
     assert "100" in replies[0].text
     assert len(str(rasa.sent[0]["message"])) == 100
 
@@ -96,7 +131,7 @@ async def test_handoff_sends_messages_to_staff_not_rasa(db: Engine) -> None:
     rasa = FakeRasa(
         reply=lambda p: [{"text": "好的，马上为您转人工"}, {"custom": {"handoff": True, "reason": "asked"}}]
     )
-    gateway = Gateway(db, rasa.client(), safety_screen=no_risk)
+    gateway = Gateway(db, rasa.client(), decide=no_risk)
     await gateway.handle(msg("转人工", "h1"))
     replies = await gateway.handle(msg("我等着", "h2"))
     assert replies[0].text == messages.handed_to_staff("12345")
@@ -107,37 +142,24 @@ async def test_handoff_sends_messages_to_staff_not_rasa(db: Engine) -> None:
 
 
 async def test_a_broken_safety_screen_does_not_silence_the_bot(db: Engine) -> None:
-    def broken(text: str, desk: str, history: Sequence[str]) -> SafetyVerdict:
+    def broken(text: str, desk: str, history: Sequence[str]) -> Decision:
         raise RuntimeError("model missing")
 
-    replies = await Gateway(db, FakeRasa().client(), safety_screen=broken).handle(msg("你好"))
+    replies = await Gateway(db, FakeRasa().client(), decide=broken).handle(msg("你好"))
     assert replies[0].text == "收到：你好"
 
 
 async def test_flood_is_rate_limited_politely(db: Engine) -> None:
     from bot.gateway.service import RateLimiter
 
-    gateway = Gateway(db, FakeRasa().client(), safety_screen=no_risk, rate_limiter=RateLimiter(limit=2, window=60))
+    gateway = Gateway(db, FakeRasa().client(), decide=no_risk, rate_limiter=RateLimiter(limit=2, window=60))
     texts = [(await gateway.handle(msg(f"m{i}")))[0].text for i in range(3)]
     assert texts[2] == messages.rate_limited("12345")
 
 
-def close_to_crisis(word: str, score: float = 0.31):  # type: ignore[no-untyped-def]
-    """A screen that finds `word` just under the crisis bar (the engine's check-in signal)."""
-
-    def screen(text: str, desk: str, history: Sequence[str]) -> SafetyVerdict:
-        return (
-            SafetyVerdict(route=None, signals=("top:counselling:0.40", f"check-in:{score:.2f}"))
-            if word in text
-            else SafetyVerdict(None)
-        )
-
-    return screen
-
-
 async def test_a_message_just_under_the_crisis_bar_gets_a_check_in_once_an_hour(db: Engine) -> None:
     rasa = FakeRasa()
-    gateway = Gateway(db, rasa.client(), safety_screen=close_to_crisis("好累"))
+    gateway = Gateway(db, rasa.client(), decide=close_to_crisis("好累"))
     first = await gateway.handle(msg("最近好累，什么都不想做", "k1", desk="12355"))
     assert [r.text for r in first] == ["收到：最近好累，什么都不想做", messages.check_in("12355")]
     assert "12356" in first[-1].text and "12355" in first[-1].text
@@ -151,18 +173,11 @@ async def test_a_message_just_under_the_crisis_bar_gets_a_check_in_once_an_hour(
     assert [r.text for r in calm] == ["收到：路灯坏了"]
 
 
-def test_the_gateway_and_the_screen_agree_on_the_check_in_signal() -> None:
-    from bot.gateway.service import CHECK_IN_SIGNAL as GATEWAY_SIGNAL
-    from bot.triage.safety import CHECK_IN_SIGNAL
-
-    assert GATEWAY_SIGNAL == CHECK_IN_SIGNAL
-
-
 async def test_the_check_in_hour_is_kept_in_the_database_across_a_restart(db: Engine) -> None:
-    first = Gateway(db, FakeRasa().client(), safety_screen=close_to_crisis("好累"))
+    first = Gateway(db, FakeRasa().client(), decide=close_to_crisis("好累"))
     assert (await first.handle(msg("好累", "r1", desk="12355")))[-1].text == messages.check_in("12355")
     await first.handle(msg("没有", "r2", desk="12355"))
-    restarted = Gateway(db, FakeRasa().client(), safety_screen=close_to_crisis("好累"))
+    restarted = Gateway(db, FakeRasa().client(), decide=close_to_crisis("好累"))
     again = await restarted.handle(msg("还是好累", "r3", desk="12355"))
     assert messages.check_in("12355") not in [r.text for r in again]
     with Session(db) as session:
@@ -179,7 +194,7 @@ def backdate_check_ins(db: Engine, by: timedelta) -> None:
 
 
 async def test_after_an_hour_the_check_in_may_come_again(db: Engine) -> None:
-    gateway = Gateway(db, FakeRasa().client(), safety_screen=close_to_crisis("好累"))
+    gateway = Gateway(db, FakeRasa().client(), decide=close_to_crisis("好累"))
     await gateway.handle(msg("好累", "t1", desk="12355"))
     backdate_check_ins(db, check_in.EVERY)
     assert (await gateway.handle(msg("今天也好累", "t2", desk="12355")))[-1].text == messages.check_in("12355")
@@ -188,11 +203,11 @@ async def test_after_an_hour_the_check_in_may_come_again(db: Engine) -> None:
 @pytest.mark.parametrize("answer", ["有", "有過…", "嗯嗯有", "其实有过吧", "yes", "想过😢"])
 async def test_yes_to_the_check_in_hands_the_person_to_a_human(db: Engine, answer: str) -> None:
     rasa = FakeRasa()
-    gateway = Gateway(db, rasa.client(), safety_screen=close_to_crisis("好累"))
+    gateway = Gateway(db, rasa.client(), decide=close_to_crisis("好累"))
     await gateway.handle(msg("最近好累，什么都不想做", "y1", desk="12355"))
     await gateway.handle(msg(answer, "y2", desk="12355"))
     assert rasa.sent[-1]["message"] == "/crisis"
-    assert "check-in-answer:yes" in rasa.sent[-1]["metadata"]["safety"]["signals"]
+    assert "check-in-answer:yes" in rasa.sent[-1]["metadata"]["decision"]["signals"]
     conversation = gateway.store.conversation("12355:rest:u1")
     assert conversation is not None and conversation.handoff
     later = await gateway.handle(msg("还在吗", "y3", desk="12355"))
@@ -202,7 +217,7 @@ async def test_yes_to_the_check_in_hands_the_person_to_a_human(db: Engine, answe
 @pytest.mark.parametrize("answer", ["好的", "嗯", "我想问一下怎么投诉学校乱收费"])
 async def test_another_topic_after_the_check_in_goes_on_as_usual(db: Engine, answer: str) -> None:
     rasa = FakeRasa()
-    gateway = Gateway(db, rasa.client(), safety_screen=close_to_crisis("好累"))
+    gateway = Gateway(db, rasa.client(), decide=close_to_crisis("好累"))
     await gateway.handle(msg("最近好累，什么都不想做", "n1", desk="12355"))
     await gateway.handle(msg(answer, "n2", desk="12355"))
     assert rasa.sent[-1]["message"] == answer
@@ -223,7 +238,7 @@ async def test_a_no_to_the_check_in_is_not_taken_as_the_answer_to_the_form(db: E
     """Two questions were open (the form's, then the check-in); the no answers the check-in. The gateway
     thanks the person and asks the form's question again, buttons and all; Rasa never hears the no."""
     rasa = FakeRasa(reply=form_question)
-    gateway = Gateway(db, rasa.client(), safety_screen=close_to_crisis("好累"))
+    gateway = Gateway(db, rasa.client(), decide=close_to_crisis("好累"))
     first = await gateway.handle(msg("最近好累，什么都不想做", "n1", desk="12355"))
     assert [r.text for r in first][-2:] == [SINCE["text"], messages.check_in("12355")]
 
@@ -241,7 +256,7 @@ async def test_a_no_to_the_check_in_is_not_taken_as_the_answer_to_the_form(db: E
 
 async def test_a_no_to_the_check_in_after_a_plain_answer_is_thanked(db: Engine) -> None:
     rasa = FakeRasa()  # the bot's answer asked nothing ("收到：…")
-    gateway = Gateway(db, rasa.client(), safety_screen=close_to_crisis("好累"))
+    gateway = Gateway(db, rasa.client(), decide=close_to_crisis("好累"))
     await gateway.handle(msg("最近好累", "p1", desk="12355"))
     replies = await gateway.handle(msg("没有", "p2", desk="12355"))
     assert [r.text for r in replies] == [messages.check_in_no(resuming=False)]
@@ -250,11 +265,11 @@ async def test_a_no_to_the_check_in_after_a_plain_answer_is_thanked(db: Engine) 
 
 async def test_a_second_message_close_to_the_bar_after_the_check_in_is_a_crisis(db: Engine) -> None:
     rasa = FakeRasa()
-    gateway = Gateway(db, rasa.client(), safety_screen=close_to_crisis("好累"))
+    gateway = Gateway(db, rasa.client(), decide=close_to_crisis("好累"))
     await gateway.handle(msg("最近好累", "d1", desk="12355"))
     await gateway.handle(msg("就是好累，说不上来", "d2", desk="12355"))
     assert rasa.sent[-1]["message"] == "/crisis"
-    assert "check-in-answer:close-again" in rasa.sent[-1]["metadata"]["safety"]["signals"]
+    assert "check-in-answer:close-again" in rasa.sent[-1]["metadata"]["decision"]["signals"]
 
 
 async def test_a_faint_second_message_after_the_check_in_goes_on_as_usual(db: Engine) -> None:
@@ -264,7 +279,7 @@ async def test_a_faint_second_message_after_the_check_in_goes_on_as_usual(db: En
     faint = DEFAULT_TUNING.check_in_threshold + 0.01
     assert faint < DEFAULT_TUNING.crisis_threshold_after_history
     rasa = FakeRasa()
-    gateway = Gateway(db, rasa.client(), safety_screen=close_to_crisis("好累", faint))
+    gateway = Gateway(db, rasa.client(), decide=close_to_crisis("好累", faint))
     await gateway.handle(msg("最近好累", "f1", desk="12355"))
     await gateway.handle(msg("从初二开始就一直好累", "f2", desk="12355"))
     assert rasa.sent[-1]["message"] == "从初二开始就一直好累"
@@ -272,7 +287,7 @@ async def test_a_faint_second_message_after_the_check_in_goes_on_as_usual(db: En
 
 async def test_only_the_next_message_and_only_soon_counts_as_the_answer(db: Engine) -> None:
     rasa = FakeRasa()
-    gateway = Gateway(db, rasa.client(), safety_screen=close_to_crisis("好累"))
+    gateway = Gateway(db, rasa.client(), decide=close_to_crisis("好累"))
     await gateway.handle(msg("最近好累", "w1", desk="12355"))
     await gateway.handle(msg("路灯坏了", "w2", desk="12355"))
     await gateway.handle(msg("有", "w3", desk="12355"))  # two messages later: an ordinary "有"

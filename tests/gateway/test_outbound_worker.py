@@ -30,7 +30,7 @@ def outbound(db: Engine) -> list[OutboundMessage]:
 
 
 async def started(db: Engine, pusher: FlakyPusher, **kwargs: float) -> tuple[Gateway, OutboundWorker]:
-    gateway = Gateway(db, RasaClient("http://127.0.0.1:9"), safety_screen=no_risk)
+    gateway = Gateway(db, RasaClient("http://127.0.0.1:9"), decide=no_risk)
     gateway.store.ensure_conversation("12345", "telegram", "42")
     gateway.store.ensure_conversation("12345", "web", "w1")
     worker = OutboundWorker(
@@ -80,7 +80,7 @@ async def test_permanent_failure_and_too_many_attempts_end_as_failed(db: Engine)
 
 
 async def test_pending_and_interrupted_messages_are_sent_after_a_restart(db: Engine) -> None:
-    gateway = Gateway(db, RasaClient("http://127.0.0.1:9"), safety_screen=no_risk)
+    gateway = Gateway(db, RasaClient("http://127.0.0.1:9"), decide=no_risk)
     gateway.store.ensure_conversation("12345", "telegram", "42")
     first = gateway.staff_reply(CID, "崩溃前排队的", "li")
     gateway.staff_reply(CID, "发送到一半的", "li")
@@ -116,7 +116,7 @@ async def test_polling_channels_are_left_to_their_clients(db: Engine) -> None:
 async def test_push_channel_replies_go_through_the_queue_once(db: Engine) -> None:
     pusher = FlakyPusher(failures=1)
     rasa = FakeRasa()
-    gateway = Gateway(db, rasa.client(), safety_screen=no_risk)
+    gateway = Gateway(db, rasa.client(), decide=no_risk)
     worker = OutboundWorker(db, {"telegram": pusher}, base_delay=0.05, scan_interval=0.1)
     gateway.on_outbound(worker.wake)
     await worker.start()

@@ -22,14 +22,14 @@ def statuses(db: Engine) -> list[tuple[str, str]]:
 
 
 async def test_a_message_received_before_a_crash_is_answered_once_after_restart(db: Engine) -> None:
-    hung = Gateway(db, FakeRasa(delay=30).client(), safety_screen=no_risk)
+    hung = Gateway(db, FakeRasa(delay=30).client(), decide=no_risk)
     task = asyncio.create_task(hung.handle(msg("路灯坏了", "k1", channel="web")))
     while statuses(db) != [("路灯坏了", "received")]:
         await asyncio.sleep(0.01)
     task.cancel()  # the process dies here: persisted, never answered
 
     rasa = FakeRasa()
-    restarted = Gateway(db, rasa.client(), safety_screen=no_risk)
+    restarted = Gateway(db, rasa.client(), decide=no_risk)
     recovery = await restarted.start_recovery(wait_for_rasa=1)
     assert recovery is not None
     newer = asyncio.create_task(restarted.handle(msg("还有一件事", "k2", channel="web")))
@@ -43,12 +43,12 @@ async def test_a_message_received_before_a_crash_is_answered_once_after_restart(
     again = await restarted.handle(msg("路灯坏了", "k1", channel="web"))
     assert [r.text for r in again] == ["收到：路灯坏了"] and again[0].id == queued[0]["id"]
     assert len(rasa.sent) == 2
-    assert await Gateway(db, rasa.client(), safety_screen=no_risk).start_recovery() is None
+    assert await Gateway(db, rasa.client(), decide=no_risk).start_recovery() is None
 
 
 async def test_recovery_still_answers_when_rasa_stays_down(db: Engine) -> None:
-    Gateway(db, FakeRasa().client(), safety_screen=no_risk).store.persist_inbound("12345", "web", "u1", "x1", "你好")
-    gateway = Gateway(db, RasaClient("http://127.0.0.1:9", timeout=1), safety_screen=no_risk)
+    Gateway(db, FakeRasa().client(), decide=no_risk).store.persist_inbound("12345", "web", "u1", "x1", "你好")
+    gateway = Gateway(db, RasaClient("http://127.0.0.1:9", timeout=1), decide=no_risk)
     recovery = await gateway.start_recovery(wait_for_rasa=0.2)
     assert recovery is not None and await recovery == 1
     assert [m["text"] for m in gateway.queued_after("12345:web:u1", 0)] == [messages.backend_down("12345")]
@@ -61,7 +61,7 @@ async def test_handoff_asked_by_an_action_brings_in_staff_and_hand_back_resets_r
         return [{"text": "收到"}]
 
     rasa = FakeRasa(reply)
-    gateway = Gateway(db, rasa.client(token="t"), safety_screen=no_risk)
+    gateway = Gateway(db, rasa.client(token="t"), decide=no_risk)
     await gateway.handle(msg("转人工", "h1"))
     conversation = gateway.conversation("12345:rest:u1")
     assert conversation is not None and (conversation.handoff, conversation.handoff_reason) == (True, "asked")
@@ -84,9 +84,7 @@ async def test_handoff_asked_by_an_action_brings_in_staff_and_hand_back_resets_r
 
 async def test_with_the_action_server_down_rasa_is_not_asked(db: Engine) -> None:
     rasa = FakeRasa(lambda payload: [{"text": "抱歉，我没太明白。"}])  # what Rasa says without its actions
-    gateway = Gateway(
-        db, rasa.client(), safety_screen=crisis_when("不想活"), action_server_url="http://127.0.0.1:9/webhook"
-    )
+    gateway = Gateway(db, rasa.client(), decide=crisis_when("不想活"), action_server_url="http://127.0.0.1:9/webhook")
     assert [r.text for r in await gateway.handle(msg("路灯坏了", "a1"))] == [messages.backend_down("12345")]
     crisis = (await gateway.handle(msg("我不想活了", "a2", user="u2")))[0].text
     assert "12356" in crisis and "110" in crisis
@@ -125,7 +123,7 @@ async def test_the_action_server_health_is_fetched_once_per_interval_but_a_stop_
     rasa = FakeRasa()
     health = HealthServer()
     async with health as url:
-        gateway = Gateway(db, rasa.client(), safety_screen=no_risk, action_server_url=url)
+        gateway = Gateway(db, rasa.client(), decide=no_risk, action_server_url=url)
         for n in range(3):
             assert [r.text for r in await gateway.handle(msg(f"路灯坏了{n}", f"h{n}"))] == [f"收到：路灯坏了{n}"]
         assert health.gets == 1  # then only a TCP connect until the interval has passed
@@ -138,14 +136,14 @@ async def test_the_action_server_health_is_fetched_once_per_interval_but_a_stop_
 async def test_an_action_server_health_error_counts_as_down(db: Engine) -> None:
     rasa = FakeRasa()
     async with HealthServer(status=503) as url:
-        gateway = Gateway(db, rasa.client(), safety_screen=no_risk, action_server_url=url)
+        gateway = Gateway(db, rasa.client(), decide=no_risk, action_server_url=url)
         assert [r.text for r in await gateway.handle(msg("路灯坏了", "e1"))] == [messages.backend_down("12345")]
         await gateway.aclose()
     assert rasa.sent == []
 
 
 async def test_crisis_alerts_the_staff_chat_once_and_hands_over(db: Engine) -> None:
-    gateway = Gateway(db, FakeRasa().client(), safety_screen=crisis_when("不想活"), staff_chat_id="-100")
+    gateway = Gateway(db, FakeRasa().client(), decide=crisis_when("不想活"), staff_chat_id="-100")
     await gateway.handle(msg("我不想活了 我叫张三 电话13812345678", "c1", desk="12355"))
     await gateway.handle(msg("真的不想活了", "c2", desk="12355"))
     with Session(db) as session:
@@ -159,7 +157,7 @@ async def test_crisis_alerts_the_staff_chat_once_and_hands_over(db: Engine) -> N
 
 
 async def test_without_a_staff_chat_the_alert_is_logged_masked(db: Engine, caplog: pytest.LogCaptureFixture) -> None:
-    gateway = Gateway(db, FakeRasa().client(), safety_screen=no_risk)
+    gateway = Gateway(db, FakeRasa().client(), decide=no_risk)
     with caplog.at_level(logging.WARNING):
         assert await gateway.notify_staff("12345", "紧急：电话13812345678") is None
     assert "138****5678" in caplog.text and "13812345678" not in caplog.text
@@ -169,8 +167,8 @@ async def test_personal_data_never_reaches_the_logs(db: Engine, caplog: pytest.L
     secret_texts = ["13812345678", "11010519491231002X", "张三丰"]
     text = "我叫张三丰，身份证11010519491231002X，电话13812345678，路灯坏了"
     with caplog.at_level(logging.DEBUG):
-        await Gateway(db, FakeRasa().client(), safety_screen=no_risk).handle(msg(text, "p1", user="13812345678"))
-        down = Gateway(db, RasaClient("http://127.0.0.1:9", timeout=1), safety_screen=crisis_when("路灯"))
+        await Gateway(db, FakeRasa().client(), decide=no_risk).handle(msg(text, "p1", user="13812345678"))
+        down = Gateway(db, RasaClient("http://127.0.0.1:9", timeout=1), decide=crisis_when("路灯"))
         await down.handle(msg(text, "p2", user="13812345678"))
         await down.handle(msg(text, "p2", user="13812345678"))  # duplicate
     assert caplog.records
@@ -185,7 +183,7 @@ async def test_a_crisis_ticket_from_an_action_makes_one_alert_with_its_number(db
             {"custom": {"handoff": True, "reason": "crisis", "urgent_ticket": "12355-20261123-0007"}},
         ]
 
-    gateway = Gateway(db, FakeRasa(reply).client(), safety_screen=crisis_when("不想活"), staff_chat_id="-100")
+    gateway = Gateway(db, FakeRasa(reply).client(), decide=crisis_when("不想活"), staff_chat_id="-100")
     await gateway.handle(msg("我不想活了", "t1", desk="12355"))
     with Session(db) as session:
         alerts = session.scalars(select(OutboundMessage.text).where(OutboundMessage.source == "alert")).all()

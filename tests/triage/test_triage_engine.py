@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.triage.catalogue import CatalogueStore, YamlCatalogueSource
-from bot.triage.engine import Decision, TriageEngine
+from bot.triage.decision import Decision
+from bot.triage.engine import TriageEngine
 from bot.triage.vocabulary import Route
 
 SAFETY = (Route.CRISIS, Route.EMERGENCY)
@@ -165,10 +166,11 @@ def test_decision_is_json_and_batch_equals_single(engine: TriageEngine) -> None:
     assert all(0.0 <= d.confidence <= 1.0 for d in batch)
 
 
-def test_screen_reports_only_safety(engine: TriageEngine) -> None:
-    assert engine.screen("厨房着火了", "12345").route is Route.EMERGENCY
-    quiet = engine.screen("路灯坏了", "12345")
-    assert quiet.route is None and quiet.reply is None
+def test_only_safety_decisions_say_so(engine: TriageEngine) -> None:
+    """The gateway tells a safety decision from the rest by `is_safety` (crisis or emergency)."""
+    assert engine.decide("厨房着火了", "12345").is_safety
+    quiet = engine.decide("路灯坏了", "12345")
+    assert not quiet.is_safety and quiet.route is Route.TICKET
 
 
 def test_threads_get_the_same_answers(engine: TriageEngine) -> None:
@@ -359,7 +361,7 @@ def test_real_data_dir_is_not_modified(engine: TriageEngine, tmp_path: Path) -> 
         assert path.read_bytes() == (source.data_dir / path.relative_to(copy)).read_bytes()
 
 
-def test_the_check_in_signal_reaches_the_decision_and_the_screen(engine: TriageEngine) -> None:
+def test_the_check_in_signal_reaches_the_decision(engine: TriageEngine) -> None:
     """With the check-in bar at 0 (and no look-alike veto) every unflagged message carries it: the
     plumbing is tested, not the model."""
     import dataclasses
@@ -368,9 +370,7 @@ def test_the_check_in_signal_reaches_the_decision_and_the_screen(engine: TriageE
         engine.store, engine.embedder, dataclasses.replace(engine.tuning, check_in_threshold=0.0, lookalike_margin=9.0)
     )
     decision = eager.decide("小区门口的路灯坏了好几天了", "12345")
-    assert decision.route is Route.TICKET and any(s.startswith("check-in:") for s in decision.signals)
-    screened = eager.screen("小区门口的路灯坏了好几天了", "12345")
-    assert screened.route is None and any(s.startswith("check-in:") for s in screened.signals)
+    assert decision.route is Route.TICKET and (decision.check_in_signal or "").startswith("check-in:")
     # the bot's own bar: an everyday request carries no check-in
     assert not any(s.startswith("check-in:") for s in engine.decide("小区门口的路灯坏了好几天了", "12345").signals)
 
