@@ -22,22 +22,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
     FORM_NAME,
-    clear_form_events,
-    concern_signals,
     desk_of,
     gateway_decision,
     latest_intent,
-    message_origin,
     record_decision,
     ticket_store,
-    transcript,
 )
 from actions.safety import crisis_payload, open_crisis_ticket, record_emergency, respond_to_emergency
 from bot.triage.vocabulary import Route
@@ -77,7 +72,7 @@ YES_WORDS = re.compile(r"^(好|好的|可以|行|嗯|嗯嗯|留|愿意|同意|ok
 NO_WORDS = re.compile(r"^(不|别|算了|没有|no)")
 
 
-def _now() -> datetime:
+def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
@@ -117,7 +112,7 @@ class ValidateTicketForm(FormValidationAction):
     def __init__(self, store: TicketStore | None = None, clock: Callable[[], datetime] | None = None) -> None:
         """`store` and `clock` (staff hours) replace the real ones in tests."""
         self._store = store
-        self._clock = clock or _now
+        self._clock = clock or now_utc
 
     async def _ticket_store(self) -> TicketStore:
         return await ticket_store(self._store)
@@ -331,181 +326,10 @@ def _clean(value: Any) -> str | None:
     return text[:MAX_ANSWER_CHARS]
 
 
-# -- questions that need more than a fixed response ----------------------------------------------
-
-
-def _summary(tracker: Tracker, now: datetime) -> list[str]:
-    from bot.intake.fields import mask_contact, parse_contact, summary_lines
-
-    slots = tuple(s for s in form_slots(tracker, now) if s.startswith("problem_") or s == "callback_time")
-    values = {name: tracker.get_slot(name) for name in slots}
-    lines = summary_lines(values, slots)
-    contact = tracker.get_slot("contact_value")
-    if tracker.get_slot("contact_consent") is True and contact:
-        parsed = parse_contact(str(contact))
-        lines.append("联系方式：" + (mask_contact(*parsed) if parsed else str(contact)))
-    elif "contact_consent" in form_slots(tracker, now):
-        lines.append("联系方式：不留")
-    return lines
-
-
-class ActionAskTicketConfirmed(Action):
-    """The summary of the form with 确认提交 / 修改 buttons."""
-
-    def __init__(self, clock: Any = None) -> None:
-        self._clock = clock or _now
-
-    def name(self) -> str:
-        return "action_ask_ticket_confirmed"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        try:
-            lines = _summary(tracker, self._clock())
-        except Exception:
-            logger.exception("could not build the summary")
-            lines = [f"问题描述：{tracker.get_slot('problem_what') or ''}"]
-        youth = desk_of(tracker) == "12355"
-        intro = "我帮你整理了一下，看看对不对：" if youth else "请确认您要反映的内容："
-        outro = "没问题就点「确认提交」，要改的话点「修改」。"
-        dispatcher.utter_message(
-            text="\n".join([intro, *lines, outro]),
-            buttons=[{"title": "确认提交", "payload": "/affirm"}, {"title": "修改", "payload": "/deny"}],
-        )
-        return []
-
-
-class ActionAskTicketEdit(Action):
-    """ "修改": which detail? One button per detail of this form."""
-
-    def __init__(self, clock: Any = None) -> None:
-        self._clock = clock or _now
-
-    def name(self) -> str:
-        return "action_ask_ticket_edit"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        from bot.intake.fields import FIELD_LABELS
-
-        fields = [s for s in form_slots(tracker, self._clock()) if s.startswith("problem_") or s == "callback_time"]
-        buttons = [{"title": FIELD_LABELS[s], "payload": f'/inform{{"ticket_edit":"{s}"}}'} for s in fields]
-        if "contact_consent" in form_slots(tracker, self._clock()):
-            buttons.append({"title": "联系方式", "payload": '/inform{"ticket_edit":"contact"}'})
-        buttons.append({"title": "不用改了", "payload": '/inform{"ticket_edit":"none"}'})
-        dispatcher.utter_message(text="想修改哪一项？", buttons=buttons)
-        return []
-
-
-class ActionAskCallbackTime(Action):
-    """Out of staff hours: when would the person like to be contacted?"""
-
-    def __init__(self, clock: Any = None) -> None:
-        self._clock = clock or _now
-
-    def name(self) -> str:
-        return "action_ask_callback_time"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        from bot.intake.hours import staff_hours
-
-        hours = staff_hours(desk_of(tracker))
-        span = f"每天{hours.describe()}" if hours else "工作时间"
-        if desk_of(tracker) == "12355":
-            text = f"现在是非工作时间（老师们{span}在岗），上班后会尽快联系你。你希望什么时候联系你比较方便？"
-        else:
-            text = f"现在是非工作时间（工作人员{span}在岗），上班后会尽快处理。您希望什么时间联系您比较方便？"
-        dispatcher.utter_message(text=text, buttons=[{"title": "都可以", "payload": "/affirm"}])
-        return []
-
-
-# -- the end of the form ---------------------------------------------------------------------------
-
-
-def consent_text(domain: dict[str, Any], desk: str) -> str:
-    """What the person agreed to, verbatim: the desk's contact question with its privacy note."""
-    variations = (domain.get("responses") or {}).get("utter_ask_contact_consent") or []
-    for_desk = [v for v in variations if any(str(c.get("value")) == desk for c in v.get("condition") or [])]
-    default = [v for v in variations if not v.get("condition")]
-    chosen = (for_desk or default or [{}])[0]
-    text = str(chosen.get("text") or "同意留下联系方式，仅用于办理本事项。")
-    return f"{text}（回答：同意）"
-
-
-class ActionSubmitTicket(Action):
-    """The form is complete and confirmed: open the ticket, tell its number and when staff answer."""
-
-    def __init__(self, store: Any = None, clock: Any = None) -> None:
-        self._store = store
-        self._clock = clock or _now
-
-    def name(self) -> str:
-        return "action_submit_ticket"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        if tracker.get_slot("ticket_abort") or tracker.get_slot("ticket_confirmed") is not True:
-            return [*clear_form_events(tracker), SlotSet("route", None)]
-        from bot.intake.fields import format_duration, parse_contact
-        from bot.intake.records import Intake, open_ticket
-
-        desk = desk_of(tracker)
-        contact = None
-        if tracker.get_slot("contact_consent") is True and tracker.get_slot("contact_value"):
-            contact = parse_contact(str(tracker.get_slot("contact_value")))
-        intake = Intake(
-            desk=desk,
-            conversation_id=tracker.sender_id,
-            origin=str(tracker.get_slot("ticket_origin") or message_origin(tracker)),
-            what=str(tracker.get_slot("problem_what") or "").strip() or "（未填写）",
-            category=tracker.get_slot("category"),
-            category_l1=tracker.get_slot("category_l1"),
-            where=tracker.get_slot("problem_where"),
-            since=tracker.get_slot("problem_since"),
-            who=tracker.get_slot("problem_who"),
-            contact=contact,
-            consent_text=consent_text(domain, desk) if contact else None,
-            callback_time=tracker.get_slot("callback_time"),
-            signals=concern_signals(tracker),
-        )
-        try:
-            store = await ticket_store(self._store)
-            opened = await asyncio.to_thread(open_ticket, store, intake, transcript(tracker), self._clock())
-        except Exception:
-            logger.exception("could not open the ticket")
-            dispatcher.utter_message(response="utter_ticket_error")
-            return [SlotSet("ticket_confirmed", None)]  # the details stay: 转人工 opens the ticket from them
-        eta = format_duration(opened.sla_hours)
-        if opened.staffed_now or opened.hours is None:
-            dispatcher.utter_message(response="utter_ticket_created", ticket_no=opened.number, eta=eta)
-        else:
-            dispatcher.utter_message(
-                response="utter_ticket_created_off_hours",
-                ticket_no=opened.number,
-                eta=eta,
-                staff_hours=opened.hours.describe(),
-            )
-        if opened.priority == "urgent":
-            dispatcher.utter_message(response="utter_ticket_urgent_note")
-            dispatcher.utter_message(json_message={"urgent_ticket": opened.number})
-        return [*clear_form_events(tracker), SlotSet("route", None), SlotSet("last_ticket", opened.number)]
-
-
-class ActionCancelTicketForm(Action):
-    """ "取消" / "算了" in the form: stop politely; nothing is submitted."""
-
-    def name(self) -> str:
-        return "action_cancel_ticket_form"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        dispatcher.utter_message(response="utter_ticket_cancelled")
-        return [ActiveLoop(None), *clear_form_events(tracker), SlotSet("route", None)]
-
-
 __all__ = [
     "FORM_NAME",
-    "ActionAskCallbackTime",
-    "ActionAskTicketConfirmed",
-    "ActionAskTicketEdit",
-    "ActionCancelTicketForm",
-    "ActionSubmitTicket",
+    "MAX_ANSWER_CHARS",
     "ValidateTicketForm",
     "form_slots",
+    "now_utc",
 ]

@@ -8,15 +8,9 @@ import pytest
 from action_test_support import buttons, customs, responses, slot_values
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.ticket_form import (
-    ActionAskCallbackTime,
-    ActionAskTicketConfirmed,
-    ActionAskTicketEdit,
-    ActionCancelTicketForm,
-    ActionSubmitTicket,
-    ValidateTicketForm,
-    form_slots,
-)
+from actions.ticket_form import ValidateTicketForm, form_slots
+from actions.ticket_questions import ActionAskCallbackTime, ActionAskTicketConfirmed, ActionAskTicketEdit
+from actions.ticket_submit import ActionCancelTicketForm, ActionSubmitTicket
 from tests.decisions import decided
 
 DAY = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 China time

@@ -1,0 +1,101 @@
+"""The ticket form's questions that need more than a fixed response: the summary to confirm, which
+detail to change, and (out of staff hours) when to call back."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import desk_of
+from actions.ticket_form import form_slots, now_utc
+
+logger = logging.getLogger(__name__)
+
+
+def _summary(tracker: Tracker, now: datetime) -> list[str]:
+    from bot.intake.fields import mask_contact, parse_contact, summary_lines
+
+    slots = tuple(s for s in form_slots(tracker, now) if s.startswith("problem_") or s == "callback_time")
+    values = {name: tracker.get_slot(name) for name in slots}
+    lines = summary_lines(values, slots)
+    contact = tracker.get_slot("contact_value")
+    if tracker.get_slot("contact_consent") is True and contact:
+        parsed = parse_contact(str(contact))
+        lines.append("联系方式：" + (mask_contact(*parsed) if parsed else str(contact)))
+    elif "contact_consent" in form_slots(tracker, now):
+        lines.append("联系方式：不留")
+    return lines
+
+
+class ActionAskTicketConfirmed(Action):
+    """The summary of the form with 确认提交 / 修改 buttons."""
+
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self._clock = clock or now_utc
+
+    def name(self) -> str:
+        return "action_ask_ticket_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        try:
+            lines = _summary(tracker, self._clock())
+        except Exception:
+            logger.exception("could not build the summary")
+            lines = [f"问题描述：{tracker.get_slot('problem_what') or ''}"]
+        youth = desk_of(tracker) == "12355"
+        intro = "我帮你整理了一下，看看对不对：" if youth else "请确认您要反映的内容："
+        outro = "没问题就点「确认提交」，要改的话点「修改」。"
+        dispatcher.utter_message(
+            text="\n".join([intro, *lines, outro]),
+            buttons=[{"title": "确认提交", "payload": "/affirm"}, {"title": "修改", "payload": "/deny"}],
+        )
+        return []
+
+
+class ActionAskTicketEdit(Action):
+    """ "修改": which detail? One button per detail of this form."""
+
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self._clock = clock or now_utc
+
+    def name(self) -> str:
+        return "action_ask_ticket_edit"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        from bot.intake.fields import FIELD_LABELS
+
+        fields = [s for s in form_slots(tracker, self._clock()) if s.startswith("problem_") or s == "callback_time"]
+        buttons = [{"title": FIELD_LABELS[s], "payload": f'/inform{{"ticket_edit":"{s}"}}'} for s in fields]
+        if "contact_consent" in form_slots(tracker, self._clock()):
+            buttons.append({"title": "联系方式", "payload": '/inform{"ticket_edit":"contact"}'})
+        buttons.append({"title": "不用改了", "payload": '/inform{"ticket_edit":"none"}'})
+        dispatcher.utter_message(text="想修改哪一项？", buttons=buttons)
+        return []
+
+
+class ActionAskCallbackTime(Action):
+    """Out of staff hours: when would the person like to be contacted?"""
+
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+        self._clock = clock or now_utc
+
+    def name(self) -> str:
+        return "action_ask_callback_time"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        from bot.intake.hours import staff_hours
+
+        hours = staff_hours(desk_of(tracker))
+        span = f"每天{hours.describe()}" if hours else "工作时间"
+        if desk_of(tracker) == "12355":
+            text = f"现在是非工作时间（老师们{span}在岗），上班后会尽快联系你。你希望什么时候联系你比较方便？"
+        else:
+            text = f"现在是非工作时间（工作人员{span}在岗），上班后会尽快处理。您希望什么时间联系您比较方便？"
+        dispatcher.utter_message(text=text, buttons=[{"title": "都可以", "payload": "/affirm"}])
+        return []

@@ -1,0 +1,100 @@
+"""The end of the ticket form: open the ticket (with what the person agreed to), or cancel politely."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import clear_form_events, concern_signals, desk_of, message_origin, ticket_store, transcript
+from actions.ticket_form import now_utc
+
+if TYPE_CHECKING:
+    from bot.tickets.repository import TicketStore
+
+logger = logging.getLogger(__name__)
+
+
+def consent_text(domain: dict[str, Any], desk: str) -> str:
+    """What the person agreed to, verbatim: the desk's contact question with its privacy note."""
+    variations = (domain.get("responses") or {}).get("utter_ask_contact_consent") or []
+    for_desk = [v for v in variations if any(str(c.get("value")) == desk for c in v.get("condition") or [])]
+    default = [v for v in variations if not v.get("condition")]
+    chosen = (for_desk or default or [{}])[0]
+    text = str(chosen.get("text") or "同意留下联系方式，仅用于办理本事项。")
+    return f"{text}（回答：同意）"
+
+
+class ActionSubmitTicket(Action):
+    """The form is complete and confirmed: open the ticket, tell its number and when staff answer."""
+
+    def __init__(self, store: TicketStore | None = None, clock: Callable[[], datetime] | None = None) -> None:
+        self._store = store
+        self._clock = clock or now_utc
+
+    def name(self) -> str:
+        return "action_submit_ticket"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        if tracker.get_slot("ticket_abort") or tracker.get_slot("ticket_confirmed") is not True:
+            return [*clear_form_events(tracker), SlotSet("route", None)]
+        from bot.intake.fields import format_duration, parse_contact
+        from bot.intake.records import Intake, open_ticket
+
+        desk = desk_of(tracker)
+        contact = None
+        if tracker.get_slot("contact_consent") is True and tracker.get_slot("contact_value"):
+            contact = parse_contact(str(tracker.get_slot("contact_value")))
+        intake = Intake(
+            desk=desk,
+            conversation_id=tracker.sender_id,
+            origin=str(tracker.get_slot("ticket_origin") or message_origin(tracker)),
+            what=str(tracker.get_slot("problem_what") or "").strip() or "（未填写）",
+            category=tracker.get_slot("category"),
+            category_l1=tracker.get_slot("category_l1"),
+            where=tracker.get_slot("problem_where"),
+            since=tracker.get_slot("problem_since"),
+            who=tracker.get_slot("problem_who"),
+            contact=contact,
+            consent_text=consent_text(domain, desk) if contact else None,
+            callback_time=tracker.get_slot("callback_time"),
+            signals=concern_signals(tracker),
+        )
+        try:
+            store = await ticket_store(self._store)
+            opened = await asyncio.to_thread(open_ticket, store, intake, transcript(tracker), self._clock())
+        except Exception:
+            logger.exception("could not open the ticket")
+            dispatcher.utter_message(response="utter_ticket_error")
+            return [SlotSet("ticket_confirmed", None)]  # the details stay: 转人工 opens the ticket from them
+        eta = format_duration(opened.sla_hours)
+        if opened.staffed_now or opened.hours is None:
+            dispatcher.utter_message(response="utter_ticket_created", ticket_no=opened.number, eta=eta)
+        else:
+            dispatcher.utter_message(
+                response="utter_ticket_created_off_hours",
+                ticket_no=opened.number,
+                eta=eta,
+                staff_hours=opened.hours.describe(),
+            )
+        if opened.priority == "urgent":
+            dispatcher.utter_message(response="utter_ticket_urgent_note")
+            dispatcher.utter_message(json_message={"urgent_ticket": opened.number})
+        return [*clear_form_events(tracker), SlotSet("route", None), SlotSet("last_ticket", opened.number)]
+
+
+class ActionCancelTicketForm(Action):
+    """ "取消" / "算了" in the form: stop politely; nothing is submitted."""
+
+    def name(self) -> str:
+        return "action_cancel_ticket_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(response="utter_ticket_cancelled")
+        return [ActiveLoop(None), *clear_form_events(tracker), SlotSet("route", None)]

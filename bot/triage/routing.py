@@ -1,0 +1,163 @@
+"""Routing rules: from the safety screen's verdict and a desk classifier's probabilities to a decision.
+
+The spec's order lives here: nothing to read -> clarify (or crisis after crisis talk); crisis >
+emergency; then the desk's entries, asking one question instead of guessing when unsure, and never
+declining a message close to the crisis bar. Pure functions of their inputs: the engine supplies the
+fitted models, this module only decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from bot.triage import replies
+from bot.triage.catalogue import Channel
+from bot.triage.classifier import ScopeGate
+from bot.triage.decision import CHECK_IN_SIGNAL, Decision
+from bot.triage.desk import CLARIFY_LABEL, DeskModel, Entry
+from bot.triage.safety import HistoryEvidence, SafetyResult
+from bot.triage.tuning import Tuning
+from bot.triage.vocabulary import CRISIS_CHANNEL, Route
+
+
+def empty_decision(desk: str, evidence: HistoryEvidence | None) -> Decision:
+    """Nothing to read (empty, emoji, punctuation): ask; after crisis talk, stay in crisis."""
+    if evidence is not None and evidence.crisis_signal:
+        return crisis_decision(desk, SafetyResult(Route.CRISIS, CRISIS_CHANNEL, 0.5, ("history", *evidence.signals)))
+    return Decision(Route.CLARIFY, desk, confidence=1.0, reply=replies.empty_question(desk), signals=("no-words",))
+
+
+def crisis_decision(desk: str, result: SafetyResult) -> Decision:
+    return Decision(
+        Route.CRISIS,
+        desk,
+        channel=result.channel,
+        confidence=result.score,
+        reply=replies.crisis_reply(desk),
+        signals=result.signals,
+        priority="urgent",
+    )
+
+
+def route_decision(
+    t: Tuning,
+    desk: str,
+    cut: bool,
+    safety: SafetyResult,
+    proba: np.ndarray,
+    desk_model: DeskModel,
+    channels: Mapping[str, Channel],
+    evidence: HistoryEvidence | None,
+) -> Decision:
+    """The route of a message with words: the safety screen's verdict first, then the desk's entries."""
+    notes: tuple[str, ...] = ("truncated",) if cut else ()
+    if safety.route is Route.CRISIS:
+        return crisis_decision(desk, SafetyResult(safety.route, safety.channel, safety.score, safety.signals + notes))
+    if safety.route is Route.EMERGENCY and safety.channel:
+        return Decision(
+            Route.EMERGENCY,
+            desk,
+            channel=safety.channel,
+            confidence=safety.score,
+            reply=replies.emergency_reply(safety.channel, channels),
+            signals=safety.signals + notes,
+            priority="urgent",
+        )
+    classes = desk_model.classifier.classes_
+    # the safety screen said no: safety labels cannot win here; the entries share the probability
+    # (renormalised: "given it is not a safety case, which entry is it?")
+    assignable = np.array([desk_model.entries[c].assignable for c in classes])
+    vetoed = not assignable[int(np.argmax(proba))]
+    mass = float(proba[assignable].sum())
+    proba_entries = np.where(assignable, proba, 0.0) / (mass if mass > 0 else 1.0)
+    order = [int(i) for i in np.argsort(-proba_entries) if assignable[i]]
+    best, second = classes[order[0]], classes[order[1]]
+    p_best, p_second = float(proba_entries[order[0]]), float(proba_entries[order[1]])
+    entry = desk_model.entries[best]
+    signals = (f"top:{best}:{p_best:.2f}", f"second:{second}:{p_second:.2f}", *notes)
+    check_in = tuple(s for s in safety.signals if s.startswith(CHECK_IN_SIGNAL))
+    signals += check_in
+    if evidence is not None and evidence.crisis_signal:
+        signals += ("history",)
+    if vetoed:
+        signals += (f"set-aside:{classes[int(np.argmax(proba))]}:{safety.score:.2f}",)
+
+    withheld = False
+    if entry.route is Route.DECLINE:
+        # "is this something we decline at all?": the decline entries share that evidence (a
+        # matchmaking wish is part wishing-well, part privacy), so their summed probability decides
+        declines = [i for i in order if desk_model.entries[classes[i]].route is Route.DECLINE]
+        sure = float(proba_entries[declines].sum()) >= t.decline_threshold
+        # close to the crisis bar: "we cannot grant that" beside "are you safe?" reads as a brush-off
+        # to someone who may be saying goodbye ("我的东西都送给你们吧"); ask what they need instead
+        withheld = sure and bool(check_in)
+        sure = sure and not withheld
+    else:
+        sure = ScopeGate(t.faq_threshold if entry.route is Route.FAQ else t.clarify_threshold).accept(
+            np.array([p_best])
+        )[0]
+    if best == CLARIFY_LABEL or not sure:
+        why = () if best == CLARIFY_LABEL else ("decline-withheld",) if withheld else ("low-confidence",)
+        return Decision(
+            Route.CLARIFY,
+            desk,
+            confidence=1.0 - p_best if best != CLARIFY_LABEL else p_best,
+            reply=_question(t, desk, desk_model.entries[best], desk_model.entries[second], p_best - p_second),
+            signals=(*signals, *why),
+        )
+    return decision_from_entry(desk, entry, p_best, signals)
+
+
+def _question(t: Tuning, desk: str, first: Entry, second: Entry, margin: float) -> str:
+    """One specific question: name the two candidates when both are ticket categories and close."""
+    if (
+        first.route is Route.TICKET
+        and second.route is Route.TICKET
+        and margin <= t.margin_question
+        and first.name
+        and second.name
+    ):
+        return replies.clarify_between(first.name, second.name, desk)
+    return replies.vague_question(desk)
+
+
+def decision_from_entry(desk: str, entry: Entry, confidence: float, signals: tuple[str, ...]) -> Decision:
+    """The decision an accepted catalogue entry stands for."""
+    route = entry.route
+    if route is Route.TICKET:
+        return Decision(
+            route,
+            desk,
+            category=entry.entry_id,
+            category_l1=entry.category_l1,
+            category_name=entry.name,
+            entry_id=entry.entry_id,
+            confidence=confidence,
+            signals=signals,
+            priority=entry.priority or "normal",
+        )
+    if route is Route.REFER:
+        return Decision(
+            route,
+            desk,
+            channel=entry.channel,
+            entry_id=entry.entry_id,
+            confidence=confidence,
+            reply=entry.reply,
+            signals=signals,
+        )
+    if route is Route.DECLINE:
+        return Decision(route, desk, entry_id=entry.entry_id, confidence=confidence, reply=entry.reply, signals=signals)
+    if route is Route.FAQ:
+        return Decision(
+            route,
+            desk,
+            faq_id=entry.entry_id,
+            entry_id=entry.entry_id,
+            confidence=confidence,
+            reply=entry.reply,
+            signals=signals,
+        )
+    return Decision(route, desk, confidence=confidence, signals=signals)
