@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Tracker
 
+from bot.desks import shipped_desks
+
 if TYPE_CHECKING:
     from bot.tickets.repository import TicketStore
     from bot.triage.decision import Decision
@@ -15,8 +17,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_DESK = "12345"
-KNOWN_DESKS: tuple[str, ...] = ("12345", "12355")
-"""Desks that ship with the project; a deployment adds more through FRONTDOOR_DESKS."""
+"""The desk of a conversation whose sender id names none (the government hotline)."""
 
 EMERGENCY_CHANNEL_NAMES: dict[str, str] = {
     "110": "公安报警",
@@ -32,10 +33,10 @@ def configured_desks() -> tuple[str, ...]:
         from bot.settings import get_settings  # light: reads the environment only
 
         desks = tuple(d.strip() for d in get_settings().desks if d.strip())
-        return desks or KNOWN_DESKS
+        return desks or shipped_desks()
     except Exception:  # settings must never stop a conversation
-        logger.exception("Could not read the configured desks; using %s", KNOWN_DESKS)
-        return KNOWN_DESKS
+        logger.exception("Could not read the configured desks; using the shipped ones")
+        return shipped_desks()
 
 
 def desk_from_sender(sender_id: str | None) -> str:

@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import desk_of
 from actions.ticket_form import form_slots, now_utc
+from bot.voice import is_youth
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class ActionAskTicketConfirmed(Action):
         except Exception:
             logger.exception("could not build the summary")
             lines = [f"问题描述：{tracker.get_slot('problem_what') or ''}"]
-        youth = desk_of(tracker) == "12355"
+        youth = is_youth(desk_of(tracker))
         intro = "我帮你整理了一下，看看对不对：" if youth else "请确认您要反映的内容："
         outro = "没问题就点「确认提交」，要改的话点「修改」。"
         dispatcher.utter_message(
@@ -93,7 +94,7 @@ class ActionAskCallbackTime(Action):
 
         hours = staff_hours(desk_of(tracker))
         span = f"每天{hours.describe()}" if hours else "工作时间"
-        if desk_of(tracker) == "12355":
+        if is_youth(desk_of(tracker)):
             text = f"现在是非工作时间（老师们{span}在岗），上班后会尽快联系你。你希望什么时候联系你比较方便？"
         else:
             text = f"现在是非工作时间（工作人员{span}在岗），上班后会尽快处理。您希望什么时间联系您比较方便？"

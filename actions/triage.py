@@ -37,6 +37,7 @@ from actions.safety import (
     respond_to_crisis,
     respond_to_emergency,
 )
+from bot.voice import is_youth
 
 if TYPE_CHECKING:
     from bot.tickets.repository import TicketStore
@@ -199,8 +200,9 @@ def _start_ticket(decision: Decision, text: str, dispatcher: CollectingDispatche
     if lost_money_to_fraud(text):
         dispatcher.utter_message(response="utter_fraud_report_first")
     prefilled = [SlotSet("problem_since", guess_since(text))]
-    if desk_of(tracker) == "12355":  # a young person's message often names the place and the people
-        asked = category_info("12355", decision.category).slots
+    desk = desk_of(tracker)
+    if is_youth(desk):  # a young person's message often names the place and the people
+        asked = category_info(desk, decision.category).slots
         for slot, guess in (("problem_where", guess_youth_where), ("problem_who", guess_youth_who)):
             if slot in asked:
                 prefilled.append(SlotSet(slot, guess(text)))

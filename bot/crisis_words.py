@@ -7,7 +7,8 @@ numbers to call (110/120, 12356, and 12355 on the youth desk).
 
 from __future__ import annotations
 
-from bot.voice import YOUTH_DESK
+from bot.desks import profile
+from bot.voice import is_youth
 
 CHECK_IN_QUESTION = "最近有没有过伤害自己、或者不想活下去的念头？"
 """The check-in question itself: direct, as crisis-line guidance recommends (asking does not plant the idea)."""
@@ -15,7 +16,7 @@ CHECK_IN_QUESTION = "最近有没有过伤害自己、或者不想活下去的�
 
 def crisis_fallback(desk: str) -> str:
     """Said when a crisis is detected; must work even when every backend is down."""
-    youth = "、12355青少年服务台" if desk == YOUTH_DESK else ""
+    youth = f"、{profile(desk).title}" if is_youth(desk) else ""
     return (
         "我很在意你现在的安全，你不是一个人。如果你有危险或已经伤害了自己，请马上拨打110或120。"
         f"想找人说说话，可以随时拨打12356心理援助热线{youth}。"
@@ -29,7 +30,7 @@ def emergency_fallback(channel: str) -> str:
 
 
 def handoff_crisis_reminder(desk: str) -> str:
-    youth = "或12355" if desk == YOUTH_DESK else ""
+    youth = f"或{profile(desk).phone}" if is_youth(desk) else ""
     return "工作人员正在赶来。等待时如果感到危险，请马上拨打110或120，也可以拨打12356" + youth + "。"
 
 
@@ -44,7 +45,7 @@ def check_in(desk: str) -> str:
 
     A direct question, so that the next message can be heard as its answer (`bot.gateway.check_in`).
     """
-    youth = "或12355青少年服务台" if desk == YOUTH_DESK else ""
+    youth = f"或{profile(desk).title}" if is_youth(desk) else ""
     return (
         f"另外想问你一句：{CHECK_IN_QUESTION}"
         "如果有，直接回我一个“有”字就好，我会马上请工作人员来陪你；"

@@ -33,7 +33,7 @@ from telegram.ext import (
 
 from bot.gateway.service import Gateway, Inbound
 from bot.privacy import mask
-from bot.voice import YOUTH_DESK
+from bot.voice import is_youth
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ class TelegramChannel:
     async def on_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/help: how to use the bot, answered locally."""
         assert update.effective_message is not None
-        await update.effective_message.reply_text(YOUTH_HELP_TEXT if self.desk == YOUTH_DESK else HELP_TEXT)
+        await update.effective_message.reply_text(YOUTH_HELP_TEXT if is_youth(self.desk) else HELP_TEXT)
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A button press, handled like the text of its payload (TelegramDesk has already answered the query)."""
@@ -178,7 +178,7 @@ class TelegramChannel:
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Photos, stickers, voice, files: ask for text instead."""
         assert update.effective_message is not None
-        await update.effective_message.reply_text(YOUTH_NOT_TEXT if self.desk == YOUTH_DESK else NOT_TEXT)
+        await update.effective_message.reply_text(YOUTH_NOT_TEXT if is_youth(self.desk) else NOT_TEXT)
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """One central error handler: log (masked, traceback included) and tell the person, never go silent."""

@@ -16,13 +16,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.channels.rest import POLLING_CHANNELS
+from bot.desks import profile
 from bot.gateway.service import Gateway
 from bot.gateway.store import conversation_key
-from bot.voice import YOUTH_DESK, staff, you
+from bot.voice import is_youth, staff, you
 
 STATIC = Path(__file__).parent / "static"
-DESK_TITLES = {"12345": "12345政务服务便民热线", "12355": "12355青少年服务台"}
-PROMPTS = {YOUTH_DESK: "想聊什么、想问什么，都可以在这里说"}
+YOUTH_PROMPT = "想聊什么、想问什么，都可以在这里说"
 """The message box's placeholder per desk (citizens: `CITIZEN_PROMPT`)."""
 CITIZEN_PROMPT = "请输入您想咨询或反映的事情"
 
@@ -33,11 +33,11 @@ async def chat_page(request: Request) -> HTMLResponse:
         return HTMLResponse("<h1>没有这个服务台</h1>", status_code=404)
     page = (STATIC / "chat.html").read_text(encoding="utf-8")
     words = {
-        "title": DESK_TITLES.get(desk, desk),
+        "title": profile(desk).title,
         "desk": desk,
         "you": you(desk),
         "staff": staff(desk),
-        "prompt": PROMPTS.get(desk, CITIZEN_PROMPT),
+        "prompt": YOUTH_PROMPT if is_youth(desk) else CITIZEN_PROMPT,
     }
     for key, value in words.items():
         page = page.replace("{" + key + "}", html.escape(value))

@@ -26,6 +26,7 @@ from typing import Any
 
 from bot.followups.answers import solved_buttons
 from bot.intake.hours import CHINA_TZ
+from bot.voice import is_youth
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ def _short(text: str, limit: int = 30) -> str:
 
 def follow_up_text(ticket: Any) -> str:
     """The question of a return visit, in the desk's voice."""
-    youth = ticket.desk == "12355"
+    youth = is_youth(ticket.desk)
     if ticket.route == "crisis":
         if youth:
             return "你好，这里是12355青少年服务台。想问问你最近还好吗？之前的事情有没有好一些？"

@@ -6,7 +6,8 @@ What it says about a crisis lives in `bot.crisis_words` (re-exported here).
 from __future__ import annotations
 
 from bot.crisis_words import check_in, check_in_no, crisis_fallback, emergency_fallback, handoff_crisis_reminder
-from bot.voice import you
+from bot.desks import profile
+from bot.voice import is_youth, you
 
 __all__ = [
     "backend_down",
@@ -21,18 +22,16 @@ __all__ = [
     "too_long",
 ]
 
-HOTLINE_PHONE = {"12345": "12345", "12355": "12355"}
-
 
 def backend_down(desk: str) -> str:
     return (
         f"抱歉，系统暂时有点忙，{you(desk)}的消息已经保存，没有丢失。"
-        f"请稍后再发一次，或直接拨打{HOTLINE_PHONE.get(desk, desk)}热线。紧急情况请拨打110/120。"
+        f"请稍后再发一次，或直接拨打{profile(desk).phone}热线。紧急情况请拨打110/120。"
     )
 
 
 def empty_message(desk: str) -> str:
-    if desk == "12355":
+    if is_youth(desk):
         return "你好像发了一条空消息。可以用文字告诉我你想聊或想问的事情。"
     return "您好像发了一条空消息。请用文字告诉我您想咨询或反映的事情。"
 
@@ -42,7 +41,7 @@ def too_long(desk: str, limit: int) -> str:
 
 
 def handed_to_staff(desk: str) -> str:
-    if desk == "12355":
+    if is_youth(desk):
         return "你的消息已经转给老师了，请稍等，会有人尽快回复你。紧急情况请拨打110/120。"
     return "您的消息已转给工作人员，请稍候，有人会尽快回复您。紧急情况请拨打110/120。"
 

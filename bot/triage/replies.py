@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bot.desks import profile
 from bot.triage.catalogue import Channel
-from bot.voice import YOUTH_DESK, you
+from bot.voice import is_youth, you
 
 _CHANNEL_SHORT = {"110": "报警", "119": "消防救援", "120": "医疗急救", "122": "交通事故报警"}
 
 
 def crisis_reply(desk: str) -> str:
     """Warm, at once, with the numbers; says a person is coming and asks them to stay."""
-    youth = "也可以拨打12355青少年服务台，" if desk == "12355" else ""
+    youth = f"也可以拨打{profile(desk).title}，" if is_youth(desk) else ""
     return (
         "谢谢你愿意告诉我，你现在的感受很重要，我会一直在这里陪着你。"
         "如果你或身边的人现在有危险，请立即拨打110或120；"
@@ -36,14 +37,14 @@ def emergency_reply(channel: str, channels: Mapping[str, Channel] | None = None)
 
 def empty_question(desk: str) -> str:
     """Asked when a message has no words to read (emoji, punctuation)."""
-    if desk == YOUTH_DESK:
+    if is_youth(desk):
         return "可以打几个字跟我说说你遇到了什么事吗？我在听。"
     return "请用文字简单说说您遇到了什么事情：发生了什么，在哪里？"
 
 
 def vague_question(desk: str) -> str:
     """The one clarify question when nothing in the catalogue is a clear fit."""
-    if desk == YOUTH_DESK:
+    if is_youth(desk):
         return "你想聊的或想问的具体是什么事呢？可以说说发生了什么、从什么时候开始的。"
     return "请问您具体想咨询或反映什么事情？可以说说发生了什么、在哪里、从什么时候开始的。"
 
