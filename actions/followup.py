@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import latest_intent, latest_text, ticket_store
+
+if TYPE_CHECKING:
+    from bot.tickets.repository import TicketStore
 from actions.safety import respond_to_crisis
 
 logger = logging.getLogger(__name__)
@@ -25,7 +28,7 @@ logger = logging.getLogger(__name__)
 class ActionFollowUpAnswer(Action):
     """已解决 / 未解决 with a follow-up ticket, and every rate_service message."""
 
-    def __init__(self, store: Any = None) -> None:
+    def __init__(self, store: TicketStore | None = None) -> None:
         """`store` replaces the ticket store in tests."""
         self._store = store
 
@@ -51,27 +54,28 @@ class ActionFollowUpAnswer(Action):
 
     @staticmethod
     async def _solved(
-        dispatcher: CollectingDispatcher, store: Any, conversation_id: str, ref: Any, solved: bool
+        dispatcher: CollectingDispatcher, store: TicketStore, conversation_id: str, ref: Any, solved: bool
     ) -> None:
         from bot.followups.answers import answer_solved, rating_buttons
 
         answer = await asyncio.to_thread(answer_solved, store, conversation_id, ref, solved)
-        if answer.kind == "unknown":
+        ticket = answer.ticket
+        if answer.kind == "unknown" or ticket is None:
             dispatcher.utter_message(response="utter_follow_up_unknown")
             return
-        crisis = answer.ticket.route == "crisis"
+        crisis = ticket.route == "crisis"
         if answer.kind == "solved":
             if crisis:
                 dispatcher.utter_message(response="utter_follow_up_better")
-            elif await asyncio.to_thread(store.rating, answer.ticket.id) is None:
-                dispatcher.utter_message(response="utter_follow_up_solved", buttons=rating_buttons(answer.ticket.id))
+            elif await asyncio.to_thread(store.rating, ticket.id) is None:
+                dispatcher.utter_message(response="utter_follow_up_solved", buttons=rating_buttons(ticket.id))
             else:
                 dispatcher.utter_message(response="utter_rating_already")
         else:
             dispatcher.utter_message(response="utter_follow_up_not_better" if crisis else "utter_follow_up_not_solved")
 
     @staticmethod
-    async def _rating(dispatcher: CollectingDispatcher, store: Any, tracker: Tracker, ref: Any) -> None:
+    async def _rating(dispatcher: CollectingDispatcher, store: TicketStore, tracker: Tracker, ref: Any) -> None:
         from bot.followups.answers import answer_rating, parse_score, solved_buttons
 
         score = parse_score(latest_text(tracker), next(tracker.get_latest_entity_values("service_score"), None))
@@ -85,7 +89,7 @@ class ActionFollowUpAnswer(Action):
             dispatcher.utter_message(response="utter_rating_already")
         elif answer.kind == "not_rateable":
             dispatcher.utter_message(response="utter_rating_not_rateable")
-        elif answer.kind == "need_solved":
+        elif answer.kind == "need_solved" and answer.ticket is not None:
             dispatcher.utter_message(response="utter_follow_up_need_solved", buttons=solved_buttons(answer.ticket.id))
         elif ref is not None:
             dispatcher.utter_message(response="utter_follow_up_unknown")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -25,13 +25,16 @@ from actions.common import (
     transcript,
 )
 
+if TYPE_CHECKING:
+    from bot.tickets.repository import TicketStore
+
 logger = logging.getLogger(__name__)
 
 
 class ActionHandoff(Action):
     """ask_human: tells the person a staff member will join and sets `handoff`."""
 
-    def __init__(self, store: Any = None) -> None:
+    def __init__(self, store: TicketStore | None = None) -> None:
         """`store` replaces the ticket store in tests."""
         self._store = store
 

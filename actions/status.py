@@ -9,13 +9,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import load_ticket_store
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from bot.tickets.repository import TicketStore
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +34,7 @@ class StoreLookup:
     A class, not a closure: rasa-sdk's Sanic worker is spawned and pickles the registered actions.
     """
 
-    def __init__(self, store: Any = None, clock: Callable[[], Any] | None = None) -> None:
+    def __init__(self, store: TicketStore | None = None, clock: Callable[[], datetime] | None = None) -> None:
         self.store = store
         self.clock = clock
 

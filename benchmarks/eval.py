@@ -36,10 +36,10 @@ from bot.settings import REPO_ROOT, Settings
 from bot.triage.catalogue import CatalogueStore, YamlCatalogueSource
 from bot.triage.cli import OUTPUT_KEYS
 from bot.triage.cli import run as cli_run
+from bot.triage.decision import CHECK_IN_SIGNAL
 from bot.triage.desk import DeskModel
 from bot.triage.embedding import embed, prepare
 from bot.triage.engine import TriageEngine, get_engine
-from bot.triage.decision import CHECK_IN_SIGNAL
 from bot.triage.vocabulary import Route
 
 DESKS = ("12345", "12355")

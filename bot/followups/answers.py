@@ -14,7 +14,11 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.tickets.models import Ticket
+    from bot.tickets.repository import TicketStore
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +111,12 @@ class Answer:
     """What happened to an answer; `kind` picks the reply the person gets."""
 
     kind: str
-    ticket: Any = None
+    ticket: Ticket | None = None
 
     # kinds: solved | not_solved | rated | already_rated | not_rateable | need_solved | unknown
 
 
-def _own_ticket(store: Any, conversation_id: str, ref: Any) -> Any | None:
+def _own_ticket(store: TicketStore, conversation_id: str, ref: Any) -> Ticket | None:
     try:
         ticket_id = int(str(ref).strip())
     except (TypeError, ValueError):
@@ -126,7 +130,7 @@ def _own_ticket(store: Any, conversation_id: str, ref: Any) -> Any | None:
     return ticket
 
 
-def answer_solved(store: Any, conversation_id: str, ref: Any, solved: bool) -> Answer:
+def answer_solved(store: TicketStore, conversation_id: str, ref: Any, solved: bool) -> Answer:
     """Record 已解决 (closes the ticket) or 未解决 (reopens it for its handler)."""
     ticket = _own_ticket(store, conversation_id, ref)
     if ticket is None:
@@ -145,14 +149,14 @@ def answer_solved(store: Any, conversation_id: str, ref: Any, solved: bool) -> A
     return Answer(outcome, ticket)
 
 
-def _latest_outcome(store: Any, ticket_id: int) -> str | None:
+def _latest_outcome(store: TicketStore, ticket_id: int) -> str | None:
     for visit in reversed(store.follow_ups(ticket_id)):
         if visit.outcome in ("solved", "not_solved"):
             return str(visit.outcome)
     return None
 
 
-def _rateable(store: Any, conversation_id: str) -> Any | None:
+def _rateable(store: TicketStore, conversation_id: str) -> Ticket | None:
     """The newest handled ticket of the conversation that still waits for its rating."""
     for ticket in store.tickets_for_conversation(conversation_id, limit=20):
         handled = ticket.route in PERSON_ROUTES and ticket.status in ("resolved", "closed") and ticket.resolved_at
@@ -161,7 +165,7 @@ def _rateable(store: Any, conversation_id: str) -> Any | None:
     return None
 
 
-def answer_rating(store: Any, conversation_id: str, ref: Any, score: int, comment: str | None = None) -> Answer:
+def answer_rating(store: TicketStore, conversation_id: str, ref: Any, score: int, comment: str | None = None) -> Answer:
     """Record the 1-5 score of a handled ticket (once per ticket; the store refuses the rest)."""
     from bot.tickets.repository import RatingError
 

@@ -22,11 +22,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.followups.answers import solved_buttons
 from bot.intake.hours import CHINA_TZ
 from bot.voice import is_youth
+
+if TYPE_CHECKING:
+    from bot.tickets.models import FollowUp, Ticket
+    from bot.tickets.repository import Overdue, TicketStore
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +60,7 @@ def _short(text: str, limit: int = 30) -> str:
     return first[:limit] + "…" if len(first) > limit else first
 
 
-def follow_up_text(ticket: Any) -> str:
+def follow_up_text(ticket: Ticket) -> str:
     """The question of a return visit, in the desk's voice."""
     youth = is_youth(ticket.desk)
     if ticket.route == "crisis":
@@ -75,7 +79,7 @@ def follow_up_text(ticket: Any) -> str:
     )
 
 
-def overdue_text(item: Any, now: datetime) -> str:
+def overdue_text(item: Overdue, now: datetime) -> str:
     ticket = item.ticket
     what = "首次回复" if item.deadline == "first_response" else "办结"
     late = item.overdue_by
@@ -94,7 +98,7 @@ class FollowUpScheduler:
 
     def __init__(
         self,
-        store: Any,
+        store: TicketStore,
         send: Send,
         alert: Alert | None = None,
         *,
@@ -130,7 +134,7 @@ class FollowUpScheduler:
             log.info("follow-ups: %s", report)
         return report
 
-    async def _visit(self, visit: Any, report: RunReport) -> None:
+    async def _visit(self, visit: FollowUp, report: RunReport) -> None:
         try:
             ticket = await asyncio.to_thread(self.store.get, visit.ticket_id)
             if visit.attempts >= self.max_asks:
@@ -161,7 +165,7 @@ class FollowUpScheduler:
             report.failed += 1
             report.errors.append(f"follow_up {getattr(visit, 'id', '?')}: {type(exc).__name__}")
 
-    async def _close(self, visit: Any, why: str) -> None:
+    async def _close(self, visit: FollowUp, why: str) -> None:
         log.info("follow-up %s ends without an answer (%s)", visit.id, why)
         await asyncio.to_thread(
             self.store.record_follow_up_outcome,
@@ -180,9 +184,9 @@ class FollowUpScheduler:
             report.errors.append(f"overdue_tickets: {type(exc).__name__}")
             return
         report.overdue = len(overdue)
-        current = set()
+        current: set[tuple[int, str]] = set()
         for item in overdue:
-            key = (item.ticket.id, item.deadline)
+            key: tuple[int, str] = (item.ticket.id, item.deadline)
             current.add(key)
             last = self._alerted.get(key)
             if last is not None and now - last < self.realert:

@@ -13,9 +13,12 @@ import logging
 import re
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.text import normalise
+
+if TYPE_CHECKING:
+    from bot.triage.catalogue import Catalogue, CatalogueStore
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +68,11 @@ class CategoryInfo:
         return tuple(FIELD_SLOTS[f] for f in fields if f in FIELD_SLOTS)
 
 
-_store: Any = None
+_store: CatalogueStore | None = None
 _store_lock = threading.Lock()
 
 
-def _catalogue() -> Any:
+def _catalogue() -> Catalogue:
     """The desk catalogue (YAML, re-read when staff edit it); loaded on first use."""
     global _store
     with _store_lock:

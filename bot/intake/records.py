@@ -12,10 +12,14 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.intake.fields import RESOLUTION_HOURS, CategoryInfo, category_info
 from bot.intake.hours import StaffHours, is_staffed, staff_hours
+
+if TYPE_CHECKING:
+    from bot.tickets.models import Ticket
+    from bot.tickets.repository import TicketStore
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +34,11 @@ PERSON_ROUTES = ("ticket", "crisis")
 MAX_TRANSCRIPT_LINES = 200
 MAX_LINE_CHARS = 2000
 
-_store: Any = None
+_store: TicketStore | None = None
 _store_lock = threading.Lock()
 
 
-def get_store() -> Any:
+def get_store() -> TicketStore:
     """The process's TicketStore on FRONTDOOR_DATABASE_URL, opened (and migrated) on first use."""
     global _store
     with _store_lock:
@@ -137,7 +141,7 @@ class Opened:
 
 
 def open_ticket(
-    store: Any, intake: Intake, transcript: Sequence[tuple[str, str]], now: datetime | None = None
+    store: TicketStore, intake: Intake, transcript: Sequence[tuple[str, str]], now: datetime | None = None
 ) -> Opened:
     """Create (or find, on a retry) the in-scope ticket of a completed form, with its transcript and contact."""
     info: CategoryInfo = category_info(intake.desk, intake.category)
@@ -184,7 +188,7 @@ def open_ticket(
 
 
 def open_crisis_ticket(
-    store: Any,
+    store: TicketStore,
     *,
     desk: str,
     conversation_id: str,
@@ -192,7 +196,7 @@ def open_crisis_ticket(
     text: str,
     transcript: Sequence[tuple[str, str]],
     signals: Mapping[str, Any] | None = None,
-) -> Any:
+) -> Ticket:
     """The urgent ticket of a crisis (the store makes it urgent, first response within 15 minutes)."""
     return store.create_ticket(
         desk=desk,
@@ -209,7 +213,7 @@ def open_crisis_ticket(
 
 
 def record_answer(
-    store: Any,
+    store: TicketStore,
     *,
     route: str,
     desk: str,
@@ -221,7 +225,7 @@ def record_answer(
     confidence: float | None = None,
     signals: Sequence[str] = (),
     reply: str | None = None,
-) -> Any:
+) -> Ticket:
     """A closed record of a request answered at the first gate (refer / decline / faq / emergency).
 
     It counts as answered in analytics; declines keep their reason code (the catalogue entry id).
@@ -250,7 +254,7 @@ def record_answer(
     )
 
 
-def open_matter_ticket(store: Any, conversation_id: str) -> Any | None:
+def open_matter_ticket(store: TicketStore, conversation_id: str) -> Ticket | None:
     """The newest open ticket (or crisis) of this conversation, if any."""
     for ticket in store.tickets_for_conversation(conversation_id, limit=10):
         if ticket.route in PERSON_ROUTES and ticket.status in ("new", "in_progress", "waiting_for_person"):

@@ -8,12 +8,16 @@ unknown one, so a number guessed or overheard reveals nothing.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.intake.fields import category_info
 from bot.intake.hours import CHINA_TZ
 from bot.intake.records import PERSON_ROUTES
 from bot.voice import staff, you
+
+if TYPE_CHECKING:
+    from bot.tickets.models import Ticket
+    from bot.tickets.repository import TicketStore
 
 STATUS_WORDS = {
     "new": "已受理，等待{staff}处理",
@@ -34,7 +38,7 @@ def _when(at: datetime) -> str:
     return f"{local.month}月{local.day}日 {local:%H:%M}"
 
 
-def describe(store: Any, ticket: Any, now: datetime) -> str:
+def describe(store: TicketStore, ticket: Ticket, now: datetime) -> str:
     """One ticket in a few plain sentences: status, what happens next, the latest staff reply."""
     name = category_info(ticket.desk, ticket.category).name if ticket.category else None
     title = f"工单 {ticket.number}" + (f"（{name}）" if name else "")
@@ -63,7 +67,9 @@ def describe(store: Any, ticket: Any, now: datetime) -> str:
     return "".join(sentences)
 
 
-def status_reply(store: Any, conversation_id: str, number: str | None, now: datetime | None = None) -> str | None:
+def status_reply(
+    store: TicketStore, conversation_id: str, number: str | None, now: datetime | None = None
+) -> str | None:
     """The answer to a status question, or None when this conversation has no such ticket."""
     now = now or datetime.now(UTC)
     if number:
