@@ -1,5 +1,6 @@
-"""bot/settings.py: every FRONTDOOR_* variable is read there (and listed by Settings.variables()), and
-the settings moved there keep their defaults and say what is wrong with a bad value.
+"""bot/settings.py: every FRONTDOOR_* variable is read there (and listed by Settings.variables()), the
+README's settings table documents exactly those, and the settings moved there keep their defaults and
+say what is wrong with a bad value.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from bot.settings import (
     get_settings,
 )
 
+README = REPO_ROOT / "README.md"
 VARIABLE = re.compile(r"^FRONTDOOR_[A-Z0-9_]+$")
 # composes the environments of the processes it starts / sets a throwaway secret for its own run
 MAY_READ_THE_ENVIRONMENT = {"bot/settings.py", "bot/launcher.py", "bot/console/bench.py"}
@@ -89,6 +91,39 @@ def test_only_the_settings_read_frontdoor_variables_in_bot_and_actions() -> None
             if relative not in MAY_READ_THE_ENVIRONMENT:
                 offenders += [f"{relative}:{line} reads {key}" for line, key in _environment_reads(path)]
     assert not offenders, "read these through bot.settings.Settings instead:\n" + "\n".join(offenders)
+
+
+# --- the README's settings table and the settings agree -----------------------------------------
+
+
+def documented(readme: str) -> set[str]:
+    """The FRONTDOOR_* names in backticks in the first column of the README's `## Settings` table."""
+    section = re.search(r"^## Settings\n(.*?)(?=^## |\Z)", readme, flags=re.MULTILINE | re.DOTALL)
+    assert section is not None, "README.md has no '## Settings' section"
+    names = set()
+    for line in section.group(1).splitlines():
+        cells = line.split("|")
+        if line.startswith("|") and len(cells) > 2:
+            names.update(n for n in re.findall(r"`([^`]+)`", cells[1]) if n.startswith("FRONTDOOR_"))
+    return names
+
+
+def test_every_variable_the_settings_read_is_in_the_readme() -> None:
+    missing = read_by_settings() - documented(README.read_text(encoding="utf-8"))
+    assert not missing, f"add a row to the README's settings table for: {sorted(missing)}"
+
+
+def test_every_frontdoor_variable_in_the_readme_is_read_by_the_settings() -> None:
+    unread = documented(README.read_text(encoding="utf-8")) - read_by_settings()
+    assert not unread, f"the README documents variables that nothing reads: {sorted(unread)}"
+
+
+def test_a_removed_readme_row_is_noticed() -> None:
+    readme = README.read_text(encoding="utf-8")
+    for name in ("FRONTDOOR_FOLLOW_UP_INTERVAL", f"{TELEGRAM_TOKEN_PREFIX}<desk>", "FRONTDOOR_RASA_TOKEN"):
+        without = "\n".join(line for line in readme.splitlines() if not line.startswith(f"| `{name}`"))
+        assert without != readme, name
+        assert documented(readme) - documented(without) == {name}  # and the first test names it
 
 
 # --- the settings moved into Settings -----------------------------------------------------------
