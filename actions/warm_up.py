@@ -19,8 +19,15 @@ logger = logging.getLogger(__name__)
 
 def wanted() -> bool:
     """Asked for by the launcher, and this is the Sanic worker that serves the actions."""
-    worker = os.environ.get("SANIC_WORKER_NAME", "")
-    return os.environ.get("FRONTDOOR_WARM_UP") == "1" and worker.startswith("Sanic-Server")
+    if not os.environ.get("SANIC_WORKER_NAME", "").startswith("Sanic-Server"):
+        return False  # other processes (and tests, tools) do not even read the settings at import
+    from bot.settings import get_settings  # light: reads the environment only
+
+    try:
+        return get_settings().warm_up
+    except Exception:  # a bad setting must not stop the action server; the first request reports it
+        logger.exception("could not read the settings; the ticket store opens on first use instead")
+        return False
 
 
 def _warm() -> None:

@@ -110,7 +110,8 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
         # recovery first: it locks the conversations it will answer, so newer messages queue behind
         recovery = await gateway.start_recovery(wait_for_rasa=settings.rasa_timeout_seconds * 3)
         telegram_desks: dict[str, TelegramDesk] = {}
-        follow_ups = FollowUpService(engine, gateway)  # return visits (回访) and SLA alerts, every minute
+        # return visits (回访) and SLA alerts, every minute by default
+        follow_ups = FollowUpService(engine, gateway, interval=settings.follow_up_interval)
         worker = OutboundWorker(engine, pushers={})
         gateway.on_outbound(worker.wake)
         await worker.start()

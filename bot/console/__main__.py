@@ -8,14 +8,13 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 import sys
 
 from bot.settings import get_settings
 
 
 def _password() -> str:
-    given = os.environ.get("FRONTDOOR_ADMIN_PASSWORD", "")
+    given = get_settings().admin_password
     if given:
         return given
     if not sys.stdin.isatty():

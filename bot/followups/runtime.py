@@ -11,22 +11,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from typing import Any
 
 from bot.followups.scheduler import FollowUpScheduler, Unreachable
+from bot.settings import get_settings
 
 log = logging.getLogger(__name__)
 
-INTERVAL_ENV = "FRONTDOOR_FOLLOW_UP_INTERVAL"
+INTERVAL_ENV = "FRONTDOOR_FOLLOW_UP_INTERVAL"  # read by bot.settings (Settings.follow_up_interval)
 
 
 def interval_seconds() -> float:
-    try:
-        return max(0.0, float(os.environ.get(INTERVAL_ENV, "60")))
-    except ValueError:
-        log.warning("%s is not a number; using 60 s", INTERVAL_ENV)
-        return 60.0
+    """Seconds between scheduler runs (0: off); not a number: 60, with a warning."""
+    return get_settings().follow_up_interval
 
 
 def gateway_sender(gateway: Any) -> Any:

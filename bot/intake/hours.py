@@ -8,16 +8,16 @@ staff keep office hours by default.
 from __future__ import annotations
 
 import logging
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, timezone
 
+from bot.settings import DEFAULT_STAFF_HOURS, get_settings
+
 log = logging.getLogger(__name__)
 
 CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
-DEFAULT_STAFF_HOURS = "12355=09:00-18:00"
-ENV = "FRONTDOOR_STAFF_HOURS"
+ENV = "FRONTDOOR_STAFF_HOURS"  # read by bot.settings; named in the warnings below
 _SPAN = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 _ALWAYS = {"24h", "24x7", "7x24", "always", "24/7"}
 
@@ -76,9 +76,9 @@ def parse_staff_hours(spec: str) -> dict[str, StaffHours | None]:
 
 
 def staff_hours(desk: str) -> StaffHours | None:
-    """The desk's staff hours (None: staffed around the clock). Read from the environment on each call."""
+    """The desk's staff hours (None: staffed around the clock). Read from the settings on each call."""
     configured = parse_staff_hours(DEFAULT_STAFF_HOURS)
-    configured.update(parse_staff_hours(os.environ.get(ENV, "")))
+    configured.update(parse_staff_hours(get_settings().staff_hours))
     return configured.get(desk)
 
 
