@@ -11,10 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
-from bot.followups.scheduler import FollowUpScheduler, Unreachable
+from bot.followups.scheduler import Alert, FollowUpScheduler, Send, Unreachable
 from bot.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from bot.gateway.service import Gateway
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +31,7 @@ def interval_seconds() -> float:
     return get_settings().follow_up_interval
 
 
-def gateway_sender(gateway: Any) -> Any:
+def gateway_sender(gateway: Gateway) -> Send:
     """`send` for the scheduler: the gateway's outbound queue (KeyError: the conversation is unknown)."""
 
     async def send(conversation_id: str, text: str, buttons: list[dict[str, str]]) -> None:
@@ -38,7 +43,7 @@ def gateway_sender(gateway: Any) -> Any:
     return send
 
 
-def gateway_alert(gateway: Any) -> Any:
+def gateway_alert(gateway: Gateway) -> Alert:
     async def alert(desk: str, text: str) -> None:
         await gateway.notify_staff(desk, text)
 
@@ -48,7 +53,7 @@ def gateway_alert(gateway: Any) -> Any:
 class FollowUpService:
     """Owns the periodic task; a no-op when the interval is 0."""
 
-    def __init__(self, engine: Any, gateway: Any, interval: float | None = None) -> None:
+    def __init__(self, engine: Engine, gateway: Gateway, interval: float | None = None) -> None:
         from bot.tickets.repository import TicketStore
 
         self.interval = interval_seconds() if interval is None else interval
