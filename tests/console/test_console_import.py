@@ -1,4 +1,4 @@
-"""The development import command and the console benchmark, on small inputs (the real runs are in the notes)."""
+"""The development import command, on small inputs (the real runs are in the notes)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from types import ModuleType
 
 import pytest
 
-from bot.console.bench import run_bench
 from bot.settings import REPO_ROOT
 from bot.tickets.db import make_engine
 from bot.tickets.repository import TicketStore
@@ -57,10 +56,3 @@ def test_import_masks_is_idempotent_and_prints_masked_clusters(
         assert all("1381234" not in line.text for line in TicketStore(engine).transcript(ticket.id, masked=False))
     finally:
         engine.dispose()
-
-
-def test_bench_reports_p95_per_page() -> None:
-    result = run_bench(n_tickets=300, requests=5)
-    for page in ("queue", "ticket", "analytics"):
-        assert result[f"{page}_p95_ms"] > 0
-    assert result["n_tickets"] == 300 and result["budget_ms"] == 200.0

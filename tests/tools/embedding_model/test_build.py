@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.embeddings import build as builder
+from tools.embedding_model import build as builder
 
 PARAPHRASES = ("小区门口的路灯坏了好几天了", "我们小区大门那边路灯一直不亮")
 UNRELATED = "我想咨询一下社保怎么转移"
@@ -179,23 +179,6 @@ def test_unwritable_folder_says_so(tmp_path: Path, monkeypatch) -> None:
         builder.BuildError, match=r"cannot write the embedding model.*Permission denied.*FRONTDOOR_CACHE_DIR"
     ):
         builder.build(tmp_path / "ro" / "e5", log=_quiet)
-
-
-def test_precompiled_charsmap_maps_exactly_the_given_codepoints() -> None:
-    from tokenizers import normalizers
-
-    mapping = {"Ａ": "A", "，": ",", "\u200b": " ", "\x01": "", "㍿": "株式会社"}
-    norm = normalizers.Precompiled(builder.precompiled_charsmap(mapping))
-    assert norm.normalize_str("Ａ，\u200bx\x01㍿路灯") == "A, x株式会社路灯"
-
-
-def test_dequantise_q4_follows_the_nibble_layout() -> None:
-    scale = np.float16(0.5)
-    nibbles = np.arange(16, dtype=np.uint8) | (np.arange(16, dtype=np.uint8)[::-1] << 4)
-    block = scale.tobytes() + nibbles.tobytes()
-    row = builder.dequantise_q4(block, 1, 32, np.float32)[0]
-    np.testing.assert_array_equal(row[:16], (np.arange(16) - 8) * 0.5)  # low nibbles: weights 0..15
-    np.testing.assert_array_equal(row[16:], (np.arange(16)[::-1] - 8) * 0.5)  # high nibbles: 16..31
 
 
 class _Usage:
