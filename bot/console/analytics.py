@@ -30,7 +30,7 @@ from bot.gateway.models import Conversation, InboundMessage
 from bot.privacy import mask
 from bot.tickets.db import READ_ONLY
 from bot.tickets.models import FollowUp, Rating, Ticket
-from bot.tickets.repository import CHINA_TZ
+from bot.tickets.rules import CHINA_TZ
 
 HANDLED_ROUTES = ("ticket", "crisis")
 EXAMPLES_PER_REASON = 3

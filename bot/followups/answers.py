@@ -163,7 +163,7 @@ def _rateable(store: Any, conversation_id: str) -> Any | None:
 
 def answer_rating(store: Any, conversation_id: str, ref: Any, score: int, comment: str | None = None) -> Answer:
     """Record the 1-5 score of a handled ticket (once per ticket; the store refuses the rest)."""
-    from bot.tickets.repository import RatingError
+    from bot.tickets.errors import RatingError
 
     ticket = _own_ticket(store, conversation_id, ref) if ref is not None else _rateable(store, conversation_id)
     if ticket is None:

@@ -5,6 +5,15 @@ in `migrations/` (`python -m bot.tickets migrate`).
 """
 
 from bot.tickets.db import make_engine, migrate, session_factory
+from bot.tickets.errors import (
+    ConsentRequired,
+    FollowUpError,
+    IdempotencyConflict,
+    InvalidTransition,
+    RatingError,
+    TicketError,
+    TicketNotFound,
+)
 from bot.tickets.models import (
     Channel,
     ContactKind,
@@ -16,19 +25,8 @@ from bot.tickets.models import (
     Sender,
     Status,
 )
-from bot.tickets.repository import (
-    ConsentRequired,
-    ContactView,
-    FollowUpError,
-    IdempotencyConflict,
-    InvalidTransition,
-    Overdue,
-    RatingError,
-    TicketError,
-    TicketNotFound,
-    TicketStore,
-    TranscriptLine,
-)
+from bot.tickets.repository import TicketStore
+from bot.tickets.views import ContactView, Overdue, TranscriptLine
 
 __all__ = [
     "Channel",
