@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.tickets.db import READ_ONLY, session_factory
+from bot.db.engine import READ_ONLY, session_factory
 from bot.tickets.errors import TicketNotFound
 from bot.tickets.models import Event, EventKind, Ticket, utcnow
 from bot.tickets.rules import CHINA_TZ, DEFAULT_FOLLOW_UP_HOURS

@@ -11,7 +11,8 @@ import statistics
 import time
 import uuid
 
-from bot.tickets.db import make_engine, migrate
+from bot.db.engine import make_engine
+from bot.db.migrate import migrate
 from bot.tickets.repository import TicketStore
 
 

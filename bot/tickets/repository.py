@@ -28,11 +28,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.db.engine import make_engine
+from bot.db.migrate import migrate
 from bot.privacy import mask
 from bot.tickets.audit import StaffAuditMixin
 from bot.tickets.contacts import ContactsMixin, mask_contact
 from bot.tickets.creation import MAX_CREATE_ATTEMPTS, CreationMixin
-from bot.tickets.db import make_engine, migrate
 from bot.tickets.errors import (
     ConsentRequired,
     FollowUpError,

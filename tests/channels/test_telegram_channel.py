@@ -22,11 +22,12 @@ from bot.channels.telegram import (
     PacedRateLimiter,
     split_message,
 )
+from bot.db.engine import make_engine
+from bot.db.migrate import migrate
 from bot.gateway.models import OutboundMessage, TelegramUpdate
 from bot.gateway.service import SafetyVerdict
 from bot.launcher import free_port
 from bot.settings import Settings
-from bot.tickets.db import make_engine, migrate
 from tests.channels.fake_rasa import FakeRasaServer
 from tests.channels.fake_telegram import FakeTelegram
 

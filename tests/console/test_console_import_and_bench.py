@@ -11,8 +11,8 @@ from types import ModuleType
 import pytest
 
 from bot.console.bench import run_bench
+from bot.db.engine import make_engine
 from bot.settings import REPO_ROOT
-from bot.tickets.db import make_engine
 from bot.tickets.repository import TicketStore
 
 
