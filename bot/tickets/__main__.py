@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             engine.dispose()
     elif args.command == "bench":
-        from bot.tickets.bench import run_bench
+        from benchmarks.tickets_bench import run_bench  # the benchmark is not part of the package
 
         print(json.dumps(run_bench(url, args.n)))
     return 0
