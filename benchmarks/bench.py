@@ -115,7 +115,7 @@ def stack_figures() -> dict[str, Any]:
 def ticket_store_figures() -> dict[str, Any]:
     """Ticket creation p50/p95 latency and tickets/s on SQLite and on a throwaway PostgreSQL."""
     try:
-        from bot.tickets.bench import run_bench
+        from benchmarks.tickets_bench import run_bench
     except ImportError as exc:
         return {"skipped": f"ticket store not available: {exc}"}
     figures: dict[str, Any] = {}

@@ -27,9 +27,10 @@ from starlette.testclient import TestClient
 from bot.console.hot_topics import hashing_embedder
 from bot.console.routes import mount
 from bot.console.state import ConsoleState
+from bot.db.engine import make_engine
+from bot.db.migrate import migrate
 from bot.gateway.models import Conversation, InboundMessage
 from bot.settings import Settings
-from bot.tickets.db import make_engine, migrate
 from bot.tickets.models import Event, Message, Rating, Ticket
 
 BUDGET_MS = 200.0

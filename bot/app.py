@@ -15,12 +15,13 @@ from starlette.routing import Route
 from bot.channels import rest, staff_api, telegram_runtime, web
 from bot.channels.telegram_runtime import TelegramDesk, TelegramPusher, start_desks
 from bot.console.routes import mount as console_mount
+from bot.db.engine import make_engine
+from bot.db.migrate import migrate
 from bot.followups.runtime import FollowUpService
 from bot.gateway.outbound import OutboundWorker
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.service import STAFF_CHANNEL, Decide, Gateway, triage_decide
 from bot.settings import MissingSecretError, Settings, get_settings
-from bot.tickets.db import make_engine, migrate
 
 log = logging.getLogger(__name__)
 

@@ -34,10 +34,12 @@ from bot.console.hot_topics import (  # noqa: E402
     hashing_embedder,
     load_items,
 )
+from bot.db.engine import make_engine  # noqa: E402
+from bot.db.migrate import migrate  # noqa: E402
 from bot.privacy import mask  # noqa: E402
 from bot.settings import get_settings  # noqa: E402
-from bot.tickets.db import make_engine, migrate  # noqa: E402
-from bot.tickets.repository import CHINA_TZ, TicketStore  # noqa: E402
+from bot.tickets.repository import TicketStore  # noqa: E402
+from bot.tickets.rules import CHINA_TZ  # noqa: E402
 
 DEFAULT_PATH = REPO.parent / "shared" / "data" / "gov_messages" / "unlabeled_4326.jsonl"
 SUMMARY_CHARS = 600

@@ -26,7 +26,7 @@ from bot.settings import (
 README = REPO_ROOT / "README.md"
 VARIABLE = re.compile(r"^FRONTDOOR_[A-Z0-9_]+$")
 # composes the environments of the processes it starts / sets a throwaway secret for its own run
-MAY_READ_THE_ENVIRONMENT = {"bot/settings.py", "bot/launcher.py", "bot/console/bench.py"}
+MAY_READ_THE_ENVIRONMENT = {"bot/settings.py", "bot/launcher.py"}
 
 
 @pytest.fixture(autouse=True)

@@ -28,7 +28,8 @@ def _password() -> str:
 def create_admin(url: str, username: str, desks: list[str], display_name: str | None) -> int:
     from bot.console.accounts import AccountError, StaffAccounts
     from bot.console.models import Role
-    from bot.tickets.db import make_engine, migrate, session_factory
+    from bot.db.engine import make_engine, session_factory
+    from bot.db.migrate import migrate
     from bot.tickets.models import utcnow
 
     engine = make_engine(url)

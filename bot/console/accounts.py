@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.console.models import LoginAttempt, Role, StaffSession, StaffUser
-from bot.tickets.db import READ_ONLY
+from bot.db.engine import READ_ONLY
 
 HASHER = PasswordHasher()  # argon2id with the library's current recommended cost (tests swap in a cheap one)
 MIN_PASSWORD_CHARS = 10

@@ -26,11 +26,11 @@ from starlette.responses import Response
 from bot.console.charts import bar_chart, hbar_chart
 from bot.console.labels import ROUTE
 from bot.console.web import Ctx, page
+from bot.db.engine import READ_ONLY
 from bot.gateway.models import Conversation, InboundMessage
 from bot.privacy import mask
-from bot.tickets.db import READ_ONLY
 from bot.tickets.models import FollowUp, Rating, Ticket
-from bot.tickets.repository import CHINA_TZ
+from bot.tickets.rules import CHINA_TZ
 
 HANDLED_ROUTES = ("ticket", "crisis")
 EXAMPLES_PER_REASON = 3

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from bot.console import overrides
 from bot.console.models import CatalogueVersion
 from bot.console.web import Ctx, HttpError, not_found, page
-from bot.tickets.db import READ_ONLY
+from bot.db.engine import READ_ONLY
 
 KINDS = ("desk", "faq", "lessons")
 HISTORY_ROWS = 50

@@ -29,8 +29,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from bot.console.web import Ctx, page
+from bot.db.engine import READ_ONLY
 from bot.privacy import mask
-from bot.tickets.db import READ_ONLY
 from bot.tickets.models import Ticket
 
 log = logging.getLogger(__name__)

@@ -37,8 +37,8 @@ from bot.console.catalogue_editor import Conflict, latest, save_version
 from bot.console.models import Lesson, LessonDecision, LessonKind
 from bot.console.queue import category_names
 from bot.console.web import Ctx, HttpError, not_found, page
+from bot.db.engine import READ_ONLY
 from bot.privacy import mask
-from bot.tickets.db import READ_ONLY
 from bot.tickets.models import Event, EventKind, SafetyVerdict, Ticket
 
 SHOWN = 50

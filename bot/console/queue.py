@@ -20,8 +20,8 @@ from bot.console import overrides
 from bot.console.accounts import StaffMember
 from bot.console.labels import ROUTE, STATUS
 from bot.console.web import Ctx, page
+from bot.db.engine import READ_ONLY
 from bot.settings import Settings
-from bot.tickets.db import READ_ONLY
 from bot.tickets.models import Ticket
 
 PAGE_SIZE = 50

@@ -21,10 +21,12 @@ from starlette.templating import Jinja2Templates
 
 from bot.console.accounts import StaffAccounts
 from bot.console.labels import LABELS
+from bot.db.engine import make_engine, session_factory
+from bot.db.migrate import migrate
 from bot.settings import Settings
-from bot.tickets.db import make_engine, migrate, session_factory
 from bot.tickets.models import utcnow
-from bot.tickets.repository import CHINA_TZ, TicketStore
+from bot.tickets.repository import TicketStore
+from bot.tickets.rules import CHINA_TZ
 
 HERE = Path(__file__).resolve().parent
 _init_lock = threading.Lock()

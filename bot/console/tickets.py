@@ -26,8 +26,10 @@ from starlette.responses import Response
 from bot.console import overrides
 from bot.console.labels import OUTCOME, STATUS
 from bot.console.web import Ctx, HttpError, not_found, page
+from bot.tickets.errors import InvalidTransition, TicketError, TicketNotFound
 from bot.tickets.models import SafetyVerdict, Ticket
-from bot.tickets.repository import TRANSITIONS, InvalidTransition, TicketError, TicketNotFound, TranscriptLine
+from bot.tickets.rules import TRANSITIONS
+from bot.tickets.views import TranscriptLine
 
 log = logging.getLogger(__name__)
 

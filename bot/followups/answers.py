@@ -167,7 +167,7 @@ def _rateable(store: TicketStore, conversation_id: str) -> Ticket | None:
 
 def answer_rating(store: TicketStore, conversation_id: str, ref: Any, score: int, comment: str | None = None) -> Answer:
     """Record the 1-5 score of a handled ticket (once per ticket; the store refuses the rest)."""
-    from bot.tickets.repository import RatingError
+    from bot.tickets.errors import RatingError
 
     ticket = _own_ticket(store, conversation_id, ref) if ref is not None else _rateable(store, conversation_id)
     if ticket is None:

@@ -6,7 +6,7 @@ replies again instead of a second conversation turn. Replies that cannot travel 
 request (push channels, staff replies, follow-ups, answers recovered after a crash) wait in
 `gw_outbound` as `pending` until the outbound worker or a polling client delivers them.
 
-The schema is created by the Alembic chain in bot/tickets/migrations (revision 0003_gateway_tables);
+The schema is created by the Alembic chain in bot/db/migrations (revision 0003_gateway_tables);
 keep both in step (tests/gateway/test_gateway_schema.py compares them).
 """
 

@@ -1,10 +1,20 @@
 """Ticket store of Front Door: tickets, transcripts, audit events, follow-ups, ratings and contacts.
 
 Use `TicketStore.from_url(get_settings().database_url)`; the schema comes from the Alembic migrations
-in `migrations/` (`python -m bot.tickets migrate`).
+in `bot/db/migrations/` (`python -m bot.tickets migrate`).
 """
 
-from bot.tickets.db import make_engine, migrate, session_factory
+from bot.db.engine import make_engine, session_factory
+from bot.db.migrate import migrate
+from bot.tickets.errors import (
+    ConsentRequired,
+    FollowUpError,
+    IdempotencyConflict,
+    InvalidTransition,
+    RatingError,
+    TicketError,
+    TicketNotFound,
+)
 from bot.tickets.models import (
     Channel,
     ContactKind,
@@ -16,19 +26,8 @@ from bot.tickets.models import (
     Sender,
     Status,
 )
-from bot.tickets.repository import (
-    ConsentRequired,
-    ContactView,
-    FollowUpError,
-    IdempotencyConflict,
-    InvalidTransition,
-    Overdue,
-    RatingError,
-    TicketError,
-    TicketNotFound,
-    TicketStore,
-    TranscriptLine,
-)
+from bot.tickets.repository import TicketStore
+from bot.tickets.views import ContactView, Overdue, TranscriptLine
 
 __all__ = [
     "Channel",

@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     url = args.url or get_settings().database_url
 
-    from bot.tickets.db import current_revision, make_engine, migrate, normalize_url
+    from bot.db.engine import make_engine, normalize_url
+    from bot.db.migrate import current_revision, migrate
 
     if args.command == "migrate":
         migrate(url)
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             engine.dispose()
     elif args.command == "bench":
-        from bot.tickets.bench import run_bench
+        from benchmarks.tickets_bench import run_bench  # the benchmark is not part of the package
 
         print(json.dumps(run_bench(url, args.n)))
     return 0

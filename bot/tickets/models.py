@@ -3,7 +3,7 @@
 The vocabulary (routes, statuses, priorities, channels) is fixed by docs/triage-spec.md; it is kept
 as `str` enums so that callers may pass either the enum or its plain string, and the columns hold
 plain strings (readable in SQL, in exports and in analytics). The schema itself is created only by
-the Alembic migrations in `bot/tickets/migrations/`; a test checks that both agree.
+the Alembic migrations in `bot/db/migrations/`; a test checks that both agree.
 """
 
 from __future__ import annotations

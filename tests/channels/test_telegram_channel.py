@@ -22,10 +22,11 @@ from bot.channels.telegram import (
     PacedRateLimiter,
     split_message,
 )
+from bot.db.engine import make_engine
+from bot.db.migrate import migrate
 from bot.gateway.models import OutboundMessage, TelegramUpdate
 from bot.launcher import free_port
 from bot.settings import Settings
-from bot.tickets.db import make_engine, migrate
 from bot.triage.decision import Decision
 from tests.channels.fake_rasa import FakeRasaServer
 from tests.channels.fake_telegram import FakeTelegram

@@ -20,8 +20,9 @@ from bot.app import create_app
 from bot.console import accounts
 from bot.console.hot_topics import hashing_embedder
 from bot.console.state import ConsoleState
+from bot.db.engine import make_engine
+from bot.db.migrate import migrate
 from bot.settings import Settings
-from bot.tickets.db import make_engine, migrate
 from bot.tickets.models import Ticket
 from tests.decisions import no_risk
 

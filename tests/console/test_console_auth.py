@@ -258,7 +258,7 @@ def test_create_admin_command(
     monkeypatch.setenv("FRONTDOOR_ADMIN_PASSWORD", "short")
     assert cli.main(["--url", url, "create-admin", "--username", "other", "--desk", "12345"]) == 1
     from bot.console.accounts import StaffAccounts
-    from bot.tickets.db import make_engine, session_factory
+    from bot.db.engine import make_engine, session_factory
     from bot.tickets.models import utcnow
 
     engine = make_engine(url)

@@ -10,8 +10,8 @@ from types import ModuleType
 
 import pytest
 
+from bot.db.engine import make_engine
 from bot.settings import REPO_ROOT
-from bot.tickets.db import make_engine
 from bot.tickets.repository import TicketStore
 
 

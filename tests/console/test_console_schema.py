@@ -10,7 +10,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import MetaData, inspect
 
 from bot.console.models import CONSOLE_TABLES
-from bot.tickets.db import alembic_config, make_engine, migrate
+from bot.db.engine import make_engine
+from bot.db.migrate import alembic_config, migrate
 from bot.tickets.models import Base
 
 

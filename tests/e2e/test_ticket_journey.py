@@ -19,11 +19,11 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.db.engine import make_engine
 from bot.followups.scheduler import FollowUpScheduler
 from bot.gateway import messages
 from bot.gateway.store import GatewayStore
 from bot.launcher import Stack
-from bot.tickets.db import make_engine
 from bot.tickets.repository import TicketStore
 from tests.e2e.conftest import RunningStack, started_stack
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from bot.tickets.db import make_engine, migrate
+from bot.db.engine import make_engine
+from bot.db.migrate import migrate
 
 
 @pytest.fixture

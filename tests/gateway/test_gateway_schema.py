@@ -9,8 +9,9 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
+from bot.db.engine import make_engine
+from bot.db.migrate import alembic_config, migrate
 from bot.gateway.models import GatewayBase
-from bot.tickets.db import alembic_config, make_engine, migrate
 
 
 def test_the_migration_chain_has_one_head() -> None:

@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
 
-from bot.tickets.db import make_engine, migrate
+from bot.db.engine import make_engine
+from bot.db.migrate import migrate
 from bot.tickets.models import Base, Ticket
 from bot.tickets.repository import TicketStore
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.tickets.bench import run_bench
+from benchmarks.tickets_bench import run_bench
 
 
 def test_run_bench_reports_latency_and_throughput(db_url: str) -> None:

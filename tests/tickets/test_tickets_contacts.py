@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, text
 
-from bot.tickets.repository import ConsentRequired, TicketNotFound, TicketStore
+from bot.tickets.errors import ConsentRequired, TicketNotFound
+from bot.tickets.repository import TicketStore
 
 CONSENT = "我同意工作人员通过此电话联系我处理本工单"
 

@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from bot.tickets.errors import IdempotencyConflict
 from bot.tickets.models import Message, Ticket
-from bot.tickets.repository import IdempotencyConflict, TicketStore
+from bot.tickets.repository import TicketStore
 
 if TYPE_CHECKING:
     from conftest import FakeClock

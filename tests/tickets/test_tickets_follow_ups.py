@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.tickets.repository import FollowUpError, TicketStore
+from bot.tickets.errors import FollowUpError
+from bot.tickets.repository import TicketStore
 
 
 def _resolved(store: TicketStore, new_ticket, **kwargs):

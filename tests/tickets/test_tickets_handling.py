@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.tickets.repository import TRANSITIONS, InvalidTransition, TicketStore
+from bot.tickets.errors import InvalidTransition
+from bot.tickets.repository import TicketStore
+from bot.tickets.rules import TRANSITIONS
 
 ALL_STATUSES = list(TRANSITIONS)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.tickets.repository import RatingError, TicketNotFound, TicketStore
+from bot.tickets.errors import RatingError, TicketNotFound
+from bot.tickets.repository import TicketStore
 
 
 def _handled(store: TicketStore, new_ticket, **kwargs):

@@ -3,26 +3,27 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect, select, text
+from alembic.runtime.environment import EnvironmentContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, MetaData, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
+from bot.db.engine import make_engine, normalize_url
+from bot.db.migrate import VERSION_TABLE, alembic_config, current_revision, migrate
 from bot.tickets import __main__ as cli
-from bot.tickets.db import alembic_config, current_revision, make_engine, migrate, normalize_url
 from bot.tickets.models import Base, Event, Ticket
 from bot.tickets.repository import TicketStore
 
 
 def script_head() -> str:
     """The newest revision among the migration scripts (exactly one head: the chain never forks)."""
-    from alembic.script import ScriptDirectory
-
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     assert len(heads) == 1, f"the migration chain forked: {heads}"
     return str(heads[0])
@@ -34,6 +35,61 @@ def test_migrations_reach_head_and_are_idempotent(db_url: str, engine: Engine) -
     tables = set(inspect(engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
     assert "tickets_alembic_version" in tables
+
+
+def alembic_target_metadata(engine: Engine) -> list[MetaData]:
+    """The `target_metadata` that the migration environment (env.py) gives Alembic, as Alembic receives it."""
+    config = alembic_config()
+    script = ScriptDirectory.from_config(config)
+    seen: list[MetaData] = []
+
+    def look(_revision: object, context: MigrationContext) -> list[object]:
+        target = context.opts["target_metadata"]
+        seen.extend(target if isinstance(target, Sequence) else [target])
+        return []  # no migration step: only look
+
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        with EnvironmentContext(config, script, fn=look):
+            script.run_env()
+    return seen
+
+
+def test_alembic_target_metadata_has_every_migrated_table(engine: Engine) -> None:
+    """The migrations build the tickets', the console's and the gateway's tables; Alembic must know them all.
+
+    Autogenerate and `alembic check` look only at the tables of the target metadata: a table missing
+    from it would silently never be compared with its model.
+    """
+    known = {name for metadata in alembic_target_metadata(engine) for name in metadata.tables}
+    migrated = set(inspect(engine).get_table_names()) - {VERSION_TABLE}
+    assert sorted(migrated - known) == []
+    assert sorted(known - migrated) == []
+
+
+def test_migrations_match_the_whole_target_metadata(engine: Engine) -> None:
+    """What `alembic check` would say: the chain builds exactly the tickets', console's and gateway's models."""
+    [metadata] = alembic_target_metadata(engine)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "compare_type": True,
+                "include_name": lambda name, kind, _: kind != "table" or name in metadata.tables,
+            },
+        )
+        assert compare_metadata(context, metadata) == []
+
+
+def test_constraint_names_are_those_of_existing_databases(engine: Engine) -> None:
+    """The migration scripts name CHECK constraints through the target metadata's naming convention.
+
+    Existing databases have these names (0004 drops one by name): whatever the target metadata is made
+    of, the names must not change.
+    """
+    inspector = inspect(engine)
+    names = {c["name"] for table in ("tickets", "catalogue_versions") for c in inspector.get_check_constraints(table)}
+    assert {"ck_tickets_ck_tickets_status", "ck_catalogue_versions_ck_catalogue_versions_kind"} <= names
 
 
 def test_models_match_migrations(engine: Engine) -> None:

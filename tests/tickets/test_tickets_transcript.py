@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from bot.tickets.repository import TicketNotFound, TicketStore
+from bot.tickets.errors import TicketNotFound
+from bot.tickets.repository import TicketStore
 
 
 def test_transcript_keeps_the_order_of_the_conversation(store: TicketStore, new_ticket) -> None:

@@ -2,7 +2,8 @@
 
 Each iteration is one full escalation as the action server does it: a ticket with a two-line
 transcript and its `created` event, in one transaction, with its own idempotency key. Point it at a
-throwaway database: the tickets it creates are real rows.
+throwaway database: the tickets it creates are real rows. It lives in benchmarks/, not in the
+runtime package; `python -m bot.tickets bench` still runs it from a checkout.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import statistics
 import time
 import uuid
 
-from bot.tickets.db import make_engine, migrate
+from bot.db.engine import make_engine
+from bot.db.migrate import migrate
 from bot.tickets.repository import TicketStore
 
 

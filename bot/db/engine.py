@@ -1,8 +1,8 @@
-"""Engines, sessions and migrations of the ticket store.
+"""Engines and sessions of Front Door's database.
 
 One URL decides the backend: SQLite for a single machine (the default under var/), PostgreSQL
-through psycopg 3 for a real deployment. The schema is only ever created by Alembic (`migrate`),
-never by `create_all`, so that a test database and a production one are built the same way.
+through psycopg 3 for a real deployment. Every part (tickets, console, gateway) opens its engine
+here, so that all of them get the same SQLite locking and PostgreSQL driver settings.
 """
 
 from __future__ import annotations
@@ -10,21 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url, text
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-# Own version table: the gateway may keep its tables (and its own Alembic history) in the same database.
-VERSION_TABLE = "tickets_alembic_version"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Execution option marking a read-only transaction: on SQLite it begins DEFERRED and takes no write lock.
 READ_ONLY = "frontdoor_read_only"
-# Arbitrary constant key of the PostgreSQL advisory lock that serialises concurrent `migrate` calls.
-_MIGRATE_LOCK_KEY = 0x12345_12355
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -83,39 +76,3 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions whose objects stay readable after commit (the store hands out detached snapshots)."""
     return sessionmaker(bind=engine, expire_on_commit=False)
-
-
-def alembic_config() -> Config:
-    """Alembic configuration without an .ini file: the scripts ship inside the package."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.set_main_option("version_table", VERSION_TABLE)
-    return config
-
-
-def migrate(url: str | URL | Engine, revision: str = "head") -> None:
-    """Upgrade the ticket store schema to `revision` (default: the newest).
-
-    Safe to call from several processes at start-up: PostgreSQL serialises them with an advisory lock,
-    SQLite with BEGIN IMMEDIATE; the second caller then finds nothing left to do.
-    """
-    engine = url if isinstance(url, Engine) else make_engine(url)
-    try:
-        with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATE_LOCK_KEY})
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-    finally:
-        if engine is not url:
-            engine.dispose()
-
-
-def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at (None before the first migration)."""
-    from alembic.migration import MigrationContext
-
-    with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
-        return context.get_current_revision()

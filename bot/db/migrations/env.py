@@ -1,19 +1,44 @@
-"""Alembic environment of the ticket store; normally entered through `bot.tickets.db.migrate`."""
+"""Alembic environment of Front Door's database; normally entered through `bot.db.migrate.migrate`.
+
+The chain builds the tables of the ticket store, the staff console (in the tickets' metadata) and
+the gateway (its own metadata), so the target metadata holds all of them: every model module is
+imported here, or its tables would be missing from it.
+"""
 
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
-from bot.tickets.db import VERSION_TABLE, make_engine
+import bot.console.models  # noqa: F401  (its models add the console's tables to Base.metadata)
+from bot.db.engine import make_engine
+from bot.db.migrate import VERSION_TABLE
+from bot.gateway.models import GatewayBase
 from bot.tickets.models import Base
 
 config = context.config
-target_metadata = Base.metadata
+
+
+def _every_table() -> MetaData:
+    """One MetaData with the tables of every model module, under the ticket store's naming convention.
+
+    Not a list of the two metadatas (which Alembic also accepts): the operations of the migration
+    scripts take their naming convention from the target metadata (a list has none), and the
+    constraint names in existing databases were made with this one (0004 drops one by that name).
+    """
+    combined = MetaData(naming_convention=Base.metadata.naming_convention)
+    for metadata in (Base.metadata, GatewayBase.metadata):
+        for table in metadata.sorted_tables:
+            table.to_metadata(combined)
+    return combined
+
+
+target_metadata = _every_table()
 
 
 def _include_name(name: str | None, type_: str, _parent_names: object) -> bool:
-    """Look only at our own tables: the gateway may share the database."""
+    """Look only at our own tables: another application may share the database."""
     return type_ != "table" or name in target_metadata.tables
 
 
