@@ -196,11 +196,12 @@ def record_decision(store: TicketStore, tracker: Tracker, decision: Decision, te
     )
 
 
-def transcript(tracker: Tracker) -> list[tuple[str, str]]:
-    """The conversation so far (person and bot lines) for the ticket's transcript."""
-    from bot.intake.records import transcript_from_events
+def transcript(store: TicketStore, tracker: Tracker) -> list[tuple[str, str]]:
+    """The conversation so far for a ticket: the gateway's full record of it (Rasa's events only
+    for a conversation that did not come through the gateway). Blocking: call it in a thread."""
+    from bot.intake.transcripts import transcript_for
 
-    return transcript_from_events(tracker.events)
+    return transcript_for(store, tracker.sender_id, tracker.events)
 
 
 def clear_form_events(tracker: Tracker, *, keep: tuple[str, ...] = ()) -> list[Any]:

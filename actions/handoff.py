@@ -87,7 +87,7 @@ class ActionHandoff(Action):
         )
         try:
             store = await ticket_store(self._store)
-            opened = await asyncio.to_thread(open_ticket, store, intake, transcript(tracker))
+            opened = await asyncio.to_thread(lambda: open_ticket(store, intake, transcript(store, tracker)))
         except Exception:  # the handoff itself must still happen
             logger.exception("could not open the ticket of the matter handed to staff")
             return None

@@ -28,7 +28,6 @@ from actions.common import (
     transcript,
 )
 from bot.crisis_words import CHECK_IN_QUESTION
-from bot.crisis_words import check_in as check_in_message
 from bot.triage.decision import CHECK_IN_ANSWER_SIGNAL
 from bot.triage.vocabulary import CRISIS_CHANNEL, Route
 
@@ -72,19 +71,15 @@ def open_crisis_ticket(tracker: Tracker, store: TicketStore, signals: dict[str, 
             summary = f"{text}\n（此前在登记：{earlier}）"
         else:
             summary = text or earlier or "（危机对话）"
-        lines = transcript(tracker)
         if any(str(s).startswith(CHECK_IN_ANSWER_SIGNAL) for s in (signals or {}).get("screen", [])):
-            # the question came from the gateway, so it is not in Rasa's transcript: put it back
-            summary = f"{summary}\n（回答前台的关怀询问：{CHECK_IN_QUESTION}）"
-            if lines and lines[-1][0] == "person":
-                lines = [*lines[:-1], ("bot", check_in_message(desk_of(tracker))), lines[-1]]
+            summary = f"{summary}\n（回答前台的关怀询问：{CHECK_IN_QUESTION}）"  # what the yes answered
         ticket = open_ticket(
             store,
             desk=desk_of(tracker),
             conversation_id=tracker.sender_id,
             origin=message_origin(tracker),
             text=summary,
-            transcript=lines,
+            transcript=transcript(store, tracker),
             signals=signals,
         )
         return str(ticket.number)

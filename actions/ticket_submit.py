@@ -68,7 +68,8 @@ class ActionSubmitTicket(Action):
         )
         try:
             store = await ticket_store(self._store)
-            opened = await asyncio.to_thread(open_ticket, store, intake, transcript(tracker), self._clock())
+            now = self._clock()
+            opened = await asyncio.to_thread(lambda: open_ticket(store, intake, transcript(store, tracker), now))
         except Exception:
             logger.exception("could not open the ticket")
             dispatcher.utter_message(response="utter_ticket_error")

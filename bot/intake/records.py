@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.intake.fields import RESOLUTION_HOURS, CategoryInfo, category_info
 from bot.intake.hours import StaffHours, is_staffed, staff_hours
+from bot.intake.transcripts import MAX_LINE_CHARS
 
 if TYPE_CHECKING:
     from bot.tickets.models import Ticket
@@ -31,8 +32,6 @@ under the bar are where masked distress hides (the person was also asked the che
 unless it had been asked in the past hour)."""
 PERSON_ROUTES = ("ticket", "crisis")
 """Routes whose records are the person's tickets (numbers they are told and can ask about)."""
-MAX_TRANSCRIPT_LINES = 200
-MAX_LINE_CHARS = 2000
 
 _store: TicketStore | None = None
 _store_lock = threading.Lock()
@@ -72,28 +71,6 @@ def message_origin(events: Sequence[Mapping[str, Any]]) -> str:
         if event.get("event") == "user":
             return str(event.get("message_id") or event.get("timestamp") or "0")
     return "0"
-
-
-def transcript_from_events(events: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
-    """The conversation so far as (sender, text) lines; button payloads ("/affirm") are left out."""
-    lines: list[tuple[str, str]] = []
-    for event in events:
-        kind = event.get("event")
-        if kind == "session_started":
-            continue
-        text = str(event.get("text") or "").strip()
-        if kind == "user" and text.startswith("/"):
-            # the gateway sends a crisis as "/crisis" and keeps the person's words in the metadata
-            metadata = event.get("metadata") or {}
-            original = metadata.get("text") if isinstance(metadata, Mapping) else None
-            text = original.strip() if isinstance(original, str) and not original.startswith("/") else ""
-        if not text:
-            continue
-        if kind == "user":
-            lines.append(("person", text[:MAX_LINE_CHARS]))
-        elif kind == "bot":
-            lines.append(("bot", text[:MAX_LINE_CHARS]))
-    return lines[-MAX_TRANSCRIPT_LINES:]
 
 
 @dataclass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, TypeVar
 
@@ -94,6 +94,11 @@ class StoreBase:
         with self._sessions() as session:
             session.connection(execution_options={READ_ONLY: True})
             yield session
+
+    def reading(self) -> AbstractContextManager[Session]:
+        """A read-only session on the store's database, for readers of the other tables kept there
+        (a ticket's transcript is read from the gateway's record of the conversation)."""
+        return self._read()
 
     @staticmethod
     def _lock(session: Session, ticket_id: int) -> Ticket:

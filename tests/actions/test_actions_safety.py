@@ -177,12 +177,20 @@ async def test_an_emergency_payload_is_recorded_with_the_persons_words(make_trac
     assert record.summary_redacted == "楼下着火了"
 
 
-async def test_a_yes_to_the_check_in_question_opens_a_ticket_that_says_what_was_answered(
-    make_tracker, dispatcher, domain, store
+async def test_a_yes_to_the_check_in_question_opens_a_ticket_with_the_gateways_record(
+    make_tracker, dispatcher, domain, store, tmp_path
 ):
+    """The check-in question and the person's own words are in the gateway's record, not in Rasa's
+    tracker (Rasa saw "/crisis"): the ticket's transcript is the gateway's record."""
     from bot.crisis_words import CHECK_IN_QUESTION, check_in
+    from bot.db.engine import make_engine
+    from bot.gateway.store import GatewayStore, Reply
     from bot.triage.decision import CHECK_IN_ANSWER_SIGNAL
 
+    gateway = GatewayStore(make_engine(f"sqlite:///{tmp_path / 'tickets.db'}"))  # the store's database
+    first, _, _ = gateway.persist_inbound("12345", "test", "1", "g1", "最近好累，什么都不想做")
+    gateway.finish(first, [Reply("听起来你最近很辛苦。"), Reply(check_in("12345"), source="check-in")], False)
+    gateway.persist_inbound("12345", "test", "1", "g2", "有")
     signals = ["check-in:0.31", f"{CHECK_IN_ANSWER_SIGNAL}:yes"]
     tracker = make_tracker(
         "/crisis",
@@ -196,7 +204,12 @@ async def test_a_yes_to_the_check_in_question_opens_a_ticket_that_says_what_was_
 
     [ticket] = store.tickets_for_conversation("12345:test:1")
     assert ticket.summary_redacted.startswith("有\n")
-    assert CHECK_IN_QUESTION in ticket.summary_redacted  # the gateway's question is not in Rasa's transcript
+    assert CHECK_IN_QUESTION in ticket.summary_redacted  # what the yes answered
     assert ticket.triage_signals["screen"] == signals
     lines = [(line.sender, line.text) for line in store.transcript(ticket.id, masked=False)]
-    assert lines[-2:] == [("bot", check_in("12345")), ("person", "有")]  # the question, then the answer
+    assert lines == [
+        ("person", "最近好累，什么都不想做"),
+        ("bot", "听起来你最近很辛苦。"),
+        ("bot", check_in("12345")),
+        ("person", "有"),
+    ]

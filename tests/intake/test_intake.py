@@ -16,7 +16,8 @@ from bot.intake.fields import (
     parse_contact,
 )
 from bot.intake.hours import StaffHours, is_staffed, parse_staff_hours
-from bot.intake.records import channel_of, idempotency_key, message_origin, transcript_from_events
+from bot.intake.records import channel_of, idempotency_key, message_origin
+from bot.intake.transcripts import events_transcript
 
 
 def china(hour: int, minute: int = 0) -> datetime:
@@ -125,5 +126,5 @@ def test_records_helpers():
         {"event": "bot", "text": "在什么地方？"},
         {"event": "user", "text": "/affirm", "message_id": "b", "timestamp": 5.0},
     ]
-    assert transcript_from_events(events) == [("person", "路灯坏了"), ("bot", "在什么地方？")]
+    assert events_transcript(events) == [("person", "路灯坏了"), ("bot", "在什么地方？")]
     assert message_origin(events) == "b"
