@@ -1,6 +1,7 @@
 """Rules of the test set-up itself (tests/conftest.py, tests/support/ci.py).
 
-Under CI=true nothing is skipped.
+Every session has its own data folder: what is under the checkout's var/ (a local database, catalogue
+edits and lessons taught in the console) never reaches a test. Under CI=true nothing is skipped.
 """
 
 from __future__ import annotations
@@ -12,8 +13,21 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import REPO_ROOT
+from bot.settings import REPO_ROOT, Settings
+from bot.triage.catalogue import CatalogueStore, YamlCatalogueSource
 from tests.support.ci import unavailable
+
+
+def test_tests_run_on_a_data_folder_of_the_session_not_var(tmp_path_factory: pytest.TempPathFactory) -> None:
+    settings = Settings()
+    assert settings.data_dir.is_relative_to(tmp_path_factory.getbasetemp())
+    assert settings.database_url == f"sqlite:///{settings.data_dir / 'frontdoor.db'}"
+
+
+def test_the_catalogue_reads_staff_edits_and_lessons_from_that_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
+    source = CatalogueStore().source
+    assert isinstance(source, YamlCatalogueSource) and source.override_dir is not None
+    assert source.override_dir.is_relative_to(tmp_path_factory.getbasetemp())
 
 
 def test_a_missing_service_skips_locally_and_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None:
