@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import sqlite3
@@ -104,6 +105,13 @@ def use_wal(sqlite_file: Path) -> None:
         connection.execute("PRAGMA journal_mode=WAL")
 
 
+# A Unix socket's path holds at most 108 bytes, and the action server's Sanic process manager (a
+# multiprocessing Manager) puts one at $TMPDIR/pymp-XXXXXXXX/listener-XXXXXXXX (32 more bytes). Under
+# a deep checkout, <data dir>/tmp is too long for that: the action server exits at start with
+# "OSError: AF_UNIX path too long" (a clone in a `mktemp -d` folder runs the replica tests there).
+LONGEST_TMPDIR = 108 - len("/pymp-XXXXXXXX/listener-XXXXXXXX")
+
+
 @dataclass
 class Stack:
     """The three processes of one front door, with ports chosen by the caller."""
@@ -116,15 +124,27 @@ class Stack:
     model_path: Path = REPO_ROOT / "models"
     log_dir: Path | None = None
     services: list[Service] = field(default_factory=list)
+    # the processes' TMPDIR: <data dir>/tmp, or a folder of this stack under /tmp when that path is too
+    # long for the Unix sockets made in it (LONGEST_TMPDIR); made by start, the latter removed by stop
+    tmp_dir: Path | None = None
+
+    def _children_tmp(self) -> Path:
+        if self.tmp_dir is None:
+            tmp = (self.settings.data_dir / "tmp").absolute()
+            if len(str(tmp)) > LONGEST_TMPDIR:
+                tmp = Path("/tmp") / f"frontdoor-stack-{secrets.token_hex(6)}"
+            self.tmp_dir = tmp
+        return self.tmp_dir
+
+    def _own_tmp(self) -> bool:
+        return self.tmp_dir is not None and self.tmp_dir.name.startswith("frontdoor-stack-")
 
     def build(self) -> None:
         host = self.settings.host
         venv_app = REPO_ROOT / ".venv-app" / "bin"
-        tmp = self.settings.data_dir / "tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
         common = {
             "RASA_TELEMETRY_ENABLED": "false",
-            "TMPDIR": str(tmp),
+            "TMPDIR": str(self._children_tmp()),
             "PYTHONPATH": str(REPO_ROOT),
             **blas_thread_env(),
         }
@@ -223,6 +243,11 @@ class Stack:
         if not self.services:
             self.build()
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self._children_tmp()
+        if self._own_tmp():
+            tmp.mkdir(mode=0o700)  # a fresh name: fails rather than use a folder someone else made
+        else:
+            tmp.mkdir(parents=True, exist_ok=True)
         self.migrate()
         for replica in range(self.rasa_replicas):
             use_wal(self.tracker_db(replica))
@@ -274,9 +299,9 @@ class Stack:
         while time.monotonic() < deadline:
             assert service.process is not None
             if service.process.poll() is not None:
+                log = log_dir / (service.name.replace(" ", "_") + ".log")
                 raise RuntimeError(
-                    f"{service.name} exited with code {service.process.returncode}; "
-                    f"see {log_dir / (service.name.replace(' ', '_') + '.log')} (a port in use? try other ports)"
+                    f"{service.name} exited with code {service.process.returncode}; the end of {log}:\n" + _tail(log)
                 )
             try:
                 if httpx.get(service.health_url, timeout=1.0).status_code == 200:
@@ -286,7 +311,10 @@ class Stack:
             except httpx.HTTPError:
                 pass
             time.sleep(0.5)
-        raise TimeoutError(f"{service.name} did not answer {service.health_url} in time; see {log_dir}")
+        log = log_dir / (service.name.replace(" ", "_") + ".log")
+        raise TimeoutError(
+            f"{service.name} did not answer {service.health_url} in time; the end of {log}:\n" + _tail(log)
+        )
 
     def stop(self) -> None:
         for service in reversed(self.services):
@@ -300,6 +328,16 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(service.process.pid, signal.SIGKILL)
                 service.process.wait()
+        if self._own_tmp() and self.tmp_dir is not None:
+            shutil.rmtree(self.tmp_dir, ignore_errors=True)
+
+
+def _tail(log: Path, lines: int = 25) -> str:
+    """The last lines of a child's log, for the error that says it died (CI keeps no data folder)."""
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError as exc:
+        return f"(cannot read it: {exc})"
 
 
 def main(argv: list[str] | None = None) -> int:

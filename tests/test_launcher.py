@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from bot.launcher import BLAS_THREAD_VARIABLES, Stack, use_wal
+from bot.launcher import BLAS_THREAD_VARIABLES, Service, Stack, free_port, free_ports, use_wal
 from bot.settings import REPO_ROOT, Settings
 
 
@@ -87,15 +89,53 @@ def test_the_replica_count_comes_from_the_environment(monkeypatch: pytest.Monkey
     assert Settings().rasa_replicas == 2
 
 
-def test_free_ports_gives_a_block_of_neighbouring_free_ports() -> None:
-    import socket
+def test_the_servers_temp_folder_is_short_enough_for_their_unix_sockets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The action server's Sanic starts a multiprocessing Manager, whose Unix socket is made in TMPDIR. In a
+    clone inside a `mktemp -d` folder <data dir>/tmp was too long for a socket path, and the replica
+    tests' action server exited at start with "OSError: AF_UNIX path too long"."""
+    monkeypatch.setenv("FRONTDOOR_DATA_DIR", str(tmp_path / ("deep" * 15)))
+    monkeypatch.setenv("FRONTDOOR_RASA_TOKEN", "test-token-123")
+    stack = Stack(Settings())
+    stack.build()
+    env = stack.service("action server").env
+    Path(env["TMPDIR"]).mkdir(parents=True, exist_ok=True)
+    try:
+        manager = "from multiprocessing import Manager; Manager().shutdown(); print('ok')"
+        done = subprocess.run(
+            [sys.executable, "-c", manager], env={**os.environ, **env}, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0 and done.stdout.strip() == "ok", [
+            e for e in done.stderr.splitlines() if "Error" in e
+        ]
+    finally:
+        stack.stop()
+    assert not Path(env["TMPDIR"]).exists() or Path(env["TMPDIR"]).is_relative_to(tmp_path)
 
-    from bot.launcher import free_ports
+
+def test_free_ports_gives_a_block_of_neighbouring_free_ports() -> None:
 
     first = free_ports(3)
     for port in range(first, first + 3):
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", port))  # raises if taken
+
+
+def test_a_service_that_dies_at_start_shows_the_end_of_its_log(settings: Settings, tmp_path: Path) -> None:
+    stack = Stack(settings)
+    stack.services = [
+        Service(
+            "action server",
+            [sys.executable, "-c", "import sys; print('OSError: [Errno 98] address already in use'); sys.exit(1)"],
+            f"http://127.0.0.1:{free_port()}/health",
+        )
+    ]
+    try:
+        with pytest.raises(RuntimeError, match=r"(?s)exited with code 1; the end of .*action_server.log.*Errno 98"):
+            stack.start(timeout=60, progress=False)
+    finally:
+        stack.stop()
 
 
 def _blas_threads(python: Path, env: dict[str, str]) -> int:
