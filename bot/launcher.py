@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import os
 import secrets
 import shutil
@@ -16,6 +17,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,25 +76,90 @@ class Service:
     process: subprocess.Popen[bytes] | None = None
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on right now (tests and benchmarks start stacks on these)."""
+# Ports for stacks that tests and benchmarks start. Asking the kernel for a free port (bind to port 0)
+# and closing it is not enough: the port comes from the ephemeral range, where every outgoing
+# connection (health checks, the app calling Rasa) also takes its local port, and nothing stops the
+# same port being handed out twice before a child process binds it (Rasa binds only seconds later).
+# So ports are reserved: below the ephemeral range, never twice in one process, and locked for the
+# life of the process in PORT_LOCK_FILE (one byte per port) against every other process that uses
+# this code on the machine (another checkout's tests, a benchmark).
+PORT_LOCK_FILE = Path("/tmp/frontdoor-ports.lock")
+_reserved: set[int] = set()
+_reserve_lock = threading.Lock()
+_lock_fd: int | None = None
+
+
+def _reservable_ports() -> range:
+    """Ports no outgoing connection takes: from 20000 up to the start of the ephemeral range."""
+    try:
+        ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768  # Linux's default
+    return range(20000, ephemeral_low) if ephemeral_low > 21000 else range(20000, 30000)
+
+
+def _lock_fd_or_none() -> int | None:
+    global _lock_fd
+    if _lock_fd is None:
+        try:
+            _lock_fd = os.open(PORT_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError:
+            return None  # no machine-wide lock: still never the same port twice in this process
+    return _lock_fd
+
+
+def _take(port: int) -> bool:
+    """Reserve one port if nothing listens on it and no process (this one included) holds it."""
+    if port in _reserved:
+        return False
+    fd = _lock_fd_or_none()
+    if fd is not None:
+        try:  # a POSIX record lock on byte `port`: released only when this process ends
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, port, os.SEEK_SET)
+        except OSError:
+            return False
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False  # taken by something that does not use this code (the lock stays: harmless)
+    _reserved.add(port)
+    return True
 
 
 def free_ports(count: int) -> int:
-    """A port p with p .. p + count - 1 all free: Rasa replica i of a Stack listens on rasa_port + i."""
-    for _ in range(50):
-        first = free_port()
-        try:
-            for offset in range(1, count):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", first + offset))
-        except OSError:
-            continue
-        return first
-    raise RuntimeError(f"no {count} neighbouring free ports")
+    """A port p with p .. p + count - 1 reserved for this process: Rasa replica i of a Stack listens on
+    rasa_port + i. Reserved ports are never handed out again, here or to another process using this
+    code, while this process lives; the caller's child process binds them."""
+    candidates = _reservable_ports()
+    start = candidates.start + os.getpid() * 7919 % len(candidates)  # processes start apart
+    with _reserve_lock:
+        for i in range(len(candidates)):
+            first = candidates.start + (start - candidates.start + i) % len(candidates)
+            block = range(first, first + count)
+            if block.stop > candidates.stop:
+                continue
+            taken = []
+            for port in block:
+                if not _take(port):
+                    break
+                taken.append(port)
+            if len(taken) == count:
+                return first
+            _reserved.difference_update(taken)
+            for port in taken:
+                _unlock(port)
+    raise RuntimeError(f"no {count} neighbouring free ports in {candidates}")
+
+
+def _unlock(port: int) -> None:
+    if _lock_fd is not None:
+        fcntl.lockf(_lock_fd, fcntl.LOCK_UN, 1, port, os.SEEK_SET)
+
+
+def free_port() -> int:
+    """A TCP port reserved for this process (see free_ports); tests and benchmarks start stacks on these."""
+    return free_ports(1)
 
 
 def use_wal(sqlite_file: Path) -> None:
@@ -290,6 +357,7 @@ class Stack:
         """Start one service again (after `kill`) and wait until it answers its health check."""
         service = self.service(name)
         self.kill(name, signal.SIGTERM)
+        _wait_until_bindable(httpx.URL(service.health_url).port or 80, time.monotonic() + 15)
         log_dir = self._log_dir()
         self._launch(service, log_dir)
         self._wait_healthy(service, time.monotonic() + timeout, log_dir, progress=False)
@@ -330,6 +398,19 @@ class Stack:
                 service.process.wait()
         if self._own_tmp() and self.tmp_dir is not None:
             shutil.rmtree(self.tmp_dir, ignore_errors=True)
+
+
+def _wait_until_bindable(port: int, deadline: float) -> None:
+    """Until a server could listen on `port` again. `kill` waits for the process it started, but the
+    action server's Sanic worker (its child, holding the listening socket too) may still be exiting."""
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do
+            try:
+                sock.bind(("127.0.0.1", port))
+                return
+            except OSError:
+                time.sleep(0.1)
 
 
 def _tail(log: Path, lines: int = 25) -> str:

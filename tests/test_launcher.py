@@ -114,12 +114,33 @@ def test_the_servers_temp_folder_is_short_enough_for_their_unix_sockets(
     assert not Path(env["TMPDIR"]).exists() or Path(env["TMPDIR"]).is_relative_to(tmp_path)
 
 
-def test_free_ports_gives_a_block_of_neighbouring_free_ports() -> None:
+def _ephemeral_low() -> int:
+    return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
 
-    first = free_ports(3)
-    for port in range(first, first + 3):
+
+def test_ports_are_reserved_below_the_ephemeral_range_and_never_handed_out_twice() -> None:
+    """The replica stack's action server once died on "a port in use": a port found free, released, and
+    bound seconds later by the child is open to outgoing connections (their local ports come from the
+    ephemeral range) and to the next free_port() call, which may hand out the same port again."""
+    block = free_ports(3)
+    ports = [block, block + 1, block + 2, *(free_port() for _ in range(200))]
+    assert len(set(ports)) == len(ports)
+    assert all(1024 < port < _ephemeral_low() for port in ports)
+    for port in ports:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", port))  # raises if taken
+
+
+def test_a_port_this_process_holds_is_refused_to_another_process() -> None:
+    """Two test runs on one machine (two checkouts, or CI beside a developer) never share a port."""
+    port = free_port()
+    probe = (
+        f"from bot import launcher; print(launcher._take({port}), {port} in [launcher.free_port() for _ in range(20)])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60, cwd=REPO_ROOT
+    )
+    assert done.stdout.split() == ["False", "False"]
 
 
 def test_a_service_that_dies_at_start_shows_the_end_of_its_log(settings: Settings, tmp_path: Path) -> None:
