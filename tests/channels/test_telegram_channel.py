@@ -24,7 +24,6 @@ from bot.channels.telegram import (
 )
 from bot.gateway.models import OutboundMessage, TelegramUpdate
 from bot.gateway.service import SafetyVerdict
-from bot.launcher import free_port
 from bot.settings import Settings
 from bot.tickets.db import make_engine, migrate
 from tests.channels.fake_rasa import FakeRasaServer
@@ -50,20 +49,18 @@ def crisis_when(word: str) -> Callable[[str, str, Sequence[str]], SafetyVerdict]
 
 @pytest.fixture
 def telegram() -> Iterator[FakeTelegram]:
-    fake = FakeTelegram(port=free_port())
-    server, thread = fake.serve()
+    fake = FakeTelegram()
+    server = fake.serve()
     yield fake
-    server.should_exit = True
-    thread.join(timeout=5)
+    server.stop(timeout=5)
 
 
 @pytest.fixture
 def rasa() -> Iterator[FakeRasaServer]:
-    fake = FakeRasaServer(port=free_port())
-    server, thread = fake.serve()
+    fake = FakeRasaServer()
+    server = fake.serve()
     yield fake
-    server.should_exit = True
-    thread.join(timeout=5)
+    server.stop(timeout=5)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from console_support import PASSWORD, FakeClock, Staff, no_risk
+from console_support import PASSWORD, Staff, no_risk
 from starlette.testclient import TestClient
 
 from bot.app import create_app
@@ -23,6 +23,7 @@ from bot.console.state import ConsoleState
 from bot.settings import Settings
 from bot.tickets.db import make_engine, migrate
 from bot.tickets.models import Ticket
+from tests.support.clock import FakeClock
 
 
 @pytest.fixture(autouse=True)

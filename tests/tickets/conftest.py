@@ -13,8 +13,6 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,26 +23,11 @@ from bot.tickets.db import make_engine, migrate
 from bot.tickets.models import Base, Ticket
 from bot.tickets.repository import TicketStore
 from tests.support.ci import unavailable
+from tests.support.clock import FakeClock
 
 REPO = Path(__file__).resolve().parents[2]
 POSTGRES_SCRIPT = REPO / "scripts" / "postgres.sh"
 TEST_DB = "tickets_test"
-# 2026-11-23 10:00 China time: far from midnight, so numbering tests choose the day boundary themselves.
-START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-
-
-@dataclass
-class FakeClock:
-    """A clock the test moves by hand (SLA, follow-ups and numbering depend on time)."""
-
-    now: datetime = field(default_factory=lambda: START)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, hours: float = 0, minutes: float = 0) -> datetime:
-        self.now += timedelta(hours=hours, minutes=minutes)
-        return self.now
 
 
 def _admin_engine(url: str) -> Engine:
