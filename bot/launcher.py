@@ -172,11 +172,12 @@ def use_wal(sqlite_file: Path) -> None:
         connection.execute("PRAGMA journal_mode=WAL")
 
 
-# A Unix socket's path holds at most 108 bytes, and the action server's Sanic process manager (a
-# multiprocessing Manager) puts one at $TMPDIR/pymp-XXXXXXXX/listener-XXXXXXXX (32 more bytes). Under
-# a deep checkout, <data dir>/tmp is too long for that: the action server exits at start with
-# "OSError: AF_UNIX path too long" (a clone in a `mktemp -d` folder runs the replica tests there).
-LONGEST_TMPDIR = 108 - len("/pymp-XXXXXXXX/listener-XXXXXXXX")
+# A Unix socket's path holds at most 107 bytes (108 with the closing NUL), and the action server's
+# Sanic process manager (a multiprocessing Manager) puts one at $TMPDIR/pymp-XXXXXXXX/listener-XXXXXXXX
+# (32 more bytes). Under a deep checkout, <data dir>/tmp is too long for that: the action server exits
+# at start with "OSError: AF_UNIX path too long" (a clone in a `mktemp -d` folder runs the e2e tests
+# there: <data dir>/tmp is 76 bytes for the shared stack, 80 for the replicas').
+LONGEST_TMPDIR = 107 - len("/pymp-XXXXXXXX/listener-XXXXXXXX")
 
 
 @dataclass
