@@ -121,10 +121,9 @@ def ticket_store_figures() -> dict[str, Any]:
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="frontdoor-tickets-") as tmp:
         figures["sqlite"] = run_bench(f"sqlite:///{tmp}/bench.db", 500)
-        # its own directory, readable by the `postgres` user (a TemporaryDirectory is private);
-        # scripts/postgres.sh deletes it when it stops the cluster
+        # where scripts/postgres.sh records the cluster (which it keeps where the `postgres` user can
+        # reach it); the script deletes both when it stops the cluster
         pg_dir = Path(tempfile.mkdtemp(prefix="frontdoor-bench-pg-"))
-        pg_dir.chmod(0o755)
         script = str(REPO_ROOT / "scripts" / "postgres.sh")
         try:
             started = subprocess.run(

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import fcntl
 import os
 import secrets
+import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,25 +76,90 @@ class Service:
     process: subprocess.Popen[bytes] | None = None
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on right now (tests and benchmarks start stacks on these)."""
+# Ports for stacks that tests and benchmarks start. Asking the kernel for a free port (bind to port 0)
+# and closing it is not enough: the port comes from the ephemeral range, where every outgoing
+# connection (health checks, the app calling Rasa) also takes its local port, and nothing stops the
+# same port being handed out twice before a child process binds it (Rasa binds only seconds later).
+# So ports are reserved: below the ephemeral range, never twice in one process, and locked for the
+# life of the process in PORT_LOCK_FILE (one byte per port) against every other process that uses
+# this code on the machine (another checkout's tests, a benchmark).
+PORT_LOCK_FILE = Path("/tmp/frontdoor-ports.lock")
+_reserved: set[int] = set()
+_reserve_lock = threading.Lock()
+_lock_fd: int | None = None
+
+
+def _reservable_ports() -> range:
+    """Ports no outgoing connection takes: from 20000 up to the start of the ephemeral range."""
+    try:
+        ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768  # Linux's default
+    return range(20000, ephemeral_low) if ephemeral_low > 21000 else range(20000, 30000)
+
+
+def _lock_fd_or_none() -> int | None:
+    global _lock_fd
+    if _lock_fd is None:
+        try:
+            _lock_fd = os.open(PORT_LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError:
+            return None  # no machine-wide lock: still never the same port twice in this process
+    return _lock_fd
+
+
+def _take(port: int) -> bool:
+    """Reserve one port if nothing listens on it and no process (this one included) holds it."""
+    if port in _reserved:
+        return False
+    fd = _lock_fd_or_none()
+    if fd is not None:
+        try:  # a POSIX record lock on byte `port`: released only when this process ends
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, port, os.SEEK_SET)
+        except OSError:
+            return False
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False  # taken by something that does not use this code (the lock stays: harmless)
+    _reserved.add(port)
+    return True
 
 
 def free_ports(count: int) -> int:
-    """A port p with p .. p + count - 1 all free: Rasa replica i of a Stack listens on rasa_port + i."""
-    for _ in range(50):
-        first = free_port()
-        try:
-            for offset in range(1, count):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", first + offset))
-        except OSError:
-            continue
-        return first
-    raise RuntimeError(f"no {count} neighbouring free ports")
+    """A port p with p .. p + count - 1 reserved for this process: Rasa replica i of a Stack listens on
+    rasa_port + i. Reserved ports are never handed out again, here or to another process using this
+    code, while this process lives; the caller's child process binds them."""
+    candidates = _reservable_ports()
+    start = candidates.start + os.getpid() * 7919 % len(candidates)  # processes start apart
+    with _reserve_lock:
+        for i in range(len(candidates)):
+            first = candidates.start + (start - candidates.start + i) % len(candidates)
+            block = range(first, first + count)
+            if block.stop > candidates.stop:
+                continue
+            taken = []
+            for port in block:
+                if not _take(port):
+                    break
+                taken.append(port)
+            if len(taken) == count:
+                return first
+            _reserved.difference_update(taken)
+            for port in taken:
+                _unlock(port)
+    raise RuntimeError(f"no {count} neighbouring free ports in {candidates}")
+
+
+def _unlock(port: int) -> None:
+    if _lock_fd is not None:
+        fcntl.lockf(_lock_fd, fcntl.LOCK_UN, 1, port, os.SEEK_SET)
+
+
+def free_port() -> int:
+    """A TCP port reserved for this process (see free_ports); tests and benchmarks start stacks on these."""
+    return free_ports(1)
 
 
 def use_wal(sqlite_file: Path) -> None:
@@ -102,6 +170,14 @@ def use_wal(sqlite_file: Path) -> None:
     """
     with contextlib.closing(sqlite3.connect(sqlite_file)) as connection:
         connection.execute("PRAGMA journal_mode=WAL")
+
+
+# A Unix socket's path holds at most 107 bytes (108 with the closing NUL), and the action server's
+# Sanic process manager (a multiprocessing Manager) puts one at $TMPDIR/pymp-XXXXXXXX/listener-XXXXXXXX
+# (32 more bytes). Under a deep checkout, <data dir>/tmp is too long for that: the action server exits
+# at start with "OSError: AF_UNIX path too long" (a clone in a `mktemp -d` folder runs the e2e tests
+# there: <data dir>/tmp is 76 bytes for the shared stack, 80 for the replicas').
+LONGEST_TMPDIR = 107 - len("/pymp-XXXXXXXX/listener-XXXXXXXX")
 
 
 @dataclass
@@ -116,15 +192,27 @@ class Stack:
     model_path: Path = REPO_ROOT / "models"
     log_dir: Path | None = None
     services: list[Service] = field(default_factory=list)
+    # the processes' TMPDIR: <data dir>/tmp, or a folder of this stack under /tmp when that path is too
+    # long for the Unix sockets made in it (LONGEST_TMPDIR); made by start, the latter removed by stop
+    tmp_dir: Path | None = None
+
+    def _children_tmp(self) -> Path:
+        if self.tmp_dir is None:
+            tmp = (self.settings.data_dir / "tmp").absolute()
+            if len(str(tmp)) > LONGEST_TMPDIR:
+                tmp = Path("/tmp") / f"frontdoor-stack-{secrets.token_hex(6)}"
+            self.tmp_dir = tmp
+        return self.tmp_dir
+
+    def _own_tmp(self) -> bool:
+        return self.tmp_dir is not None and self.tmp_dir.name.startswith("frontdoor-stack-")
 
     def build(self) -> None:
         host = self.settings.host
         venv_app = REPO_ROOT / ".venv-app" / "bin"
-        tmp = self.settings.data_dir / "tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
         common = {
             "RASA_TELEMETRY_ENABLED": "false",
-            "TMPDIR": str(tmp),
+            "TMPDIR": str(self._children_tmp()),
             "PYTHONPATH": str(REPO_ROOT),
             **blas_thread_env(),
         }
@@ -222,6 +310,11 @@ class Stack:
         if not self.services:
             self.build()
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self._children_tmp()
+        if self._own_tmp():
+            tmp.mkdir(mode=0o700)  # a fresh name: fails rather than use a folder someone else made
+        else:
+            tmp.mkdir(parents=True, exist_ok=True)
         self.migrate()
         for replica in range(self.rasa_replicas):
             use_wal(self.tracker_db(replica))
@@ -264,6 +357,7 @@ class Stack:
         """Start one service again (after `kill`) and wait until it answers its health check."""
         service = self.service(name)
         self.kill(name, signal.SIGTERM)
+        _wait_until_bindable(httpx.URL(service.health_url).port or 80, time.monotonic() + 15)
         log_dir = self._log_dir()
         self._launch(service, log_dir)
         self._wait_healthy(service, time.monotonic() + timeout, log_dir, progress=False)
@@ -273,9 +367,9 @@ class Stack:
         while time.monotonic() < deadline:
             assert service.process is not None
             if service.process.poll() is not None:
+                log = log_dir / (service.name.replace(" ", "_") + ".log")
                 raise RuntimeError(
-                    f"{service.name} exited with code {service.process.returncode}; "
-                    f"see {log_dir / (service.name.replace(' ', '_') + '.log')} (a port in use? try other ports)"
+                    f"{service.name} exited with code {service.process.returncode}; the end of {log}:\n" + _tail(log)
                 )
             try:
                 if httpx.get(service.health_url, timeout=1.0).status_code == 200:
@@ -285,7 +379,10 @@ class Stack:
             except httpx.HTTPError:
                 pass
             time.sleep(0.5)
-        raise TimeoutError(f"{service.name} did not answer {service.health_url} in time; see {log_dir}")
+        log = log_dir / (service.name.replace(" ", "_") + ".log")
+        raise TimeoutError(
+            f"{service.name} did not answer {service.health_url} in time; the end of {log}:\n" + _tail(log)
+        )
 
     def stop(self) -> None:
         for service in reversed(self.services):
@@ -299,6 +396,29 @@ class Stack:
             except subprocess.TimeoutExpired:
                 os.killpg(service.process.pid, signal.SIGKILL)
                 service.process.wait()
+        if self._own_tmp() and self.tmp_dir is not None:
+            shutil.rmtree(self.tmp_dir, ignore_errors=True)
+
+
+def _wait_until_bindable(port: int, deadline: float) -> None:
+    """Until a server could listen on `port` again. `kill` waits for the process it started, but the
+    action server's Sanic worker (its child, holding the listening socket too) may still be exiting."""
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do
+            try:
+                sock.bind(("127.0.0.1", port))
+                return
+            except OSError:
+                time.sleep(0.1)
+
+
+def _tail(log: Path, lines: int = 25) -> str:
+    """The last lines of a child's log, for the error that says it died (CI keeps no data folder)."""
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError as exc:
+        return f"(cannot read it: {exc})"
 
 
 def main(argv: list[str] | None = None) -> int:

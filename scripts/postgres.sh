@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL 15 cluster for tests and benchmarks.
 #
-#   scripts/postgres.sh [start [DIR]]  install if needed, start a cluster on 127.0.0.1 on a free port
-#                                      with its data in DIR (default: a new temp dir); prints the URL
+#   scripts/postgres.sh [start [DIR]]  install if needed, start a cluster on 127.0.0.1 on a free port;
+#                                      DIR (default: a new temp dir) records it; prints the URL
 #                                      postgresql+psycopg://postgres@127.0.0.1:PORT/frontdoor on stdout
-#   scripts/postgres.sh stop DIR       stop that cluster and delete DIR
+#   scripts/postgres.sh stop DIR       stop that cluster and delete it and DIR
 #
 # Trust authentication on 127.0.0.1 only: this is a test cluster, never a deployment. As root, the
-# cluster runs as the `postgres` user (PostgreSQL refuses to run as root). Progress goes to stderr,
-# so `URL=$(scripts/postgres.sh)` captures only the URL.
+# cluster runs as the `postgres` user (PostgreSQL refuses to run as root), and its data and socket
+# live in a fresh folder under /tmp that `postgres` owns (DIR may sit where that user cannot go: a
+# clone in a private temp folder); DIR/cluster names that folder. Otherwise the cluster is in DIR.
+# Progress goes to stderr, so `URL=$(scripts/postgres.sh)` captures only the URL.
 set -euo pipefail
 
 PG_MAJOR=${PG_MAJOR:-15}
@@ -60,7 +62,7 @@ free_port() {
 
 start() {
   local dir=${1:-}
-  local bindir
+  local bindir cluster
   bindir=$(find_bindir) || { install_postgres; bindir=$(find_bindir) || die "initdb/pg_ctl not found after install"; }
   if [ "$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then
     useradd --system --home-dir /var/lib/postgresql --shell /bin/bash postgres
@@ -71,36 +73,39 @@ start() {
     mkdir -p "$dir"
   fi
   dir=$(cd "$dir" && pwd)
-  [ -e "$dir/data/PG_VERSION" ] && die "$dir already holds a cluster; stop it first or pick another DIR"
+  [ -e "$dir/cluster" ] && die "$dir already records a cluster; stop it first or pick another DIR"
   if [ "$(id -u)" = 0 ]; then
-    chown postgres: "$dir"
-    runuser -u postgres -- test -x "$dir" || die "the postgres user cannot enter $dir (a parent directory is private?)"
+    cluster=$(mktemp -d /tmp/frontdoor-pg-cluster.XXXXXX)
+    chown postgres: "$cluster"
+  else
+    cluster=$dir
   fi
-  chmod 700 "$dir"
+  chmod 700 "$cluster"
+  echo "$cluster" >"$dir/cluster"   # first, so that `stop DIR` finds it whatever fails next
 
-  say "initdb in $dir/data"
-  as_owner "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
-    || as_owner "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 \
-    || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
+  say "initdb in $cluster/data"
+  as_owner "$bindir/initdb" -D "$cluster/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$cluster/initdb.log" 2>&1 \
+    || as_owner "$bindir/initdb" -D "$cluster/data" -U postgres -A trust -E UTF8 --locale=C >"$cluster/initdb.log" 2>&1 \
+    || { cat "$cluster/initdb.log" >&2; die "initdb failed"; }
 
   local attempt port=""
   for attempt in 1 2 3 4 5; do
     port=$(free_port)
-    if as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
-        -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c max_connections=100" >&2; then
+    if as_owner "$bindir/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 start \
+        -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$cluster -c max_connections=100" >&2; then
       break
     fi
     say "start on port $port failed (attempt $attempt); retrying"
     port=""
   done
-  [ -n "$port" ] || { tail -n 30 "$dir/server.log" >&2 || true; die "could not start PostgreSQL"; }
+  [ -n "$port" ] || { tail -n 30 "$cluster/server.log" >&2 || true; die "could not start PostgreSQL"; }
   echo "$port" >"$dir/port"
 
   as_owner "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres "$DB_NAME" \
     || die "createdb $DB_NAME failed"
   local url="postgresql+psycopg://postgres@127.0.0.1:$port/$DB_NAME"
   echo "$url" >"$dir/url"
-  say "running on 127.0.0.1:$port (data in $dir); stop with: $0 stop $dir"
+  say "running on 127.0.0.1:$port (data in $cluster); stop with: $0 stop $dir"
   echo "$url"
 }
 
@@ -108,17 +113,24 @@ stop() {
   local dir=${1:-}
   [ -n "$dir" ] || die "usage: $0 stop DIR"
   [ -d "$dir" ] || { say "$dir does not exist: nothing to stop"; return 0; }
-  if [ -f "$dir/data/postmaster.pid" ]; then
+  local cluster=$dir
+  [ -f "$dir/cluster" ] && cluster=$(cat "$dir/cluster")
+  if [ -f "$cluster/data/postmaster.pid" ]; then
     local bindir
     bindir=$(find_bindir) || die "pg_ctl not found"
-    as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >&2 || say "pg_ctl stop failed (already stopped?)"
+    as_owner "$bindir/pg_ctl" -D "$cluster/data" -m fast -w stop >&2 || say "pg_ctl stop failed (already stopped?)"
   fi
-  # Only delete what this script created: a directory holding our cluster files.
-  if [ -f "$dir/data/PG_VERSION" ] || [ -f "$dir/initdb.log" ]; then
-    rm -rf "$dir"
-    say "stopped and removed $dir"
-  else
+  # Only delete what this script created: a folder with our cluster files, and DIR once it records one.
+  if [ -f "$cluster/data/PG_VERSION" ] || [ -f "$cluster/initdb.log" ]; then
+    rm -rf "$cluster"
+  elif [ "$cluster" != "$dir" ]; then
+    rmdir "$cluster" 2>/dev/null || true   # made, but initdb never ran
+  fi
+  [ -f "$dir/cluster" ] && rm -rf "$dir"
+  if [ -e "$dir" ]; then
     say "$dir does not look like a cluster made by this script: left in place"
+  else
+    say "stopped and removed $cluster"
   fi
 }
 
@@ -126,6 +138,6 @@ case "${1:-start}" in
   start) shift || true; start "${1:-}" ;;
   stop) shift; stop "${1:-}" ;;
   url) shift; cat "${1:?usage: $0 url DIR}/url" ;;
-  -h|--help|help) sed -n '2,12p' "$0" ;;
+  -h|--help|help) sed -n '2,14p' "$0" ;;
   *) die "unknown command '$1' (start [DIR] | stop DIR | url DIR)" ;;
 esac

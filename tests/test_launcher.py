@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import sqlite3
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from bot.launcher import BLAS_THREAD_VARIABLES, Stack, use_wal
+from bot.launcher import BLAS_THREAD_VARIABLES, Service, Stack, free_port, free_ports, use_wal
 from bot.settings import REPO_ROOT, Settings
 
 
@@ -87,15 +91,80 @@ def test_the_replica_count_comes_from_the_environment(monkeypatch: pytest.Monkey
     assert Settings().rasa_replicas == 2
 
 
-def test_free_ports_gives_a_block_of_neighbouring_free_ports() -> None:
-    import socket
+@pytest.mark.parametrize("tmp_length", [75, 76, 80, 120])
+def test_the_servers_temp_folder_is_short_enough_for_their_unix_sockets(
+    tmp_length: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The action server's Sanic starts a multiprocessing Manager, whose Unix socket is made in TMPDIR. In a
+    clone inside a `mktemp -d` folder <data dir>/tmp was 76 bytes (80 for the replica stack), too long for
+    a socket path, and the e2e tests' action servers exited at start with "OSError: AF_UNIX path too long"."""
+    base = Path(tempfile.mkdtemp(prefix="fd-", dir="/tmp"))
+    data_dir = base / ("d" * (tmp_length - len(str(base)) - len("//tmp")))
+    assert len(str(data_dir / "tmp")) == tmp_length
+    monkeypatch.setenv("FRONTDOOR_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("FRONTDOOR_RASA_TOKEN", "test-token-123")
+    stack = Stack(Settings())
+    stack.build()
+    env = stack.service("action server").env
+    Path(env["TMPDIR"]).mkdir(parents=True, exist_ok=True)
+    try:
+        manager = "from multiprocessing import Manager; Manager().shutdown(); print('ok')"
+        done = subprocess.run(
+            [sys.executable, "-c", manager], env={**os.environ, **env}, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0 and done.stdout.strip() == "ok", [
+            e for e in done.stderr.splitlines() if "Error" in e
+        ]
+        if tmp_length <= 75:  # short enough: the data folder's own tmp, as for `make run` in a short path
+            assert env["TMPDIR"] == str(data_dir / "tmp")
+    finally:
+        stack.stop()
+        shutil.rmtree(base)
 
-    from bot.launcher import free_ports
 
-    first = free_ports(3)
-    for port in range(first, first + 3):
+def _ephemeral_low() -> int:
+    return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+
+
+def test_ports_are_reserved_below_the_ephemeral_range_and_never_handed_out_twice() -> None:
+    """The replica stack's action server once died on "a port in use": a port found free, released, and
+    bound seconds later by the child is open to outgoing connections (their local ports come from the
+    ephemeral range) and to the next free_port() call, which may hand out the same port again."""
+    block = free_ports(3)
+    ports = [block, block + 1, block + 2, *(free_port() for _ in range(200))]
+    assert len(set(ports)) == len(ports)
+    assert all(1024 < port < _ephemeral_low() for port in ports)
+    for port in ports:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", port))  # raises if taken
+
+
+def test_a_port_this_process_holds_is_refused_to_another_process() -> None:
+    """Two test runs on one machine (two checkouts, or CI beside a developer) never share a port."""
+    port = free_port()
+    probe = (
+        f"from bot import launcher; print(launcher._take({port}), {port} in [launcher.free_port() for _ in range(20)])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60, cwd=REPO_ROOT
+    )
+    assert done.stdout.split() == ["False", "False"]
+
+
+def test_a_service_that_dies_at_start_shows_the_end_of_its_log(settings: Settings, tmp_path: Path) -> None:
+    stack = Stack(settings)
+    stack.services = [
+        Service(
+            "action server",
+            [sys.executable, "-c", "import sys; print('OSError: [Errno 98] address already in use'); sys.exit(1)"],
+            f"http://127.0.0.1:{free_port()}/health",
+        )
+    ]
+    try:
+        with pytest.raises(RuntimeError, match=r"(?s)exited with code 1; the end of .*action_server.log.*Errno 98"):
+            stack.start(timeout=60, progress=False)
+    finally:
+        stack.stop()
 
 
 def _blas_threads(python: Path, env: dict[str, str]) -> int:

@@ -5,7 +5,6 @@ The gateway's decision rides in the message metadata, as in production (`make_tr
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.tickets.repository import TicketStore
 from bot.triage.decision import METADATA_KEY, Decision
+from tests.support.clock import FakeClock
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,27 +32,14 @@ def dispatcher() -> CollectingDispatcher:
     return CollectingDispatcher()
 
 
-class Clock:
-    """A clock the test moves by hand (aware UTC)."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
-
-
 @pytest.fixture
-def clock() -> Clock:
+def clock() -> FakeClock:
     """10:00 China time on a weekday: both desks are staffed."""
-    return Clock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
+    return FakeClock()
 
 
 @pytest.fixture
-def store(tmp_path: Path, clock: Clock) -> TicketStore:
+def store(tmp_path: Path, clock: FakeClock) -> TicketStore:
     """A real ticket store (SQLite, migrated by Alembic) in the test's temp folder."""
     return TicketStore.from_url(f"sqlite:///{tmp_path / 'tickets.db'}", clock=clock)
 

@@ -7,21 +7,20 @@ It echoes the message (with one button), answers "长" with a reply over Telegra
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.support.servers import ThreadedServer, serve_in_thread
+
 
 @dataclass
 class FakeRasaServer:
-    port: int
+    port: int = 0  # set by serve()
     delay: float = 0.0
     silent: bool = False  # like Rasa with the action server down: HTTP 200 and []
     received: list[dict[str, Any]] = field(default_factory=list)
@@ -56,13 +55,10 @@ class FakeRasaServer:
     async def status(self, request: Request) -> JSONResponse:
         return JSONResponse({"version": "fake"})
 
-    def serve(self) -> tuple[uvicorn.Server, threading.Thread]:
+    def serve(self) -> ThreadedServer:
         app = Starlette(
             routes=[Route("/webhooks/rest/webhook", self.webhook, methods=["POST"]), Route("/", self.status)]
         )
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.02)
-        return server, thread
+        server = serve_in_thread(app)
+        self.port = server.port
+        return server

@@ -11,16 +11,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from tests.support.servers import ThreadedServer, serve_in_thread
 
 BOT = {
     "id": 4242,
@@ -35,7 +35,7 @@ BOT = {
 
 @dataclass
 class FakeTelegram:
-    port: int
+    port: int = 0  # set by serve()
     updates: list[dict[str, Any]] = field(default_factory=list)
     sent: list[dict[str, Any]] = field(default_factory=list)
     answered_callbacks: list[str] = field(default_factory=list)
@@ -195,11 +195,9 @@ class FakeTelegram:
     def ok(result: Any) -> JSONResponse:
         return JSONResponse({"ok": True, "result": result})
 
-    def serve(self) -> tuple[uvicorn.Server, threading.Thread]:
-        app = Starlette(routes=[Route("/bot{token}/{method}", self.endpoint, methods=["GET", "POST"])])
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.02)
-        return server, thread
+    def serve(self) -> ThreadedServer:
+        server = serve_in_thread(
+            Starlette(routes=[Route("/bot{token}/{method}", self.endpoint, methods=["GET", "POST"])])
+        )
+        self.port = server.port
+        return server

@@ -25,7 +25,6 @@ from bot.channels.telegram import (
 from bot.db.engine import make_engine
 from bot.db.migrate import migrate
 from bot.gateway.models import OutboundMessage, TelegramUpdate
-from bot.launcher import free_port
 from bot.settings import Settings
 from bot.triage.decision import Decision
 from tests.channels.fake_rasa import FakeRasaServer
@@ -41,20 +40,18 @@ DoorOpener = Callable[..., AbstractContextManager[TestClient]]
 
 @pytest.fixture
 def telegram() -> Iterator[FakeTelegram]:
-    fake = FakeTelegram(port=free_port())
-    server, thread = fake.serve()
+    fake = FakeTelegram()
+    server = fake.serve()
     yield fake
-    server.should_exit = True
-    thread.join(timeout=5)
+    server.stop(timeout=5)
 
 
 @pytest.fixture
 def rasa() -> Iterator[FakeRasaServer]:
-    fake = FakeRasaServer(port=free_port())
-    server, thread = fake.serve()
+    fake = FakeRasaServer()
+    server = fake.serve()
     yield fake
-    server.should_exit = True
-    thread.join(timeout=5)
+    server.stop(timeout=5)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from console_support import PASSWORD, FakeClock, Staff
+from console_support import PASSWORD, Staff
 from starlette.testclient import TestClient
 
 from bot.app import create_app
@@ -25,6 +25,7 @@ from bot.db.migrate import migrate
 from bot.settings import Settings
 from bot.tickets.models import Ticket
 from tests.decisions import no_risk
+from tests.support.clock import FakeClock
 
 
 @pytest.fixture(autouse=True)

@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 
 from starlette.testclient import TestClient
 
 PASSWORD = "correct-horse-battery"
-START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 China time
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@dataclass
-class FakeClock:
-    now: datetime = field(default_factory=lambda: START)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
 
 
 @dataclass(frozen=True)

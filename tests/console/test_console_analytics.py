@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from console_support import FakeClock, Staff, login
+from console_support import Staff, login
 from sqlalchemy import insert
 from starlette.testclient import TestClient
 
 from bot.console.state import ConsoleState
 from bot.gateway.models import Conversation, InboundMessage
 from bot.tickets.models import Ticket
+from tests.support.clock import FakeClock
 
 
 def figure(html: str, element_id: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from console_support import PASSWORD, FakeClock, Staff, csrf_from, login
+from console_support import PASSWORD, Staff, csrf_from, login
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
@@ -16,6 +16,7 @@ from bot.console.routes import routes
 from bot.console.state import ConsoleState
 from bot.console.web import SESSION_COOKIE
 from bot.tickets.models import Ticket
+from tests.support.clock import FakeClock
 
 SAMPLE = {
     "ticket_id": 1,

@@ -7,15 +7,12 @@ Screenshots go to test-artifacts/ (gitignored).
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from console_support import PASSWORD
 from playwright.sync_api import Browser, Page, expect
 
@@ -23,11 +20,11 @@ from bot.app import create_app
 from bot.console import overrides
 from bot.console.hot_topics import hashing_embedder
 from bot.console.state import ConsoleState
-from bot.launcher import free_port
 from bot.settings import REPO_ROOT, Settings
 from bot.tickets.models import Ticket
-from tests.browser_support import chromium
 from tests.decisions import no_risk
+from tests.support.browser import chromium
+from tests.support.servers import serve_in_thread
 
 pytestmark = [pytest.mark.browser]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -63,14 +60,8 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     )
     app = create_app(settings, decide=no_risk)
     app.state.console = console
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    url = f"http://127.0.0.1:{port}"
+    server = serve_in_thread(app, lifespan="on")
+    url = server.url
     try:
         sender = "teen-7"
         reply = httpx.post(
@@ -100,8 +91,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         )
         yield Running(url, console, crisis, sender)
     finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+        server.stop(timeout=15)
         console.close()
         patch.undo()
 

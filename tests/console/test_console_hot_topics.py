@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from console_support import START, FakeClock, Staff, login
+from console_support import Staff, login
 from starlette.testclient import TestClient
 
 from bot.console.hot_topics import TopicItem, find_topics, hashing_embedder
 from bot.console.state import ConsoleState
 from bot.tickets.models import Ticket
+from tests.support.clock import START, FakeClock
 
 LAMPS = [
     "幸福路小区路灯不亮了，晚上很黑",

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from console_support import FakeClock, Staff, login
+from console_support import Staff, login
 from starlette.testclient import TestClient
 
 from bot.console.state import ConsoleState
 from bot.tickets.models import Ticket
+from tests.support.clock import FakeClock
 
 
 def numbers_in(html: str) -> list[str]:

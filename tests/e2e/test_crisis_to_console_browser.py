@@ -11,8 +11,8 @@ from playwright.sync_api import Browser, expect
 
 from bot.console.__main__ import create_admin
 from bot.settings import REPO_ROOT, Settings
-from tests.browser_support import chromium
 from tests.e2e.conftest import RunningStack
+from tests.support.browser import chromium
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 ARTIFACTS = REPO_ROOT / "test-artifacts"

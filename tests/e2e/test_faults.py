@@ -20,7 +20,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -29,6 +28,7 @@ from starlette.routing import Route
 from bot.gateway import messages
 from bot.settings import REPO_ROOT
 from tests.e2e.conftest import RunningStack, free_port
+from tests.support.servers import ThreadedServer
 
 pytestmark = pytest.mark.integration
 
@@ -39,13 +39,12 @@ CRISIS = "我不想活了，今晚就想结束这一切"
 class BrokenRasa:
     """Rasa that is down (not listening), slow, or hanging; started and stopped by the test."""
 
-    def __init__(self, port: int) -> None:
-        self.port = port
+    def __init__(self) -> None:
+        self._http = ThreadedServer()  # holds its port from now on: down (refused) until start
+        self.port = self._http.port
         self.delay = 0.0
         self.calls = 0
         self.arrived_at = 0.0
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
 
     async def _webhook(self, request: Request) -> JSONResponse:
         self.calls += 1
@@ -61,17 +60,10 @@ class BrokenRasa:
         app = Starlette(
             routes=[Route("/webhooks/rest/webhook", self._webhook, methods=["POST"]), Route("/", self._status)]
         )
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        while not self._server.started:
-            time.sleep(0.02)
+        self._http.start(app)
 
     def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
-            self._server = None
+        self._http.stop()
 
 
 @dataclass
@@ -150,7 +142,7 @@ class AppProcess:
 
 @pytest.fixture
 def broken_rasa() -> Iterator[BrokenRasa]:
-    peer = BrokenRasa(free_port())
+    peer = BrokenRasa()
     yield peer
     peer.stop()
 

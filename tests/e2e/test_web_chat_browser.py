@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from bot.settings import REPO_ROOT
-from tests.browser_support import chromium
 from tests.e2e.conftest import RunningStack
+from tests.support.browser import chromium
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 ARTIFACTS = REPO_ROOT / "test-artifacts"

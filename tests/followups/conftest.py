@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.tickets.repository import TicketStore
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
+from tests.support.clock import FakeClock
 
 
 class Outbox:
@@ -36,8 +25,8 @@ class Outbox:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
@@ -46,7 +35,7 @@ def db_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def store(db_url: str, clock: Clock) -> TicketStore:
+def store(db_url: str, clock: FakeClock) -> TicketStore:
     return TicketStore.from_url(db_url, clock=clock)
 
 

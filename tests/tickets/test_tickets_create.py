@@ -17,7 +17,7 @@ from bot.tickets.models import Message, Ticket
 from bot.tickets.repository import TicketStore
 
 if TYPE_CHECKING:
-    from conftest import FakeClock
+    from tests.support.clock import FakeClock
 
 NUMBER = re.compile(r"^12345-\d{8}-\d{4}$")
 
