@@ -36,9 +36,6 @@ MAX_SEQ_LENGTH = 256
 
 _SQL_CHUNK = 500  # stays under SQLite's bound-parameter limit on old builds (999)
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-COMPACT_TAG = "word-embeddings-fp16"
-"""How the loaded model is held (bot/embeddings/compact.py); part of the model id, so cached vectors
-of a differently held model are never mixed in."""
 
 
 class EmbeddingModelNotFoundError(FileNotFoundError):
@@ -64,12 +61,11 @@ def model_id(model: str) -> str:
 
     For a local folder: its name plus a hash of its configs and of the weights file's size and
     mtime, so vectors from an earlier build are never served for a new one. For a hub name: the name.
-    Either way tagged with how the model is held in memory (`bot.embeddings.compact.TAG`).
     """
     if not is_local_model(model):
-        return _safe(model.replace("/", "__")) + "-" + COMPACT_TAG
+        return _safe(model.replace("/", "__"))
     folder = Path(model).expanduser().absolute()
-    digest = hashlib.sha256(str(folder).encode() + COMPACT_TAG.encode())
+    digest = hashlib.sha256(str(folder).encode())
     for name in ("config.json", "config_sentence_transformers.json", "modules.json"):
         with contextlib.suppress(OSError):
             digest.update(name.encode() + (folder / name).read_bytes())
@@ -310,17 +306,17 @@ class Encoder:
         with quiet_loading():
             model = SentenceTransformer(self.model_name, device="cpu", local_files_only=self.local)
         model.max_seq_length = MAX_SEQ_LENGTH
-        from bot.embeddings.compact import compact_word_embeddings
+        from bot.embeddings.compact import map_word_embeddings
 
-        saved = compact_word_embeddings(model)
-        if saved:
+        moved = map_word_embeddings(model, self._cache_dir, self.model_id)
+        if moved:
             _release_freed_memory()
-            log.info("word embeddings kept in half precision (%d MB less)", saved // 2**20)
+            log.info("word embeddings served from a memory-mapped file (%d MB off the heap)", moved // 2**20)
         return model
 
 
 def _release_freed_memory() -> None:
-    """Give the float32 table just dropped back to the system (glibc keeps freed blocks otherwise)."""
+    """Give the heap copy of the table just mapped back to the system (glibc keeps freed blocks otherwise)."""
     import ctypes
     import gc
 
