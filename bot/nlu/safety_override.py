@@ -3,8 +3,10 @@
 Placed last in the pipeline (after DIET and the FallbackClassifier), so that whatever the
 classifier thinks, and whatever form is active, a message with a crisis term becomes intent
 `crisis` (confidence 1.0) and one with an emergency term becomes intent `emergency` with the
-channel (110/119/120/122) as entity `channel`. The gateway screens messages too; this makes
-Rasa safe on its own.
+channel (110/119/120/122) as entity `channel`. Defence in depth: the gateway has already decided
+each message once (its crisis and emergency decisions reach Rasa as "/crisis" and "/emergency"
+payloads, and the actions act on that decision); this lexicon catches a crisis word in any message
+that reaches Rasa without one.
 
 The lexicon (`bot.triage.lexicon.SafetyLexicon`, data in `bot/data/safety.yml`) is imported
 and loaded on first use. If it cannot be loaded the component logs an error and lets messages
