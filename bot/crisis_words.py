@@ -34,20 +34,61 @@ def handoff_crisis_reminder(desk: str) -> str:
     return "工作人员正在赶来。等待时如果感到危险，请马上拨打110或120，也可以拨打12356" + youth + "。"
 
 
-def check_in_no(resuming: bool) -> str:
+def _english(language: str | None) -> bool:
+    return (language or "").lower().startswith("en")
+
+
+def check_in_no(desk: str, resuming: bool, language: str | None = None) -> str:
     """The answer to a no after the check-in question; `resuming`: the bot's own question follows again."""
-    rest = "我们接着刚才的问题：" if resuming else "还有什么想说的，随时告诉我。"
-    return f"好的，谢谢你回答我。以后如果有这样的念头，随时告诉我，或拨打12356心理援助热线。{rest}"
+    if _english(language):
+        rest = " Let's go back to my question:" if resuming else " Anything else on your mind, just tell me."
+        return (
+            "Okay, thank you for answering. If thoughts like that ever come, tell me any time, "
+            "or call the 12356 psychological assistance hotline." + rest
+        )
+    if is_youth(desk):
+        rest = "我们接着刚才的问题：" if resuming else "还有什么想说的，随时告诉我。"
+        return f"好的，谢谢你回答我。以后如果有这样的念头，随时告诉我，或拨打12356心理援助热线。{rest}"
+    rest = "我们接着刚才的问题：" if resuming else "还有什么需要，随时告诉我。"
+    return f"好的，谢谢您的回答。以后如果有这样的念头，随时可以告诉我们，或拨打12356心理援助热线。{rest}"
 
 
-def check_in(desk: str) -> str:
+def check_in(desk: str, language: str | None = None, back_at: str | None = None) -> str:
     """Added (at most once an hour) after an ordinary answer when the message was close to a crisis.
 
     A direct question, so that the next message can be heard as its answer (`bot.gateway.check_in`).
+    `back_at` ("09:00") when nobody is on duty now: then it promises no person, only the truth (who
+    is offline, until when) and the 24-hour line, like the crisis answer out of hours.
     """
-    youth = f"或{profile(desk).title}" if is_youth(desk) else ""
+    youth = is_youth(desk)
+    if _english(language):
+        line = " or 12355" if youth else ""
+        ask = (
+            "Can I ask you one more thing: lately, have you had any thoughts of hurting yourself or of not "
+            "wanting to be alive?"
+            if youth
+            else "May I also ask you something: have you recently had thoughts of harming yourself or of not "
+            "wanting to live?"
+        )
+        if back_at is None:
+            who = "a counsellor on duty to be with you" if youth else "a member of staff to contact you"
+            return (
+                f'{ask} If so, just reply "yes" and I will ask {who} straight away. '
+                f"You can also call the 12356 psychological assistance hotline{line} at any time."
+            )
+        who = "Our counsellors are" if youth else "Our staff are"
+        return (
+            f'{ask} If so, just reply "yes". {who} offline right now (back at {back_at}); I will stay here '
+            "and pass your message on to them. To talk to someone right now, call the 12356 psychological "
+            "assistance hotline (24 hours)."
+        )
+    you, line = ("你", f"或{profile(desk).title}") if youth else ("您", "")
+    lead = f"另外想问{you}一句：{CHECK_IN_QUESTION}"
+    if back_at is None:
+        who = "值班老师来陪你" if youth else "工作人员和您联系"
+        return f"{lead}如果有，直接回我一个“有”字就好，我会马上请{who}；也可以随时拨打12356心理援助热线{line}。"
+    who = "老师" if youth else "工作人员"
     return (
-        f"另外想问你一句：{CHECK_IN_QUESTION}"
-        "如果有，直接回我一个“有”字就好，我会马上请工作人员来陪你；"
-        f"也可以随时拨打12356心理援助热线{youth}。"
+        f"{lead}如果有，直接回我一个“有”字就好。现在{who}不在线（{back_at}上班），我会一直在这里，"
+        f"也会把{you}的情况转给{who}；想马上找人说话，请拨打12356心理援助热线（24小时）。"
     )

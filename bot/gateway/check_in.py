@@ -33,13 +33,25 @@ from bot.triage.decision import CHECK_IN_ANSWER_SIGNAL as ANSWER_SIGNAL
 from bot.triage.decision import CHECK_IN_SIGNAL
 from bot.triage.tuning import DEFAULT_TUNING
 
-__all__ = ["ANSWER_SIGNAL", "QUESTION", "Answer", "answer_due", "check_in_due", "close_again", "read_answer"]
+__all__ = [
+    "ANSWER_SIGNAL",
+    "QUESTION",
+    "Answer",
+    "answer_due",
+    "check_in_due",
+    "close_again",
+    "read_answer",
+    "short_answer",
+]
 SOURCE = "check-in"
 """gw_outbound.source of the check-in line."""
 EVERY = timedelta(hours=1)
 """At most one check-in per conversation per this interval."""
 ANSWER_WINDOW = timedelta(minutes=30)
 """The next message counts as the answer only if it comes within this time."""
+SHORT_ANSWER_CHARS = 20
+"""A message this short (without spaces) right after a question of the bot is its answer ("上个月",
+"since last month", "先说电梯吧"): never a reason for the check-in, whatever its crisis score."""
 MAX_ANSWER_CHARS = 16
 """Longer messages are not read as yes/no: the safety screen reads them like any other."""
 
@@ -103,3 +115,8 @@ def answer_due(last_check_in: datetime | None, check_in_was_last_turn: bool, now
 def check_in_due(last_check_in: datetime | None, now: datetime) -> bool:
     """May this conversation get a check-in now (at most one per `EVERY`)?"""
     return last_check_in is None or now - last_check_in >= EVERY
+
+
+def short_answer(text: str, bot_asked: bool) -> bool:
+    """Is this message a short answer to the bot's own question (not a reason to ask about self-harm)?"""
+    return bot_asked and len(re.sub(r"\s+", "", text or "")) <= SHORT_ANSWER_CHARS

@@ -39,6 +39,7 @@ from bot.gateway.locks import ConversationLocks
 from bot.gateway.models import Conversation, InboundMessage, utcnow
 from bot.gateway.rasa_client import BotReply, RasaClient, RasaUnavailable
 from bot.gateway.store import GatewayStore, Reply, Turn, conversation_key
+from bot.intake.hours import back_on_duty
 from bot.privacy import mask
 from bot.triage.decision import METADATA_KEY, Decision
 from bot.triage.replies import crisis_reply
@@ -177,7 +178,7 @@ class Gateway:
             # the no answers the check-in, not the question that came before it (a form question): thank
             # the person and ask that one again; Rasa never sees the no, so its form still waits for it
             asked = turn.asked_before_check_in
-            replies = [Reply(messages.check_in_no(resuming=asked is not None), source="gateway")]
+            replies = [Reply(messages.check_in_no(inbound.desk, resuming=asked is not None), source="gateway")]
             return Outcome([*replies, asked] if asked is not None else replies, safety=safety)
         if turn.bot_reset_pending:
             await self._reset_rasa_slots(cid)
@@ -207,15 +208,20 @@ class Gateway:
             await self._begin_handoff(cid, signals.handoff)
         for number in signals.tickets[1 if crisis else 0 :]:
             await self.alerts.ticket(inbound.desk, cid, text, number)
-        if not signals.handoff and self._check_in_due(turn, decision):
-            replies.append(Reply(messages.check_in(inbound.desk), source=check_in.SOURCE))
+        if not signals.handoff and self._check_in_due(text, turn, decision):
+            back = back_on_duty(inbound.desk, at=utcnow())
+            replies.append(Reply(messages.check_in(inbound.desk, back_at=back), source=check_in.SOURCE))
         return Outcome(replies, safety=safety)
 
     @staticmethod
-    def _check_in_due(turn: Turn, decision: Decision | None) -> bool:
+    def _check_in_due(text: str, turn: Turn, decision: Decision | None) -> bool:
         """A message just under the crisis bar gets the check-in question, at most once an hour per
-        conversation (when it was last asked is read from the outbound table: survives restarts)."""
+        conversation (when it was last asked is read from the outbound table: survives restarts).
+        Never on a short answer to the bot's own question; the engine already keeps the signal only
+        where a counsellor would ask (not on practical matters: wages, theft, noise)."""
         if decision is None or decision.is_safety or decision.check_in_signal is None:
+            return False
+        if check_in.short_answer(text, turn.bot_asked):
             return False
         return check_in.check_in_due(turn.last_check_in, utcnow())
 

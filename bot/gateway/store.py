@@ -48,6 +48,9 @@ class Turn:
     asked_before_check_in: Reply | None = None
     """When it did: the bot's own question of that answer, if it asked one (a form question with its
     buttons). A no to the check-in must not be taken as the answer to it, so it is asked again."""
+    bot_asked: bool = False
+    """The bot's last reply to the previous message asked something (a form question, "是吗？"): a
+    short message now is most likely its answer."""
 
 
 def conversation_key(desk: str, channel: str, user: str) -> str:
@@ -197,6 +200,7 @@ class GatewayStore:
             last_check_in=None if last is None else as_utc(last[1]),
             check_in_was_last_turn=was_last_turn,
             asked_before_check_in=GatewayStore._question_of(session, last[0]) if was_last_turn and last else None,
+            bot_asked=bool(recent) and GatewayStore._question_of(session, recent[-1][0]) is not None,
         )
 
     @staticmethod

@@ -86,3 +86,20 @@ def is_staffed(desk: str, at: datetime | None = None) -> bool:
     """Whether staff of `desk` are on duty at `at` (default: now)."""
     hours = staff_hours(desk)
     return hours is None or hours.is_open(at or datetime.now(UTC))
+
+
+def back_on_duty(desk: str, language: str | None = None, at: datetime | None = None) -> str | None:
+    """When staff of `desk` are next on duty, for a sentence ("明天09:00", "09:00 tomorrow"); None if on duty now.
+
+    What the bot says about who is coming depends on it: out of hours it must not promise a person.
+    """
+    hours = staff_hours(desk)
+    now = at or datetime.now(UTC)
+    if hours is None or hours.is_open(now):
+        return None
+    opening = hours.next_opening(now)
+    today = now.astimezone(CHINA_TZ).date()
+    english = (language or "").lower().startswith("en")
+    if opening.date() == today:
+        return f"{opening:%H:%M} today" if english else f"今天{opening:%H:%M}"
+    return f"{opening:%H:%M} tomorrow" if english else f"明天{opening:%H:%M}"

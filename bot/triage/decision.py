@@ -69,7 +69,7 @@ class Decision:
     @property
     def check_in_signal(self) -> str | None:
         """The check-in signal ("check-in:0.32") when the message was close to the crisis bar."""
-        return next((s for s in self.signals if s.startswith(CHECK_IN_SIGNAL)), None)
+        return next((s for s in self.signals if s.startswith(f"{CHECK_IN_SIGNAL}:")), None)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able: the route as its contract word, signals as a list."""

@@ -134,7 +134,15 @@ class TriageEngine:
             result = screen.screen(norm, evidence[m_row], past, context)
             decisions.append(
                 route_decision(
-                    self.tuning, desk, cut, result, desk_proba[m_row], desk_model, models.catalogue.channels, past
+                    self.tuning,
+                    desk,
+                    cut,
+                    result,
+                    desk_proba[m_row],
+                    desk_model,
+                    models.catalogue.channels,
+                    past,
+                    models.catalogue.safety.check_in_entries,
                 )
             )
         return decisions

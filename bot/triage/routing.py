@@ -8,7 +8,7 @@ fitted models, this module only decides.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 
@@ -50,8 +50,12 @@ def route_decision(
     desk_model: DeskModel,
     channels: Mapping[str, Channel],
     evidence: HistoryEvidence | None,
+    check_in_entries: Collection[str] = (),
 ) -> Decision:
-    """The route of a message with words: the safety screen's verdict first, then the desk's entries."""
+    """The route of a message with words: the safety screen's verdict first, then the desk's entries.
+
+    The screen's check-in signal (close to the crisis bar) stays on the decision when nothing sure
+    was found (clarify) or the entry is one of `check_in_entries` (emotional and abuse matters)."""
     notes: tuple[str, ...] = ("truncated",) if cut else ()
     if safety.route is Route.CRISIS:
         return crisis_decision(desk, SafetyResult(safety.route, safety.channel, safety.score, safety.signals + notes))
@@ -107,7 +111,18 @@ def route_decision(
             reply=_question(t, desk, desk_model.entries[best], desk_model.entries[second], p_best - p_second),
             signals=(*signals, *why),
         )
+    if check_in and entry.entry_id not in check_in_entries and _score(check_in[0]) < t.check_in_threshold_practical:
+        # a practical matter (wages, theft, noise): no question about self-harm unless very close
+        signals = (*(s for s in signals if not s.startswith(CHECK_IN_SIGNAL)), "practical:no-check-in")
     return decision_from_entry(desk, entry, p_best, signals)
+
+
+def _score(signal: str) -> float:
+    """The crisis score of a check-in signal ("check-in:0.31" -> 0.31)."""
+    try:
+        return float(signal.partition(":")[2])
+    except ValueError:
+        return 0.0
 
 
 def _question(t: Tuning, desk: str, first: Entry, second: Entry, margin: float) -> str:

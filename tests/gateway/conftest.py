@@ -18,3 +18,10 @@ def db(tmp_path: Path) -> Iterator[Engine]:
     migrate(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def staffed_around_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What the gateway says about who is coming depends on the hour (out of hours it promises no
+    person): these tests pin both desks to 24 h unless a test sets other hours itself."""
+    monkeypatch.setenv("FRONTDOOR_STAFF_HOURS", "12345=24h,12355=24h")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from bot.gateway.models import InboundMessage, OutboundMessage
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.service import Gateway
 from bot.triage.decision import Decision
+from bot.triage.vocabulary import Route
 from tests.decisions import close_to_crisis, decided
 from tests.gateway.fakes import FakeRasa, crisis_when, msg, no_risk
 
@@ -244,7 +245,7 @@ async def test_a_no_to_the_check_in_is_not_taken_as_the_answer_to_the_form(db: E
 
     replies = await gateway.handle(msg(answer, "n2", desk="12355"))
 
-    assert [r.text for r in replies] == [messages.check_in_no(resuming=True), SINCE["text"]]
+    assert [r.text for r in replies] == [messages.check_in_no("12355", resuming=True), SINCE["text"]]
     assert replies[-1].buttons == SINCE["buttons"]
     assert [p["message"] for p in rasa.sent] == ["最近好累，什么都不想做"]
     conversation = gateway.store.conversation("12355:rest:u1")
@@ -259,7 +260,7 @@ async def test_a_no_to_the_check_in_after_a_plain_answer_is_thanked(db: Engine) 
     gateway = Gateway(db, rasa.client(), decide=close_to_crisis("好累"))
     await gateway.handle(msg("最近好累", "p1", desk="12355"))
     replies = await gateway.handle(msg("没有", "p2", desk="12355"))
-    assert [r.text for r in replies] == [messages.check_in_no(resuming=False)]
+    assert [r.text for r in replies] == [messages.check_in_no("12355", resuming=False)]
     assert len(rasa.sent) == 1
 
 
@@ -296,3 +297,60 @@ async def test_only_the_next_message_and_only_soon_counts_as_the_answer(db: Engi
     backdate_check_ins(db, check_in.ANSWER_WINDOW + timedelta(minutes=1))
     await gateway.handle(msg("有", "w5", user="u2", desk="12355"))  # hours later: not the answer
     assert rasa.sent[-1]["message"] == "有"
+
+
+async def test_a_short_answer_to_the_bots_question_never_gets_the_check_in(db: Engine) -> None:
+    """ "上个月" after "大概从什么时候开始的？" answers the form: its crisis score is noise on a fragment."""
+    rasa = FakeRasa(reply=form_question)
+    fragments = ("上个月", "since last month")
+
+    def decide(text: str, desk: str, history: Sequence[str]) -> Decision:
+        if text in fragments:
+            return decided(Route.TICKET, desk, signals=("top:counselling:0.40", "check-in:0.31"))
+        return no_risk(text, desk, history)
+
+    gateway = Gateway(db, rasa.client(), decide=decide)
+    first = await gateway.handle(msg("楼上装修", "s1"))
+    assert [r.text for r in first] == [r["text"] for r in form_question({})]
+    for n, answer in enumerate(fragments):
+        replies = await gateway.handle(msg(answer, f"s{n + 2}"))
+        assert check_in.SOURCE not in [r.source for r in replies]
+
+
+async def test_a_long_message_after_a_question_may_still_get_the_check_in(db: Engine) -> None:
+    rasa = FakeRasa(reply=form_question)
+    gateway = Gateway(db, rasa.client(), decide=close_to_crisis("好累"))
+    await gateway.handle(msg("你好", "l1", desk="12355"))
+    long = "上个学期开始的，每天都好累，什么都不想做，也不想跟任何人说话"
+    replies = await gateway.handle(msg(long, "l2", desk="12355"))
+    assert replies[-1].source == check_in.SOURCE
+
+
+@pytest.mark.parametrize("desk", ["12345", "12355"])
+async def test_out_of_hours_the_check_in_promises_no_person(
+    db: Engine, desk: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 03:00 China time with staff on 09:00-18:00 nobody can come: the check-in says so, names when
+    staff are back and puts the 24-hour line first; in hours it promises a person."""
+    from bot.gateway import service
+
+    monkeypatch.setenv("FRONTDOOR_STAFF_HOURS", f"{desk}=09:00-18:00")
+    night = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)  # 03:00 China time
+    monkeypatch.setattr(service, "utcnow", lambda: night)
+    gateway = Gateway(db, FakeRasa().client(), decide=close_to_crisis("好累"))
+    replies = await gateway.handle(msg("最近好累，什么都不想做", "h1", desk=desk))
+    text = replies[-1].text
+    assert replies[-1].source == check_in.SOURCE
+    assert text == messages.check_in(desk, back_at="今天09:00")
+    assert "不在线" in text and "今天09:00" in text and "12356" in text
+    assert "马上请" not in text
+
+
+def test_the_check_in_speaks_in_the_desks_voice() -> None:
+    assert "您" in messages.check_in("12345") and "你" not in messages.check_in("12345")
+    assert "你" in messages.check_in("12355") and "您" not in messages.check_in("12355")
+    for resuming in (True, False):
+        assert "您" in messages.check_in_no("12345", resuming) and "你" not in messages.check_in_no("12345", resuming)
+        assert "你" in messages.check_in_no("12355", resuming) and "您" not in messages.check_in_no("12355", resuming)
+    english = messages.check_in("12345", language="en")
+    assert "12356" in english and not any("\u4e00" <= ch <= "\u9fff" for ch in english)

@@ -369,10 +369,31 @@ def test_the_check_in_signal_reaches_the_decision(engine: TriageEngine) -> None:
     eager = TriageEngine(
         engine.store, engine.embedder, dataclasses.replace(engine.tuning, check_in_threshold=0.0, lookalike_margin=9.0)
     )
-    decision = eager.decide("小区门口的路灯坏了好几天了", "12345")
-    assert decision.route is Route.TICKET and (decision.check_in_signal or "").startswith("check-in:")
+    decision = eager.decide("爸妈天天吵架，我夹在中间好难受", "12355")
+    assert decision.route is Route.TICKET and decision.category == "counselling"
+    assert (decision.check_in_signal or "").startswith("check-in:")
     # the bot's own bar: an everyday request carries no check-in
     assert not any(s.startswith("check-in:") for s in engine.decide("小区门口的路灯坏了好几天了", "12345").signals)
+
+
+def test_practical_matters_never_carry_the_check_in(engine: TriageEngine) -> None:
+    """Wages, theft, a street light: with the check-in bar at 0 but the practical bar out of reach the
+    check-in stays off (a citizen reporting a broken light is not asked about self-harm); emotional
+    matters keep it (previous test)."""
+    import dataclasses
+
+    tuning = dataclasses.replace(
+        engine.tuning, check_in_threshold=0.0, lookalike_margin=9.0, check_in_threshold_practical=0.99
+    )
+    eager = TriageEngine(engine.store, engine.embedder, tuning)
+    for text, desk in (
+        ("小区门口的路灯坏了好几天了", "12345"),
+        ("实习公司拖欠了我两个月的工资，累死了", "12355"),
+        ("楼上装修天天吵到半夜", "12345"),
+    ):
+        decision = eager.decide(text, desk)
+        assert decision.route is Route.TICKET and decision.category not in engine.store.get().safety.check_in_entries
+        assert decision.check_in_signal is None and "practical:no-check-in" in decision.signals
 
 
 def test_the_clarify_questions_speak_in_the_desk_voice(engine: TriageEngine) -> None:

@@ -114,6 +114,10 @@ class SafetyConfig:
     crisis_negatives: tuple[str, ...]
     emergency: Mapping[str, EmergencySection]
     emergency_negatives: tuple[str, ...] = ()
+    check_in_entries: tuple[str, ...] = ()
+    """Entries (any desk) whose matters warrant the check-in question when a message comes close to
+    the crisis bar: emotional and abuse matters, where a counsellor would ask. Practical matters
+    (wages, theft, noise) never get it."""
 
     def as_mapping(self) -> dict[str, Any]:
         """The YAML shape, for `SafetyLexicon.from_mapping`."""

@@ -267,6 +267,7 @@ def parse_safety(doc: Any, path: str | Path, channels: Mapping[str, Channel]) ->
         crisis_negatives=r.texts(crisis, "negatives", "crisis"),
         emergency=sections,
         emergency_negatives=r.texts(emergency_doc, "negatives", "emergency", required=False),
+        check_in_entries=r.texts(crisis, "check_in_entries", "crisis", required=False),
     )
 
 
