@@ -310,10 +310,8 @@ def simplified_only(char: str) -> bool:
 
 
 def traditional_only(char: str) -> bool:
-    if not HAN.match(char):
-        return False
-    simplified = zhconv.convert(char, "zh-cn")
-    return bool(simplified != char and zhconv.convert(simplified, "zh-hant") == char)
+    """A character zhconv changes for Simplified (裡, 們, 對): evidence of Traditional."""
+    return bool(HAN.match(char)) and zhconv.convert(char, "zh-cn") != char
 
 
 def simplified_chars(text: str) -> list[str]:
@@ -327,10 +325,18 @@ def simplified_chars(text: str) -> list[str]:
 
 def detect_language(text: str) -> str | None:
     """zh-Hans / zh-Hant / en when the message clearly is, None when it could be either (digits,
-    a short answer, a Han text with no character that tells Simplified from Traditional)."""
+    a short answer, a Han text with no character that tells Simplified from Traditional).
+
+    English: at least two Latin words and twice as many Latin letters as Han characters ("I live
+    in 朝阳区 near the park" is English; "我想ask一下" is Chinese). Chinese: more characters of one
+    script than of the other (see `simplified_chars`, `traditional_only`).
+    """
     han = HAN.findall(text)
+    words = LATIN_WORD.findall(text)
+    if len(words) >= 2 and sum(map(len, words)) >= 2 * len(han):
+        return "en"
     if not han:
-        return "en" if len(LATIN_WORD.findall(text)) >= 2 else None
+        return None
     traditional = sum(traditional_only(c) for c in han)
     simplified = len(simplified_chars(text))
     if traditional > simplified:
