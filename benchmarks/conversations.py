@@ -67,12 +67,12 @@ RECORD_FILE = REPO_ROOT / "benchmarks" / "fresh_conversations.md"
 RECORD_HEADER = """# Fresh conversation rounds
 
 How the front door does on conversations nobody tuned it for. Protocol: each round is written by an
-independent writer briefed only with the spec (benchmarks/conversations/FORMAT.md) and never shown
-the bot; it is scored ONCE, before anything is learned from it, with
+independent writer briefed only with the spec (benchmarks/conversations/FORMAT.md), who never saw
+the bot's data; it is scored ONCE, before anything is learned from it, with
 `make conversations ROUNDS=round-N.yml RECORD=1` (`python -m benchmarks.conversations round-N.yml
---record`), then kept in benchmarks/conversations/round-N.yml. Later runs of an old round measure a fix, not the bot's
-first sight of it: only the first section of a round is its fresh score. Each section gives the
-commit scored, the command and the wall time.
+--record`), then kept in benchmarks/conversations/round-N.yml. Only the first section of a round is
+its fresh score: later runs of it measure a change made since. Each section gives the commit
+scored, the command and the wall time.
 """
 MAX_SENDS_EXTRA = 4
 """Messages a conversation may send beyond its turns and unscripted answers (a guard, never reached)."""

@@ -205,7 +205,7 @@ def test_cancel_expected_and_wrongful_cancel() -> None:
 
 
 def test_answers_not_taken_fail_only_twice_in_a_row() -> None:
-    where = {"kind": "if_asked", "key": "where", "asked_after": "where"}
+    where: dict[str, Any] = {"kind": "if_asked", "key": "where", "asked_after": "where"}
     once = observed(
         said(), said("幸福路", **where), said("幸福路18号", kind="if_asked", key="where", asked_after="since")
     )
