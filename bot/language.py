@@ -35,6 +35,10 @@ ENGLISH: Final = "en"
 LANGUAGES: Final = (SIMPLIFIED, TRADITIONAL, ENGLISH)
 DEFAULT: Final = SIMPLIFIED
 
+METADATA_KEY: Final = "language"
+"""Where the gateway puts the conversation's language in the metadata of the message it sends to Rasa
+(beside the decision); the Rasa slot `language` is filled from it (actions/language.py)."""
+
 TRADITIONAL_VARIANT: Final = "zh-hant"
 """zhconv's target for Traditional replies: the script only. 'zh-tw' also swaps vocabulary, and on this
 product's texts it chose Taiwan words that Hong Kong and Macau readers do not use (互聯網 -> 網際網路,
