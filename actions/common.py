@@ -25,6 +25,12 @@ EMERGENCY_CHANNEL_NAMES: dict[str, str] = {
     "120": "医疗急救",
     "122": "交通事故报警",
 }
+EMERGENCY_CHANNEL_NAMES_EN: dict[str, str] = {
+    "110": "police",
+    "119": "fire and rescue",
+    "120": "ambulance",
+    "122": "traffic police",
+}
 
 
 def configured_desks() -> tuple[str, ...]:
@@ -112,6 +118,49 @@ def gateway_decision(tracker: Tracker) -> Decision | None:
     except (TypeError, ValueError) as exc:
         logger.error("the gateway's decision in the message metadata is unreadable: %s", exc)
         return None
+
+
+def metadata_language(tracker: Tracker) -> str | None:
+    """The conversation's language the gateway sent with the latest message (bot/language.py), or None."""
+    from bot.language import LANGUAGES, METADATA_KEY
+
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    value = metadata.get(METADATA_KEY) if isinstance(metadata, dict) else None
+    return value if isinstance(value, str) and value in LANGUAGES else None
+
+
+def language_of(tracker: Tracker) -> str:
+    """The conversation's language for texts the actions write: the gateway's metadata, else the
+    `language` slot ("en" -> English), else Simplified Chinese (the gateway converts it for a
+    Traditional reader on the way out)."""
+    from bot.language import DEFAULT, ENGLISH
+
+    language = metadata_language(tracker)
+    if language is not None:
+        return language
+    return ENGLISH if tracker.get_slot("language") == "en" else DEFAULT
+
+
+def response_variation(domain: dict[str, Any], name: str, slots: dict[str, Any]) -> dict[str, Any] | None:
+    """The variation of response `name` Rasa would choose for these slot values (the first of the
+    matching ones: Rasa picks at random among them, and the domain keeps that to one but for
+    deliberate alternatives). Rasa 3.6's rule: conditional variations whose every condition matches,
+    else the ones without a condition."""
+    variations = (domain.get("responses") or {}).get(name) or []
+
+    def matches(variation: dict[str, Any]) -> bool:
+        for condition in variation.get("condition") or []:
+            have, want = slots.get(condition.get("name")), condition.get("value")
+            if isinstance(have, str) and isinstance(want, str):
+                if have.casefold() != want.casefold():
+                    return False
+            elif have != want:
+                return False
+        return True
+
+    conditional = [v for v in variations if v.get("condition") and matches(v)]
+    chosen = conditional or [v for v in variations if not v.get("condition")]
+    return chosen[0] if chosen else None
 
 
 def route_name(value: Any) -> str | None:

@@ -16,7 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import latest_intent, latest_text, ticket_store
+from actions.common import language_of, latest_intent, latest_text, ticket_store
 
 if TYPE_CHECKING:
     from bot.tickets.repository import TicketStore
@@ -43,10 +43,11 @@ class ActionFollowUpAnswer(Action):
         intent = latest_intent(tracker)
         try:
             store = await ticket_store(self._store)
+            language = language_of(tracker)
             if intent in ("affirm", "deny") and ref is not None:
-                await self._solved(dispatcher, store, tracker.sender_id, ref, intent == "affirm")
+                await self._solved(dispatcher, store, tracker.sender_id, ref, intent == "affirm", language)
             else:
-                await self._rating(dispatcher, store, tracker, ref)
+                await self._rating(dispatcher, store, tracker, ref, language)
         except Exception:
             logger.exception("could not record the follow-up answer")
             dispatcher.utter_message(response="utter_triage_error")
@@ -54,7 +55,12 @@ class ActionFollowUpAnswer(Action):
 
     @staticmethod
     async def _solved(
-        dispatcher: CollectingDispatcher, store: TicketStore, conversation_id: str, ref: Any, solved: bool
+        dispatcher: CollectingDispatcher,
+        store: TicketStore,
+        conversation_id: str,
+        ref: Any,
+        solved: bool,
+        language: str = "zh-Hans",
     ) -> None:
         from bot.followups.answers import answer_solved, rating_buttons
 
@@ -68,14 +74,16 @@ class ActionFollowUpAnswer(Action):
             if crisis:
                 dispatcher.utter_message(response="utter_follow_up_better")
             elif await asyncio.to_thread(store.rating, ticket.id) is None:
-                dispatcher.utter_message(response="utter_follow_up_solved", buttons=rating_buttons(ticket.id))
+                dispatcher.utter_message(response="utter_follow_up_solved", buttons=rating_buttons(ticket.id, language))
             else:
                 dispatcher.utter_message(response="utter_rating_already")
         else:
             dispatcher.utter_message(response="utter_follow_up_not_better" if crisis else "utter_follow_up_not_solved")
 
     @staticmethod
-    async def _rating(dispatcher: CollectingDispatcher, store: TicketStore, tracker: Tracker, ref: Any) -> None:
+    async def _rating(
+        dispatcher: CollectingDispatcher, store: TicketStore, tracker: Tracker, ref: Any, language: str = "zh-Hans"
+    ) -> None:
         from bot.followups.answers import answer_rating, parse_score, solved_buttons
 
         score = parse_score(latest_text(tracker), next(tracker.get_latest_entity_values("service_score"), None))
@@ -90,7 +98,9 @@ class ActionFollowUpAnswer(Action):
         elif answer.kind == "not_rateable":
             dispatcher.utter_message(response="utter_rating_not_rateable")
         elif answer.kind == "need_solved" and answer.ticket is not None:
-            dispatcher.utter_message(response="utter_follow_up_need_solved", buttons=solved_buttons(answer.ticket.id))
+            dispatcher.utter_message(
+                response="utter_follow_up_need_solved", buttons=solved_buttons(answer.ticket.id, language=language)
+            )
         elif ref is not None:
             dispatcher.utter_message(response="utter_follow_up_unknown")
         else:  # a typed "五星好评" with no ticket waiting for a rating: a thank-you is all it needs

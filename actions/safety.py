@@ -19,15 +19,18 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
     EMERGENCY_CHANNEL_NAMES,
+    EMERGENCY_CHANNEL_NAMES_EN,
     clear_form_events,
     desk_of,
     gateway_decision,
+    language_of,
     message_origin,
     person_text,
     ticket_store,
     transcript,
 )
 from bot.crisis_words import CHECK_IN_QUESTION
+from bot.language import is_english
 from bot.triage.decision import CHECK_IN_ANSWER_SIGNAL
 from bot.triage.vocabulary import CRISIS_CHANNEL, Route
 
@@ -52,6 +55,16 @@ def respond_to_crisis(dispatcher: CollectingDispatcher, tracker: Tracker) -> lis
     wanted = {"in_crisis": True, "handoff": True, "route": "crisis", "channel": CRISIS_CHANNEL}
     events.extend(SlotSet(name, value) for name, value in wanted.items() if tracker.get_slot(name) != value)
     return events
+
+
+def crisis_fallback_text(tracker: Tracker) -> str:
+    """The plain-text crisis answer when the response itself failed: the numbers, in the person's language."""
+    if is_english(language_of(tracker)):
+        return (
+            "I'm here with you. Please call 12356, the psychological assistance hotline, now; if your life is in "
+            "danger, call 110 (police) or 120 (ambulance) immediately. A member of staff will join very soon."
+        )
+    return "我在这里陪着你。请马上拨打 12356 心理援助热线；有生命危险请立即拨打 110 或 120。工作人员很快会接入。"
 
 
 def screen_signals(tracker: Tracker) -> list[str]:
@@ -99,9 +112,8 @@ def crisis_payload(number: str | None) -> dict[str, Any]:
 def respond_to_emergency(dispatcher: CollectingDispatcher, tracker: Tracker, channel: str | None) -> list[EventType]:
     """Tells the person to call `channel` now, in one short sentence first, and records the route."""
     if channel in EMERGENCY_CHANNEL_NAMES:
-        dispatcher.utter_message(
-            response="utter_emergency_call", channel=channel, channel_name=EMERGENCY_CHANNEL_NAMES[channel]
-        )
+        names = EMERGENCY_CHANNEL_NAMES_EN if is_english(language_of(tracker)) else EMERGENCY_CHANNEL_NAMES
+        dispatcher.utter_message(response="utter_emergency_call", channel=channel, channel_name=names[channel])
     else:
         channel = None
         dispatcher.utter_message(response="utter_emergency_unknown")
@@ -149,9 +161,7 @@ class ActionHandleCrisis(Action):
             events = respond_to_crisis(dispatcher, tracker)
         except Exception:
             logger.exception("action_handle_crisis failed; sending the fallback text")
-            dispatcher.utter_message(
-                text="我在这里陪着你。请马上拨打 12356 心理援助热线；有生命危险请立即拨打 110 或 120。工作人员很快会接入。"
-            )
+            dispatcher.utter_message(text=crisis_fallback_text(tracker))
             events = [SlotSet("in_crisis", True), SlotSet("handoff", True)]
         number = None
         if first:

@@ -15,7 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import load_ticket_store
+from actions.common import language_of, load_ticket_store
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-TicketLookup = Callable[[str | None, str], str | None]
-"""(ticket number or None, sender id) -> a short status text for the person, or None if no ticket."""
+TicketLookup = Callable[[str | None, str, str], str | None]
+"""(ticket number or None, sender id, language) -> a short status text for the person, or None if no ticket."""
 
 
 class StoreLookup:
@@ -38,11 +38,11 @@ class StoreLookup:
         self.store = store
         self.clock = clock
 
-    def __call__(self, ticket_number: str | None, sender_id: str) -> str | None:
+    def __call__(self, ticket_number: str | None, sender_id: str, language: str = "zh-Hans") -> str | None:
         from bot.intake.status import status_reply
 
         now = self.clock() if self.clock else None
-        return status_reply(self.store or load_ticket_store(), sender_id, ticket_number, now=now)
+        return status_reply(self.store or load_ticket_store(), sender_id, ticket_number, now=now, language=language)
 
 
 store_lookup = StoreLookup
@@ -63,7 +63,7 @@ class ActionCheckStatus(Action):
         """Looks the ticket up; says plainly when none was found and how to reach a person."""
         number = next(tracker.get_latest_entity_values("ticket_number"), None)
         try:
-            status = await asyncio.to_thread(self._lookup, number, tracker.sender_id)
+            status = await asyncio.to_thread(self._lookup, number, tracker.sender_id, language_of(tracker))
         except Exception:
             logger.exception("Ticket lookup failed")
             dispatcher.utter_message(response="utter_triage_error")

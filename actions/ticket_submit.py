@@ -12,8 +12,18 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import clear_form_events, concern_signals, desk_of, message_origin, ticket_store, transcript
+from actions.common import (
+    clear_form_events,
+    concern_signals,
+    desk_of,
+    language_of,
+    message_origin,
+    response_variation,
+    ticket_store,
+    transcript,
+)
 from actions.ticket_form import now_utc
+from bot.language import DEFAULT, is_english, slot_value
 
 if TYPE_CHECKING:
     from bot.tickets.repository import TicketStore
@@ -21,13 +31,14 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def consent_text(domain: dict[str, Any], desk: str) -> str:
-    """What the person agreed to, verbatim: the desk's contact question with its privacy note."""
-    variations = (domain.get("responses") or {}).get("utter_ask_contact_consent") or []
-    for_desk = [v for v in variations if any(str(c.get("value")) == desk for c in v.get("condition") or [])]
-    default = [v for v in variations if not v.get("condition")]
-    chosen = (for_desk or default or [{}])[0]
-    text = str(chosen.get("text") or "同意留下联系方式，仅用于办理本事项。")
+def consent_text(domain: dict[str, Any], desk: str, language: str = DEFAULT) -> str:
+    """What the person agreed to, verbatim: the desk's contact question with its privacy note, in the
+    language it was asked in (the Chinese one for a Traditional reader: that is what Rasa chose)."""
+    chosen = response_variation(domain, "utter_ask_contact_consent", {"desk": desk, "language": slot_value(language)})
+    if is_english(language):
+        text = str((chosen or {}).get("text") or "I agree to leave my contact details, used only for this matter.")
+        return f"{text} (Answer: yes)"
+    text = str((chosen or {}).get("text") or "同意留下联系方式，仅用于办理本事项。")
     return f"{text}（回答：同意）"
 
 
@@ -62,7 +73,7 @@ class ActionSubmitTicket(Action):
             since=tracker.get_slot("problem_since"),
             who=tracker.get_slot("problem_who"),
             contact=contact,
-            consent_text=consent_text(domain, desk) if contact else None,
+            consent_text=consent_text(domain, desk, language_of(tracker)) if contact else None,
             callback_time=tracker.get_slot("callback_time"),
             signals=concern_signals(tracker),
         )
@@ -74,7 +85,7 @@ class ActionSubmitTicket(Action):
             logger.exception("could not open the ticket")
             dispatcher.utter_message(response="utter_ticket_error")
             return [SlotSet("ticket_confirmed", None)]  # the details stay: 转人工 opens the ticket from them
-        eta = format_duration(opened.sla_hours)
+        eta = format_duration(opened.sla_hours, language_of(tracker))
         if opened.staffed_now or opened.hours is None:
             dispatcher.utter_message(response="utter_ticket_created", ticket_no=opened.number, eta=eta)
         else:

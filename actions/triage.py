@@ -25,6 +25,7 @@ from actions.common import (
     desk_of,
     gateway_decision,
     is_payload,
+    language_of,
     latest_text,
     message_origin,
     record_decision,
@@ -37,6 +38,7 @@ from actions.safety import (
     respond_to_crisis,
     respond_to_emergency,
 )
+from bot.language import is_english
 from bot.voice import is_youth
 
 if TYPE_CHECKING:
@@ -191,6 +193,8 @@ def _start_ticket(decision: Decision, text: str, dispatcher: CollectingDispatche
     if not name:
         category = decision.category or ""
         name = category if category and not category.isascii() else None  # ids are not for people
+    if name and is_english(language_of(tracker)) and not name.isascii():
+        name = None  # no English name in the catalogue yet: the intro without one reads better than Chinese
     if name:
         dispatcher.utter_message(response="utter_ticket_intro", category_name=name)
     else:

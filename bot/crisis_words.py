@@ -2,20 +2,29 @@
 
 The gateway says them when Rasa cannot (fallbacks) or beside Rasa's answer (the check-in question);
 the actions quote the check-in question in a crisis ticket. Wording here must always carry the
-numbers to call (110/120, 12356, and 12355 on the youth desk).
+numbers to call (110/120, 12356, and 12355 on the youth desk), in English too.
 """
 
 from __future__ import annotations
 
 from bot.desks import profile
-from bot.voice import is_youth
+from bot.language import DEFAULT, is_english
+from bot.voice import is_youth, title_en
 
 CHECK_IN_QUESTION = "最近有没有过伤害自己、或者不想活下去的念头？"
 """The check-in question itself: direct, as crisis-line guidance recommends (asking does not plant the idea)."""
 
 
-def crisis_fallback(desk: str) -> str:
+def crisis_fallback(desk: str, language: str = DEFAULT) -> str:
     """Said when a crisis is detected; must work even when every backend is down."""
+    if is_english(language):
+        youth_en = f", or {title_en(desk)}" if is_youth(desk) else ""
+        return (
+            "I care about your safety right now, and you are not alone. If you are in danger or have already hurt "
+            "yourself, please call 110 (police) or 120 (ambulance) now. If you want to talk to someone, you can "
+            f"call 12356, the psychological assistance hotline, at any time{youth_en}. I have asked the staff on "
+            "duty to come and be with you. Please stay here; we are here with you."
+        )
     youth = f"、{profile(desk).title}" if is_youth(desk) else ""
     return (
         "我很在意你现在的安全，你不是一个人。如果你有危险或已经伤害了自己，请马上拨打110或120。"
@@ -24,12 +33,25 @@ def crisis_fallback(desk: str) -> str:
     )
 
 
-def emergency_fallback(channel: str) -> str:
+EMERGENCY_NAMES_EN = {"110": "the police", "119": "fire and rescue", "120": "an ambulance", "122": "the traffic police"}
+
+
+def emergency_fallback(channel: str, language: str = DEFAULT) -> str:
+    if is_english(language):
+        who = EMERGENCY_NAMES_EN.get(channel)
+        call = f"Call {channel} ({who}) now!" if who else f"Call {channel} now!"
+        return f"{call} In an emergency, phone first. We will be here, and you can write to us again afterwards."
     names = {"110": "报警电话110", "119": "火警电话119", "120": "急救电话120", "122": "交通事故报警电话122"}
     return f"请立即拨打{names.get(channel, channel)}！紧急情况请先打电话，我们在这里等你，处理完可以再来留言。"
 
 
-def handoff_crisis_reminder(desk: str) -> str:
+def handoff_crisis_reminder(desk: str, language: str = DEFAULT) -> str:
+    if is_english(language):
+        youth_en = f" or {profile(desk).phone}" if is_youth(desk) else ""
+        return (
+            "A member of staff is on the way. While you wait, if you feel in danger, call 110 (police) or 120 "
+            f"(ambulance) now; you can also call 12356, the psychological assistance hotline{youth_en}."
+        )
     youth = f"或{profile(desk).phone}" if is_youth(desk) else ""
     return "工作人员正在赶来。等待时如果感到危险，请马上拨打110或120，也可以拨打12356" + youth + "。"
 

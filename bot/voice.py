@@ -23,3 +23,9 @@ def you(desk: str) -> str:
 def staff(desk: str) -> str:
     """老师 on a youth desk, 工作人员 elsewhere."""
     return "老师" if is_youth(desk) else "工作人员"
+
+
+def title_en(desk: str) -> str:
+    """The desk's name in an English sentence: "the 12355 youth service hotline", "the 12345 hotline"."""
+    phone = profile(desk).phone
+    return f"the {phone} youth service hotline" if is_youth(desk) else f"the {phone} hotline"

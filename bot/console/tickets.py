@@ -108,11 +108,26 @@ def render_ticket(
         needs_reason=NEEDS_REASON,
         outcomes=OUTCOME,
         conversation=conversation,
+        language=_language(conversation),
         can_claim=holder is None or (holder != ctx.member.username and ctx.member.can("assign_any")),
         can_transfer=holder is not None and (holder == ctx.member.username or ctx.member.can("assign_any")),
         signals=_signals(ticket.triage_signals),
         now=ctx.state.now(),
     )
+
+
+def _language(conversation: Any) -> dict[str, str] | None:
+    """The conversation's language for staff: its code, its label, and what a reply needs."""
+    if conversation is None:
+        return None
+    from bot import language as lang
+
+    code = lang.normalise_language(getattr(conversation, "language", None))
+    hints = {
+        lang.ENGLISH: "对方用英文交流，请用英文回复。",
+        lang.TRADITIONAL: "对方使用繁体中文，回复会自动转为繁体后发送。",
+    }
+    return {"code": code, "label": lang.label(code), "hint": hints.get(code, "")}
 
 
 def _signals(signals: dict[str, Any] | None) -> list[tuple[str, str]]:

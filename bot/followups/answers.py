@@ -23,19 +23,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SCORE_TITLES = {5: "5分 非常满意", 4: "4分 满意", 3: "3分 一般", 2: "2分 不满意", 1: "1分 很不满意"}
+SCORE_TITLES_EN = {5: "5 Very satisfied", 4: "4 Satisfied", 3: "3 OK", 2: "2 Dissatisfied", 1: "1 Very dissatisfied"}
 PERSON_ROUTES = ("ticket", "crisis")
 
 
-def solved_buttons(ticket_id: int, crisis: bool = False) -> list[dict[str, str]]:
+def solved_buttons(ticket_id: int, crisis: bool = False, language: str = "zh-Hans") -> list[dict[str, str]]:
     ref = f'{{"follow_up_ticket":"{ticket_id}"}}'
-    yes, no = ("好多了", "还是不太好") if crisis else ("已解决", "未解决")
+    if language == "en":
+        yes, no = ("Much better", "Still not great") if crisis else ("Solved", "Not solved")
+    else:
+        yes, no = ("好多了", "还是不太好") if crisis else ("已解决", "未解决")
     return [{"title": yes, "payload": f"/affirm{ref}"}, {"title": no, "payload": f"/deny{ref}"}]
 
 
-def rating_buttons(ticket_id: int) -> list[dict[str, str]]:
+def rating_buttons(ticket_id: int, language: str = "zh-Hans") -> list[dict[str, str]]:
+    titles = SCORE_TITLES_EN if language == "en" else SCORE_TITLES
     return [
         {"title": title, "payload": f'/rate_service{{"follow_up_ticket":"{ticket_id}","service_score":{score}}}'}
-        for score, title in SCORE_TITLES.items()
+        for score, title in titles.items()
     ]
 
 

@@ -57,7 +57,9 @@ class FollowUpService:
         from bot.tickets.repository import TicketStore
 
         self.interval = interval_seconds() if interval is None else interval
-        self.scheduler = FollowUpScheduler(TicketStore(engine), gateway_sender(gateway), gateway_alert(gateway))
+        self.scheduler = FollowUpScheduler(
+            TicketStore(engine), gateway_sender(gateway), gateway_alert(gateway), language_of=gateway.language
+        )
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:

@@ -60,9 +60,23 @@ def _short(text: str, limit: int = 30) -> str:
     return first[:limit] + "…" if len(first) > limit else first
 
 
-def follow_up_text(ticket: Ticket) -> str:
-    """The question of a return visit, in the desk's voice."""
+def follow_up_text(ticket: Ticket, language: str = "zh-Hans") -> str:
+    """The question of a return visit, in the desk's voice and the conversation's language."""
     youth = is_youth(ticket.desk)
+    if language == "en":
+        if ticket.route == "crisis":
+            if youth:
+                return "Hi, it's the 12355 youth service hotline. Just checking in: how have you been? Are things any better?"
+            return f"Hello, this is a follow-up call from the {ticket.desk} hotline. How have you been? Are things any better?"
+        if youth:
+            return (
+                f"Hi, it's the 12355 youth service hotline following up: the counsellor has dealt with ticket "
+                f"{ticket.number} you told us about. Is it sorted now?"
+            )
+        return (
+            f"Hello, this is a follow-up from the {ticket.desk} hotline. Staff have finished handling ticket "
+            f"{ticket.number}. Has the problem been solved?"
+        )
     if ticket.route == "crisis":
         if youth:
             return "你好，这里是12355青少年服务台。想问问你最近还好吗？之前的事情有没有好一些？"
@@ -102,6 +116,7 @@ class FollowUpScheduler:
         send: Send,
         alert: Alert | None = None,
         *,
+        language_of: Callable[[str], str] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_asks: int = 1,
         answer_window_hours: float = 48.0,
@@ -111,6 +126,7 @@ class FollowUpScheduler:
         self.store = store
         self.send = send
         self.alert = alert
+        self.language_of = language_of  # conversation id -> its language (the gateway's); None: Chinese
         self.clock = clock
         self.max_asks = max_asks
         self.answer_window_hours = answer_window_hours
@@ -142,10 +158,11 @@ class FollowUpScheduler:
                 report.closed_no_answer += 1
                 return
             try:
+                language = self.language_of(ticket.conversation_id) if self.language_of else "zh-Hans"
                 await self.send(
                     ticket.conversation_id,
-                    follow_up_text(ticket),
-                    solved_buttons(ticket.id, crisis=ticket.route == "crisis"),
+                    follow_up_text(ticket, language),
+                    solved_buttons(ticket.id, crisis=ticket.route == "crisis", language=language),
                 )
             except Unreachable:
                 await self._close(visit, "conversation unreachable")

@@ -6,7 +6,8 @@ replies again instead of a second conversation turn. Replies that cannot travel 
 request (push channels, staff replies, follow-ups, answers recovered after a crash) wait in
 `gw_outbound` as `pending` until the outbound worker or a polling client delivers them.
 
-The schema is created by the Alembic chain in bot/db/migrations (revision 0003_gateway_tables);
+The schema is created by the Alembic chain in bot/db/migrations (revisions 0003_gateway_tables and
+0005_conversation_language);
 keep both in step (tests/gateway/test_gateway_schema.py compares them).
 """
 
@@ -47,6 +48,8 @@ class Conversation(GatewayBase):
     handoff_reason: Mapped[str | None] = mapped_column(String(40), default=None)
     # set when staff hand the conversation back: Rasa's handoff/in_crisis slots are reset before its next turn
     bot_reset_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the person's language (bot/language.py: zh-Hans, zh-Hant, en), updated by every decisive message
+    language: Mapped[str] = mapped_column(String(8), default="zh-Hans", server_default="zh-Hans")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -22,6 +22,7 @@ from typing import Protocol
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import sessionmaker
 
+from bot import language as lang
 from bot.gateway.models import Conversation, OutboundMessage, as_utc, utcnow
 from bot.privacy import mask
 
@@ -51,6 +52,28 @@ class OutboundItem:
 
 
 Progress = Callable[[int], Awaitable[None]]
+
+NOT_FOR_THE_PERSON = ("alert",)
+"""Sources of rows that go to staff (the on-duty chat), never converted for a reader."""
+
+
+def for_person(
+    text: str, buttons: list[dict[str, str]] | None, language: str | None, source: str = "bot"
+) -> tuple[str, list[dict[str, str]]]:
+    """The one place where a message for the person is made readable in their script, on its way out.
+
+    Every outbound row passes here before it is stored (`GatewayStore.finish` for the answers of a
+    turn, `GatewayStore.enqueue` for staff replies, follow-ups and status messages), so the row holds
+    what is sent. In a Traditional conversation (bot/language.py) the text and the button titles
+    are converted to Traditional: Rasa's responses, the gateway's own messages, staff replies and
+    return-visit questions alike; payloads stay as they are (Rasa reads them). English texts are
+    written in English where they are made, never translated here.
+    """
+    buttons = list(buttons or [])
+    if language != lang.TRADITIONAL or source in NOT_FOR_THE_PERSON:
+        return text, buttons
+    converted = [{**b, "title": lang.to_traditional(b["title"])} if b.get("title") else dict(b) for b in buttons]
+    return lang.to_traditional(text), converted
 
 
 class Pusher(Protocol):

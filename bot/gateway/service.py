@@ -30,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from bot import language as lang
 from bot import text as textutil
 from bot.gateway import check_in, messages
 from bot.gateway.alerts import STAFF_CHANNEL, StaffAlerts
@@ -66,8 +67,9 @@ class Inbound:
         return conversation_key(self.desk, self.channel, self.user)
 
 
-Decide = Callable[[str, str, Sequence[str]], Decision]
-"""decide(text, desk, history) -> the triage decision; history = the person's earlier messages."""
+Decide = Callable[[str, str, Sequence[str], str], Decision]
+"""decide(text, desk, history, language) -> the triage decision; history = the person's earlier messages,
+language = the conversation's (bot/language.py: the decision's reply is written in it)."""
 
 
 @dataclass
@@ -87,11 +89,11 @@ class Outcome:
     safety: dict[str, Any] | None = None
 
 
-def triage_decide(text: str, desk: str, history: Sequence[str]) -> Decision:
+def triage_decide(text: str, desk: str, history: Sequence[str], language: str = lang.DEFAULT) -> Decision:
     """The triage engine's decision (safety screen, then the route), made in this process only."""
     from bot.triage.engine import get_engine
 
-    return get_engine().decide(text, desk, history)
+    return get_engine().decide(text, desk, history, language)
 
 
 def _safety_record(decision: Decision | None) -> dict[str, Any] | None:
@@ -149,20 +151,21 @@ class Gateway:
             if duplicate is not None:
                 return duplicate
             if not self._rate.allow(inbound.conversation_id):
-                return await self._finish(
-                    inbound, record, Outcome([Reply(messages.rate_limited(inbound.desk), source="gateway")])
-                )
+                limited = messages.rate_limited(inbound.desk, turn.language)
+                return await self._finish(inbound, record, Outcome([Reply(limited, source="gateway")]))
             outcome = await self._answer(inbound, text, turn)
             if truncated:
-                outcome.replies.insert(0, Reply(messages.too_long(inbound.desk, self._max_chars), source="gateway"))
+                too_long = messages.too_long(inbound.desk, self._max_chars, turn.language)
+                outcome.replies.insert(0, Reply(too_long, source="gateway"))
             return await self._finish(inbound, record, outcome)
 
     async def _answer(self, inbound: Inbound, text: str, turn: Turn) -> Outcome:
+        language = turn.language
         if not text:
-            return Outcome([Reply(messages.empty_message(inbound.desk), source="gateway")])
+            return Outcome([Reply(messages.empty_message(inbound.desk, language), source="gateway")])
         cid = inbound.conversation_id
         decision, actions_up = await asyncio.gather(
-            self._safe_decide(text, inbound.desk, turn.history), self._health.up()
+            self._safe_decide(text, inbound.desk, turn.history, language), self._health.up()
         )
         decision = self._hear_check_in_answer(text, turn, decision)
         safety = _safety_record(decision)
@@ -170,15 +173,19 @@ class Gateway:
         if turn.handoff:
             if route is Route.CRISIS:
                 await self.alerts.crisis(inbound.desk, cid, inbound.channel, text)
-                return Outcome(
-                    [Reply(messages.handoff_crisis_reminder(inbound.desk), source="gateway")], "to_staff", safety
-                )
-            return Outcome([Reply(messages.handed_to_staff(inbound.desk), source="gateway")], "to_staff", safety)
+                reminder = messages.handoff_crisis_reminder(inbound.desk, language)
+                return Outcome([Reply(reminder, source="gateway")], "to_staff", safety)
+            waiting = messages.handed_to_staff(inbound.desk, language)
+            return Outcome([Reply(waiting, source="gateway")], "to_staff", safety)
         if route is None and self._heard_no(text, turn):
             # the no answers the check-in, not the question that came before it (a form question): thank
             # the person and ask that one again; Rasa never sees the no, so its form still waits for it
             asked = turn.asked_before_check_in
-            replies = [Reply(messages.check_in_no(inbound.desk, resuming=asked is not None), source="gateway")]
+            replies = [
+                Reply(
+                    messages.check_in_no(inbound.desk, resuming=asked is not None, language=language), source="gateway"
+                )
+            ]
             return Outcome([*replies, asked] if asked is not None else replies, safety=safety)
         if turn.bot_reset_pending:
             await self._reset_rasa_slots(cid)
@@ -188,7 +195,12 @@ class Gateway:
             rasa_text = "/crisis"
         elif route is Route.EMERGENCY and decision is not None and decision.channel:
             rasa_text = "/emergency" + json.dumps({"channel": decision.channel})
-        metadata: dict[str, Any] = {"desk": inbound.desk, "channel": inbound.channel, "text": text}
+        metadata: dict[str, Any] = {
+            "desk": inbound.desk,
+            "channel": inbound.channel,
+            "text": text,
+            lang.METADATA_KEY: language,
+        }
         if decision is not None:
             metadata[METADATA_KEY] = decision.to_dict()
         try:
@@ -198,7 +210,7 @@ class Gateway:
         except RasaUnavailable:
             if route is Route.CRISIS:
                 await self.alerts.crisis(inbound.desk, cid, inbound.channel, text)
-            return Outcome(await self._fallback(inbound, decision), safety=safety)
+            return Outcome(await self._fallback(inbound, decision, language), safety=safety)
         replies, signals = self._apply_custom(bot_replies)
         crisis = route is Route.CRISIS or signals.handoff == "crisis"
         if crisis:
@@ -209,8 +221,8 @@ class Gateway:
         for number in signals.tickets[1 if crisis else 0 :]:
             await self.alerts.ticket(inbound.desk, cid, text, number)
         if not signals.handoff and self._check_in_due(text, turn, decision):
-            back = back_on_duty(inbound.desk, at=utcnow())
-            replies.append(Reply(messages.check_in(inbound.desk, back_at=back), source=check_in.SOURCE))
+            back = back_on_duty(inbound.desk, language, at=utcnow())
+            replies.append(Reply(messages.check_in(inbound.desk, language, back_at=back), source=check_in.SOURCE))
         return Outcome(replies, safety=safety)
 
     @staticmethod
@@ -252,7 +264,7 @@ class Gateway:
             decision.desk,
             channel=CRISIS_CHANNEL,
             confidence=decision.confidence,
-            reply=crisis_reply(decision.desk),
+            reply=crisis_reply(decision.desk, turn.language),
             signals=(*decision.signals, reason),
             priority="urgent",
         )
@@ -273,19 +285,19 @@ class Gateway:
                 replies.append(Reply(item.text, item.buttons))
         return replies, signals
 
-    async def _fallback(self, inbound: Inbound, decision: Decision | None) -> list[Reply]:
+    async def _fallback(self, inbound: Inbound, decision: Decision | None, language: str) -> list[Reply]:
         if decision is not None and decision.route is Route.CRISIS:
             await self._begin_handoff(inbound.conversation_id, "crisis")
-            return [Reply(decision.reply or messages.crisis_fallback(inbound.desk), source="gateway")]
+            return [Reply(decision.reply or messages.crisis_fallback(inbound.desk, language), source="gateway")]
         if decision is not None and decision.route is Route.EMERGENCY and decision.channel:
-            return [Reply(messages.emergency_fallback(decision.channel), source="gateway")]
-        return [Reply(messages.backend_down(inbound.desk), source="gateway")]
+            return [Reply(messages.emergency_fallback(decision.channel, language), source="gateway")]
+        return [Reply(messages.backend_down(inbound.desk, language), source="gateway")]
 
-    async def _safe_decide(self, text: str, desk: str, history: Sequence[str]) -> Decision | None:
+    async def _safe_decide(self, text: str, desk: str, history: Sequence[str], language: str) -> Decision | None:
         """The decision, or None when triage failed: the person still gets Rasa's answer (whose own
         safety override still sees crisis words), and the actions apologise instead of guessing."""
         try:
-            return await asyncio.to_thread(self._decide, text, desk, history)
+            return await asyncio.to_thread(self._decide, text, desk, history, language)
         except Exception as exc:  # the screen must never take the conversation down with it
             log.error("triage failed (%s); continuing with Rasa's own crisis detection", type(exc).__name__)
             return None
@@ -401,3 +413,7 @@ class Gateway:
 
     def conversation(self, conversation_id: str) -> Conversation | None:
         return self.store.conversation(conversation_id)
+
+    def language(self, conversation_id: str) -> str:
+        """The conversation's language (bot/language.py); the default for an unknown conversation."""
+        return self.store.language(conversation_id)

@@ -14,8 +14,10 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot import language as lang
 from bot.gateway import check_in
 from bot.gateway.models import Conversation, InboundMessage, OutboundMessage, as_utc, utcnow
+from bot.gateway.outbound import for_person
 from bot.privacy import mask
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,8 @@ class Turn:
     """When the conversation last got the check-in line (aware, UTC), if ever."""
     check_in_was_last_turn: bool = False
     """The check-in came with the answer to the previous message: this one may be its answer."""
+    language: str = lang.DEFAULT
+    """The conversation's language after this message (bot/language.py)."""
     asked_before_check_in: Reply | None = None
     """When it did: the bot's own question of that answer, if it asked one (a form question with its
     buttons). A no to the check-in must not be taken as the answer to it, so it is asked again."""
@@ -75,10 +79,20 @@ class GatewayStore:
         with self.sessions() as session:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None:
-                conversation = Conversation(id=conversation_id, desk=desk, channel=channel, external_user=user)
+                conversation = Conversation(
+                    id=conversation_id,
+                    desk=desk,
+                    channel=channel,
+                    external_user=user,
+                    language=lang.conversation_language(None, text),
+                )
                 session.add(conversation)
             else:
                 conversation.last_seen_at = utcnow()
+                language = lang.conversation_language(conversation.language, text)
+                if language != conversation.language:
+                    log.info("conversation %s now in %s", mask(conversation_id), language)
+                    conversation.language = language
             recent = self._recent(session, conversation_id)
             record = InboundMessage(conversation_id=conversation_id, channel_message_id=message_id, text=text)
             session.add(record)
@@ -138,8 +152,16 @@ class GatewayStore:
         status: str = "answered",
         safety: dict[str, Any] | None = None,
     ) -> None:
-        """Store the replies and close the message in one transaction (a crash leaves it 'received')."""
+        """Store the replies and close the message in one transaction (a crash leaves it 'received').
+
+        The replies are made readable for the person first (`outbound.for_person`: Traditional for a
+        Traditional conversation), so the rows, and the replies returned to the channel, hold what is sent.
+        """
         with self.sessions() as session:
+            conversation = session.get(Conversation, record.conversation_id)
+            language = conversation.language if conversation is not None else None
+            for reply in replies:
+                reply.text, reply.buttons = for_person(reply.text, reply.buttons, language, reply.source)
             rows = [
                 OutboundMessage(
                     conversation_id=record.conversation_id,
@@ -196,6 +218,7 @@ class GatewayStore:
         return Turn(
             handoff=conversation.handoff,
             bot_reset_pending=conversation.bot_reset_pending,
+            language=lang.normalise_language(conversation.language),
             history=[text for _, text in recent],
             last_check_in=None if last is None else as_utc(last[1]),
             check_in_was_last_turn=was_last_turn,
@@ -234,6 +257,12 @@ class GatewayStore:
         with self.sessions() as session:
             return session.get(Conversation, conversation_id)
 
+    def language(self, conversation_id: str) -> str:
+        """The conversation's language (the default for an unknown conversation)."""
+        with self.sessions() as session:
+            value = session.scalar(select(Conversation.language).where(Conversation.id == conversation_id))
+            return lang.normalise_language(value)
+
     def set_handoff(self, conversation_id: str, on: bool, reason: str | None = None) -> bool:
         """Give the conversation to a human (on) or back to the bot (off); True when that changed anything."""
         with self.sessions() as session:
@@ -258,12 +287,14 @@ class GatewayStore:
     def enqueue(self, conversation_id: str, text: str, source: str, buttons: list[dict[str, str]] | None = None) -> int:
         """A message for the person outside a request/response turn; the worker or a polling client delivers it."""
         with self.sessions() as session:
-            if session.get(Conversation, conversation_id) is None:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
                 raise KeyError(conversation_id)
+            text, sent_buttons = for_person(text, buttons or [], conversation.language, source)
             row = OutboundMessage(
                 conversation_id=conversation_id,
                 text=text,
-                buttons=buttons or None,
+                buttons=sent_buttons or None,
                 source=source,
                 delivery="queue",
                 status="pending",

@@ -38,6 +38,21 @@ FIELD_LABELS: dict[str, str] = {
     "contact_value": "联系方式",
     "callback_time": "方便联系的时间",
 }
+FIELD_LABELS_EN: dict[str, str] = {
+    "problem_what": "Description",
+    "problem_where": "Place",
+    "problem_since": "Since",
+    "problem_who": "Involved",
+    "contact_value": "Contact",
+    "callback_time": "Best time to call",
+}
+STORED_ANSWERS_EN: dict[str, str] = {
+    "未说明": "not given",
+    "记不清": "can't remember",
+    "（见问题描述）": "(see the description)",
+    "都可以": "any time",
+}
+"""Fixed answers the form stores for staff in Chinese ("未说明"), as an English summary shows them."""
 DEFAULT_FORM: tuple[str, ...] = ("what", "where", "since")
 """Fields asked when the category is unknown (the person insisted on reporting after an FAQ answer)."""
 UNKNOWN = "不清楚"
@@ -56,6 +71,7 @@ class CategoryInfo:
     priority: str = "normal"
     sla_hours: int = DEFAULT_SLA_HOURS
     form: tuple[str, ...] = DEFAULT_FORM
+    name_en: str | None = None
 
     @property
     def asks_contact(self) -> bool:
@@ -101,6 +117,7 @@ def category_info(desk: str, category_id: str | None) -> CategoryInfo:
         priority=category.priority or "normal",
         sla_hours=int(category.sla_hours or DEFAULT_SLA_HOURS),
         form=tuple(category.form) or DEFAULT_FORM,
+        name_en=category.name_en or None,
     )
 
 
@@ -216,8 +233,17 @@ def mask_contact(kind: str, value: str) -> str:
 # -- words for people -------------------------------------------------------------------------------
 
 
-def format_duration(hours: float) -> str:
-    """72 -> "3天", 4 -> "4小时", 0.25 -> "15分钟", 36 -> "36小时"."""
+def format_duration(hours: float, language: str = "zh-Hans") -> str:
+    """72 -> "3天", 4 -> "4小时", 0.25 -> "15分钟", 36 -> "36小时"; in English "3 days", "4 hours", "15 minutes"."""
+    if language == "en":
+        if hours < 1:
+            minutes = max(1, round(hours * 60))
+            return f"{minutes} minute{'s' if minutes != 1 else ''}"
+        if hours >= 24 and hours % 24 == 0:
+            days = int(hours // 24)
+            return f"{days} day{'s' if days != 1 else ''}"
+        shown = int(hours) if float(hours).is_integer() else hours
+        return f"{shown} hour{'s' if shown != 1 else ''}"
     if hours < 1:
         return f"{max(1, round(hours * 60))}分钟"
     if hours >= 24 and hours % 24 == 0:
@@ -225,8 +251,9 @@ def format_duration(hours: float) -> str:
     return f"{int(hours) if float(hours).is_integer() else hours}小时"
 
 
-def summary_lines(values: dict[str, Any], slots: tuple[str, ...]) -> list[str]:
-    """ "标签：值" lines of the details collected so far, in the form's order."""
+def summary_lines(values: dict[str, Any], slots: tuple[str, ...], language: str = "zh-Hans") -> list[str]:
+    """ "标签：值" lines of the details collected so far, in the form's order ("Label: value" in English)."""
+    english = language == "en"
     lines = []
     for slot in slots:
         value = values.get(slot)
@@ -235,5 +262,8 @@ def summary_lines(values: dict[str, Any], slots: tuple[str, ...]) -> list[str]:
         text = str(value).strip()
         if len(text) > 200:
             text = text[:200] + "…"
-        lines.append(f"{FIELD_LABELS.get(slot, slot)}：{text}")
+        if english:
+            lines.append(f"{FIELD_LABELS_EN.get(slot, slot)}: {STORED_ANSWERS_EN.get(text, text)}")
+        else:
+            lines.append(f"{FIELD_LABELS.get(slot, slot)}：{text}")
     return lines

@@ -5,7 +5,7 @@ we refer?" and "is this a wish we decline?" with the same evidence.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -38,6 +38,9 @@ class Entry:
     priority: str | None = None
     assignable: bool = True
     """False for the safety labels: they inform the safety screen, the decision is one of the others."""
+    name_en: str = ""
+    reply_en: str = ""
+    """English name and reply, written in the catalogue ("" when it has none: see `routing.in_language`)."""
 
 
 def desk_entries(catalogue: Catalogue, desk: str) -> tuple[dict[str, Entry], list[str], list[str]]:
@@ -64,16 +67,21 @@ def desk_entries(catalogue: Catalogue, desk: str) -> tuple[dict[str, Entry], lis
     for c in d.categories:
         described = [f"{c.name}：{c.description}"] if c.description else []
         add(
-            Entry(f"ticket:{c.id}", Route.TICKET, c.id, c.name, None, c.category_l1, None, c.priority),
+            Entry(
+                f"ticket:{c.id}", Route.TICKET, c.id, c.name, None, c.category_l1, None, c.priority, name_en=c.name_en
+            ),
             [*c.examples, *described],
         )
     for r in d.referrals:
-        name = catalogue.channels[r.channel].name if r.channel in catalogue.channels else r.channel
-        add(Entry(f"refer:{r.id}", Route.REFER, r.id, name, r.channel, None, r.reply), r.examples)
+        target = catalogue.channels.get(r.channel)
+        name, name_en = (target.name, target.name_en) if target else (r.channel, "")
+        entry = Entry(f"refer:{r.id}", Route.REFER, r.id, name, r.channel, None, r.reply, name_en=name_en)
+        add(replace(entry, reply_en=r.reply_en), r.examples)
     for x in d.declines:
-        add(Entry(f"decline:{x.id}", Route.DECLINE, x.id, x.reason or x.id, None, None, x.reply), x.examples)
+        entry = Entry(f"decline:{x.id}", Route.DECLINE, x.id, x.reason or x.id, None, None, x.reply)
+        add(replace(entry, reply_en=x.reply_en), x.examples)
     for f in d.faqs:
-        add(Entry(f"faq:{f.id}", Route.FAQ, f.id, f.question, None, None, f.answer), f.examples)
+        add(Entry(f"faq:{f.id}", Route.FAQ, f.id, f.question, None, None, f.answer, reply_en=f.answer_en), f.examples)
     safety = catalogue.safety
     add(Entry(CRISIS_LABEL, Route.CRISIS, None, "crisis", "12356", assignable=False), safety.crisis_examples)
     for channel, section in safety.emergency.items():

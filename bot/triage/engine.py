@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.language import DEFAULT
 from bot.text import MAX_MESSAGE_CHARS, clean, has_words, normalise, truncate
 from bot.triage.catalogue import Catalogue, CatalogueStore
 from bot.triage.decision import Decision
@@ -78,12 +79,17 @@ class TriageEngine:
         if callable(encoder_warm_up):
             encoder_warm_up()
 
-    def decide(self, text: str, desk: str, history: Sequence[str] = ()) -> Decision:
-        """The route of one message; `history` = the previous user messages of this conversation."""
-        return self.decide_many([text], desk, [history])[0]
+    def decide(self, text: str, desk: str, history: Sequence[str] = (), language: str = DEFAULT) -> Decision:
+        """The route of one message; `history` = the previous user messages of this conversation;
+        `language` = the conversation's (bot/language.py): the reply is written in it."""
+        return self.decide_many([text], desk, [history], language)[0]
 
     def decide_many(
-        self, texts: Sequence[str], desk: str, histories: Sequence[Sequence[str]] | None = None
+        self,
+        texts: Sequence[str],
+        desk: str,
+        histories: Sequence[Sequence[str]] | None = None,
+        language: str = DEFAULT,
     ) -> list[Decision]:
         """Decide a batch of messages of one desk (one embedding call for all of them)."""
         models = self._current()
@@ -127,7 +133,7 @@ class TriageEngine:
         for p, m_row, h_rows, h_norms, c_row in rows:
             past = screen.history_evidence(h_norms, [evidence[r] for r in h_rows]) if h_rows else None
             if p is None:
-                decisions.append(empty_decision(desk, past))
+                decisions.append(empty_decision(desk, past, language))
                 continue
             norm, _view, cut = p
             context = evidence[c_row] if c_row >= 0 else None
@@ -142,6 +148,7 @@ class TriageEngine:
                     desk_model,
                     models.catalogue.channels,
                     past,
+                    language,
                     models.catalogue.safety.check_in_entries,
                 )
             )

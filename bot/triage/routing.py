@@ -8,10 +8,13 @@ fitted models, this module only decides.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Collection, Mapping
 
 import numpy as np
 
+from bot.language import DEFAULT, is_english
 from bot.triage import replies
 from bot.triage.catalogue import Channel
 from bot.triage.classifier import ScopeGate
@@ -21,21 +24,49 @@ from bot.triage.safety import HistoryEvidence, SafetyResult
 from bot.triage.tuning import Tuning
 from bot.triage.vocabulary import CRISIS_CHANNEL, Route
 
+log = logging.getLogger(__name__)
 
-def empty_decision(desk: str, evidence: HistoryEvidence | None) -> Decision:
+_missing_english: set[tuple[str, str]] = set()
+_missing_lock = threading.Lock()
+
+
+def in_language(desk: str, entry: Entry, language: str, field: str = "reply") -> str | None:
+    """The entry's reply (or name, `field="name"`) in the conversation's language.
+
+    English comes from the catalogue's `reply_en` / `answer_en` / `name_en`; an entry without it
+    falls back to the Chinese text (a person still gets an answer), logged once per entry.
+    """
+    chinese: str | None = getattr(entry, field)
+    if not is_english(language) or not chinese:
+        return chinese
+    english: str = getattr(entry, f"{field}_en")
+    if english:
+        return english
+    key = (f"{desk}:{entry.label}", field)
+    with _missing_lock:
+        first = key not in _missing_english
+        _missing_english.add(key)
+    if first:
+        log.warning("catalogue entry %s of desk %s has no English %s; answering in Chinese", entry.label, desk, field)
+    return chinese
+
+
+def empty_decision(desk: str, evidence: HistoryEvidence | None, language: str = DEFAULT) -> Decision:
     """Nothing to read (empty, emoji, punctuation): ask; after crisis talk, stay in crisis."""
     if evidence is not None and evidence.crisis_signal:
-        return crisis_decision(desk, SafetyResult(Route.CRISIS, CRISIS_CHANNEL, 0.5, ("history", *evidence.signals)))
-    return Decision(Route.CLARIFY, desk, confidence=1.0, reply=replies.empty_question(desk), signals=("no-words",))
+        result = SafetyResult(Route.CRISIS, CRISIS_CHANNEL, 0.5, ("history", *evidence.signals))
+        return crisis_decision(desk, result, language)
+    question = replies.empty_question(desk, language)
+    return Decision(Route.CLARIFY, desk, confidence=1.0, reply=question, signals=("no-words",))
 
 
-def crisis_decision(desk: str, result: SafetyResult) -> Decision:
+def crisis_decision(desk: str, result: SafetyResult, language: str = DEFAULT) -> Decision:
     return Decision(
         Route.CRISIS,
         desk,
         channel=result.channel,
         confidence=result.score,
-        reply=replies.crisis_reply(desk),
+        reply=replies.crisis_reply(desk, language),
         signals=result.signals,
         priority="urgent",
     )
@@ -50,22 +81,27 @@ def route_decision(
     desk_model: DeskModel,
     channels: Mapping[str, Channel],
     evidence: HistoryEvidence | None,
+    language: str = DEFAULT,
     check_in_entries: Collection[str] = (),
 ) -> Decision:
     """The route of a message with words: the safety screen's verdict first, then the desk's entries.
 
+    `language`: the conversation's (bot/language.py); the decision's reply is written in it.
     The screen's check-in signal (close to the crisis bar) stays on the decision when nothing sure
-    was found (clarify) or the entry is one of `check_in_entries` (emotional and abuse matters)."""
+    was found (clarify) or the entry is one of `check_in_entries` (emotional and abuse matters);
+    on a practical entry only from `check_in_threshold_practical` up.
+    """
     notes: tuple[str, ...] = ("truncated",) if cut else ()
     if safety.route is Route.CRISIS:
-        return crisis_decision(desk, SafetyResult(safety.route, safety.channel, safety.score, safety.signals + notes))
+        result = SafetyResult(safety.route, safety.channel, safety.score, safety.signals + notes)
+        return crisis_decision(desk, result, language)
     if safety.route is Route.EMERGENCY and safety.channel:
         return Decision(
             Route.EMERGENCY,
             desk,
             channel=safety.channel,
             confidence=safety.score,
-            reply=replies.emergency_reply(safety.channel, channels),
+            reply=replies.emergency_reply(safety.channel, channels, language),
             signals=safety.signals + notes,
             priority="urgent",
         )
@@ -108,13 +144,13 @@ def route_decision(
             Route.CLARIFY,
             desk,
             confidence=1.0 - p_best if best != CLARIFY_LABEL else p_best,
-            reply=_question(t, desk, desk_model.entries[best], desk_model.entries[second], p_best - p_second),
+            reply=_question(t, desk, desk_model.entries[best], desk_model.entries[second], p_best - p_second, language),
             signals=(*signals, *why),
         )
     if check_in and entry.entry_id not in check_in_entries and _score(check_in[0]) < t.check_in_threshold_practical:
         # a practical matter (wages, theft, noise): no question about self-harm unless very close
         signals = (*(s for s in signals if not s.startswith(CHECK_IN_SIGNAL)), "practical:no-check-in")
-    return decision_from_entry(desk, entry, p_best, signals)
+    return decision_from_entry(desk, entry, p_best, signals, language)
 
 
 def _score(signal: str) -> float:
@@ -125,7 +161,7 @@ def _score(signal: str) -> float:
         return 0.0
 
 
-def _question(t: Tuning, desk: str, first: Entry, second: Entry, margin: float) -> str:
+def _question(t: Tuning, desk: str, first: Entry, second: Entry, margin: float, language: str = DEFAULT) -> str:
     """One specific question: name the two candidates when both are ticket categories and close."""
     if (
         first.route is Route.TICKET
@@ -134,12 +170,16 @@ def _question(t: Tuning, desk: str, first: Entry, second: Entry, margin: float) 
         and first.name
         and second.name
     ):
-        return replies.clarify_between(first.name, second.name, desk)
-    return replies.vague_question(desk)
+        first_name = in_language(desk, first, language, "name") or first.name
+        second_name = in_language(desk, second, language, "name") or second.name
+        return replies.clarify_between(first_name, second_name, desk, language)
+    return replies.vague_question(desk, language)
 
 
-def decision_from_entry(desk: str, entry: Entry, confidence: float, signals: tuple[str, ...]) -> Decision:
-    """The decision an accepted catalogue entry stands for."""
+def decision_from_entry(
+    desk: str, entry: Entry, confidence: float, signals: tuple[str, ...], language: str = DEFAULT
+) -> Decision:
+    """The decision an accepted catalogue entry stands for (reply and name in the conversation's language)."""
     route = entry.route
     if route is Route.TICKET:
         return Decision(
@@ -147,7 +187,7 @@ def decision_from_entry(desk: str, entry: Entry, confidence: float, signals: tup
             desk,
             category=entry.entry_id,
             category_l1=entry.category_l1,
-            category_name=entry.name,
+            category_name=in_language(desk, entry, language, "name"),
             entry_id=entry.entry_id,
             confidence=confidence,
             signals=signals,
@@ -160,11 +200,12 @@ def decision_from_entry(desk: str, entry: Entry, confidence: float, signals: tup
             channel=entry.channel,
             entry_id=entry.entry_id,
             confidence=confidence,
-            reply=entry.reply,
+            reply=in_language(desk, entry, language),
             signals=signals,
         )
     if route is Route.DECLINE:
-        return Decision(route, desk, entry_id=entry.entry_id, confidence=confidence, reply=entry.reply, signals=signals)
+        reply = in_language(desk, entry, language)
+        return Decision(route, desk, entry_id=entry.entry_id, confidence=confidence, reply=reply, signals=signals)
     if route is Route.FAQ:
         return Decision(
             route,
@@ -172,7 +213,7 @@ def decision_from_entry(desk: str, entry: Entry, confidence: float, signals: tup
             faq_id=entry.entry_id,
             entry_id=entry.entry_id,
             confidence=confidence,
-            reply=entry.reply,
+            reply=in_language(desk, entry, language),
             signals=signals,
         )
     return Decision(route, desk, confidence=confidence, signals=signals)

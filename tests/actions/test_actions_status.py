@@ -122,7 +122,7 @@ async def test_several_tickets_newest_first(make_tracker, dispatcher, domain, st
 
 
 async def test_lookup_errors_do_not_crash(make_tracker, dispatcher, domain):
-    def broken(number, sender):
+    def broken(number, sender, language="zh-Hans"):
         raise ConnectionError("db down")
 
     await ActionCheckStatus(lookup=broken).run(dispatcher, make_tracker("查询进度", intent="check_status"), domain)

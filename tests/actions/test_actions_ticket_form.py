@@ -220,12 +220,19 @@ async def test_a_wrong_number_is_asked_again_and_no_means_no(answer, dispatcher,
 
 
 def test_every_contact_question_carries_the_privacy_note(domain):
-    by_desk = {
-        (v.get("condition") or [{}])[0].get("value", "default"): v["text"]
-        for v in domain["responses"]["utter_ask_contact_consent"]
-    }
-    assert "14" in by_desk["12355"] and "监护人" in by_desk["12355"] and "紧急" in by_desk["12355"]
-    assert all("保密" in text for text in by_desk.values())
+    def key(variation):
+        conditions = {c["name"]: c["value"] for c in variation.get("condition") or []}
+        return conditions.get("desk", "default"), conditions.get("language", "zh")
+
+    by_desk = {key(v): v["text"] for v in domain["responses"]["utter_ask_contact_consent"]}
+    assert "14" in by_desk["12355", "zh"] and "监护人" in by_desk["12355", "zh"] and "紧急" in by_desk["12355", "zh"]
+    assert (
+        "14" in by_desk["12355", "en"]
+        and "guardian" in by_desk["12355", "en"]
+        and "emergency" in by_desk["12355", "en"]
+    )
+    assert all("保密" in text for (_, language), text in by_desk.items() if language == "zh")
+    assert all("confidential" in text for (_, language), text in by_desk.items() if language == "en")
 
 
 # -- summary and corrections -----------------------------------------------------------------------

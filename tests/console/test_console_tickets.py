@@ -276,3 +276,43 @@ def test_handoff_toggle_and_canned_replies(
     assert gateway.conversation(conversation).handoff is True
     client.post(f"/console/tickets/{ticket.id}/handoff", data={"csrf_token": token, "to": "bot"})
     assert gateway.conversation(conversation).handoff is False
+
+
+@pytest.mark.parametrize(
+    ("first_message", "label", "hint"),
+    [
+        ("你好，我想反映问题", "简体", None),
+        ("你好，我想反映一個問題", "繁體", "回复会自动转为繁体"),
+        ("Hello, I would like to report a problem", "English", "请用英文回复"),
+    ],
+)
+def test_the_ticket_page_shows_the_conversations_language(
+    client: TestClient,
+    staff: Staff,
+    new_ticket: Callable[..., Ticket],
+    first_message: str,
+    label: str,
+    hint: str | None,
+) -> None:
+    response = client.post("/api/chat/12345", json={"sender": "lang-1", "text": first_message, "channel": "web"})
+    assert response.status_code == 200
+    ticket = new_ticket(conversation_id="12345:web:lang-1")
+    login(client, staff.agent)
+    page = client.get(f"/console/tickets/{ticket.id}").text
+    assert f">{label}</span>" in page
+    assert (hint in page) if hint else ("data-language-hint" not in page)
+
+
+def test_a_staff_reply_reaches_a_traditional_reader_in_traditional(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState
+) -> None:
+    response = client.post("/api/chat/12345", json={"sender": "hk-1", "text": "請問這個問題怎麼處理", "channel": "web"})
+    assert response.status_code == 200
+    assert "系統暫時有點忙" in response.json()["replies"][0]["text"]  # the gateway's own apology, converted
+    ticket = new_ticket(conversation_id="12345:web:hk-1")
+    token = login(client, staff.agent)
+    client.post(
+        f"/console/tickets/{ticket.id}/reply", data={"csrf_token": token, "text": "您好，这个问题我们已经派人处理。"}
+    )
+    updates = client.get("/api/chat/12345/updates", params={"sender": "hk-1", "after": 0}).json()
+    assert [m["text"] for m in updates["messages"] if m["from"] == "staff"] == ["您好，這個問題我們已經派人處理。"]

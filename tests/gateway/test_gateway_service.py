@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from bot import language
 from bot.gateway import check_in, messages
 from bot.gateway.models import InboundMessage, OutboundMessage
 from bot.gateway.rasa_client import RasaClient
@@ -63,7 +64,7 @@ async def test_every_message_carries_the_gateway_decision_to_rasa(db: Engine) ->
     """The gateway decides once; the decision travels with the message, with the history it used."""
     seen: list[tuple[str, list[str]]] = []
 
-    def decide(text: str, desk: str, history: Sequence[str]) -> Decision:
+    def decide(text: str, desk: str, history: Sequence[str], language: str = "zh-Hans") -> Decision:
         seen.append((text, list(history)))
         return decided("faq", desk, faq_id="opening_hours", reply="周一至周五 9:00-17:00")
 
@@ -77,7 +78,7 @@ async def test_every_message_carries_the_gateway_decision_to_rasa(db: Engine) ->
 
 
 async def test_a_failed_decision_sends_none_and_records_the_error(db: Engine) -> None:
-    def broken(text: str, desk: str, history: Sequence[str]) -> Decision:
+    def broken(text: str, desk: str, history: Sequence[str], language: str = "zh-Hans") -> Decision:
         raise RuntimeError("model missing")
 
     rasa = FakeRasa()
@@ -143,7 +144,7 @@ async def test_handoff_sends_messages_to_staff_not_rasa(db: Engine) -> None:
 
 
 async def test_a_broken_safety_screen_does_not_silence_the_bot(db: Engine) -> None:
-    def broken(text: str, desk: str, history: Sequence[str]) -> Decision:
+    def broken(text: str, desk: str, history: Sequence[str], language: str = "zh-Hans") -> Decision:
         raise RuntimeError("model missing")
 
     replies = await Gateway(db, FakeRasa().client(), decide=broken).handle(msg("你好"))
@@ -245,8 +246,11 @@ async def test_a_no_to_the_check_in_is_not_taken_as_the_answer_to_the_form(db: E
 
     replies = await gateway.handle(msg(answer, "n2", desk="12355"))
 
-    assert [r.text for r in replies] == [messages.check_in_no("12355", resuming=True), SINCE["text"]]
-    assert replies[-1].buttons == SINCE["buttons"]
+    # "沒有啦" is Traditional: the conversation is Traditional from then on, and so are the replies
+    reader = language.conversation_language(None, answer)
+    expected = [messages.check_in_no("12355", resuming=True), SINCE["text"]]
+    assert [r.text for r in replies] == [language.for_reader(t, reader) for t in expected]
+    assert [b["payload"] for b in replies[-1].buttons] == [b["payload"] for b in SINCE["buttons"]]
     assert [p["message"] for p in rasa.sent] == ["最近好累，什么都不想做"]
     conversation = gateway.store.conversation("12355:rest:u1")
     assert conversation is not None and not conversation.handoff

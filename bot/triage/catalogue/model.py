@@ -39,6 +39,8 @@ class Category:
     priority: str = "normal"
     sla_hours: int | None = None
     form: tuple[str, ...] = ()
+    name_en: str = ""
+    """The name in English ("" when the catalogue has none yet: English conversations then see `name`)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class Referral:
     reason: str
     reply: str
     examples: tuple[str, ...]
+    reply_en: str = ""
+    """The reply in English, written by people ("": English conversations get `reply`)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,8 @@ class Decline:
     reason: str
     reply: str
     examples: tuple[str, ...]
+    reply_en: str = ""
+    """The reply in English ("": English conversations get `reply`)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ class Faq:
     question: str
     paraphrases: tuple[str, ...]
     answer: str
+    answer_en: str = ""
+    """The answer in English ("": English conversations get `answer`)."""
 
     @property
     def examples(self) -> tuple[str, ...]:

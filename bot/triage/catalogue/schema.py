@@ -65,6 +65,15 @@ class Reader:
             raise self.fail(self.line_of(entry, key), f"{what}: '{key}' must be text")
         return str(value).strip()
 
+    def optional_text(self, entry: Mapping[str, Any], key: str, what: str) -> str:
+        """An optional text field (the English ones): absent is fine, present must be non-empty text."""
+        if key not in entry or entry.get(key) is None:
+            return ""
+        value = entry.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(self.line_of(entry, key), f"{what}: '{key}' must be non-empty text when present")
+        return value.strip()
+
     def texts(self, entry: Mapping[str, Any], key: str, what: str, required: bool = True) -> tuple[str, ...]:
         value = entry.get(key)
         if value is None:
@@ -169,6 +178,7 @@ def parse_desk(doc: Any, path: str | Path, channels: Mapping[str, Channel]) -> D
                 priority=priority,
                 sla_hours=int(sla) if sla is not None else None,
                 form=form,
+                name_en=r.optional_text(entry, "name_en", what),
             )
         )
     referrals: list[Referral] = []
@@ -185,6 +195,7 @@ def parse_desk(doc: Any, path: str | Path, channels: Mapping[str, Channel]) -> D
                 reason=r.text(entry, "reason", what, required=False),
                 reply=r.text(entry, "reply", what),
                 examples=r.texts(entry, "examples", what),
+                reply_en=r.optional_text(entry, "reply_en", what),
             )
         )
     declines: list[Decline] = []
@@ -197,6 +208,7 @@ def parse_desk(doc: Any, path: str | Path, channels: Mapping[str, Channel]) -> D
                 reason=r.text(entry, "reason", what, required=False),
                 reply=r.text(entry, "reply", what),
                 examples=r.texts(entry, "examples", what),
+                reply_en=r.optional_text(entry, "reply_en", what),
             )
         )
     known = {"desk", "name", "categories", "referrals", "declines"}
@@ -229,6 +241,7 @@ def parse_faq(doc: Any, path: str | Path) -> tuple[str, tuple[Faq, ...]]:
                 question=r.text(entry, "question", what),
                 paraphrases=r.texts(entry, "paraphrases", what),
                 answer=r.text(entry, "answer", what),
+                answer_en=r.optional_text(entry, "answer_en", what),
             )
         )
     return desk, tuple(faqs)
