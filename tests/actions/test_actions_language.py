@@ -165,7 +165,7 @@ async def test_status_in_english(make_tracker, dispatcher, domain, store, clock)
     tracker = make_tracker("how is my ticket?", intent="check_status", metadata=EN)
     await ActionCheckStatus(lookup=store_lookup(store, clock)).run(dispatcher, tracker, domain)
     text = dispatcher.messages[0]["text"]
-    assert text.startswith(f"Ticket {ticket.number}: ")
+    assert text.startswith(f"Ticket {ticket.number} (City management and municipal facilities): being handled.")
     assert "Latest reply: Repair team coming tomorrow morning." in text
 
 

@@ -4,6 +4,7 @@ conversations, with the Chinese text as the fallback; and the shipped catalogue 
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 from pathlib import Path
 
@@ -20,6 +21,10 @@ from bot.triage.vocabulary import Route
 def data_dir(tmp_path: Path) -> Path:
     target = tmp_path / "data"
     shutil.copytree(DEFAULT_DATA_DIR, target, ignore=shutil.ignore_patterns("*.md"))
+    for path in [*target.glob("desks/*.yml"), *target.glob("faq/*.yml")]:  # start from a catalogue without English
+        lines = path.read_text(encoding="utf-8").splitlines()
+        kept = [line for line in lines if not re.match(r"\s+(name_en|answer_en|reply_en):", line)]
+        path.write_text("\n".join(kept) + "\n", encoding="utf-8")
     return target
 
 
