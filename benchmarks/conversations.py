@@ -115,8 +115,15 @@ def _records(target: Target, conversation_id: str) -> dict[str, Any]:
         with engine.connect() as connection:
             tickets = connection.execute(
                 text(
-                    "SELECT number, route, summary_redacted, triage_signals FROM tickets "
+                    "SELECT id, number, route, summary_redacted, triage_signals FROM tickets "
                     "WHERE conversation_id = :cid ORDER BY id"
+                ),
+                {"cid": conversation_id},
+            ).all()
+            contacts = connection.execute(  # kept apart from the ticket (with consent): the phone detail
+                text(
+                    "SELECT c.ticket_id, c.value FROM ticket_contacts c JOIN tickets t ON t.id = c.ticket_id "
+                    "WHERE t.conversation_id = :cid ORDER BY c.id"
                 ),
                 {"cid": conversation_id},
             ).all()
@@ -137,8 +144,12 @@ def _records(target: Target, conversation_id: str) -> dict[str, Any]:
         value = json.loads(value) if isinstance(value, str) else value
         return value if isinstance(value, dict) else {}
 
+    def with_contact(ticket_id: int, fields: dict[str, Any]) -> dict[str, Any]:
+        phones = [str(value) for owner, value in contacts if owner == ticket_id]
+        return {**fields, "phone": " ".join(phones)} if phones else fields
+
     return {
-        "tickets": [FiledTicket(str(n), str(r), str(s or ""), loaded(f)) for n, r, s, f in tickets],
+        "tickets": [FiledTicket(str(n), str(r), str(s or ""), with_contact(i, loaded(f))) for i, n, r, s, f in tickets],
         "check_ins": int(check_ins),
         "safety_routes": [loaded(row[0]).get("route") for row in safety],
         "crisis_handoff": handoff == "crisis",

@@ -31,7 +31,10 @@ from bot.crisis_words import CHECK_IN_QUESTION as QUESTION
 from bot.text import normalise
 from bot.triage.decision import CHECK_IN_ANSWER_SIGNAL as ANSWER_SIGNAL
 from bot.triage.decision import CHECK_IN_SIGNAL
+from bot.triage.decision import Decision
+from bot.triage.replies import vague_question
 from bot.triage.tuning import DEFAULT_TUNING
+from bot.triage.vocabulary import Route
 
 __all__ = [
     "ANSWER_SIGNAL",
@@ -115,6 +118,38 @@ def answer_due(last_check_in: datetime | None, check_in_was_last_turn: bool, now
 def check_in_due(last_check_in: datetime | None, now: datetime) -> bool:
     """May this conversation get a check-in now (at most one per `EVERY`)?"""
     return last_check_in is None or now - last_check_in >= EVERY
+
+
+LEARNED_ONLY = ("embedding:",)
+"""Signals of a crisis verdict that rests on the learned score alone (no crisis word, no earlier crisis
+talk, no reading together with the previous messages)."""
+DOWNGRADED = "short-reply:crisis-asked"
+"""Signal of a learned-only crisis on a short answer that the gateway turned into the check-in question."""
+
+
+def proportionate(
+    decision: Decision | None, text: str, bot_asked: bool, language: str, may_ask: bool = True
+) -> Decision | None:
+    """A short answer to the bot's own question ("今天早上就没了" after "从什么时候开始的？", "我先考虑
+    考虑" after "有帮助吗？") that the learned score alone puts over the crisis bar is ambiguous: out of
+    context such fragments read like farewells. It gets the check-in question instead of the full
+    crisis script, an urgent ticket and a staff alert; its yes (or another message close to the bar)
+    is a crisis at once (`Gateway._hear_check_in_answer`). Crisis words or earlier crisis talk keep
+    the crisis route, and so does a conversation that was asked within the hour (`may_ask` False):
+    the question cannot be asked again, and a verdict is never dropped in silence.
+    """
+    if not may_ask or decision is None or decision.route is not Route.CRISIS or not short_answer(text, bot_asked):
+        return decision
+    if not decision.signals or not all(s.startswith(LEARNED_ONLY) for s in decision.signals):
+        return decision
+    score = max((float(s.partition(":")[2]) for s in decision.signals), default=decision.confidence)
+    return Decision(
+        Route.CLARIFY,
+        decision.desk,
+        confidence=decision.confidence,
+        reply=vague_question(decision.desk, language),
+        signals=(*decision.signals, f"{CHECK_IN_SIGNAL}:{score:.2f}", DOWNGRADED),
+    )
 
 
 def short_answer(text: str, bot_asked: bool) -> bool:

@@ -167,6 +167,8 @@ class Gateway:
         decision, actions_up = await asyncio.gather(
             self._safe_decide(text, inbound.desk, turn.history, language), self._health.up()
         )
+        may_ask = check_in.check_in_due(turn.last_check_in, utcnow())
+        decision = check_in.proportionate(decision, text, turn.bot_asked, language, may_ask)
         decision = self._hear_check_in_answer(text, turn, decision)
         safety = _safety_record(decision)
         route = decision.route if decision is not None and decision.is_safety else None
@@ -233,7 +235,7 @@ class Gateway:
         where a counsellor would ask (not on practical matters: wages, theft, noise)."""
         if decision is None or decision.is_safety or decision.check_in_signal is None:
             return False
-        if check_in.short_answer(text, turn.bot_asked):
+        if check_in.short_answer(text, turn.bot_asked) and check_in.DOWNGRADED not in decision.signals:
             return False
         return check_in.check_in_due(turn.last_check_in, utcnow())
 

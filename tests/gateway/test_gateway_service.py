@@ -15,7 +15,7 @@ from bot import language
 from bot.gateway import check_in, messages
 from bot.gateway.models import InboundMessage, OutboundMessage
 from bot.gateway.rasa_client import RasaClient
-from bot.gateway.service import Gateway
+from bot.gateway.service import Decide, Gateway
 from bot.triage.decision import Decision
 from bot.triage.vocabulary import Route
 from tests.decisions import close_to_crisis, decided
@@ -358,3 +358,53 @@ def test_the_check_in_speaks_in_the_desks_voice() -> None:
         assert "你" in messages.check_in_no("12355", resuming) and "您" not in messages.check_in_no("12355", resuming)
     english = messages.check_in("12345", language="en")
     assert "12356" in english and not any("\u4e00" <= ch <= "\u9fff" for ch in english)
+
+
+def learned_crisis_on(*fragments: str) -> Decide:
+    """The learned score alone puts these messages over the crisis bar (no crisis word)."""
+
+    def decide(text: str, desk: str, history: Sequence[str], language: str = "zh-Hans") -> Decision:
+        if text in fragments:
+            return decided(Route.CRISIS, desk, signals=("embedding:0.78",), priority="urgent")
+        return no_risk(text, desk, history)
+
+    return decide
+
+
+async def test_a_short_answer_the_learned_score_alone_calls_a_crisis_gets_the_check_in(db: Engine) -> None:
+    """ "今天早上就没了" answering "从什么时候开始的？" read alone looks like a farewell: proportion says ask
+    (the check-in), not the full crisis script, an urgent ticket and an alert; a yes is a crisis."""
+    rasa = FakeRasa(reply=form_question)
+    gateway = Gateway(db, rasa.client(), decide=learned_crisis_on("今天早上就没了"))
+    await gateway.handle(msg("路口的井盖没了", "d1"))
+    replies = await gateway.handle(msg("今天早上就没了", "d2"))
+    assert rasa.sent[-1]["message"] == "今天早上就没了"  # the form hears its answer
+    assert rasa.sent[-1]["metadata"]["decision"]["route"] == "clarify"
+    assert replies[-1].source == check_in.SOURCE and replies[-1].text == messages.check_in("12345")
+    conversation = gateway.store.conversation("12345:rest:u1")
+    assert conversation is not None and not conversation.handoff
+    await gateway.handle(msg("有", "d3"))
+    assert rasa.sent[-1]["message"] == "/crisis"
+
+
+async def test_a_learned_crisis_in_a_long_message_or_with_crisis_words_stays_a_crisis(db: Engine) -> None:
+    rasa = FakeRasa(reply=form_question)
+    long = "今天早上就没了，我也不想再撑下去了，对不起大家，真的很累很累"
+    gateway = Gateway(db, rasa.client(), decide=learned_crisis_on(long))
+    await gateway.handle(msg("路口的井盖没了", "e1"))
+    await gateway.handle(msg(long, "e2"))
+    assert rasa.sent[-1]["message"] == "/crisis"
+    worded = Gateway(db, rasa.client(), decide=crisis_when("不想活"))
+    await worded.handle(msg("路口的井盖没了", "w1", user="u2"))
+    await worded.handle(msg("不想活了", "w2", user="u2"))
+    assert rasa.sent[-1]["message"] == "/crisis"
+
+
+async def test_a_short_learned_crisis_right_after_a_check_in_stays_a_crisis(db: Engine) -> None:
+    """Asked within the hour: the question cannot come again, so the verdict is kept, never dropped."""
+    rasa = FakeRasa(reply=form_question)
+    gateway = Gateway(db, rasa.client(), decide=learned_crisis_on("今天早上就没了", "我先考虑考虑"))
+    await gateway.handle(msg("路口的井盖没了", "c1"))
+    await gateway.handle(msg("今天早上就没了", "c2"))  # downgraded: the check-in is asked
+    await gateway.handle(msg("我先考虑考虑", "c3"))
+    assert rasa.sent[-1]["message"] == "/crisis"
