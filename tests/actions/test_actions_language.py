@@ -80,7 +80,7 @@ async def test_the_edit_menu_is_written_in_english(make_tracker, dispatcher, dom
     tracker = make_tracker("x", metadata=EN, slots={"category": "utilities", "ticket_editing": True})
     await ActionAskTicketEdit(clock=lambda: DAY).run(dispatcher, tracker, domain)
     assert dispatcher.messages[0]["text"] == "Which detail would you like to change?"
-    assert [b["title"] for b in buttons(dispatcher)] == ["Description", "Place", "Since", "No changes"]
+    assert [b["title"] for b in buttons(dispatcher)] == ["Description", "Place", "Since", "Contact", "No changes"]
     assert buttons(dispatcher)[1]["payload"] == '/inform{"ticket_edit":"problem_where"}'
 
 

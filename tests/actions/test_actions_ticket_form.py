@@ -46,9 +46,17 @@ def answer(make_tracker):
 # -- which questions ------------------------------------------------------------------------------
 
 
-def test_a_municipal_category_asks_what_where_since(make_tracker):
+def test_a_municipal_category_asks_what_where_since_and_contact_with_consent(make_tracker):
+    """Staff of a 12345 department verify and report back: a phone is asked for, with consent (a no
+    skips it; replies then come only in the chat)."""
     tracker = make_tracker("x", slots={"category": "utilities"})
-    assert form_slots(tracker, DAY) == ["problem_what", "problem_where", "problem_since", "ticket_confirmed"]
+    assert form_slots(tracker, DAY) == [
+        "problem_what",
+        "problem_where",
+        "problem_since",
+        "contact_consent",
+        "ticket_confirmed",
+    ]
 
 
 def test_the_12345_hotline_is_staffed_around_the_clock(make_tracker):
@@ -71,9 +79,9 @@ def test_youth_rights_protection_asks_who_and_contact_only_with_consent(make_tra
     assert "contact_value" in form_slots(agreed, DAY)
 
 
-def test_youth_counselling_asks_only_what_and_since(make_tracker):
+def test_youth_counselling_asks_only_what_and_since_and_contact_with_consent(make_tracker):
     tracker = make_tracker("x", sender_id=YOUTH, slots={"desk": "12355", "category": "counselling"})
-    assert form_slots(tracker, DAY) == ["problem_what", "problem_since", "ticket_confirmed"]
+    assert form_slots(tracker, DAY) == ["problem_what", "problem_since", "contact_consent", "ticket_confirmed"]
 
 
 def test_out_of_youth_staff_hours_the_callback_time_is_asked(make_tracker, monkeypatch):
@@ -268,7 +276,7 @@ async def test_edit_asks_which_detail_with_a_button_each(make_tracker, dispatche
 
     await ActionAskTicketEdit(clock=lambda: DAY).run(dispatcher, tracker, domain)
 
-    assert [b["title"] for b in buttons(dispatcher)] == ["问题描述", "地点", "开始时间", "不用改了"]
+    assert [b["title"] for b in buttons(dispatcher)] == ["问题描述", "地点", "开始时间", "联系方式", "不用改了"]
     assert buttons(dispatcher)[1]["payload"] == '/inform{"ticket_edit":"problem_where"}'
 
 
