@@ -98,6 +98,7 @@ class ActionSubmitTicket(Action):
         if opened.priority == "urgent":
             dispatcher.utter_message(response="utter_ticket_urgent_note")
             dispatcher.utter_message(json_message={"urgent_ticket": opened.number})
+        dispatcher.utter_message(json_message={"ticket_filed": opened.number})  # the gateway offers the next matter
         return [*clear_form_events(tracker), SlotSet("route", None), SlotSet("last_ticket", opened.number)]
 
 

@@ -60,7 +60,7 @@ from benchmarks.conversation_scoring import (
     round_figures,
     score,
 )
-from bot.gateway import check_in
+from bot.gateway import check_in, matters
 from bot.settings import REPO_ROOT
 
 RECORD_FILE = REPO_ROOT / "benchmarks" / "fresh_conversations.md"
@@ -106,6 +106,33 @@ def _user_events(tracker: dict[str, Any] | None) -> list[dict[str, Any]]:
 def _decision_route(event: dict[str, Any]) -> str | None:
     decision = (event.get("metadata") or {}).get("decision")
     return str(decision["route"]) if isinstance(decision, dict) and decision.get("route") else None
+
+
+GATEWAY_QUESTIONS = {matters.SOURCE_CHOICE: "which", matters.SOURCE_OFFER: "other_matter"}
+"""Questions the gateway asks itself (gw_outbound.source) -> the FORMAT.md detail key."""
+
+
+def _gateway_turn(target: Target, conversation_id: str) -> tuple[str | None, str | None]:
+    """(the detail the gateway itself asked for in the last turn, the route it decided for the last
+    message) from its tables: the matters questions never reach Rasa's tracker."""
+    engine = create_engine(target.database_url)
+    try:
+        with engine.connect() as connection:
+            last = connection.execute(
+                text("SELECT id, safety FROM gw_inbound WHERE conversation_id = :cid ORDER BY id DESC LIMIT 1"),
+                {"cid": conversation_id},
+            ).first()
+            if last is None:
+                return None, None
+            sources = connection.execute(
+                text("SELECT source FROM gw_outbound WHERE inbound_id = :iid ORDER BY id"), {"iid": last[0]}
+            ).scalars()
+            asked = next((GATEWAY_QUESTIONS[s] for s in sources if s in GATEWAY_QUESTIONS), None)
+    finally:
+        engine.dispose()
+    safety = json.loads(last[1]) if isinstance(last[1], str) else last[1]
+    decided = safety.get("decided") if isinstance(safety, dict) else None
+    return asked, str(decided) if decided else None
 
 
 def _records(target: Target, conversation_id: str) -> dict[str, Any]:
@@ -186,6 +213,11 @@ def run_conversation(client: httpx.Client, target: Target, script: Script) -> Ob
             exchange = Exchange(message.text, message.kind, message.key, asked, replies, route=route)
             exchange.seconds = round(seconds, 2)
             asked, slot = asked_key(tracker)
+            gateway_asked, decided = _gateway_turn(target, conversation_id)
+            if gateway_asked is not None:  # the gateway's own question (several matters), not Rasa's
+                asked, slot = gateway_asked, None
+            if exchange.route is None:
+                exchange.route = decided
             exchange.asked_after, exchange.slot_after = asked, slot
             observed.exchanges.append(exchange)
         updates = client.get(

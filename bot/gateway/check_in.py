@@ -30,8 +30,7 @@ from enum import Enum
 from bot.crisis_words import CHECK_IN_QUESTION as QUESTION
 from bot.text import normalise
 from bot.triage.decision import CHECK_IN_ANSWER_SIGNAL as ANSWER_SIGNAL
-from bot.triage.decision import CHECK_IN_SIGNAL
-from bot.triage.decision import Decision
+from bot.triage.decision import CHECK_IN_SIGNAL, Decision
 from bot.triage.replies import vague_question
 from bot.triage.tuning import DEFAULT_TUNING
 from bot.triage.vocabulary import Route

@@ -6,9 +6,8 @@ replies again instead of a second conversation turn. Replies that cannot travel 
 request (push channels, staff replies, follow-ups, answers recovered after a crash) wait in
 `gw_outbound` as `pending` until the outbound worker or a polling client delivers them.
 
-The schema is created by the Alembic chain in bot/db/migrations (revisions 0003_gateway_tables and
-0005_conversation_language);
-keep both in step (tests/gateway/test_gateway_schema.py compares them).
+The schema is created by the Alembic chain in bot/db/migrations (revisions 0003_gateway_tables,
+0005_conversation_language and 0006_pending_matters); keep both in step (tests/gateway/test_gateway_schema.py compares them).
 """
 
 from __future__ import annotations
@@ -50,6 +49,8 @@ class Conversation(GatewayBase):
     bot_reset_pending: Mapped[bool] = mapped_column(Boolean, default=False)
     # the person's language (bot/language.py: zh-Hans, zh-Hant, en), updated by every decisive message
     language: Mapped[str] = mapped_column(String(8), default="zh-Hans", server_default="zh-Hans")
+    # several matters raised in one message (bot/gateway/matters.py), while they are being taken one by one
+    pending_matters: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -32,7 +32,7 @@ from sqlalchemy import Engine
 
 from bot import language as lang
 from bot import text as textutil
-from bot.gateway import check_in, messages
+from bot.gateway import check_in, matters, messages
 from bot.gateway.alerts import STAFF_CHANNEL, StaffAlerts
 from bot.gateway.health import ActionServerHealth
 from bot.gateway.limits import RateLimiter
@@ -78,6 +78,7 @@ class ActionSignals:
 
     handoff: str | None = None  # the reason, when an action handed the conversation to staff
     tickets: list[str] = field(default_factory=list)  # urgent ticket numbers to alert staff about
+    filed: list[str] = field(default_factory=list)  # numbers of tickets the form filed this turn
 
 
 @dataclass
@@ -97,13 +98,17 @@ def triage_decide(text: str, desk: str, history: Sequence[str], language: str = 
 
 
 def _safety_record(decision: Decision | None) -> dict[str, Any] | None:
-    """What the inbound row keeps of the safety screen: its route (crisis/emergency) and signals."""
+    """What the inbound row keeps of the decision: the safety route (crisis/emergency), the signals and
+    the route decided (the conversation harness and analytics read it)."""
     if decision is None:
         return {"route": None, "channel": None, "signals": ["screen_error"]}
     route = decision.route.value if decision.is_safety else None
-    if route is None and not decision.signals:
-        return None
-    return {"route": route, "channel": decision.channel if route else None, "signals": list(decision.signals)}
+    return {
+        "route": route,
+        "channel": decision.channel if route else None,
+        "signals": list(decision.signals),
+        "decided": decision.route.value,  # the route of the message itself, whatever answered it
+    }
 
 
 class Gateway:
@@ -193,6 +198,12 @@ class Gateway:
             await self._reset_rasa_slots(cid)
 
         rasa_text = text
+        if route is None:
+            taken = await self._take_matters(inbound, text, turn, decision)
+            if isinstance(taken, Outcome):
+                return taken
+            if taken is not None:
+                rasa_text, decision = taken
         if route is Route.CRISIS:
             rasa_text = "/crisis"
         elif route is Route.EMERGENCY and decision is not None and decision.channel:
@@ -200,7 +211,7 @@ class Gateway:
         metadata: dict[str, Any] = {
             "desk": inbound.desk,
             "channel": inbound.channel,
-            "text": text,
+            "text": rasa_text if route is None else text,
             lang.METADATA_KEY: language,
         }
         if decision is not None:
@@ -225,7 +236,72 @@ class Gateway:
         if not signals.handoff and self._check_in_due(text, turn, decision):
             back = back_on_duty(inbound.desk, language, at=utcnow())
             replies.append(Reply(messages.check_in(inbound.desk, language, back_at=back), source=check_in.SOURCE))
+        elif signals.filed and not signals.handoff:
+            replies += await self._offer_next_matter(inbound, language)
         return Outcome(replies, safety=safety)
+
+    async def _take_matters(
+        self, inbound: Inbound, text: str, turn: Turn, decision: Decision | None
+    ) -> Outcome | tuple[str, Decision | None] | None:
+        """Several matters in one message (bot/gateway/matters.py): ask which first, send the chosen
+        one to Rasa, offer the next after its ticket. Returns the gateway's own answer (an Outcome),
+        the text and decision Rasa gets instead of the message, or None (nothing to do with matters)."""
+        cid, desk, language = inbound.conversation_id, inbound.desk, turn.language
+        pending = turn.pending_matters or {}
+        queued = [str(m) for m in pending.get("matters") or []]
+        stage = pending.get("stage")
+        if stage in ("choose", "offer"):
+            await asyncio.to_thread(self.store.set_pending_matters, cid, None)
+            if stage == "choose" and turn.bot_asked and queued:
+                index = matters.read_choice(text, queued)
+                if (
+                    index is None
+                    and len(text) <= check_in.SHORT_ANSWER_CHARS
+                    and matters.read_yes_no(text) is not False
+                ):
+                    index = 0  # "嗯", "ok": start with the first
+                if index is not None:
+                    return await self._start_matter(cid, desk, turn, queued, index)
+            if stage == "offer" and turn.bot_asked and queued:
+                answer = matters.read_yes_no(text)
+                if answer is True:
+                    return await self._start_matter(cid, desk, turn, queued, 0)
+                if answer is False:
+                    return Outcome([Reply(matters.declined(desk, language), source="gateway")])
+            return None
+        if decision is None or decision.route is not Route.TICKET or turn.bot_asked:
+            return None
+        parts = matters.split(text)
+        if len(parts) < 2:
+            return None
+        decided = await asyncio.gather(*(self._safe_decide(p, desk, turn.history, language) for p in parts))
+        categories = [d.category if d is not None and d.route is Route.TICKET else None for d in decided]
+        if not matters.several(parts, categories, text):
+            return None
+        await asyncio.to_thread(self.store.set_pending_matters, cid, {"stage": "choose", "matters": parts})
+        question, buttons = matters.ask_which(desk, parts, language)
+        return Outcome([Reply(question, buttons, source=matters.SOURCE_CHOICE)])
+
+    async def _start_matter(
+        self, cid: str, desk: str, turn: Turn, queued: list[str], index: int
+    ) -> tuple[str, Decision | None]:
+        """Rasa hears the chosen matter as if it had been written alone; the rest wait for their offer."""
+        chosen, rest = queued[index], [m for i, m in enumerate(queued) if i != index]
+        if rest:
+            await asyncio.to_thread(self.store.set_pending_matters, cid, {"stage": "queued", "matters": rest})
+        decision = await self._safe_decide(chosen, desk, turn.history, turn.language)
+        return chosen, decision
+
+    async def _offer_next_matter(self, inbound: Inbound, language: str) -> list[Reply]:
+        """A ticket was filed: offer the next matter the person raised with it, if any."""
+        cid = inbound.conversation_id
+        pending = await asyncio.to_thread(self.store.pending_matters, cid)
+        queued = [str(m) for m in (pending or {}).get("matters") or []]
+        if not pending or pending.get("stage") != "queued" or not queued:
+            return []
+        await asyncio.to_thread(self.store.set_pending_matters, cid, {"stage": "offer", "matters": queued})
+        text, buttons = matters.offer_next(inbound.desk, queued[0], language)
+        return [Reply(text, buttons, source=matters.SOURCE_OFFER)]
 
     @staticmethod
     def _check_in_due(text: str, turn: Turn, decision: Decision | None) -> bool:
@@ -283,6 +359,8 @@ class Gateway:
                 signals.handoff = "crisis" if "crisis" in (reason, signals.handoff) else reason
             if custom.get("urgent_ticket"):
                 signals.tickets.append(str(custom["urgent_ticket"])[:40])
+            if custom.get("ticket_filed"):
+                signals.filed.append(str(custom["ticket_filed"])[:40])
             if item.text:
                 replies.append(Reply(item.text, item.buttons))
         return replies, signals

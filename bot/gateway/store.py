@@ -52,6 +52,8 @@ class Turn:
     asked_before_check_in: Reply | None = None
     """When it did: the bot's own question of that answer, if it asked one (a form question with its
     buttons). A no to the check-in must not be taken as the answer to it, so it is asked again."""
+    pending_matters: dict[str, Any] | None = None
+    """Several matters raised together, being taken one by one (bot/gateway/matters.py)."""
     bot_asked: bool = False
     """The bot's last reply to the previous message asked something (a form question, "是吗？"): a
     short message now is most likely its answer."""
@@ -218,6 +220,7 @@ class GatewayStore:
         return Turn(
             handoff=conversation.handoff,
             bot_reset_pending=conversation.bot_reset_pending,
+            pending_matters=conversation.pending_matters or None,
             language=lang.normalise_language(conversation.language),
             history=[text for _, text in recent],
             last_check_in=None if last is None else as_utc(last[1]),
@@ -256,6 +259,19 @@ class GatewayStore:
     def conversation(self, conversation_id: str) -> Conversation | None:
         with self.sessions() as session:
             return session.get(Conversation, conversation_id)
+
+    def set_pending_matters(self, conversation_id: str, pending: dict[str, Any] | None) -> None:
+        """Keep (or clear, with None) the matters still to be taken in this conversation."""
+        with self.sessions() as session:
+            session.execute(
+                update(Conversation).where(Conversation.id == conversation_id).values(pending_matters=pending)
+            )
+            session.commit()
+
+    def pending_matters(self, conversation_id: str) -> dict[str, Any] | None:
+        with self.sessions() as session:
+            value = session.scalar(select(Conversation.pending_matters).where(Conversation.id == conversation_id))
+            return value if isinstance(value, dict) else None
 
     def language(self, conversation_id: str) -> str:
         """The conversation's language (the default for an unknown conversation)."""

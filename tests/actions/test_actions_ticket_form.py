@@ -369,7 +369,8 @@ async def test_submit_opens_the_ticket_and_tells_its_number_and_response_time(
     assert ticket.idempotency_key.startswith("ticket:m-origin:")
     assert "向阳小区[门牌]" in ticket.summary_redacted or "向阳小区7栋" in ticket.summary_redacted
     assert ticket.sla_first_response_due == clock.now + (ticket.sla_resolution_due - clock.now) * 24 / 120
-    assert responses(dispatcher) == ["utter_ticket_created"]
+    assert responses(dispatcher) == ["utter_ticket_created", None]
+    assert customs(dispatcher) == [{"ticket_filed": ticket.number}]  # the gateway offers the next matter
     assert dispatcher.messages[0]["ticket_no"] == ticket.number and dispatcher.messages[0]["eta"] == "1天"
     assert [line.sender for line in store.transcript(ticket.id)] == ["person", "bot"]
     slots = slot_values(events)
@@ -385,7 +386,7 @@ async def test_a_ticket_whose_request_was_close_to_the_crisis_bar_is_high_priori
     )
     [ticket] = store.tickets_for_conversation("12345:web:u1")
     assert ticket.priority == "high" and ticket.triage_signals["check_in"] == "check-in:0.31"
-    assert responses(dispatcher) == ["utter_ticket_created"]  # the person is told nothing different
+    assert responses(dispatcher) == ["utter_ticket_created", None]  # the person is told nothing different
 
     # without the signal the same ticket is ordinary; an urgent category stays urgent with it
     await ActionSubmitTicket(store=store, clock=clock).run(
@@ -417,8 +418,8 @@ async def test_an_urgent_youth_ticket_with_consented_contact(make_tracker, dispa
     assert ticket.priority == "urgent"
     [contact] = store.contacts(ticket.id)
     assert (contact.kind, contact.masked_value) == ("phone", "138****5678")
-    assert responses(dispatcher) == ["utter_ticket_created", "utter_ticket_urgent_note", None]
-    assert customs(dispatcher) == [{"urgent_ticket": ticket.number}]
+    assert responses(dispatcher) == ["utter_ticket_created", "utter_ticket_urgent_note", None, None]
+    assert customs(dispatcher) == [{"urgent_ticket": ticket.number}, {"ticket_filed": ticket.number}]
 
 
 async def test_no_contact_is_stored_without_consent(make_tracker, dispatcher, domain, store, clock):
@@ -436,7 +437,7 @@ async def test_out_of_hours_the_ticket_says_when_staff_are_back(make_tracker, di
 
     await ActionSubmitTicket(store=store, clock=lambda: NIGHT).run(dispatcher, tracker, domain)
 
-    assert responses(dispatcher) == ["utter_ticket_created_off_hours"]
+    assert responses(dispatcher) == ["utter_ticket_created_off_hours", None]
     assert dispatcher.messages[0]["staff_hours"] == "09:00-18:00"
     [ticket] = store.tickets_for_conversation(YOUTH)
     assert ticket.triage_signals["callback_time"] == "明天放学后"

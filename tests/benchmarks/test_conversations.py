@@ -16,9 +16,10 @@ from benchmarks.conversations import RECORD_HEADER, Target, main, record, run_co
 SCHEMA = """
 CREATE TABLE tickets (id INTEGER PRIMARY KEY, number TEXT, route TEXT, summary_redacted TEXT,
                       triage_signals TEXT, conversation_id TEXT);
-CREATE TABLE gw_outbound (id INTEGER PRIMARY KEY, conversation_id TEXT, source TEXT);
+CREATE TABLE gw_outbound (id INTEGER PRIMARY KEY, conversation_id TEXT, inbound_id INTEGER, source TEXT);
 CREATE TABLE gw_inbound (id INTEGER PRIMARY KEY, conversation_id TEXT, safety TEXT);
 CREATE TABLE gw_conversations (id TEXT PRIMARY KEY, handoff_reason TEXT);
+CREATE TABLE ticket_contacts (id INTEGER PRIMARY KEY, ticket_id INTEGER, value TEXT);
 """
 
 

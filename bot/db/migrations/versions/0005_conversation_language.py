@@ -2,7 +2,7 @@
 
 Revision ID: 0005_conversation_language
 Revises: 0004_lessons
-Create Date: 2026-12-10
+Create Date: 2026-12-07
 
 Model: bot/gateway/models.py `Conversation.language`, set by the gateway from every inbound message
 (bot/language.py). Existing conversations are Simplified Chinese, the default.
