@@ -58,3 +58,17 @@ def truncate(text: str, limit: int = MAX_MESSAGE_CHARS) -> tuple[str, bool]:
 def has_words(text: str) -> bool:
     """True when the text has at least one letter or digit (not just emoji, punctuation or symbols)."""
     return any(unicodedata.category(ch)[0] in ("L", "N") for ch in text)
+
+
+_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)?")
+
+
+def length_units(text: str | None) -> int:
+    """How long a message is to a reader, across scripts: Han characters plus Latin words (and numbers).
+
+    "since last month" is 3, "上个月开始的" is 6: a character count would make English look five times
+    longer than the same answer in Chinese.
+    """
+    value = text or ""
+    return len(_HAN.findall(value)) + len(_LATIN_WORD.findall(value))

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from bot.crisis_words import CHECK_IN_QUESTION as QUESTION
-from bot.text import normalise
+from bot.text import length_units, normalise
 from bot.triage.decision import CHECK_IN_ANSWER_SIGNAL as ANSWER_SIGNAL
 from bot.triage.decision import CHECK_IN_SIGNAL, Decision
 from bot.triage.replies import vague_question
@@ -51,8 +51,8 @@ EVERY = timedelta(hours=1)
 """At most one check-in per conversation per this interval."""
 ANSWER_WINDOW = timedelta(minutes=30)
 """The next message counts as the answer only if it comes within this time."""
-SHORT_ANSWER_CHARS = 20
-"""A message this short (without spaces) right after a question of the bot is its answer ("上个月",
+SHORT_ANSWER_UNITS = 20
+"""A message this short (Han characters + Latin words: `bot.text.length_units`) right after a question of the bot is its answer ("上个月",
 "since last month", "先说电梯吧"): never a reason for the check-in, whatever its crisis score."""
 MAX_ANSWER_CHARS = 16
 """Longer messages are not read as yes/no: the safety screen reads them like any other."""
@@ -153,4 +153,4 @@ def proportionate(
 
 def short_answer(text: str, bot_asked: bool) -> bool:
     """Is this message a short answer to the bot's own question (not a reason to ask about self-harm)?"""
-    return bot_asked and len(re.sub(r"\s+", "", text or "")) <= SHORT_ANSWER_CHARS
+    return bot_asked and length_units(text) <= SHORT_ANSWER_UNITS

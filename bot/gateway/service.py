@@ -42,6 +42,7 @@ from bot.gateway.rasa_client import BotReply, RasaClient, RasaUnavailable
 from bot.gateway.store import GatewayStore, Reply, Turn, conversation_key
 from bot.intake.hours import back_on_duty
 from bot.privacy import mask
+from bot.text import length_units
 from bot.triage.decision import METADATA_KEY, Decision
 from bot.triage.replies import crisis_reply
 from bot.triage.vocabulary import CRISIS_CHANNEL, Route
@@ -201,6 +202,7 @@ class Gateway:
         if route is None:
             taken = await self._take_matters(inbound, text, turn, decision)
             if isinstance(taken, Outcome):
+                taken.safety = safety
                 return taken
             if taken is not None:
                 rasa_text, decision = taken
@@ -256,7 +258,7 @@ class Gateway:
                 index = matters.read_choice(text, queued)
                 if (
                     index is None
-                    and len(text) <= check_in.SHORT_ANSWER_CHARS
+                    and length_units(text) <= check_in.SHORT_ANSWER_UNITS
                     and matters.read_yes_no(text) is not False
                 ):
                     index = 0  # "嗯", "ok": start with the first

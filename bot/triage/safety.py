@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.text import length_units
 from bot.triage.catalogue import Catalogue
 from bot.triage.decision import CHECK_IN_SIGNAL
 from bot.triage.lexicon import LexiconHit, SafetyLexicon
@@ -235,10 +236,15 @@ class SafetyScreen:
             threshold = t.crisis_threshold_after_history
             signals += ["history", *history.signals]
         lookalike = evidence.lookalike_margin >= t.lookalike_margin
-        crisis_learned = evidence.crisis >= threshold and not lookalike
+        score = evidence.crisis
+        if context is not None and length_units(text) <= t.short_in_context_units and context.crisis < score:
+            # a fragment inside a conversation ("今天早上就没了" answering "since when?"): read with it
+            score = context.crisis
+            signals.append(f"short-in-context:{evidence.crisis:.2f}->{context.crisis:.2f}")
+        crisis_learned = score >= threshold and not lookalike
         if crisis_lexicon or crisis_learned:
             if crisis_learned:
-                signals.append(f"embedding:{evidence.crisis:.2f}")
+                signals.append(f"embedding:{score:.2f}")
             score = 1.0 if crisis_lexicon else evidence.crisis
             return SafetyResult(
                 Route.CRISIS, CRISIS_CHANNEL, score, tuple(signals), None, evidence.crisis, evidence.emergency
@@ -252,9 +258,9 @@ class SafetyScreen:
             )
         result = self._emergency(text, hits, evidence)
         wordy = len(text.replace(" ", "")) >= t.check_in_min_chars
-        if result.route is None and not lookalike and wordy and evidence.crisis >= t.check_in_threshold:
+        if result.route is None and not lookalike and wordy and score >= t.check_in_threshold:
             # not a crisis, but close: the gateway adds a gentle check-in with 12356 to the answer
-            return replace(result, signals=(*result.signals, f"{CHECK_IN_SIGNAL}:{evidence.crisis:.2f}"))
+            return replace(result, signals=(*result.signals, f"{CHECK_IN_SIGNAL}:{score:.2f}"))
         return result
 
     def _emergency(self, text: str, hits: Sequence[LexiconHit], evidence: Evidence) -> SafetyResult:

@@ -124,3 +124,19 @@ def test_a_message_too_short_to_go_on_gets_no_check_in(screen: SafetyScreen) -> 
 
 def test_the_check_in_bar_is_below_the_crisis_bar() -> None:
     assert 0 < T.check_in_threshold < T.crisis_threshold_after_history < T.crisis_threshold
+
+
+def test_a_short_message_inside_a_conversation_is_read_with_it(screen: SafetyScreen) -> None:
+    """ "今天早上就没了" answering "since when?" in a report of a missing manhole cover: alone it reads
+    like a farewell (high learned score); read with the conversation it is ordinary. No crisis, and no
+    check-in either. Crisis words still flag it, and a long message keeps its own score."""
+    alone = Evidence(0.9, quiet().emergency)
+    calm_conversation = Evidence(T.check_in_threshold - 0.05, quiet().emergency)
+    result = screen.screen("今天早上就没了", alone, context=calm_conversation)
+    assert result.route is None and not any(s.startswith("check-in:") for s in result.signals)
+    assert screen.screen("今天早上就没了", alone).route is Route.CRISIS  # no conversation around it
+    assert screen.screen("不想活了", alone, context=calm_conversation).route is Route.CRISIS  # a crisis word
+    long = "今天早上就没了，我也撑不下去了，对不起大家，这段时间真的太累了，谢谢你们一直以来的照顾"
+    assert screen.screen(long, alone, context=calm_conversation).route is Route.CRISIS
+    worried = Evidence(T.crisis_threshold + 0.01, quiet().emergency)
+    assert screen.screen("今天早上就没了", alone, context=worried).route is Route.CRISIS  # the conversation agrees
