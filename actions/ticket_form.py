@@ -35,6 +35,7 @@ from actions.common import (
     ticket_store,
 )
 from actions.safety import crisis_payload, open_crisis_ticket, record_emergency, respond_to_emergency
+from bot.text import reads_as_question
 from bot.triage.vocabulary import Route
 
 if TYPE_CHECKING:
@@ -274,6 +275,8 @@ class ValidateTicketForm(FormValidationAction):
             return await self._stop_for_safety(decision, slot, dispatcher, tracker)
         if decision.route not in (Route.FAQ, Route.REFER, Route.DECLINE) or not decision.reply:
             return None
+        if not reads_as_question(text):
+            return None  # a statement ("厦门思明区，曾厝垵附近") answers the question, whatever it reads like alone
         dispatcher.utter_message(text=decision.reply)
         await self._record_digression(decision, text, tracker)
         dispatcher.utter_message(response="utter_form_continue")

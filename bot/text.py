@@ -72,3 +72,16 @@ def length_units(text: str | None) -> int:
     """
     value = text or ""
     return len(_HAN.findall(value)) + len(_LATIN_WORD.findall(value))
+
+
+_QUESTION = re.compile(
+    r"[?？]|吗|嗎|呢|么|麼|怎么|怎麼|如何|为什么|為什麼|是否|能不能|可不可以|会不会|會不會|有没有|有沒有|多久|几点|幾點|哪里|哪裡|谁|誰"
+    r"|\b(what|how|why|when|where|who|can|could|will|would|do|does|is|are)\b.*\b(you|i|it|my|the|this|they)\b",
+    re.IGNORECASE,
+)
+
+
+def reads_as_question(text: str | None) -> bool:
+    """Does the message ask something ("会告诉房东吗", "how long will it take?") rather than state it
+    ("厦门思明区，曾厝垵附近")? A statement in the middle of a form is its answer, not a digression."""
+    return bool(_QUESTION.search(text or ""))

@@ -1,5 +1,7 @@
 """bot.text: the one normalisation every stage shares."""
 
+import pytest
+
 from bot import text
 
 
@@ -29,3 +31,25 @@ def test_has_words_tells_emoji_only_from_text() -> None:
     assert not text.has_words("😭😭👍!!")
     assert text.has_words("😭 路灯坏了")
     assert text.has_words("110")
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["会告诉房东吗", "你们几点下班", "btw will the bar see my name??", "how long will it take", "社保断缴了怎么补"],
+)
+def test_questions_read_as_questions(message: str) -> None:
+    assert text.reads_as_question(message)
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["厦门思明区，曾厝垵附近", "Chaoyang district, Jianguo Road 88", "上个月开始的", "the bar is called Blue Moon"],
+)
+def test_statements_do_not(message: str) -> None:
+    assert not text.reads_as_question(message)
+
+
+def test_length_units_count_han_characters_and_latin_words() -> None:
+    assert text.length_units("since last month") == 3
+    assert text.length_units("上个月开始的") == 6
+    assert text.length_units("Jianguo Road 88号") == 4

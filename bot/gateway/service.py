@@ -277,7 +277,10 @@ class Gateway:
         if len(parts) < 2:
             return None
         decided = await asyncio.gather(*(self._safe_decide(p, desk, turn.history, language) for p in parts))
-        categories = [d.category if d is not None and d.route is Route.TICKET else None for d in decided]
+        # a part read alone can look like something else ("我八十多了…下不了楼" alone nears the crisis bar);
+        # when the person said there are several matters, such a part keeps the whole message's category
+        fallback = decision.category if matters.says_several(text) else None
+        categories = [d.category if d is not None and d.route is Route.TICKET else fallback for d in decided]
         if not matters.several(parts, categories, text):
             return None
         await asyncio.to_thread(self.store.set_pending_matters, cid, {"stage": "choose", "matters": parts})

@@ -164,6 +164,23 @@ async def test_a_new_request_with_another_route_is_answered_and_the_question_ask
     assert (record.route, record.status) == ("refer", "referred")
 
 
+@pytest.mark.parametrize(
+    "text", ["廈門思明區，店面在曾厝垵附近", "Chaoyang district, Jianguo Road 88, the bar downstairs"]
+)
+async def test_a_statement_is_the_answer_even_when_it_reads_like_another_route_alone(
+    text, answer, dispatcher, domain, store
+):
+    """A place read alone may look like a consumer complaint (refer 12315): stated in answer to "where",
+    it is the answer, not a digression."""
+    decision = decided(route="refer", channel="12315", entry_id="consumer", reply="消费投诉请拨打12315。")
+    tracker = answer("problem_where", text, intent="describe_problem", decision=decision)
+
+    result = await ValidateTicketForm(store=store).validate_problem_where(text, dispatcher, tracker, domain)
+
+    assert result == {"problem_where": text}
+    assert dispatcher.messages == []
+
+
 async def test_a_long_answer_that_is_still_the_same_matter_is_kept(answer, dispatcher, domain, store):
     decision = decided(route="ticket", category="urban_management")
     text = "就在光明街道向阳小区七栋后面那条小路上"
