@@ -20,10 +20,12 @@ from actions.common import (
     clear_form_events,
     concern_signals,
     desk_of,
+    language_of,
     message_origin,
     ticket_store,
     transcript,
 )
+from bot.intake.hours import back_on_duty
 
 if TYPE_CHECKING:
     from bot.tickets.repository import TicketStore
@@ -49,7 +51,11 @@ class ActionHandoff(Action):
         if number:
             dispatcher.utter_message(response="utter_handoff_with_ticket", ticket_no=number)
             events.append(SlotSet("last_ticket", number))
-        dispatcher.utter_message(response="utter_handoff")
+        back_at = back_on_duty(desk_of(tracker), language_of(tracker))
+        if back_at is None:
+            dispatcher.utter_message(response="utter_handoff")
+        else:  # nobody on duty: say so and when they are back; the conversation still waits for them
+            dispatcher.utter_message(response="utter_handoff_off_hours", back_at=back_at)
         dispatcher.utter_message(json_message={"handoff": True, "reason": "asked"})
         if tracker.active_loop_name:
             events.append(ActiveLoop(None))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action, Tracker
@@ -30,6 +31,7 @@ from actions.common import (
     transcript,
 )
 from bot.crisis_words import CHECK_IN_QUESTION
+from bot.intake.hours import back_on_duty
 from bot.language import is_english
 from bot.triage.decision import CHECK_IN_ANSWER_SIGNAL
 from bot.triage.vocabulary import CRISIS_CHANNEL, Route
@@ -40,16 +42,33 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def respond_to_crisis(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+def utter_crisis_answer(
+    dispatcher: CollectingDispatcher, tracker: Tracker, already: bool = False, now: datetime | None = None
+) -> None:
+    """The crisis answer (`already`: the short one of every later message), true about who is coming:
+    in staff hours a person has been asked to join; out of them staff are offline until `back_at`,
+    and the 24-hour line comes first (the alert and the urgent ticket go out either way)."""
+    back_at = back_on_duty(desk_of(tracker), language_of(tracker), now)
+    if back_at is None:
+        dispatcher.utter_message(response="utter_crisis_stay" if already else "utter_crisis")
+    else:
+        response = "utter_crisis_stay_off_hours" if already else "utter_crisis_off_hours"
+        dispatcher.utter_message(response=response, back_at=back_at)
+
+
+def respond_to_crisis(
+    dispatcher: CollectingDispatcher, tracker: Tracker, now: datetime | None = None
+) -> list[EventType]:
     """Answers a crisis message and returns the events that keep the person with a human.
 
     The first time: the full answer (12356, 110/120, 12355 on the youth desk) from `utter_crisis`.
     Afterwards (in_crisis already set): a short message that stays with the person and repeats
-    the numbers. Never a goodbye. Sets `handoff` (the gateway brings in on-duty staff) and
+    the numbers. Out of the desk's staff hours both say that staff are offline and when they are
+    back, and put the 24-hour line first: the product never promises a person nobody can send. Never a goodbye. Sets `handoff` (the gateway brings in on-duty staff) and
     deactivates any active form and empties its slots.
     """
     already = tracker.get_slot("in_crisis") is True
-    dispatcher.utter_message(response="utter_crisis_stay" if already else "utter_crisis")
+    utter_crisis_answer(dispatcher, tracker, already, now)
     events: list[EventType] = [ActiveLoop(None)] if tracker.active_loop_name else []
     events.extend(clear_form_events(tracker))  # a half-filled form does not come back after a crisis
     wanted = {"in_crisis": True, "handoff": True, "route": "crisis", "channel": CRISIS_CHANNEL}

@@ -34,7 +34,13 @@ from actions.common import (
     record_decision,
     ticket_store,
 )
-from actions.safety import crisis_payload, open_crisis_ticket, record_emergency, respond_to_emergency
+from actions.safety import (
+    crisis_payload,
+    open_crisis_ticket,
+    record_emergency,
+    respond_to_emergency,
+    utter_crisis_answer,
+)
 from bot.text import reads_as_question
 from bot.triage.vocabulary import Route
 
@@ -301,7 +307,7 @@ class ValidateTicketForm(FormValidationAction):
         except Exception:
             logger.exception("ticket store unavailable inside the form")
         if route == "crisis":
-            dispatcher.utter_message(response="utter_crisis")
+            utter_crisis_answer(dispatcher, tracker)
             number = await asyncio.to_thread(open_crisis_ticket, tracker, store, {"source": "form"}) if store else None
             dispatcher.utter_message(json_message=crisis_payload(number))
             return {

@@ -15,21 +15,31 @@ CHECK_IN_QUESTION = "最近有没有过伤害自己、或者不想活下去的�
 """The check-in question itself: direct, as crisis-line guidance recommends (asking does not plant the idea)."""
 
 
-def crisis_fallback(desk: str, language: str = DEFAULT) -> str:
-    """Said when a crisis is detected; must work even when every backend is down."""
+def crisis_fallback(desk: str, language: str = DEFAULT, back_at: str | None = None) -> str:
+    """Said when a crisis is detected; must work even when every backend is down. `back_at` when no
+    staff are on duty ("明天09:00"): then it says so instead of promising a person."""
     if is_english(language):
         youth_en = f", or {title_en(desk)}" if is_youth(desk) else ""
+        coming = (
+            "I have asked the staff on duty to come and be with you. Please stay here; we are here with you."
+            if back_at is None
+            else f"Our staff are offline right now (back at {back_at}); your message is waiting for them. "
+            "Please call 12356 now; we are here with you."
+        )
         return (
             "I care about your safety right now, and you are not alone. If you are in danger or have already hurt "
             "yourself, please call 110 (police) or 120 (ambulance) now. If you want to talk to someone, you can "
-            f"call 12356, the psychological assistance hotline, at any time{youth_en}. I have asked the staff on "
-            "duty to come and be with you. Please stay here; we are here with you."
+            f"call 12356, the psychological assistance hotline (24 hours), at any time{youth_en}. {coming}"
         )
     youth = f"、{profile(desk).title}" if is_youth(desk) else ""
+    coming = (
+        "我已经请值班的工作人员来陪你，请留在这里，我们会一直在。"
+        if back_at is None
+        else f"现在工作人员不在线（{back_at}上班），你的情况已经留给他们；请先拨打12356，我们会一直在这里。"
+    )
     return (
         "我很在意你现在的安全，你不是一个人。如果你有危险或已经伤害了自己，请马上拨打110或120。"
-        f"想找人说说话，可以随时拨打12356心理援助热线{youth}。"
-        "我已经请值班的工作人员来陪你，请留在这里，我们会一直在。"
+        f"想找人说说话，可以随时拨打12356心理援助热线（24小时）{youth}。{coming}"
     )
 
 
@@ -45,15 +55,22 @@ def emergency_fallback(channel: str, language: str = DEFAULT) -> str:
     return f"请立即拨打{names.get(channel, channel)}！紧急情况请先打电话，我们在这里等你，处理完可以再来留言。"
 
 
-def handoff_crisis_reminder(desk: str, language: str = DEFAULT) -> str:
+def handoff_crisis_reminder(desk: str, language: str = DEFAULT, back_at: str | None = None) -> str:
+    """While a crisis waits for staff; out of hours (`back_at`) it says they are offline, not coming."""
     if is_english(language):
         youth_en = f" or {profile(desk).phone}" if is_youth(desk) else ""
+        lead = (
+            "A member of staff is on the way. While you wait,"
+            if back_at is None
+            else f"Our staff are offline right now (back at {back_at}). Meanwhile,"
+        )
         return (
-            "A member of staff is on the way. While you wait, if you feel in danger, call 110 (police) or 120 "
-            f"(ambulance) now; you can also call 12356, the psychological assistance hotline{youth_en}."
+            f"{lead} if you feel in danger, call 110 (police) or 120 (ambulance) now; you can also call 12356, "
+            f"the psychological assistance hotline (24 hours){youth_en}."
         )
     youth = f"或{profile(desk).phone}" if is_youth(desk) else ""
-    return "工作人员正在赶来。等待时如果感到危险，请马上拨打110或120，也可以拨打12356" + youth + "。"
+    lead = "工作人员正在赶来。等待时" if back_at is None else f"工作人员现在不在线（{back_at}上班）。这段时间"
+    return f"{lead}如果感到危险，请马上拨打110或120，也可以拨打12356（24小时）{youth}。"
 
 
 def _english(language: str | None) -> bool:

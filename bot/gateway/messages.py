@@ -64,8 +64,15 @@ def too_long(desk: str, limit: int, language: str = DEFAULT) -> str:
     return f"{you(desk)}的消息很长，我先读了前{limit}个字。如有遗漏，可以分几条再补充。"
 
 
-def handed_to_staff(desk: str, language: str = DEFAULT) -> str:
+def handed_to_staff(desk: str, language: str = DEFAULT, back_at: str | None = None) -> str:
+    """While a human owns the conversation; out of hours (`back_at`) the message waits for them."""
     if is_english(language):
+        who = "a counsellor" if is_youth(desk) else "a member of staff"
+        if back_at is not None:
+            return (
+                f"Your message is with us for {who}; staff are offline right now and will see it when they are "
+                f"back at {back_at}. In an emergency, call 110 (police) or 120 (ambulance)."
+            )
         if is_youth(desk):
             return (
                 "Your message has gone to a counsellor. Hang on, someone will reply as soon as they can. "
@@ -75,6 +82,9 @@ def handed_to_staff(desk: str, language: str = DEFAULT) -> str:
             "Your message has been passed to a member of staff. Please wait; someone will reply as soon as "
             "possible. In an emergency, call 110 (police) or 120 (ambulance)."
         )
+    if back_at is not None:
+        who = "老师" if is_youth(desk) else "工作人员"
+        return f"{you(desk)}的消息已经留给{who}。{who}现在不在线，{back_at}上班后会看到并回复。紧急情况请拨打110/120。"
     if is_youth(desk):
         return "你的消息已经转给老师了，请稍等，会有人尽快回复你。紧急情况请拨打110/120。"
     return "您的消息已转给工作人员，请稍候，有人会尽快回复您。紧急情况请拨打110/120。"

@@ -181,9 +181,12 @@ class Gateway:
         if turn.handoff:
             if route is Route.CRISIS:
                 await self.alerts.crisis(inbound.desk, cid, inbound.channel, text)
-                reminder = messages.handoff_crisis_reminder(inbound.desk, language)
+                back = back_on_duty(inbound.desk, language, at=utcnow())
+                reminder = messages.handoff_crisis_reminder(inbound.desk, language, back)
                 return Outcome([Reply(reminder, source="gateway")], "to_staff", safety)
-            waiting = messages.handed_to_staff(inbound.desk, language)
+            waiting = messages.handed_to_staff(
+                inbound.desk, language, back_on_duty(inbound.desk, language, at=utcnow())
+            )
             return Outcome([Reply(waiting, source="gateway")], "to_staff", safety)
         if route is None and self._heard_no(text, turn):
             # the no answers the check-in, not the question that came before it (a form question): thank
@@ -373,6 +376,9 @@ class Gateway:
     async def _fallback(self, inbound: Inbound, decision: Decision | None, language: str) -> list[Reply]:
         if decision is not None and decision.route is Route.CRISIS:
             await self._begin_handoff(inbound.conversation_id, "crisis")
+            back = back_on_duty(inbound.desk, language, at=utcnow())
+            if back is not None:  # the engine's crisis reply promises a person: say who is (not) there
+                return [Reply(messages.crisis_fallback(inbound.desk, language, back), source="gateway")]
             return [Reply(decision.reply or messages.crisis_fallback(inbound.desk, language), source="gateway")]
         if decision is not None and decision.route is Route.EMERGENCY and decision.channel:
             return [Reply(messages.emergency_fallback(decision.channel, language), source="gateway")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from action_test_support import customs, responses, slot_values
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -213,3 +214,32 @@ async def test_a_yes_to_the_check_in_question_opens_a_ticket_with_the_gateways_r
         ("bot", check_in("12345")),
         ("person", "有"),
     ]
+
+
+@pytest.mark.parametrize("desk", ["12345", "12355"])
+async def test_out_of_staff_hours_the_crisis_answer_promises_no_person(make_tracker, dispatcher, desk, monkeypatch):
+    """At 03:00 China time with staff on 09:00-18:00: the answer says staff are offline and when they are
+    back (the 24-hour line first), never that a person is joining; in hours it is the usual answer."""
+    from datetime import UTC, datetime
+
+    from actions.safety import respond_to_crisis
+
+    monkeypatch.setenv("FRONTDOOR_STAFF_HOURS", f"{desk}=09:00-18:00")
+    night = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
+    sender = f"{desk}:test:night"
+    respond_to_crisis(dispatcher, make_tracker("我不想活了", intent="crisis", sender_id=sender), night)
+    assert dispatcher.messages[0]["response"] == "utter_crisis_off_hours"
+    assert dispatcher.messages[0]["back_at"] == "今天09:00"
+    day = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+    respond_to_crisis(dispatcher, make_tracker("我不想活了", intent="crisis", sender_id=sender), day)
+    assert dispatcher.messages[1]["response"] == "utter_crisis"
+
+
+def test_no_crisis_or_handoff_answer_promises_a_person_out_of_hours(domain) -> None:
+    """Every variation of the off-hours answers says staff are offline and names 12356 and 110/120."""
+    for name in ("utter_crisis_off_hours", "utter_crisis_stay_off_hours", "utter_handoff_off_hours"):
+        for variation in domain["responses"][name]:
+            text = variation["text"]
+            assert "{back_at}" in text and ("110" in text)
+            assert "不在线" in text or "offline" in text
+            assert "很快会接入" not in text and "马上就来" not in text and "join very soon" not in text

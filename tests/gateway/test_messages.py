@@ -30,3 +30,16 @@ def test_the_youth_desk_is_never_addressed_as_nin(say: Callable[[str], str]) -> 
 def test_the_polite_form_stays_on_12345() -> None:
     assert "您" in messages.handed_to_staff("12345") and "你" in messages.handed_to_staff("12355")
     assert "老师" in messages.handed_to_staff("12355")
+
+
+@pytest.mark.parametrize("desk", ["12345", "12355"])
+@pytest.mark.parametrize("language", ["zh-Hans", "en"])
+def test_out_of_hours_no_gateway_message_promises_a_person(desk: str, language: str) -> None:
+    """With staff offline until 09:00 the crisis fallback, the crisis reminder and the waiting message say
+    so and name when they are back; in hours they say a person is coming."""
+    back = "09:00 tomorrow" if language == "en" else "明天09:00"
+    for say in (messages.crisis_fallback, messages.handoff_crisis_reminder, messages.handed_to_staff):
+        text = say(desk, language, back)
+        assert back in text and ("不在线" in text or "offline" in text), say.__name__
+        assert "正在赶来" not in text and "on the way" not in text and "请值班" not in text
+    assert "12356" in messages.crisis_fallback(desk, language, back)
