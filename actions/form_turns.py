@@ -115,11 +115,13 @@ class ActionCancelTicketForm(Action):
             else:
                 kind = cancel_kind(text)
                 if kind == "soft" and slot in SOFT_NO:
-                    return [*(SlotSet(k, v) for k, v in SOFT_NO[slot].items()), FollowupAction(FORM_NAME)]
+                    no = [SlotSet(k, v) for k, v in SOFT_NO[slot].items()]
+                    return [ActiveLoop(FORM_NAME), *no, FollowupAction(FORM_NAME)]
                 keep = kind is None
             if keep and tracker.active_loop_name == FORM_NAME:
+                # Rasa wants this action to set the loop in every rule: it keeps the form on
                 validator = ValidateTicketForm(store=self._store, clock=self._clock)
-                return await hear_as_answer(validator, text, dispatcher, tracker, domain)
+                return [ActiveLoop(FORM_NAME), *await hear_as_answer(validator, text, dispatcher, tracker, domain)]
         dispatcher.utter_message(response="utter_ticket_cancelled")
         return [ActiveLoop(None), *clear_form_events(tracker), SlotSet("route", None)]
 
