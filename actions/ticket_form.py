@@ -185,6 +185,13 @@ class ValidateTicketForm(FormValidationAction):
             digression = await self._digression(text, slot, dispatcher, tracker)
             if digression is not None:
                 return digression
+        from bot.intake.cancel import is_redirect_only
+
+        if is_redirect_only(text):  # "不是这个意思", "wait": the same question once more, once
+            if tracker.get_slot("ticket_reasked") != slot:
+                dispatcher.utter_message(response="utter_form_go_on")
+                return {slot: None, "ticket_reasked": slot}
+            return {slot: NOT_GIVEN[slot]}
         return {slot: text}
 
     # -- contact, with consent ---------------------------------------------------------------

@@ -199,3 +199,14 @@ async def test_a_real_pleasantry_gets_its_reply_and_the_question_again(
 ):
     events = await ActionFormAside().run(dispatcher, in_form("problem_where", text, intent=intent), domain)
     assert responses(dispatcher) == [reply] and events == []
+
+
+async def test_a_redirect_nlu_calls_an_answer_is_asked_again_once_too(in_form, dispatcher, domain):
+    validator = ValidateTicketForm()
+    first = await validator.validate_problem_where(
+        "不是这个意思", dispatcher, in_form("problem_where", "不是这个意思", intent="inform"), domain
+    )
+    assert first == {"problem_where": None, "ticket_reasked": "problem_where"}
+    assert responses(dispatcher) == ["utter_form_go_on"]
+    tracker = in_form("problem_where", "等一下", intent="inform", slots={"ticket_reasked": "problem_where"})
+    assert await validator.validate_problem_where("等一下", dispatcher, tracker, domain) == {"problem_where": "未说明"}
