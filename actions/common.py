@@ -185,6 +185,7 @@ FORM_SLOTS: tuple[str, ...] = (
     "ticket_confirmed",
     "ticket_editing",
     "ticket_abort",
+    "ticket_reasked",
     "ticket_origin",
     "ticket_concern",
 )

@@ -192,6 +192,13 @@ class ValidateTicketForm(FormValidationAction):
             digression = await self._digression(text, slot, dispatcher, tracker)
             if digression is not None:
                 return digression
+        from bot.intake.cancel import is_redirect_only
+
+        if is_redirect_only(text):  # "不是这个意思", "wait": the same question once more, once
+            if tracker.get_slot("ticket_reasked") != slot:
+                dispatcher.utter_message(response="utter_form_go_on")
+                return {slot: None, "ticket_reasked": slot}
+            return {slot: NOT_GIVEN[slot]}
         return {slot: text}
 
     # -- contact, with consent ---------------------------------------------------------------
@@ -239,9 +246,13 @@ class ValidateTicketForm(FormValidationAction):
 
     # -- summary, corrections --------------------------------------------------------------------
 
-    def validate_ticket_confirmed(
+    async def validate_ticket_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        """确认 / 修改, a correction typed at the summary (added to the description), or a question
+        ("btw will the bar see my name??"): answered, then the summary is shown once more."""
+        from bot.intake.cancel import is_question, is_redirect_only
+
         if value is True:
             return {"ticket_confirmed": True}
         if value is False:
@@ -249,9 +260,28 @@ class ValidateTicketForm(FormValidationAction):
         text = _clean(value)
         if text is None:
             return {"ticket_confirmed": None}
+        if is_redirect_only(text):  # "不是这个意思", "wait": something is to change
+            return {"ticket_confirmed": None, "ticket_editing": True}
         what = str(tracker.get_slot("problem_what") or "").strip()
+        if is_question(text):
+            return await self._question_at_summary(text, what, dispatcher, tracker)
         dispatcher.utter_message(response="utter_correction_added")
         return {"ticket_confirmed": None, "problem_what": f"{what}\n补充：{text}" if what else text}
+
+    async def _question_at_summary(
+        self, text: str, what: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """A question asked at the summary is not a correction: the engine's answer when it has one
+        (FAQ, referral, decline); else it goes on the ticket for staff, and the person is told so."""
+        decision = gateway_decision(tracker)
+        if decision is not None and decision.is_safety:
+            return await self._stop_for_safety(decision, "ticket_confirmed", dispatcher, tracker)
+        if decision is not None and decision.route in (Route.FAQ, Route.REFER, Route.DECLINE) and decision.reply:
+            dispatcher.utter_message(text=decision.reply)
+            await self._record_digression(decision, text, tracker)
+            return {"ticket_confirmed": None}
+        dispatcher.utter_message(response="utter_form_question_noted")
+        return {"ticket_confirmed": None, "problem_what": f"{what}\n群众提问：{text}" if what else text}
 
     def validate_ticket_edit(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

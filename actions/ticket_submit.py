@@ -1,4 +1,5 @@
-"""The end of the ticket form: open the ticket (with what the person agreed to), or cancel politely."""
+"""The end of the ticket form: open the ticket (with what the person agreed to). Cancelling it is
+`action_cancel_ticket_form` (actions/form_turns.py, imported here for the callers that know it here)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
@@ -22,6 +23,7 @@ from actions.common import (
     ticket_store,
     transcript,
 )
+from actions.form_turns import ActionCancelTicketForm
 from actions.ticket_form import now_utc
 from bot.language import DEFAULT, is_english, slot_value
 
@@ -102,12 +104,4 @@ class ActionSubmitTicket(Action):
         return [*clear_form_events(tracker), SlotSet("route", None), SlotSet("last_ticket", opened.number)]
 
 
-class ActionCancelTicketForm(Action):
-    """ "取消" / "算了" in the form: stop politely; nothing is submitted."""
-
-    def name(self) -> str:
-        return "action_cancel_ticket_form"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
-        dispatcher.utter_message(response="utter_ticket_cancelled")
-        return [ActiveLoop(None), *clear_form_events(tracker), SlotSet("route", None)]
+__all__ = ["ActionCancelTicketForm", "ActionSubmitTicket", "consent_text"]

@@ -225,10 +225,7 @@ def run_conversation(client: httpx.Client, target: Target, script: Script) -> Ob
         )
         if updates.status_code == 200:
             observed.queued = [str(m.get("text") or "") for m in updates.json().get("messages") or []]
-        observed.cancelled = any(
-            e.get("event") == "action" and e.get("name") == "action_cancel_ticket_form"
-            for e in (tracker or {}).get("events") or []
-        )
+        observed.cancelled = form_was_cancelled((tracker or {}).get("events") or [])
         records = _records(target, conversation_id)
         observed.tickets = records["tickets"]
         observed.check_ins = records["check_ins"]
@@ -363,3 +360,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def form_was_cancelled(events: list[dict[str, Any]]) -> bool:
+    """action_cancel_ticket_form ended the form: it runs for every message NLU calls a cancel, and
+    keeps the form (a follow-up to it) when the words were an answer, not a giving-up."""
+    for i, event in enumerate(events):
+        if event.get("event") == "action" and event.get("name") == "action_cancel_ticket_form":
+            for after in events[i + 1 :]:
+                if after.get("event") == "active_loop":
+                    if after.get("name") is None:
+                        return True
+                    break
+                if after.get("event") in ("action", "followup", "user"):
+                    break
+    return False

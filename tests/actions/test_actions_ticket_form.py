@@ -299,14 +299,16 @@ async def test_edit_asks_which_detail_with_a_button_each(make_tracker, dispatche
 
 async def test_confirm_edit_and_correction(answer, dispatcher, domain):
     validator = ValidateTicketForm(clock=lambda: DAY)
-    assert validator.validate_ticket_confirmed(True, dispatcher, answer("ticket_confirmed", "/affirm"), domain) == {
-        "ticket_confirmed": True
-    }
-    assert validator.validate_ticket_confirmed(False, dispatcher, answer("ticket_confirmed", "/deny"), domain) == {
+    assert await validator.validate_ticket_confirmed(
+        True, dispatcher, answer("ticket_confirmed", "/affirm"), domain
+    ) == {"ticket_confirmed": True}
+    assert await validator.validate_ticket_confirmed(
+        False, dispatcher, answer("ticket_confirmed", "/deny"), domain
+    ) == {
         "ticket_confirmed": None,
         "ticket_editing": True,
     }
-    corrected = validator.validate_ticket_confirmed(
+    corrected = await validator.validate_ticket_confirmed(
         "灯杆上有编号 A-17", dispatcher, answer("ticket_confirmed", "灯杆上有编号 A-17"), domain
     )
     assert corrected == {"ticket_confirmed": None, "problem_what": "小区门口的路灯坏了\n补充：灯杆上有编号 A-17"}

@@ -108,3 +108,18 @@ def test_only_an_unknown_id_stops_before_the_stack_starts(capsys: pytest.Capture
     with pytest.raises(SystemExit):
         main([str(sample), "--only", "nope"])
     assert "no conversation with id nope" in capsys.readouterr().err
+
+
+def test_only_a_form_the_cancel_action_ended_counts_as_cancelled():
+    """action_cancel_ticket_form also runs for what NLU only took for a cancel, and then keeps the form."""
+    from benchmarks.conversations import form_was_cancelled
+
+    ran = {"event": "action", "name": "action_cancel_ticket_form"}
+    ended = [ran, {"event": "active_loop", "name": None}, {"event": "slot", "name": "route", "value": None}]
+    kept = [
+        ran,
+        {"event": "slot", "name": "problem_where", "value": "先说电梯吧"},
+        {"event": "followup", "name": "ticket_form"},
+    ]
+    kept += [{"event": "action", "name": "ticket_form"}, {"event": "active_loop", "name": None}]
+    assert form_was_cancelled(ended) and not form_was_cancelled(kept) and not form_was_cancelled([])

@@ -1,0 +1,212 @@
+"""What NLU takes out of the form's hands (actions/form_turns.py): only a real cancel cancels, a cancel
+after filing tells the truth, a question at the summary is answered, an English answer is taken."""
+
+from __future__ import annotations
+
+import pytest
+from action_test_support import responses, slot_values
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.form_turns import ActionCancelRequest, ActionCancelTicketForm, ActionFormAside
+from actions.ticket_form import ValidateTicketForm
+from actions.ticket_submit import ActionSubmitTicket
+from tests.decisions import decided
+
+
+@pytest.fixture
+def in_form(make_tracker):
+    """A tracker where the form asked `slot` and the person wrote `text` (NLU's `intent`)."""
+
+    def build(slot, text, intent="cancel", slots=None, **kwargs):
+        current = {
+            "route": "ticket",
+            "requested_slot": slot,
+            "problem_what": "小区电梯经常坏",
+            "category": "urban_management",
+            **(slots or {}),
+        }
+        return make_tracker(text, intent, slots=current, active_loop="ticket_form", **kwargs)
+
+    return build
+
+
+def _loop_ended(events):
+    return any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+
+
+def _kept(events):
+    """The cancel action keeps the loop explicitly (Rasa wants it to set the loop in every rule)."""
+    return events[0] == {"event": "active_loop", "name": "ticket_form", "timestamp": None} and _follows_with_form(
+        events
+    )
+
+
+def _follows_with_form(events):
+    return events[-1] == {"event": "followup", "name": "ticket_form", "timestamp": None}
+
+
+# -- a cancel that is not one ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("slot", "text"),
+    [
+        ("problem_where", "先说电梯吧"),
+        ("problem_since", "no wait, it's Tuesday"),
+        ("problem_where", "算了不说这个了，地址是幸福路3号"),
+        ("problem_where", "不說這個了，地址是彌敦道88號"),
+    ],
+)
+async def test_not_a_cancel_keeps_the_form_and_is_heard_as_the_answer(in_form, dispatcher, domain, slot, text):
+    events = await ActionCancelTicketForm().run(dispatcher, in_form(slot, text), domain)
+
+    assert not _loop_ended(events) and "utter_ticket_cancelled" not in responses(dispatcher)
+    assert slot_values(events)[slot] == text
+    assert _kept(events)  # the form asks its next question, and validates nothing twice
+
+
+async def test_a_redirect_gets_the_same_question_once_more_once(in_form, dispatcher, domain):
+    first = await ActionCancelTicketForm().run(dispatcher, in_form("problem_since", "算了，先说另一件事"), domain)
+
+    assert responses(dispatcher) == ["utter_form_go_on"]
+    assert slot_values(first) == {"ticket_reasked": "problem_since"} and _kept(first)
+
+    again = CollectingDispatcher()
+    tracker = in_form("problem_since", "不是这个意思", slots={"ticket_reasked": "problem_since"})
+    second = await ActionCancelTicketForm().run(again, tracker, domain)
+
+    assert again.messages == []  # not a third time: the question counts as not answered
+    assert slot_values(second) == {"problem_since": "记不清", "ticket_reasked": None}
+    assert _kept(second)
+
+
+@pytest.mark.parametrize("text", ["算了，不办了", "取消", "不辦了", "算咗", "forget it", "/cancel"])
+async def test_a_real_cancel_cancels(in_form, dispatcher, domain, text):
+    events = await ActionCancelTicketForm().run(dispatcher, in_form("problem_where", text), domain)
+
+    assert responses(dispatcher) == ["utter_ticket_cancelled"]
+    assert _loop_ended(events)
+    assert slot_values(events)["problem_what"] is None and slot_values(events)["route"] is None
+
+
+async def test_a_bare_no_at_the_contact_question_is_a_no_to_it_not_to_the_ticket(in_form, dispatcher, domain):
+    events = await ActionCancelTicketForm().run(dispatcher, in_form("contact_consent", "不用了"), domain)
+
+    assert dispatcher.messages == [] and _kept(events)
+    assert slot_values(events) == {"contact_consent": False}
+    # the same words at a question the ticket needs give the ticket up
+    events = await ActionCancelTicketForm().run(dispatcher, in_form("problem_where", "不用了"), domain)
+    assert _loop_ended(events)
+
+
+async def test_a_goodbye_that_is_an_address_is_heard(in_form, dispatcher, domain):
+    """ "88" is also 拜拜 to NLU."""
+    text = "Chaoyang district, Jianguo Road 88"
+    events = await ActionCancelTicketForm().run(dispatcher, in_form("problem_where", text, intent="goodbye"), domain)
+    assert slot_values(events)["problem_where"] == text and _kept(events)
+
+    bye = await ActionCancelTicketForm().run(
+        dispatcher, in_form("problem_where", "先这样吧，拜拜", intent="goodbye"), domain
+    )
+    assert _loop_ended(bye)
+
+
+# -- a cancel after the ticket was filed ---------------------------------------------------------------
+
+
+async def test_cancel_after_filing_tells_the_truth_and_notes_the_wish(make_tracker, dispatcher, domain, store, clock):
+    sender = "12345:web:u9"
+    filed = make_tracker(
+        "/affirm",
+        intent="affirm",
+        sender_id=sender,
+        slots={
+            "route": "ticket",
+            "category": "utilities",
+            "problem_what": "停水两天了",
+            "problem_where": "向阳小区7栋",
+            "problem_since": "前天",
+            "ticket_confirmed": True,
+            "ticket_origin": "m-origin",
+        },
+    )
+    created = slot_values(await ActionSubmitTicket(store=store, clock=clock).run(CollectingDispatcher(), filed, domain))
+    number = created["last_ticket"]
+
+    tracker = make_tracker("算了，不办了", intent="cancel", sender_id=sender, slots={"last_ticket": number})
+    await ActionCancelRequest(store=store, clock=clock).run(dispatcher, tracker, domain)
+
+    assert responses(dispatcher) == ["utter_cancel_after_ticket_noted"]
+    assert dispatcher.messages[0]["ticket_no"] == number
+    [ticket] = store.tickets_for_conversation(sender)
+    assert ticket.status == "new"  # still filed: the words say so
+    assert "算了，不办了" in store.transcript(ticket.id)[-1].text
+    said = domain["responses"]["utter_cancel_after_ticket_noted"][1]["text"]
+    assert "已经提交" in said and "转人工" in said and "取消了" not in said
+
+
+async def test_cancel_with_no_ticket_filed_is_plainly_cancelled(make_tracker, dispatcher, domain, store, clock):
+    tracker = make_tracker("算了", intent="cancel", slots={"last_ticket": "20990101-0001"})
+    await ActionCancelRequest(store=store, clock=clock).run(dispatcher, tracker, domain)
+    assert responses(dispatcher) == ["utter_cancelled"]
+
+
+# -- a question at the summary -------------------------------------------------------------------------
+
+
+async def test_a_question_at_the_summary_is_answered_not_added_to_the_description(in_form, dispatcher, domain, store):
+    text = "btw will the bar see my name??"
+    tracker = in_form("ticket_confirmed", text, intent="inform")
+
+    result = await ValidateTicketForm(store=store).validate_ticket_confirmed(text, dispatcher, tracker, domain)
+
+    assert responses(dispatcher) == ["utter_form_question_noted"]
+    assert "utter_correction_added" not in responses(dispatcher)
+    assert result == {"ticket_confirmed": None, "problem_what": f"小区电梯经常坏\n群众提问：{text}"}
+
+
+async def test_a_question_the_engine_can_answer_gets_its_answer_and_the_summary_once_more(
+    in_form, dispatcher, domain, store
+):
+    text = "登记以后多久有人联系我？"
+    decision = decided(route="faq", faq_id="response_time", reply="一般在1个工作日内联系您。")
+    tracker = in_form("ticket_confirmed", text, intent="chitchat", decision=decision)
+
+    events = await ActionFormAside(store=store).run(dispatcher, tracker, domain)
+
+    assert [m.get("text") for m in dispatcher.messages] == ["一般在1个工作日内联系您。"]
+    assert slot_values(events) == {"ticket_confirmed": None}  # the form shows the summary again, once
+    assert _follows_with_form(events)
+
+
+# -- answers NLU took for small talk ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("intent", ["greet", "thanks", "chitchat"])
+async def test_an_english_address_is_taken(in_form, dispatcher, domain, intent):
+    text = "Chaoyang district, Jianguo Road 88"
+    events = await ActionFormAside().run(dispatcher, in_form("problem_where", text, intent=intent), domain)
+
+    assert dispatcher.messages == []
+    assert slot_values(events) == {"problem_where": text} and _follows_with_form(events)
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "reply"), [("greet", "在吗", "utter_form_continue"), ("chitchat", "你几岁了", "utter_chitchat")]
+)
+async def test_a_real_pleasantry_gets_its_reply_and_the_question_again(
+    in_form, dispatcher, domain, intent, text, reply
+):
+    events = await ActionFormAside().run(dispatcher, in_form("problem_where", text, intent=intent), domain)
+    assert responses(dispatcher) == [reply] and events == []
+
+
+async def test_a_redirect_nlu_calls_an_answer_is_asked_again_once_too(in_form, dispatcher, domain):
+    validator = ValidateTicketForm()
+    first = await validator.validate_problem_where(
+        "不是这个意思", dispatcher, in_form("problem_where", "不是这个意思", intent="inform"), domain
+    )
+    assert first == {"problem_where": None, "ticket_reasked": "problem_where"}
+    assert responses(dispatcher) == ["utter_form_go_on"]
+    tracker = in_form("problem_where", "等一下", intent="inform", slots={"ticket_reasked": "problem_where"})
+    assert await validator.validate_problem_where("等一下", dispatcher, tracker, domain) == {"problem_where": "未说明"}

@@ -1,0 +1,148 @@
+"""Only an explicit giving-up cancels the ticket form (bot/intake/cancel.py); answers, redirects,
+questions and pleasantries are told apart from it."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.intake.cancel import cancel_kind, is_cancel, is_pleasantry, is_question, is_redirect_only, looks_like_answer
+
+REAL_CANCELS = [
+    # issue 17's list
+    "算了",
+    "取消",
+    "不办了",
+    "不用了",
+    "不登记了",
+    "不要了",
+    "算了不弄了",
+    "cancel",
+    "never mind",
+    "forget it",
+    "stop",
+    # Traditional and Cantonese
+    "取消",
+    "不辦了",
+    "唔使喇",
+    "算咗",
+    "不用登記了",
+    "別登記了",
+    "算咗啦，唔搞喇",
+    "算了 沒事",
+    # more writers
+    "算了，不办了",
+    "算了算了",
+    "取消吧",
+    "可以取消吗",
+    "那就不弄了吧",
+    "先不弄了",
+    "这个先不报了",
+    "不填了，太麻烦",
+    "问题已经解决了，不用了",
+    "刚才的就当我没说",
+    "不用了，谢谢",
+    "Cancel!",
+    "please cancel",
+    "I want to cancel",
+    "cancel it please",
+    "I don't want to continue",
+    "nevermind",
+    "forget about it",
+    "stop please",
+    "cancle",
+    "quit this form",
+]
+
+NOT_CANCELS = [
+    # issue 17's list
+    "算了，先说另一件事",
+    "不是这个意思",
+    "no wait, it's Tuesday",
+    "先说电梯吧",
+    "算了不说这个了，地址是幸福路3号",
+    # answers that start like a cancel, or carry its words
+    "算了，是上周二开始的",
+    "不用了，地址是人民路5号",
+    "取消的是三楼那家的装修许可吗",
+    "不是，是隔壁那栋楼",
+    "等一下，地址是建设路18号",
+    "不說這個了，地址是彌敦道88號",
+    "stop sign at the corner is broken",
+    "cancel culture at my school",
+    "Chaoyang district, Jianguo Road 88",
+    "不清楚",
+    "我不知道",
+    "停水两天了",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", REAL_CANCELS)
+def test_explicit_giving_up_is_a_cancel(text):
+    assert is_cancel(text)
+
+
+@pytest.mark.parametrize("text", NOT_CANCELS)
+def test_answers_and_redirects_are_not_a_cancel(text):
+    assert not is_cancel(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("算了", "soft"),
+        ("不用了", "soft"),
+        ("never mind", "soft"),
+        ("唔使喇", "soft"),
+        ("不办了", "cancel"),
+        ("取消", "cancel"),
+        ("算了，不办了", "cancel"),
+    ],
+)
+def test_a_bare_no_is_soft_a_giving_up_is_not(text, kind):
+    """At an optional question (contact, callback time) a soft one is only a no to that question."""
+    assert cancel_kind(text) == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("不是这个意思", True),
+        ("算了，先说另一件事", True),
+        ("等一下", True),
+        ("no wait", True),
+        ("先说电梯吧", False),
+        ("no wait, it's Tuesday", False),
+        ("不对，是三号楼", False),
+    ],
+)
+def test_talk_about_the_talk_alone_is_a_redirect(text, expected):
+    assert is_redirect_only(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("btw will the bar see my name??", True),
+        ("会不会公开我的名字", True),
+        ("对了 我的名字会被看到吗", True),
+        ("will they call me", True),
+        ("灯杆上有编号 A-17", False),
+        ("是上周二", False),
+        ("it's the bar on the ground floor", False),
+    ],
+)
+def test_questions_are_told_from_corrections(text, expected):
+    assert is_question(text) is expected
+
+
+def test_pleasantries_and_answers_nlu_took_for_small_talk():
+    assert all(is_pleasantry(t) for t in ("你好", "在吗？", "谢谢！", "hi there", "thank you"))
+    assert not is_pleasantry("Chaoyang district, Jianguo Road 88")
+    assert looks_like_answer("problem_where", "Chaoyang district, Jianguo Road 88")
+    assert looks_like_answer("problem_where", "zhongshan rd no 5")
+    assert looks_like_answer("problem_where", "朝陽區建國路88號")
+    assert looks_like_answer("problem_since", "since last tuesday")
+    assert looks_like_answer("problem_who", "the bar downstairs")
+    assert not looks_like_answer("problem_where", "hello")
+    assert not looks_like_answer("problem_since", "哈哈哈")
