@@ -297,6 +297,21 @@ def started_stack() -> Iterator[Target]:
 
 
 # --- report, record --------------------------------------------------------------------------------
+def form_was_cancelled(events: list[dict[str, Any]]) -> bool:
+    """action_cancel_ticket_form ended the form: it runs for every message NLU calls a cancel, and
+    keeps the form (a follow-up to it) when the words were an answer, not a giving-up."""
+    for i, event in enumerate(events):
+        if event.get("event") == "action" and event.get("name") == "action_cancel_ticket_form":
+            for after in events[i + 1 :]:
+                if after.get("event") == "active_loop":
+                    if after.get("name") is None:
+                        return True
+                    break
+                if after.get("event") in ("action", "followup", "user"):
+                    break
+    return False
+
+
 def _commit() -> str:
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
@@ -360,18 +375,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-def form_was_cancelled(events: list[dict[str, Any]]) -> bool:
-    """action_cancel_ticket_form ended the form: it runs for every message NLU calls a cancel, and
-    keeps the form (a follow-up to it) when the words were an answer, not a giving-up."""
-    for i, event in enumerate(events):
-        if event.get("event") == "action" and event.get("name") == "action_cancel_ticket_form":
-            for after in events[i + 1 :]:
-                if after.get("event") == "active_loop":
-                    if after.get("name") is None:
-                        return True
-                    break
-                if after.get("event") in ("action", "followup", "user"):
-                    break
-    return False
