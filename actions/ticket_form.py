@@ -30,6 +30,7 @@ from actions.common import (
     FORM_NAME,
     desk_of,
     gateway_decision,
+    language_of,
     latest_intent,
     record_decision,
     ticket_store,
@@ -41,6 +42,7 @@ from actions.safety import (
     respond_to_emergency,
     utter_crisis_answer,
 )
+from bot.language import is_english
 from bot.text import reads_as_question
 from bot.triage.vocabulary import Route
 
@@ -266,7 +268,8 @@ class ValidateTicketForm(FormValidationAction):
         if is_question(text):
             return await self._question_at_summary(text, what, dispatcher, tracker)
         dispatcher.utter_message(response="utter_correction_added")
-        return {"ticket_confirmed": None, "problem_what": f"{what}\n补充：{text}" if what else text}
+        added = "Added: " if is_english(language_of(tracker)) else "补充："
+        return {"ticket_confirmed": None, "problem_what": f"{what}\n{added}{text}" if what else text}
 
     async def _question_at_summary(
         self, text: str, what: str, dispatcher: CollectingDispatcher, tracker: Tracker

@@ -147,6 +147,13 @@ def _records(target: Target, conversation_id: str) -> dict[str, Any]:
                 ),
                 {"cid": conversation_id},
             ).all()
+            said = connection.execute(  # the person's own lines in the ticket's transcript: staff read them too
+                text(
+                    "SELECT m.ticket_id, m.text FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id "
+                    "WHERE t.conversation_id = :cid AND m.sender = 'person' ORDER BY m.ticket_id, m.seq"
+                ),
+                {"cid": conversation_id},
+            ).all()
             contacts = connection.execute(  # kept apart from the ticket (with consent): the phone detail
                 text(
                     "SELECT c.ticket_id, c.value FROM ticket_contacts c JOIN tickets t ON t.id = c.ticket_id "
@@ -175,8 +182,15 @@ def _records(target: Target, conversation_id: str) -> dict[str, Any]:
         phones = [str(value) for owner, value in contacts if owner == ticket_id]
         return {**fields, "phone": " ".join(phones)} if phones else fields
 
+    def with_transcript(ticket_id: int, summary: str) -> str:
+        lines = [str(value) for owner, value in said if owner == ticket_id]
+        return "\n".join([summary, *lines])
+
     return {
-        "tickets": [FiledTicket(str(n), str(r), str(s or ""), with_contact(i, loaded(f))) for i, n, r, s, f in tickets],
+        "tickets": [
+            FiledTicket(str(n), str(r), with_transcript(i, str(s or "")), with_contact(i, loaded(f)))
+            for i, n, r, s, f in tickets
+        ],
         "check_ins": int(check_ins),
         "safety_routes": [loaded(row[0]).get("route") for row in safety],
         "crisis_handoff": handoff == "crisis",

@@ -47,13 +47,16 @@ class Tuning:
     broken lift is not asked about self-harm because "气死我了" or "累死了" came close. Set on
     routes_dev: its two practical rows over the old bar (0.35 "工地…气死我了", 0.29 "累死了…排队")
     are ordinary; a practical message this close still gets the question."""
-    short_in_context_units: int = 20
+    short_in_context_units: int = 60
     """A message this short (Han characters + Latin words, `bot.text.length_units`) inside a conversation
     is read with it: its learned crisis score alone ("今天早上就没了", "我先考虑考虑", "ok maybe I'll come
     back later" - fragments that read like farewells out of context) does not flag it, or add the
     check-in, when the conversation read together scores under the bars. Crisis words always flag it.
-    Set from the first fresh conversation round (benchmarks/fresh_conversations.md, round 1: six
-    ordinary conversations got the crisis answer on a short answer to the bot's question)."""
+    Set from the fresh conversation rounds 1 and 2 after they were scored (benchmarks/
+    fresh_conversations.md): at 20, six ordinary conversations of round 1 got the crisis answer on a
+    fragment; at 60 ("不对 不是两个礼拜 是上个月27号坏的" correcting a lift report) none of the
+    crises written into rounds 1-2 was missed. Messages without a conversation (every eval set) are
+    unaffected."""
     check_in_min_chars: int = 4
     """Shorter messages never get the check-in ("在不在", "hi?"): a question about self-harm needs
     some words to go on. Chosen by reading the ordinary dev rows that got it (dev-071 "在不在")."""

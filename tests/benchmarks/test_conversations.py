@@ -20,6 +20,7 @@ CREATE TABLE gw_outbound (id INTEGER PRIMARY KEY, conversation_id TEXT, inbound_
 CREATE TABLE gw_inbound (id INTEGER PRIMARY KEY, conversation_id TEXT, safety TEXT);
 CREATE TABLE gw_conversations (id TEXT PRIMARY KEY, handoff_reason TEXT);
 CREATE TABLE ticket_contacts (id INTEGER PRIMARY KEY, ticket_id INTEGER, value TEXT);
+CREATE TABLE ticket_messages (id INTEGER PRIMARY KEY, ticket_id INTEGER, seq INTEGER, sender TEXT, text TEXT);
 """
 
 

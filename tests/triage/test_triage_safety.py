@@ -136,7 +136,7 @@ def test_a_short_message_inside_a_conversation_is_read_with_it(screen: SafetyScr
     assert result.route is None and not any(s.startswith("check-in:") for s in result.signals)
     assert screen.screen("今天早上就没了", alone).route is Route.CRISIS  # no conversation around it
     assert screen.screen("不想活了", alone, context=calm_conversation).route is Route.CRISIS  # a crisis word
-    long = "今天早上就没了，我也撑不下去了，对不起大家，这段时间真的太累了，谢谢你们一直以来的照顾"
+    long = "今天早上就没了，我也撑不下去了，对不起大家，这段时间真的太累了，谢谢你们一直以来的照顾" * 2  # > 60 units
     assert screen.screen(long, alone, context=calm_conversation).route is Route.CRISIS
     worried = Evidence(T.crisis_threshold + 0.01, quiet().emergency)
     assert screen.screen("今天早上就没了", alone, context=worried).route is Route.CRISIS  # the conversation agrees
