@@ -40,6 +40,7 @@ from bot.gateway.locks import ConversationLocks
 from bot.gateway.models import Conversation, InboundMessage, utcnow
 from bot.gateway.rasa_client import BotReply, RasaClient, RasaUnavailable
 from bot.gateway.store import GatewayStore, Reply, Turn, conversation_key
+from bot.intake.cancel import cancel_kind
 from bot.intake.hours import back_on_duty
 from bot.privacy import mask
 from bot.text import length_units
@@ -201,7 +202,7 @@ class Gateway:
         if turn.bot_reset_pending:
             await self._reset_rasa_slots(cid)
 
-        rasa_text = text
+        rasa_text = words = text
         if route is None:
             taken = await self._take_matters(inbound, text, turn, decision)
             if isinstance(taken, Outcome):
@@ -209,6 +210,11 @@ class Gateway:
                 return taken
             if taken is not None:
                 rasa_text, decision = taken
+                words = rasa_text
+            elif turn.bot_asked and cancel_kind(text) == "cancel":
+                # "算了 不弄了，同学说…": explicit giving-up, whatever NLU makes of the reasons around it;
+                # the cancel action reads the words from the metadata
+                rasa_text = "/cancel"
         if route is Route.CRISIS:
             rasa_text = "/crisis"
         elif route is Route.EMERGENCY and decision is not None and decision.channel:
@@ -216,7 +222,7 @@ class Gateway:
         metadata: dict[str, Any] = {
             "desk": inbound.desk,
             "channel": inbound.channel,
-            "text": rasa_text if route is None else text,
+            "text": words,
             lang.METADATA_KEY: language,
         }
         if decision is not None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from bot.text import to_simplified
+from bot.text import reads_as_question, to_simplified
 
 CancelKind = Literal["cancel", "soft"]
 """`cancel`: giving up, whatever the question. `soft`: a bare "算了" / "不用了" / "no thanks", which at
@@ -75,7 +75,7 @@ _EN_STRONG = (
     r"stop(?:\s+(?:it|this|that|the form|asking))?",
     r"quit(?:\s+(?:it|this|the form|this form))?",
     r"i(?:'m|\s+am)\s+done|i\s+give\s+up|give\s+up",
-    r"(?:i\s+)?(?:don't|dont|do not)\s+(?:want\s+to\s+)?(?:file|report|continue|submit|log)(?:\s+(?:it|this|anymore))*",
+    r"(?:i\s+)?(?:don't|dont|do not)\s+(?:want\s+to\s+)?(?:file|report|continue|submit|log)(?:\s+(?:it|this|anything|anymore))*",
     r"(?:don't|dont|do not)\s+bother",
     r"withdraw(?:\s+(?:it|this))?",
 )
@@ -95,6 +95,13 @@ _ZH_STRONG_RE = _compile(_ZH_PREFIX, _ZH_STRONG, _ZH_SUFFIX)
 _ZH_SOFT_RE = _compile(_ZH_PREFIX, _ZH_SOFT, _ZH_SUFFIX)
 _EN_STRONG_RE = _compile(_EN_PREFIX, _EN_STRONG, _EN_SUFFIX)
 _EN_SOFT_RE = _compile(_EN_PREFIX, _EN_SOFT, _EN_SUFFIX)
+
+
+_REDIRECT = re.compile(
+    r"先说|先說|另一件|另外|地址|在哪|是在|其实|其實|不是|换个|換個|改成|应该是|應該是|是这样|是這樣"
+    r"|\b(?:wait|actually|instead|first|rather|change|it'?s|it is|address|located)\b"
+)
+"""Words that turn a clause into a redirect or a correction: the form goes on."""
 
 
 def _normal(text: str | None) -> str:
@@ -140,8 +147,16 @@ def cancel_kind(text: str | None) -> CancelKind | None:
     Every clause must be a cancel phrase or a filler, and at least one a cancel phrase: a clause that
     says anything else makes the message something to hear, not a cancel.
     """
-    kinds = [_kind_of_clause(c) for c in clauses(text)]
-    if not kinds or None in kinds:
+    parts = clauses(text)
+    kinds = [_kind_of_clause(c) for c in parts]
+    if not kinds:
+        return None
+    if None in kinds:
+        # "算了 不弄了 同学说上一届有人举报…": an explicit giving-up with its reasons is still a cancel;
+        # a redirect ("算了，先说另一件事") or a question beside it is not
+        others = [c for c, k in zip(parts, kinds, strict=True) if k is None]
+        if "cancel" in kinds and not any(_REDIRECT.search(c) or reads_as_question(c) for c in others):
+            return "cancel"
         return None
     if "cancel" in kinds:
         return "cancel"
@@ -255,6 +270,12 @@ _ANSWER_MARKERS = {
 }
 
 
+_DONT_KNOW = re.compile(
+    r"\b(?:i\s+)?(?:don'?t|do not|dunno)\s*(?:know|remember|recall)?\b|\bnot sure\b|\bno idea\b|can'?t remember"
+    r"|不清楚|不知道|不记得|记不清|忘了|说不清|说不上来|唔知|唔记得"
+)
+
+
 def looks_like_answer(slot: str | None, text: str | None) -> bool:
     """Does a message NLU took for small talk carry an answer to the form's question `slot`?
 
@@ -263,6 +284,8 @@ def looks_like_answer(slot: str | None, text: str | None) -> bool:
     """
     if not text or not str(text).strip() or is_pleasantry(text):
         return False
+    if slot and _DONT_KNOW.search(_normal(text)):
+        return True  # "I don't know", "记不清了": an answer too (asking again would loop)
     if slot == "problem_what":
         return len(str(text).strip()) >= 4
     marker = _ANSWER_MARKERS.get(slot or "")

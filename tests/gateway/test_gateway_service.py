@@ -408,3 +408,15 @@ async def test_a_short_learned_crisis_right_after_a_check_in_stays_a_crisis(db: 
     await gateway.handle(msg("今天早上就没了", "c2"))  # downgraded: the check-in is asked
     await gateway.handle(msg("我先考虑考虑", "c3"))
     assert rasa.sent[-1]["message"] == "/crisis"
+
+
+async def test_an_explicit_giving_up_with_its_reasons_reaches_rasa_as_a_cancel(db: Engine) -> None:
+    """NLU reads "算了 不弄了 同学说…" as a new request; the words are a cancel, said with reasons."""
+    rasa = FakeRasa(reply=form_question)
+    gateway = Gateway(db, rasa.client(), decide=no_risk)
+    await gateway.handle(msg("学校安排的实习一天12个小时", "x1"))
+    giving_up = "算了 不弄了 同学说上一届有人举报 后来毕业证拖了半年"
+    await gateway.handle(msg(giving_up, "x2"))
+    assert rasa.sent[-1]["message"] == "/cancel" and rasa.sent[-1]["metadata"]["text"] == giving_up
+    await gateway.handle(msg("算了，先说另一件事", "x3"))
+    assert rasa.sent[-1]["message"] == "算了，先说另一件事"  # a redirect is not a cancel

@@ -146,3 +146,25 @@ def test_pleasantries_and_answers_nlu_took_for_small_talk():
     assert looks_like_answer("problem_who", "the bar downstairs")
     assert not looks_like_answer("problem_where", "hello")
     assert not looks_like_answer("problem_since", "哈哈哈")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "算了 不弄了 同学说上一届有人举报 后来毕业证拖了半年",
+        "never mind, forget it. don't file anything, thanks",
+        "不用登记 真的不用 谢谢",
+    ],
+)
+def test_giving_up_with_reasons_is_still_a_cancel(text: str) -> None:
+    assert cancel_kind(text) == "cancel"
+
+
+@pytest.mark.parametrize("text", ["不办了？那我还要等多久", "算了不说这个了，地址是人民路", "取消？不是，是地址写错了"])
+def test_a_cancel_word_beside_a_question_or_a_redirect_is_not(text: str) -> None:
+    assert cancel_kind(text) is None
+
+
+@pytest.mark.parametrize("text", ["I don't know", "not sure", "记不清了", "唔知"])
+def test_dont_know_is_an_answer_to_any_detail(text: str) -> None:
+    assert looks_like_answer("problem_since", text)
