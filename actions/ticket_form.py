@@ -53,6 +53,31 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 NOT_GIVEN = {"problem_where": "未说明", "problem_since": "记不清", "problem_who": "未说明"}
+DETAIL_HINTS = {
+    "problem_where": "写到区、街道或小区、路口就可以，越具体越方便处理；不想说也可以回“不清楚”。",
+    "problem_since": "大概的时间就行，比如“上周”“上个月”“三天前”；记不清也可以回“不清楚”。",
+    "problem_who": "写单位、商家或公司的名字就可以；不方便说也可以回“不清楚”。",
+}
+DETAIL_HINTS_EN = {
+    "problem_where": "The district and the street, estate or crossing are enough; the more precise, the easier to "
+    'handle. If you would rather not say, reply "I don\'t know".',
+    "problem_since": 'Roughly is fine, e.g. "last week", "last month", "three days ago". If you don\'t '
+    'remember, reply "I don\'t know".',
+    "problem_who": "The name of the office, shop or company is enough. If you would rather not say, reply "
+    '"I don\'t know".',
+}
+"""Said when the person asks how to answer a detail ("地址要写多详细？") instead of answering it."""
+_COUNTER = re.compile(
+    r"(要|需要|得|该|應該|应该)?(写|寫|填|说|說)(多|到|什么|什麼|哪)|多详细|多詳細|具体到|哪些信息|how (much|detailed|precise|specific)|what (should|do) i (write|put|say)|do you need my",
+    re.IGNORECASE,
+)
+
+
+def counter_question(text: str) -> bool:
+    """Does the person ask how to answer ("地址要写多详细？", "Do you need my passport number?")?"""
+    return bool(_COUNTER.search(text)) and reads_as_question(text)
+
+
 SEE_DESCRIPTION = "（见问题描述）"
 MAX_ANSWER_CHARS = 500
 DIGRESSION_MIN_CHARS = 8
@@ -201,6 +226,12 @@ class ValidateTicketForm(FormValidationAction):
                 dispatcher.utter_message(response="utter_form_go_on")
                 return {slot: None, "ticket_reasked": slot}
             return {slot: NOT_GIVEN[slot]}
+        if counter_question(text) and tracker.get_slot("ticket_reasked") != slot:
+            # "地址要写多详细？": answer how much is enough, then the same question once more, once
+            dispatcher.utter_message(
+                text=DETAIL_HINTS_EN[slot] if is_english(language_of(tracker)) else DETAIL_HINTS[slot]
+            )
+            return {slot: None, "ticket_reasked": slot}
         return {slot: text}
 
     # -- contact, with consent ---------------------------------------------------------------

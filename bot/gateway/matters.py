@@ -50,7 +50,10 @@ _LEAD = re.compile(
     re.IGNORECASE,
 )
 _TAIL = re.compile(r"[\s,，]*\b(and|also|plus)\s*$", re.IGNORECASE)
-_PREAMBLE = re.compile(r"^.*?(问题|問題|事|事情|诉求|訴求|things|issues|problems|matters)[:：]\s*", re.IGNORECASE)
+_PREAMBLE = re.compile(
+    r"^.*?(问题|問題|事|事情|诉求|訴求|things|issues|problems|matters)[:：,，。]\s*(一个是|一個是|一是|第一)?",
+    re.IGNORECASE,
+)
 
 
 def says_several(text: str) -> bool:
@@ -160,13 +163,19 @@ _YES = re.compile(
 _NO = re.compile(r"^(不用|先不用|不要|不了|算了|以后再说|下次|no|nope|not now|later|no thanks)", re.IGNORECASE)
 
 
-def read_yes_no(text: str) -> bool | None:
-    """The answer to the offer: True, False, or None (something else: read as usual)."""
+_ALSO = re.compile(
+    r"也(报|登记|反映|说|弄)|(报|登记|反映)一下|一起(报|登记)|\balso\b|\bas well\b|\btoo\b", re.IGNORECASE
+)
+
+
+def read_yes_no(text: str, offered: str | None = None) -> bool | None:
+    """The answer to the offer: True, False, or None (something else: read as usual). Naming the
+    offered matter ("遛狗那个也报一下") is a yes too."""
     norm = normalise(text or "").strip()
-    if len(norm) > 20:
-        return None
     if _NO.match(norm):
-        return False
-    if _YES.match(norm):
+        return False if len(norm) <= 20 else None
+    if len(norm) <= 20 and _YES.match(norm):
+        return True
+    if offered is not None and (_ALSO.search(norm) or read_choice(norm, [offered]) == 0):
         return True
     return None

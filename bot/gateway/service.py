@@ -274,7 +274,7 @@ class Gateway:
                 if index is not None:
                     return await self._start_matter(cid, desk, turn, queued, index)
             if stage == "offer" and turn.bot_asked and queued:
-                answer = matters.read_yes_no(text)
+                answer = matters.read_yes_no(text, queued[0])
                 if answer is True:
                     return await self._start_matter(cid, desk, turn, queued, 0)
                 if answer is False:
@@ -292,7 +292,8 @@ class Gateway:
         categories = [d.category if d is not None and d.route is Route.TICKET else fallback for d in decided]
         if not matters.several(parts, categories, text):
             return None
-        await asyncio.to_thread(self.store.set_pending_matters, cid, {"stage": "choose", "matters": parts})
+        chosen = {"stage": "choose", "matters": parts, "decisions": [d.to_dict() if d else None for d in decided]}
+        await asyncio.to_thread(self.store.set_pending_matters, cid, chosen)
         question, buttons = matters.ask_which(desk, parts, language)
         return Outcome([Reply(question, buttons, source=matters.SOURCE_CHOICE)])
 
@@ -304,6 +305,13 @@ class Gateway:
         if rest:
             await asyncio.to_thread(self.store.set_pending_matters, cid, {"stage": "queued", "matters": rest})
         decision = await self._safe_decide(chosen, desk, turn.history, turn.language)
+        if decision is not None and decision.is_safety:
+            # the whole message passed the safety screen; a part of it alone can read like an emergency
+            # ("电梯坏了…没人修" -> 119): file it as the category it got when the message was split
+            first = (turn.pending_matters or {}).get("decisions") or []
+            stored = first[index] if index < len(first) else None
+            if isinstance(stored, dict) and stored.get("route") == Route.TICKET.value:
+                decision = Decision.from_dict(stored)
         return chosen, decision
 
     async def _offer_next_matter(self, inbound: Inbound, language: str) -> list[Reply]:

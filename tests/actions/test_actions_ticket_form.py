@@ -181,6 +181,18 @@ async def test_a_statement_is_the_answer_even_when_it_reads_like_another_route_a
     assert dispatcher.messages == []
 
 
+async def test_how_to_answer_is_explained_and_the_question_asked_once_more(answer, dispatcher, domain, store):
+    """ "地址要写多详细？" is not the address: say how much is enough, ask again (once)."""
+    from actions.ticket_form import DETAIL_HINTS
+
+    tracker = answer("problem_where", "地址要写多详细？", intent="inform", decision=decided(route="clarify"))
+    result = await ValidateTicketForm(store=store).validate_problem_where(
+        "地址要写多详细？", dispatcher, tracker, domain
+    )
+    assert result == {"problem_where": None, "ticket_reasked": "problem_where"}
+    assert dispatcher.messages[0]["text"] == DETAIL_HINTS["problem_where"]
+
+
 async def test_a_long_answer_that_is_still_the_same_matter_is_kept(answer, dispatcher, domain, store):
     decision = decided(route="ticket", category="urban_management")
     text = "就在光明街道向阳小区七栋后面那条小路上"
