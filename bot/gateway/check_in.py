@@ -129,15 +129,16 @@ DOWNGRADED = "short-reply:crisis-asked"
 def proportionate(
     decision: Decision | None, text: str, bot_asked: bool, language: str, may_ask: bool = True
 ) -> Decision | None:
-    """A short answer to the bot's own question ("今天早上就没了" after "从什么时候开始的？", "我先考虑
-    考虑" after "有帮助吗？") that the learned score alone puts over the crisis bar is ambiguous: out of
-    context such fragments read like farewells. It gets the check-in question instead of the full
-    crisis script, an urgent ticket and a staff alert; its yes (or another message close to the bar)
-    is a crisis at once (`Gateway._hear_check_in_answer`). Crisis words or earlier crisis talk keep
-    the crisis route, and so does a conversation that was asked within the hour (`may_ask` False):
-    the question cannot be asked again, and a verdict is never dropped in silence.
+    """An answer to the bot's own question ("今天早上就没了" after "从什么时候开始的？", "我先考虑
+    考虑" after "有帮助吗？", "他回来了，算了，这个不用登记了" inside a form) that the learned score
+    alone puts over the crisis bar is ambiguous: answers lean on the question, and read alone such
+    words can look like farewells. It gets the check-in question instead of the full crisis script,
+    an urgent ticket and a staff alert; its yes (or another message close to the bar) is a crisis at
+    once (`Gateway._hear_check_in_answer`). Crisis words or earlier crisis talk keep the crisis
+    route, and so does a conversation that was asked within the hour (`may_ask` False): the question
+    cannot be asked again, and a verdict is never dropped in silence.
     """
-    if not may_ask or decision is None or decision.route is not Route.CRISIS or not short_answer(text, bot_asked):
+    if not may_ask or not bot_asked or decision is None or decision.route is not Route.CRISIS:
         return decision
     if not decision.signals or not all(s.startswith(LEARNED_ONLY) for s in decision.signals):
         return decision
