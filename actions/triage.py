@@ -204,10 +204,10 @@ def _start_ticket(decision: Decision, text: str, dispatcher: CollectingDispatche
         dispatcher.utter_message(response="utter_fraud_report_first")
     prefilled = [SlotSet("problem_since", guess_since(text))]
     desk = desk_of(tracker)
-    if is_youth(desk):  # a young person's message often names the people ("班上几个男生…")
-        # the place is still asked: "学校" read from the message does not tell staff which school
-        if "problem_who" in category_info(desk, decision.category).slots:
-            prefilled.append(SlotSet("problem_who", guess_youth_who(text)))
+    # a young person's message often names the people ("班上几个男生…"); the place is still asked:
+    # "学校" read from the message does not tell staff which school
+    if is_youth(desk) and "problem_who" in category_info(desk, decision.category).slots:
+        prefilled.append(SlotSet("problem_who", guess_youth_who(text)))
     return [
         *clear_form_events(tracker),
         *_decision_slots(decision),
