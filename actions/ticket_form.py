@@ -43,7 +43,7 @@ from actions.safety import (
     utter_crisis_answer,
 )
 from bot.language import is_english
-from bot.text import reads_as_question
+from bot.text import normalise, reads_as_question
 from bot.triage.vocabulary import Route
 
 if TYPE_CHECKING:
@@ -104,6 +104,13 @@ EDIT_WORDS: tuple[tuple[str, str], ...] = (
 NO_EDIT_WORDS = ("不改", "不用改", "没有", "都对", "没问题", "算了", "none")
 YES_WORDS = re.compile(r"^(好|好的|可以|行|嗯|嗯嗯|留|愿意|同意|ok|yes)")
 NO_WORDS = re.compile(r"^(不|别|算了|没有|no)")
+CONFIRM_WORDS = re.compile(
+    r"[\s,，.。!！~～]*(对|對|对的|是的|是|係|系|啱|啱啱|冇错|冇問題|没错|没问题|沒問題|可以|好|好的|行|确认|確認|提交|就这样|係咁|系咁"
+    r"|yes|yep|yeah|correct|right|that's right|looks good|ok|okay|submit)([\s,，.。!！~～]*(对|的|了|啊|呀|吧|咁|系咁|係咁|系|係|嘅|喇|提交|提交吧|没问题|冇問題"
+    r"|that's right|correct|please|submit it|go ahead))*[\s,，.。!！~～]*",
+    re.IGNORECASE,
+)
+"""A plain yes to the summary, in any of the ways people say it (NLU may call it something else)."""
 
 
 def now_utc() -> datetime:
@@ -293,6 +300,8 @@ class ValidateTicketForm(FormValidationAction):
         text = _clean(value)
         if text is None:
             return {"ticket_confirmed": None}
+        if CONFIRM_WORDS.fullmatch(normalise(text)):  # "啱 係咁", "对的没问题", "yes that's right"
+            return {"ticket_confirmed": True}
         if is_redirect_only(text):  # "不是这个意思", "wait": something is to change
             return {"ticket_confirmed": None, "ticket_editing": True}
         what = str(tracker.get_slot("problem_what") or "").strip()

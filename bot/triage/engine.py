@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.language import DEFAULT
-from bot.text import MAX_MESSAGE_CHARS, clean, has_words, normalise, truncate
+from bot.text import MAX_MESSAGE_CHARS, clean, has_words, length_units, normalise, truncate
 from bot.triage.catalogue import Catalogue, CatalogueStore
 from bot.triage.decision import Decision
 from bot.triage.desk import DeskModel
@@ -150,6 +150,7 @@ class TriageEngine:
                     past,
                     language,
                     models.catalogue.safety.check_in_entries,
+                    length_units(norm),
                 )
             )
         return decisions

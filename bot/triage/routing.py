@@ -83,6 +83,7 @@ def route_decision(
     evidence: HistoryEvidence | None,
     language: str = DEFAULT,
     check_in_entries: Collection[str] = (),
+    units: int = 0,
 ) -> Decision:
     """The route of a message with words: the safety screen's verdict first, then the desk's entries.
 
@@ -113,6 +114,10 @@ def route_decision(
     mass = float(proba[assignable].sum())
     proba_entries = np.where(assignable, proba, 0.0) / (mass if mass > 0 else 1.0)
     order = [int(i) for i in np.argsort(-proba_entries) if assignable[i]]
+    if units > t.smalltalk_max_units and desk_model.entries[classes[order[0]]].route is Route.SMALLTALK:
+        # "Hi, I'm an English teacher living in Zhongshan. Every morning…" opens like a greeting but is a
+        # request: a long message is never only small talk
+        order = order[1:] + order[:1]
     best, second = classes[order[0]], classes[order[1]]
     p_best, p_second = float(proba_entries[order[0]]), float(proba_entries[order[1]])
     entry = desk_model.entries[best]

@@ -404,3 +404,12 @@ def test_the_clarify_questions_speak_in_the_desk_voice(engine: TriageEngine) -> 
     strict = TriageEngine(engine.store, engine.embedder, dataclasses.replace(engine.tuning, decline_threshold=0.99))
     asked = strict.decide("帮我找个女朋友呗，要好看的", "12355")
     assert asked.route is Route.CLARIFY and asked.reply and "您" not in asked.reply and "你" in asked.reply
+
+
+def test_a_long_message_that_opens_with_a_greeting_is_not_small_talk(engine: TriageEngine) -> None:
+    text = (
+        "Hi, I'm an English teacher living here. Every morning from about 6:30 a group plays loud music "
+        "right under my window in the courtyard of my building"
+    )
+    assert engine.decide(text, "12345").route is not Route.SMALLTALK
+    assert engine.decide("hi there", "12345").route is Route.SMALLTALK
