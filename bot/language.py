@@ -171,8 +171,8 @@ def _english(text: str) -> bool:
 
 def detect(text: str | None) -> str | None:
     """The language of one message: "zh-Hans", "zh-Hant", "en", or None when it is not decisive."""
-    if not text:
-        return None
+    if not text or text.lstrip().startswith("/"):
+        return None  # a button's payload ("/affirm{...}") says nothing about the person's language
     text = unicodedata.normalize("NFKC", text)
     if any(is_han(ch) for ch in text):
         trad, simp = script_scores(text)

@@ -252,3 +252,9 @@ def test_markers_exclude_characters_valid_in_both_scripts() -> None:
         assert ch in traditional
     for ch in "个们这说问题坏灯":
         assert ch in simplified
+
+
+def test_a_buttons_payload_is_not_decisive() -> None:
+    """Pressing "已解决" sends '/affirm{"follow_up_ticket":"1"}': a Chinese conversation stays Chinese."""
+    assert language.detect('/affirm{"follow_up_ticket":"1"}') is None
+    assert language.conversation_language("zh-Hans", '/rate_service{"service_score":5}') == "zh-Hans"

@@ -92,10 +92,6 @@ class Outcome:
     safety: dict[str, Any] | None = None
 
 
-ANSWERED_BY_TRIAGE = (Route.FAQ, Route.REFER, Route.DECLINE)
-"""Routes whose answer is the decision's own reply (action_triage_request), whatever NLU's intent."""
-
-
 def triage_decide(text: str, desk: str, history: Sequence[str], language: str = lang.DEFAULT) -> Decision:
     """The triage engine's decision (safety screen, then the route), made in this process only."""
     from bot.triage.engine import get_engine
@@ -215,10 +211,6 @@ class Gateway:
             if taken is not None:
                 rasa_text, decision = taken
                 words = rasa_text
-            elif not turn.bot_asked and decision is not None and decision.route in ANSWERED_BY_TRIAGE:
-                # the decision is made here, once: NLU's small-talk guess ("如果我说我爸打我 你们会报警吗"
-                # read as chitchat) must not answer instead of the FAQ, referral or decline it is
-                rasa_text = "/describe_problem"
             elif turn.bot_asked and cancel_kind(text) == "cancel":
                 # "算了 不弄了，同学说…": explicit giving-up, whatever NLU makes of the reasons around it;
                 # the cancel action reads the words from the metadata

@@ -420,21 +420,3 @@ async def test_an_explicit_giving_up_with_its_reasons_reaches_rasa_as_a_cancel(d
     assert rasa.sent[-1]["message"] == "/cancel" and rasa.sent[-1]["metadata"]["text"] == giving_up
     await gateway.handle(msg("算了，先说另一件事", "x3"))
     assert rasa.sent[-1]["message"] == "算了，先说另一件事"  # a redirect is not a cancel
-
-
-async def test_an_faq_decided_here_reaches_rasa_as_a_request_not_as_nlus_guess(db: Engine) -> None:
-    """Decide once: NLU must not answer "如果我跟你们说我爸打我 你们会报警吗" as chit-chat when the
-    gateway decided the FAQ; inside a form (the bot asked) the words go as they are (a digression)."""
-    rasa = FakeRasa(reply=form_question)
-
-    def decide(text: str, desk: str, history: Sequence[str], language: str = "zh-Hans") -> Decision:
-        if "报警" in text:
-            return decided(Route.FAQ, desk, faq_id="mandatory_report", reply="会报告。")
-        return no_risk(text, desk, history)
-
-    gateway = Gateway(db, rasa.client(), decide=decide)
-    question = "如果我跟你们说我爸打我 你们会报警吗"
-    await gateway.handle(msg(question, "f1", desk="12355"))
-    assert rasa.sent[-1]["message"] == "/describe_problem" and rasa.sent[-1]["metadata"]["text"] == question
-    await gateway.handle(msg(question, "f2", desk="12355"))  # the bot had asked a form question
-    assert rasa.sent[-1]["message"] == question
