@@ -57,9 +57,11 @@ class Tuning:
     fragment; at 60 ("不对 不是两个礼拜 是上个月27号坏的" correcting a lift report) none of the
     crises written into rounds 1-2 was missed. Messages without a conversation (every eval set) are
     unaffected."""
-    smalltalk_max_units: int = 12
+    smalltalk_max_units: int = 25
     """A message longer than this (Han characters + Latin words) is never routed as small talk only: a
-    long English complaint that opens with "Hi, I'm…" went to smalltalk (fresh round 2, r2-18)."""
+    long English complaint that opens with "Hi, I'm…" went to smalltalk (fresh round 2, r2-18, 40+
+    units). At 12, chatty small talk on routes_dev ("笑死我了 你们这个机器人回复好正经哈哈哈") lost its
+    route (-1.3 points); at 25 none does."""
     check_in_min_chars: int = 4
     """Shorter messages never get the check-in ("在不在", "hi?"): a question about self-harm needs
     some words to go on. Chosen by reading the ordinary dev rows that got it (dev-071 "在不在")."""
