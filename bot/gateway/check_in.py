@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 
 from bot.crisis_words import CHECK_IN_QUESTION as QUESTION
+from bot.intake.cancel import cancel_kind
 from bot.text import length_units, normalise
 from bot.triage.decision import CHECK_IN_ANSWER_SIGNAL as ANSWER_SIGNAL
 from bot.triage.decision import CHECK_IN_SIGNAL, Decision
@@ -149,6 +150,29 @@ def proportionate(
         confidence=decision.confidence,
         reply=vague_question(decision.desk, language),
         signals=(*decision.signals, f"{CHECK_IN_SIGNAL}:{score:.2f}", DOWNGRADED),
+    )
+
+
+ADMINISTRATIVE = "giving-up-words:not-crisis"
+"""Signal of a learned-only crisis verdict on a message made only of giving-up, no or thanks words."""
+
+
+def administrative(decision: Decision | None, text: str) -> Decision | None:
+    """ "对 不办了", "嗯 不弄了 谢谢", "算了不用了": a message made only of giving-up, no and thanks words
+    (`bot.intake.cancel.cancel_kind`) is about the request, not about living. Out of context such
+    words read like a farewell to the learned score; when nothing else (no crisis word, no earlier
+    crisis talk) says crisis, the message goes on as what it is. A farewell says more than that
+    ("不用了，谢谢你们一直以来的照顾" is not only giving-up words and keeps its verdict)."""
+    if decision is None or decision.route is not Route.CRISIS or cancel_kind(text) is None:
+        return decision
+    if not decision.signals or not all(s.startswith(LEARNED_ONLY) for s in decision.signals):
+        return decision
+    return Decision(
+        Route.CLARIFY,
+        decision.desk,
+        confidence=decision.confidence,
+        reply=vague_question(decision.desk),
+        signals=(*decision.signals, ADMINISTRATIVE),
     )
 
 

@@ -175,6 +175,7 @@ class Gateway:
             self._safe_decide(text, inbound.desk, turn.history, language), self._health.up()
         )
         may_ask = check_in.check_in_due(turn.last_check_in, utcnow())
+        decision = check_in.administrative(decision, text)
         decision = check_in.proportionate(decision, text, turn.bot_asked, language, may_ask)
         decision = self._hear_check_in_answer(text, turn, decision)
         safety = _safety_record(decision)
@@ -280,8 +281,10 @@ class Gateway:
                 if answer is False:
                     return Outcome([Reply(matters.declined(desk, language), source="gateway")])
             return None
-        if decision is None or decision.route is not Route.TICKET or turn.bot_asked:
+        if decision is None or turn.bot_asked:
             return None
+        if decision.route is not Route.TICKET and not (decision.route is Route.CLARIFY and matters.says_several(text)):
+            return None  # "我想问两个事情…" can be too mixed to place as a whole: its parts are decided alone
         parts = matters.split(text)
         if len(parts) < 2:
             return None

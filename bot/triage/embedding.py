@@ -8,6 +8,7 @@ Lexicon and patterns still read the whole message.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -37,8 +38,25 @@ def default_embedder() -> Embedder:
     return get_encoder()
 
 
+_INTENSIFIER = re.compile(
+    r"(烦|气|吵|累|急|饿|热|冷|冻|困|笑|蠢|丑|难吃|难看|难听|疼|痛|忙|闷|无聊|尴尬|穷|贵|慢|挤|晒|渴|撑|臭|脏|麻烦|郁闷|憋屈)"
+    r"(?:得要死|得要命|死我了|死人了|死了|死我|死)"
+)
+"""Everyday 死 after a word of annoyance or discomfort ("烦得要死", "气死我了", "吵死了", "累死了"): an
+intensifier, not death. The embedding reads "很烦" instead, so the learned crisis score is not pulled
+by the word 死 in an ordinary complaint (fresh round 4: ten such complaints got the crisis answer or
+the check-in). The lexicon still reads the message as written."""
+
+
+def defuse_intensifiers(norm: str) -> str:
+    """ "吵死了，城管管不管" -> "很吵，城管管不管" (only the intensifier changes)."""
+    return _INTENSIFIER.sub(lambda m: "很" + m.group(1), norm)
+
+
 def embedding_view(norm: str) -> str:
-    """The part of a normalised message the embedding model reads: title + first BODY_CHARS of body."""
+    """The part of a normalised message the embedding model reads: title + first BODY_CHARS of body,
+    with everyday intensifiers defused (`defuse_intensifiers`)."""
+    norm = defuse_intensifiers(norm)
     if len(norm) <= TITLE_CHARS + BODY_CHARS:
         return norm
     head, sep, body = norm.partition("\n")

@@ -36,7 +36,7 @@ except ImportError:  # not POSIX: no cross-process lock, each process fits for i
 
 log = logging.getLogger(__name__)
 
-MODEL_FORMAT = "triage-v7"
+MODEL_FORMAT = "triage-v8"
 """Bump when the pickled classes change shape, so old caches are ignored."""
 
 

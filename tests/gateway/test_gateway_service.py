@@ -420,3 +420,33 @@ async def test_an_explicit_giving_up_with_its_reasons_reaches_rasa_as_a_cancel(d
     assert rasa.sent[-1]["message"] == "/cancel" and rasa.sent[-1]["metadata"]["text"] == giving_up
     await gateway.handle(msg("算了，先说另一件事", "x3"))
     assert rasa.sent[-1]["message"] == "算了，先说另一件事"  # a redirect is not a cancel
+
+
+@pytest.mark.parametrize("words", ["对 不办了", "嗯 不弄了 谢谢", "算了不用了"])
+async def test_giving_up_words_alone_are_not_a_learned_crisis(db: Engine, words: str) -> None:
+    """ "对 不办了" after a cancel read alone looks like a farewell to the learned score; only giving-up
+    and thanks words are about the request. A farewell that says more keeps its verdict."""
+    rasa = FakeRasa()
+    farewell = "不用了，谢谢你们一直以来的照顾"
+    gateway = Gateway(db, rasa.client(), decide=learned_crisis_on(words, farewell))
+    await gateway.handle(msg(words, "g1"))
+    assert rasa.sent[-1]["message"] == words
+    await gateway.handle(msg(farewell, "g2", user="u2"))
+    assert rasa.sent[-1]["message"] == "/crisis"
+
+
+async def test_two_matters_the_engine_cannot_place_as_a_whole_are_still_split(db: Engine) -> None:
+    rasa = FakeRasa()
+
+    def decide(text: str, desk: str, history: Sequence[str], language: str = "zh-Hans") -> Decision:
+        if "工钱" in text and "读书" in text:
+            return decided(Route.CLARIFY, desk)
+        if "工钱" in text:
+            return decided(Route.TICKET, desk, category="labour_relations")
+        if "读书" in text:
+            return decided(Route.TICKET, desk, category="education")
+        return no_risk(text, desk, history)
+
+    gateway = Gateway(db, rasa.client(), decide=decide)
+    replies = await gateway.handle(msg("我想问两个事情 一个是老板欠了三个月工钱 还有一个是娃儿转学读书报不到名", "s1"))
+    assert replies[0].source == "matter-choice" and rasa.sent == []
