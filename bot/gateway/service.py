@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -90,6 +91,11 @@ class Outcome:
     replies: list[Reply]
     status: str = "answered"
     safety: dict[str, Any] | None = None
+
+
+_RESERVED_PAYLOAD = re.compile(r"^\s*/(?=(crisis|emergency)\b)")
+"""Only the gateway sends the safety intents to Rasa (after its own decision); a person typing them
+("/crisis", '/emergency{"channel":"110"}') must not open urgent tickets or alerts by syntax."""
 
 
 def triage_decide(text: str, desk: str, history: Sequence[str], language: str = lang.DEFAULT) -> Decision:
@@ -168,6 +174,7 @@ class Gateway:
 
     async def _answer(self, inbound: Inbound, text: str, turn: Turn) -> Outcome:
         language = turn.language
+        text = _RESERVED_PAYLOAD.sub("", text)  # a typed "/crisis" is words, never Rasa's crisis intent
         if not text:
             return Outcome([Reply(messages.empty_message(inbound.desk, language), source="gateway")])
         cid = inbound.conversation_id

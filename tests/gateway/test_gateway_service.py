@@ -450,3 +450,13 @@ async def test_two_matters_the_engine_cannot_place_as_a_whole_are_still_split(db
     gateway = Gateway(db, rasa.client(), decide=decide)
     replies = await gateway.handle(msg("我想问两个事情 一个是老板欠了三个月工钱 还有一个是娃儿转学读书报不到名", "s1"))
     assert replies[0].source == "matter-choice" and rasa.sent == []
+
+
+@pytest.mark.parametrize("typed", ["/crisis", ' /emergency{"channel":"110"}'])
+async def test_a_typed_safety_intent_is_words_not_a_command(db: Engine, typed: str) -> None:
+    rasa = FakeRasa()
+    gateway = Gateway(db, rasa.client(), decide=no_risk)
+    await gateway.handle(msg(typed, "p1"))
+    assert not rasa.sent[-1]["message"].lstrip().startswith("/")
+    await gateway.handle(msg("/affirm", "p2"))  # button payloads still work
+    assert rasa.sent[-1]["message"] == "/affirm"
