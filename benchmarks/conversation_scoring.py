@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 import zhconv
 
+from actions.common import FORM_SLOTS as FORM_SLOT_NAMES
 from bot.text import normalise
 
 DESKS = ("12345", "12355")
@@ -45,19 +46,7 @@ SLOT_KEYS: dict[str, str] = {
     "other_matter": "other_matter",
 }
 
-FORM_SLOTS = frozenset(
-    (
-        "problem_what",
-        "problem_where",
-        "problem_since",
-        "problem_who",
-        "contact_consent",
-        "contact_value",
-        "callback_time",
-        "ticket_edit",
-        "ticket_confirmed",
-    )
-)
+FORM_SLOTS = frozenset(FORM_SLOT_NAMES)
 """ticket_form's slots (domain.yml): asked only while the form is the active loop."""
 
 # --- what the runner answers when the script has no answer --------------------------------------

@@ -29,22 +29,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import secrets
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from benchmarks.conversation_scoring import (
     Exchange,
@@ -60,6 +58,7 @@ from benchmarks.conversation_scoring import (
     round_figures,
     score,
 )
+from benchmarks.throwaway import throwaway_stack
 from bot.gateway import check_in, matters
 from bot.settings import REPO_ROOT
 
@@ -86,6 +85,11 @@ class Target:
     rasa_url: str
     rasa_token: str
     database_url: str
+
+    @cached_property
+    def database(self) -> Engine:
+        """One engine for the whole run (its records are read after every message)."""
+        return create_engine(self.database_url)
 
 
 # --- one conversation -----------------------------------------------------------------------------
@@ -115,21 +119,17 @@ GATEWAY_QUESTIONS = {matters.SOURCE_CHOICE: "which", matters.SOURCE_OFFER: "othe
 def _gateway_turn(target: Target, conversation_id: str) -> tuple[str | None, str | None]:
     """(the detail the gateway itself asked for in the last turn, the route it decided for the last
     message) from its tables: the matters questions never reach Rasa's tracker."""
-    engine = create_engine(target.database_url)
-    try:
-        with engine.connect() as connection:
-            last = connection.execute(
-                text("SELECT id, safety FROM gw_inbound WHERE conversation_id = :cid ORDER BY id DESC LIMIT 1"),
-                {"cid": conversation_id},
-            ).first()
-            if last is None:
-                return None, None
-            sources = connection.execute(
-                text("SELECT source FROM gw_outbound WHERE inbound_id = :iid ORDER BY id"), {"iid": last[0]}
-            ).scalars()
-            asked = next((GATEWAY_QUESTIONS[s] for s in sources if s in GATEWAY_QUESTIONS), None)
-    finally:
-        engine.dispose()
+    with target.database.connect() as connection:
+        last = connection.execute(
+            text("SELECT id, safety FROM gw_inbound WHERE conversation_id = :cid ORDER BY id DESC LIMIT 1"),
+            {"cid": conversation_id},
+        ).first()
+        if last is None:
+            return None, None
+        sources = connection.execute(
+            text("SELECT source FROM gw_outbound WHERE inbound_id = :iid ORDER BY id"), {"iid": last[0]}
+        ).scalars()
+        asked = next((GATEWAY_QUESTIONS[s] for s in sources if s in GATEWAY_QUESTIONS), None)
     safety = json.loads(last[1]) if isinstance(last[1], str) else last[1]
     decided = safety.get("decided") if isinstance(safety, dict) else None
     return asked, str(decided) if decided else None
@@ -137,42 +137,38 @@ def _gateway_turn(target: Target, conversation_id: str) -> tuple[str | None, str
 
 def _records(target: Target, conversation_id: str) -> dict[str, Any]:
     """What the stack's database holds about one conversation."""
-    engine = create_engine(target.database_url)
-    try:
-        with engine.connect() as connection:
-            tickets = connection.execute(
-                text(
-                    "SELECT id, number, route, summary_redacted, triage_signals FROM tickets "
-                    "WHERE conversation_id = :cid ORDER BY id"
-                ),
-                {"cid": conversation_id},
-            ).all()
-            said = connection.execute(  # the person's own lines in the ticket's transcript: staff read them too
-                text(
-                    "SELECT m.ticket_id, m.text FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id "
-                    "WHERE t.conversation_id = :cid AND m.sender = 'person' ORDER BY m.ticket_id, m.seq"
-                ),
-                {"cid": conversation_id},
-            ).all()
-            contacts = connection.execute(  # kept apart from the ticket (with consent): the phone detail
-                text(
-                    "SELECT c.ticket_id, c.value FROM ticket_contacts c JOIN tickets t ON t.id = c.ticket_id "
-                    "WHERE t.conversation_id = :cid ORDER BY c.id"
-                ),
-                {"cid": conversation_id},
-            ).all()
-            check_ins = connection.execute(
-                text("SELECT COUNT(*) FROM gw_outbound WHERE conversation_id = :cid AND source = :source"),
-                {"cid": conversation_id, "source": check_in.SOURCE},
-            ).scalar_one()
-            safety = connection.execute(
-                text("SELECT safety FROM gw_inbound WHERE conversation_id = :cid ORDER BY id"), {"cid": conversation_id}
-            ).all()
-            handoff = connection.execute(
-                text("SELECT handoff_reason FROM gw_conversations WHERE id = :cid"), {"cid": conversation_id}
-            ).scalar_one_or_none()
-    finally:
-        engine.dispose()
+    with target.database.connect() as connection:
+        tickets = connection.execute(
+            text(
+                "SELECT id, number, route, summary_redacted, triage_signals FROM tickets "
+                "WHERE conversation_id = :cid ORDER BY id"
+            ),
+            {"cid": conversation_id},
+        ).all()
+        said = connection.execute(  # the person's own lines in the ticket's transcript: staff read them too
+            text(
+                "SELECT m.ticket_id, m.text FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id "
+                "WHERE t.conversation_id = :cid AND m.sender = 'person' ORDER BY m.ticket_id, m.seq"
+            ),
+            {"cid": conversation_id},
+        ).all()
+        contacts = connection.execute(  # kept apart from the ticket (with consent): the phone detail
+            text(
+                "SELECT c.ticket_id, c.value FROM ticket_contacts c JOIN tickets t ON t.id = c.ticket_id "
+                "WHERE t.conversation_id = :cid ORDER BY c.id"
+            ),
+            {"cid": conversation_id},
+        ).all()
+        check_ins = connection.execute(
+            text("SELECT COUNT(*) FROM gw_outbound WHERE conversation_id = :cid AND source = :source"),
+            {"cid": conversation_id, "source": check_in.SOURCE},
+        ).scalar_one()
+        safety = connection.execute(
+            text("SELECT safety FROM gw_inbound WHERE conversation_id = :cid ORDER BY id"), {"cid": conversation_id}
+        ).all()
+        handoff = connection.execute(
+            text("SELECT handoff_reason FROM gw_conversations WHERE id = :cid"), {"cid": conversation_id}
+        ).scalar_one_or_none()
 
     def loaded(value: Any) -> dict[str, Any]:
         value = json.loads(value) if isinstance(value, str) else value
@@ -272,42 +268,17 @@ def run_scripts(target: Target, scripts: Sequence[Script], progress: bool = True
 @contextmanager
 def started_stack() -> Iterator[Target]:
     """A front door on free loopback ports with a throw-away data folder and database; stopped after."""
-    from bot.launcher import Stack, free_port, free_ports
-    from bot.settings import Settings
-
-    model = REPO_ROOT / "models" / "frontdoor.tar.gz"
-    if not model.exists():
-        raise RuntimeError("no trained Rasa model: run `make train` first")
-    saved = dict(os.environ)
-    stack = None
-    with tempfile.TemporaryDirectory(prefix="frontdoor-conv-") as tmp:
+    with throwaway_stack("frontdoor-conv-") as (stack, _):
+        target = Target(
+            app_url=f"http://127.0.0.1:{stack.app_port}",
+            rasa_url=f"http://127.0.0.1:{stack.rasa_port}",
+            rasa_token=stack.settings.rasa_token,
+            database_url=stack.settings.database_url,
+        )
         try:
-            os.environ.update(
-                {
-                    "FRONTDOOR_DATA_DIR": tmp,
-                    "FRONTDOOR_RASA_TOKEN": secrets.token_urlsafe(16),
-                    "FRONTDOOR_SECRET_KEY": secrets.token_urlsafe(16),
-                    "FRONTDOOR_STAFF_API_TOKEN": secrets.token_urlsafe(16),
-                }
-            )
-            for name in [k for k in os.environ if k.startswith("FRONTDOOR_TELEGRAM_")]:
-                del os.environ[name]
-            os.environ.pop("FRONTDOOR_DATABASE_URL", None)
-            stack = Stack(
-                Settings(), rasa_port=free_ports(1), action_port=free_port(), app_port=free_port(), model_path=model
-            )
-            stack.start(timeout=300, progress=False)
-            yield Target(
-                app_url=f"http://127.0.0.1:{stack.app_port}",
-                rasa_url=f"http://127.0.0.1:{stack.rasa_port}",
-                rasa_token=stack.settings.rasa_token,
-                database_url=stack.settings.database_url,
-            )
+            yield target
         finally:
-            if stack is not None:
-                stack.stop()
-            os.environ.clear()
-            os.environ.update(saved)
+            target.database.dispose()
 
 
 # --- report, record --------------------------------------------------------------------------------

@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import secrets
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,9 +33,9 @@ from typing import Any
 import httpx
 
 from benchmarks.procfs import cpu_seconds, rss_mb
+from benchmarks.throwaway import throwaway_stack
 from bot.gateway import messages
-from bot.launcher import Stack, free_port, free_ports
-from bot.settings import REPO_ROOT, Settings
+from bot.launcher import Stack
 
 CONVERSATIONS = [
     ["你好", "我们小区门口的路灯坏了好几天，晚上很危险", "在幸福路和人民路交叉口", "谢谢"],
@@ -193,59 +191,30 @@ def run_bench(
     replica only (with several, the gateway is what spreads the conversations).
     """
     stack: Stack | None = None
-    saved = dict(os.environ)
-    with tempfile.TemporaryDirectory(prefix="frontdoor-gwbench-") as tmp:
-        try:
-            if base_url is None:
-                model = REPO_ROOT / "models" / "frontdoor.tar.gz"
-                if not model.exists():
-                    raise RuntimeError("no trained Rasa model: run `make train` first")
-                os.environ.update(
-                    {
-                        "FRONTDOOR_DATA_DIR": tmp,
-                        "FRONTDOOR_RASA_TOKEN": secrets.token_urlsafe(16),
-                        "FRONTDOOR_SECRET_KEY": secrets.token_urlsafe(16),
-                        "FRONTDOOR_STAFF_API_TOKEN": secrets.token_urlsafe(16),
-                    }
-                )
-                for name in [k for k in os.environ if k.startswith("FRONTDOOR_TELEGRAM_")]:
-                    del os.environ[name]
-                os.environ.pop("FRONTDOOR_DATABASE_URL", None)
-                stack = Stack(
-                    Settings(),
-                    rasa_port=free_ports(rasa_replicas),
-                    rasa_replicas=rasa_replicas,
-                    action_port=free_port(),
-                    app_port=free_port(),
-                    model_path=model,
-                )
-                stack.start(timeout=300, progress=False)
-                base_url = f"http://127.0.0.1:{stack.app_port}"
-                rasa_url = f"http://127.0.0.1:{stack.rasa_port}" if rasa_replicas == 1 else None
-                database = Path(tmp) / "frontdoor.db"
-            url = f"{base_url}/api/chat/12345"
-            asyncio.run(_drive(url, 0, concurrency))  # warm-up only: models load on first use
-            cpu_before = _cpu_by_service(stack)
-            results, elapsed = asyncio.run(_drive(url, seconds, concurrency, warm_up=False))
-            cpu_after = _cpu_by_service(stack)
-            memory = _rss_by_service(stack)
-            cpu_ms = {
-                name: round(1000 * (cpu_after[name] - cpu_before[name]) / max(results.sent, 1), 1) for name in cpu_after
-            }
-            duplicated = results.resend_mismatch
-            if database is not None:
-                duplicated += _duplicates(database) + _extra_rows(database, results)
-            direct = None
-            if rasa_url is not None:
-                direct_results, direct_elapsed = asyncio.run(
-                    _drive(f"{rasa_url}/webhooks/rest/webhook", seconds, concurrency, warm_up=False)
-                )
-                direct = _figures(direct_results, direct_elapsed)
-        finally:
-            if stack is not None:
-                stack.stop()
-            os.environ.clear()
-            os.environ.update(saved)
+    with ExitStack() as resources:
+        if base_url is None:
+            stack, tmp = resources.enter_context(throwaway_stack("frontdoor-gwbench-", rasa_replicas))
+            base_url = f"http://127.0.0.1:{stack.app_port}"
+            rasa_url = f"http://127.0.0.1:{stack.rasa_port}" if rasa_replicas == 1 else None
+            database = tmp / "frontdoor.db"
+        url = f"{base_url}/api/chat/12345"
+        asyncio.run(_drive(url, 0, concurrency))  # warm-up only: models load on first use
+        cpu_before = _cpu_by_service(stack)
+        results, elapsed = asyncio.run(_drive(url, seconds, concurrency, warm_up=False))
+        cpu_after = _cpu_by_service(stack)
+        memory = _rss_by_service(stack)
+        cpu_ms = {
+            name: round(1000 * (cpu_after[name] - cpu_before[name]) / max(results.sent, 1), 1) for name in cpu_after
+        }
+        duplicated = results.resend_mismatch
+        if database is not None:
+            duplicated += _duplicates(database) + _extra_rows(database, results)
+        direct = None
+        if rasa_url is not None:
+            direct_results, direct_elapsed = asyncio.run(
+                _drive(f"{rasa_url}/webhooks/rest/webhook", seconds, concurrency, warm_up=False)
+            )
+            direct = _figures(direct_results, direct_elapsed)
     return {
         "seconds": round(elapsed, 1),
         "concurrency": concurrency,

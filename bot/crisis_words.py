@@ -73,13 +73,9 @@ def handoff_crisis_reminder(desk: str, language: str = DEFAULT, back_at: str | N
     return f"{lead}如果感到危险，请马上拨打110或120，也可以拨打12356（24小时）{youth}。"
 
 
-def _english(language: str | None) -> bool:
-    return (language or "").lower().startswith("en")
-
-
 def check_in_no(desk: str, resuming: bool, language: str | None = None) -> str:
     """The answer to a no after the check-in question; `resuming`: the bot's own question follows again."""
-    if _english(language):
+    if is_english(language):
         rest = " Let's go back to my question:" if resuming else " Anything else on your mind, just tell me."
         return (
             "Okay, thank you for answering. If thoughts like that ever come, tell me any time, "
@@ -100,7 +96,7 @@ def check_in(desk: str, language: str | None = None, back_at: str | None = None)
     is offline, until when) and the 24-hour line, like the crisis answer out of hours.
     """
     youth = is_youth(desk)
-    if _english(language):
+    if is_english(language):
         line = " or 12355" if youth else ""
         ask = (
             "Can I ask you one more thing: lately, have you had any thoughts of hurting yourself or of not "

@@ -127,6 +127,11 @@ DOWNGRADED = "short-reply:crisis-asked"
 """Signal of a learned-only crisis on a short answer that the gateway turned into the check-in question."""
 
 
+def _learned_only(decision: Decision) -> bool:
+    """Does the crisis verdict rest on the learned score alone?"""
+    return bool(decision.signals) and all(s.startswith(LEARNED_ONLY) for s in decision.signals)
+
+
 def proportionate(
     decision: Decision | None, text: str, bot_asked: bool, language: str, may_ask: bool = True
 ) -> Decision | None:
@@ -141,7 +146,7 @@ def proportionate(
     """
     if not may_ask or not bot_asked or decision is None or decision.route is not Route.CRISIS:
         return decision
-    if not decision.signals or not all(s.startswith(LEARNED_ONLY) for s in decision.signals):
+    if not _learned_only(decision):
         return decision
     score = max((float(s.partition(":")[2]) for s in decision.signals), default=decision.confidence)
     return Decision(
@@ -165,7 +170,7 @@ def administrative(decision: Decision | None, text: str) -> Decision | None:
     ("不用了，谢谢你们一直以来的照顾" is not only giving-up words and keeps its verdict)."""
     if decision is None or decision.route is not Route.CRISIS or cancel_kind(text) is None:
         return decision
-    if not decision.signals or not all(s.startswith(LEARNED_ONLY) for s in decision.signals):
+    if not _learned_only(decision):
         return decision
     return Decision(
         Route.CLARIFY,

@@ -98,6 +98,12 @@ _RESERVED_PAYLOAD = re.compile(r"^\s*/(?=(crisis|emergency)\b)")
 ("/crisis", '/emergency{"channel":"110"}') must not open urgent tickets or alerts by syntax."""
 
 
+def _back_at(desk: str, language: str) -> str | None:
+    """When the desk's staff are back ("明天09:00"), or None while they are on duty: what the gateway's
+    messages say about who is coming."""
+    return back_on_duty(desk, language, at=utcnow())
+
+
 def triage_decide(text: str, desk: str, history: Sequence[str], language: str = lang.DEFAULT) -> Decision:
     """The triage engine's decision (safety screen, then the route), made in this process only."""
     from bot.triage.engine import get_engine
@@ -190,12 +196,10 @@ class Gateway:
         if turn.handoff:
             if route is Route.CRISIS:
                 await self.alerts.crisis(inbound.desk, cid, inbound.channel, text)
-                back = back_on_duty(inbound.desk, language, at=utcnow())
+                back = _back_at(inbound.desk, language)
                 reminder = messages.handoff_crisis_reminder(inbound.desk, language, back)
                 return Outcome([Reply(reminder, source="gateway")], "to_staff", safety)
-            waiting = messages.handed_to_staff(
-                inbound.desk, language, back_on_duty(inbound.desk, language, at=utcnow())
-            )
+            waiting = messages.handed_to_staff(inbound.desk, language, _back_at(inbound.desk, language))
             return Outcome([Reply(waiting, source="gateway")], "to_staff", safety)
         if route is None and self._heard_no(text, turn):
             # the no answers the check-in, not the question that came before it (a form question): thank
@@ -253,7 +257,7 @@ class Gateway:
         for number in signals.tickets[1 if crisis else 0 :]:
             await self.alerts.ticket(inbound.desk, cid, text, number)
         if not signals.handoff and self._check_in_due(text, turn, decision):
-            back = back_on_duty(inbound.desk, language, at=utcnow())
+            back = _back_at(inbound.desk, language)
             replies.append(Reply(messages.check_in(inbound.desk, language, back_at=back), source=check_in.SOURCE))
         elif signals.filed and not signals.handoff:
             replies += await self._offer_next_matter(inbound, language)
@@ -400,7 +404,7 @@ class Gateway:
     async def _fallback(self, inbound: Inbound, decision: Decision | None, language: str) -> list[Reply]:
         if decision is not None and decision.route is Route.CRISIS:
             await self._begin_handoff(inbound.conversation_id, "crisis")
-            back = back_on_duty(inbound.desk, language, at=utcnow())
+            back = _back_at(inbound.desk, language)
             if back is not None:  # the engine's crisis reply promises a person: say who is (not) there
                 return [Reply(messages.crisis_fallback(inbound.desk, language, back), source="gateway")]
             return [Reply(decision.reply or messages.crisis_fallback(inbound.desk, language), source="gateway")]
