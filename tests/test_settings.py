@@ -18,6 +18,8 @@ from bot.settings import (
     DEFAULT_STAFF_HOURS,
     REPO_ROOT,
     TELEGRAM_TOKEN_PREFIX,
+    WECHAT_PARTS,
+    WECHAT_PREFIX,
     MissingSecretError,
     Settings,
     get_settings,
@@ -61,7 +63,8 @@ def test_the_settings_module_reads_no_variable_it_does_not_list() -> None:
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and VARIABLE.match(node.value)
     }
-    assert written - {TELEGRAM_TOKEN_PREFIX} == read_by_settings() - {f"{TELEGRAM_TOKEN_PREFIX}<desk>"}
+    per_desk = {f"{TELEGRAM_TOKEN_PREFIX}<desk>"} | {f"{WECHAT_PREFIX}<desk>_{part}" for part in WECHAT_PARTS}
+    assert written - {TELEGRAM_TOKEN_PREFIX, WECHAT_PREFIX} == read_by_settings() - per_desk
 
 
 def _environment_reads(path: Path) -> list[tuple[int, str]]:
