@@ -272,3 +272,27 @@ def test_settings_stay_light_to_import_for_the_rasa_environment() -> None:
         alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
     } | {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     assert imported <= {"__future__", "logging", "os", "collections", "dataclasses", "pathlib", "typing"}
+
+
+# --- WeChat accounts per desk -------------------------------------------------------------------
+
+
+def test_a_desk_without_wechat_settings_has_no_account() -> None:
+    assert Settings.wechat_account("12345") is None
+    assert get_settings().wechat_api_base == "https://api.weixin.qq.com"
+
+
+def test_a_wechat_account_is_read_per_desk_and_keeps_its_secrets_out_of_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    for part, value in {"APPID": "wx1", "SECRET": "s3cret", "TOKEN": "tok3n", "AES_KEY": "k" * 43}.items():
+        monkeypatch.setenv(f"{WECHAT_PREFIX}12355_{part}", value)
+    account = Settings.wechat_account("12355")
+    assert account is not None and (account.app_id, account.secret, account.token) == ("wx1", "s3cret", "tok3n")
+    assert account.aes_key == "k" * 43 and account.aes_key_previous is None
+    assert "s3cret" not in repr(account) and "tok3n" not in repr(account)
+    assert Settings.wechat_account("12345") is None
+
+
+def test_a_half_configured_wechat_account_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(f"{WECHAT_PREFIX}12345_APPID", "wx1")
+    with pytest.raises(MissingSecretError, match="FRONTDOOR_WECHAT_12345_SECRET, FRONTDOOR_WECHAT_12345_TOKEN"):
+        Settings.wechat_account("12345")

@@ -140,7 +140,7 @@ class FakeWeChat:
                 code = 45047
             elif len(content.encode("utf-8")) > TEXT_LIMIT:
                 code = 45002
-            if code:
+            if code or window is None:
                 self.refused.append({"errcode": code, **payload})
                 return JSONResponse({"errcode": code, "errmsg": f"refused ({code})"})
             window["count"] += 1

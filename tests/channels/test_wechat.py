@@ -288,7 +288,7 @@ def test_45015_from_wechat_marks_the_staff_reply_undeliverable(door: Callable[..
     wechat.age_window(USER, hours=49)  # WeChat's own clock says 49 h since the person wrote
     opened.app.state.gateway.staff_reply(_conversation(), "您好，我们已派人去修。", "staff-1")
     wait_for(lambda: _failed_rows(opened.engine) and _failed_rows(opened.engine)[0][0] == "failed")
-    status, error = _failed_rows(opened.engine)[0]
+    _, error = _failed_rows(opened.engine)[0]
     assert error is not None and "45015" in error and "undeliverable" in error
     assert [r["errcode"] for r in wechat.refused] == [45015] and wechat.texts_to(USER) == []
 
