@@ -64,6 +64,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "wechat"
 PASSIVE_BUDGET = 4.0  # seconds the gateway gets before the HTTP answer must go (WeChat gives up at 5)
+PASSIVE_FIRST = 1.0  # seconds the rest of a cut answer waits, so the passive first part arrives first
 TEXT_LIMIT_BYTES = 2000  # WeChat refuses text over 2,048 bytes (45002); keep a margin
 WINDOW = timedelta(hours=48)
 WINDOW_MESSAGES = 5
@@ -195,8 +196,10 @@ class WeChatStore:
             rows = session.scalars(select(OutboundMessage.delivery).where(OutboundMessage.id.in_(ids))).all()
             return any(delivery == "queue" for delivery in rows)
 
-    def to_queue(self, ids: list[int], first_parts_sent: int = 0) -> None:
-        """The answer's rows go out through the customer-service API (the first one from part `first_parts_sent`)."""
+    def to_queue(self, ids: list[int], first_parts_sent: int = 0, not_before: float = 0.0) -> None:
+        """The answer's rows go out through the customer-service API (the first one from part
+        `first_parts_sent`), not before `not_before` seconds (the passive part must arrive first)."""
+        due = utcnow() + timedelta(seconds=not_before) if not_before else None
         with self._sessions() as session:
             for index, outbound_id in enumerate(sorted(ids)):
                 session.execute(
@@ -206,6 +209,7 @@ class WeChatStore:
                         delivery="queue",
                         status="pending",
                         sent_at=None,
+                        next_attempt_at=due,
                         parts_sent=first_parts_sent if index == 0 else 0,
                     )
                 )
@@ -361,13 +365,20 @@ class WeChatDesk:
             return whole
         first_parts = parts_of(replies[0].text, replies[0].buttons)
         rest = ids if len(first_parts) > 1 else ids[1:]
-        await self._queue(handling, rest, 1 if len(first_parts) > 1 else 0, cid)
+        await self._queue(handling, rest, 1 if len(first_parts) > 1 else 0, cid, after_passive=True)
         return first_parts[0]
 
-    async def _queue(self, handling: Handling, ids: list[int], first_parts_sent: int, cid: str) -> None:
+    async def _queue(
+        self, handling: Handling, ids: list[int], first_parts_sent: int, cid: str, after_passive: bool = False
+    ) -> None:
         handling.queued = True
-        if ids:
-            await asyncio.to_thread(self.store.to_queue, ids, first_parts_sent)
+        if not ids:
+            return
+        delay = PASSIVE_FIRST if after_passive else 0.0
+        await asyncio.to_thread(self.store.to_queue, ids, first_parts_sent, delay)
+        if delay:
+            asyncio.get_running_loop().call_later(delay + 0.05, self.wake, cid)
+        else:
             self.wake(cid)
 
     def _go_late(self, message: Message, handling: Handling) -> None:
