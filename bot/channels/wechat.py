@@ -64,6 +64,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "wechat"
 PASSIVE_BUDGET = 4.0  # seconds the gateway gets before the HTTP answer must go (WeChat gives up at 5)
+ACK_LIMIT = 4.6  # the last moment an attempt may still be answered (WeChat drops it at 5 s)
 PASSIVE_FIRST = 1.0  # seconds the rest of a cut answer waits, so the passive first part arrives first
 TEXT_LIMIT_BYTES = 2000  # WeChat refuses text over 2,048 bytes (45002); keep a margin
 WINDOW = timedelta(hours=48)
@@ -218,13 +219,32 @@ class WeChatStore:
 
 # --- one desk's account --------------------------------------------------------------------------
 @dataclass
+class Answer:
+    """The gateway's answer to one message, with what the passive reply needs to know (read in the task)."""
+
+    replies: list[Reply]
+    already_queued: bool = False  # a duplicate whose answer went (or goes) through the customer-service API
+    older_waiting: bool = False  # something older waits in the queue for the person: no passive overtaking
+
+
+@dataclass
 class Handling:
     """One message being answered in this process; WeChat's retries of it wait on the same task."""
 
-    task: asyncio.Task[list[Reply]]
+    task: asyncio.Task[Answer]
+    persisted: asyncio.Event  # the gateway has written the message: `success` may be said
     queued: bool = False  # the answer goes out through the customer-service API
     late_watch: asyncio.Task[None] | None = None
-    done_at: float | None = None
+
+
+def _failed_unwritten(handling: Handling) -> bool:
+    task = handling.task
+    return task.done() and not task.cancelled() and task.exception() is not None and not handling.persisted.is_set()
+
+
+class NotYetPersisted(Exception):
+    """The message is not written yet and WeChat's 5 s are nearly up: answer 503 so WeChat retries
+    (the retry joins the handling) instead of `success` for a message a crash could still lose."""
 
 
 @dataclass
@@ -273,6 +293,7 @@ class WeChatDesk:
     ) -> None:
         self.account, self.gateway, self.store, self.api = account, gateway, store, api
         self.passive_budget = passive_budget
+        self.ack_limit = ACK_LIMIT
         self.wake = wake or (lambda _: None)  # the outbound worker's: deliver this conversation's queue now
         self.crypto = (
             MessageCrypto(account.token, account.app_id, account.aes_key, account.aes_key_previous)
@@ -287,51 +308,71 @@ class WeChatDesk:
         return self.account.desk
 
     async def stop(self, grace: float = 5.0) -> None:
-        pending = [h.task for h in self._inflight.values() if not h.task.done()] + list(self._tasks)
-        if pending:
-            await asyncio.wait(pending, timeout=grace)
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
 
     async def receive(self, message: Message) -> str | None:
-        """The passive reply's text, or None for `success` (nothing, or the answer comes later)."""
+        """The passive reply's text, or None for `success` (nothing, or the answer comes later).
+
+        Raises NotYetPersisted when the message could not even be written within WeChat's 5 s.
+        """
         if message.text is None:
             return message.local_reply
         started = time.monotonic()
         handling = self._inflight.get(message.key)
-        if handling is None:
-            await asyncio.to_thread(self.store.opened, self.desk, message.open_id)
-            handling = self._start(message)
-        if handling.queued:  # a retry after the answer was already handed to the customer-service API
+        if handling is None or _failed_unwritten(handling):
+            handling = self._start(message)  # first delivery, or the first try could not even write it
+        if handling.queued:  # a retry after the answer was handed to the customer-service API
+            await self._acknowledge(handling, started)
             return None
         remaining = max(0.0, self.passive_budget - (time.monotonic() - started))
         try:
-            replies = await asyncio.wait_for(asyncio.shield(handling.task), remaining)
+            answer = await asyncio.wait_for(asyncio.shield(handling.task), remaining)
         except TimeoutError:
             self._go_late(message, handling)
+            await self._acknowledge(handling, started)
             return None
         except Exception as exc:
+            self._inflight.pop(message.key, None)  # WeChat's retry starts afresh
             log.error("WeChat message of desk %s failed: %s", self.desk, type(exc).__name__)
-            return ERROR_TEXT
+            if not handling.persisted.is_set():
+                raise NotYetPersisted() from exc
+            return ERROR_TEXT  # written: the restart recovery answers it if nothing else does
         if handling.queued:
             return None
-        return await self._passive(message, handling, replies)
+        return self._passive(message, handling, answer)
+
+    async def _acknowledge(self, handling: Handling, started: float) -> None:
+        """`success` only for a message the gateway has written; wait for that until WeChat's 5 s are nearly up."""
+        if handling.persisted.is_set():
+            return
+        left = self.ack_limit - (time.monotonic() - started)
+        try:
+            await asyncio.wait_for(handling.persisted.wait(), max(0.0, left))
+        except TimeoutError:
+            raise NotYetPersisted() from None
 
     def _start(self, message: Message) -> Handling:
         inbound = Inbound(
             desk=self.desk, channel=CHANNEL, user=message.open_id, text=message.text, message_id=message.key
         )
-        handling = Handling(self._track(asyncio.create_task(self._handle(inbound))))
+        persisted = asyncio.Event()
+        handling = Handling(self._track(asyncio.create_task(self._handle(inbound, persisted))), persisted)
         self._inflight[message.key] = handling
 
-        def forget(_: asyncio.Task[list[Reply]]) -> None:  # keep it a while for WeChat's retries (~15 s)
-            loop = asyncio.get_running_loop()
-            loop.call_later(60.0, self._inflight.pop, message.key, None)
+        def forget(_: asyncio.Task[Answer]) -> None:  # keep it a while for WeChat's retries (~15 s)
+            asyncio.get_running_loop().call_later(60.0, self._drop, message.key, handling)
 
         handling.task.add_done_callback(forget)
         return handling
 
-    async def _handle(self, inbound: Inbound) -> list[Reply]:
-        text = inbound.text or ""
-        choice = _NUMBER.match(text)
+    def _drop(self, key: str, handling: Handling) -> None:
+        if self._inflight.get(key) is handling:
+            del self._inflight[key]
+
+    async def _handle(self, inbound: Inbound, persisted: asyncio.Event) -> Answer:
+        """The gateway's turn, then everything the passive reply needs (so the response waits on no database)."""
+        choice = _NUMBER.match(inbound.text or "")
         if choice:  # "2" picks the second numbered option of the last message
             buttons = await asyncio.to_thread(self.store.last_buttons, inbound.conversation_id)
             index = int(choice.group(1)) - 1
@@ -343,37 +384,45 @@ class WeChatDesk:
                     text=buttons[index]["payload"],
                     message_id=inbound.message_id,
                 )
-        return await self.gateway.handle(inbound)
+        replies = await self.gateway.handle(inbound, persisted)
+        await asyncio.to_thread(self.store.opened, self.desk, inbound.user)  # 48 h / 5 messages from now
+        ids = [r.id for r in replies if r.id is not None]
+        already = await asyncio.to_thread(self.store.queued_already, ids)
+        waiting = await asyncio.to_thread(self.store.waiting, inbound.conversation_id, ids)
+        return Answer(replies, already, waiting)
 
     def _track(self, task: asyncio.Task[Any]) -> asyncio.Task[Any]:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _passive(self, message: Message, handling: Handling, replies: list[Reply]) -> str | None:
+    def _passive(self, message: Message, handling: Handling, answer: Answer) -> str | None:
         """Everything, if it fits one WeChat message and nothing older waits; else the first part, the rest queued."""
+        replies = answer.replies
         ids = [r.id for r in replies if r.id is not None]
         cid = conversation_key(self.desk, CHANNEL, message.open_id)
-        if not replies or await asyncio.to_thread(self.store.queued_already, ids):
-            return None  # a duplicate whose answer went (or goes) through the customer-service API
-        if await asyncio.to_thread(self.store.waiting, cid, ids):
-            await self._queue(handling, ids, 0, cid)
+        if not replies or answer.already_queued:
             return None
-        rendered = [render(r.text, r.buttons) for r in replies]
-        whole = "\n\n".join(rendered)
+        if answer.older_waiting:
+            self._queue(handling, ids, 0, cid)
+            return None
+        whole = "\n\n".join(render(r.text, r.buttons) for r in replies)
         if len(whole.encode("utf-8")) <= TEXT_LIMIT_BYTES:
             return whole
         first_parts = parts_of(replies[0].text, replies[0].buttons)
         rest = ids if len(first_parts) > 1 else ids[1:]
-        await self._queue(handling, rest, 1 if len(first_parts) > 1 else 0, cid, after_passive=True)
+        self._queue(handling, rest, 1 if len(first_parts) > 1 else 0, cid, after_passive=True)
         return first_parts[0]
 
-    async def _queue(
+    def _queue(
         self, handling: Handling, ids: list[int], first_parts_sent: int, cid: str, after_passive: bool = False
     ) -> None:
+        """From now on this message's answer goes through the customer-service API (in the background)."""
         handling.queued = True
-        if not ids:
-            return
+        if ids:
+            self._track(asyncio.create_task(self._to_queue(ids, first_parts_sent, cid, after_passive)))
+
+    async def _to_queue(self, ids: list[int], first_parts_sent: int, cid: str, after_passive: bool) -> None:
         delay = PASSIVE_FIRST if after_passive else 0.0
         await asyncio.to_thread(self.store.to_queue, ids, first_parts_sent, delay)
         if delay:
@@ -390,14 +439,13 @@ class WeChatDesk:
     async def _deliver_late(self, message: Message, handling: Handling) -> None:
         cid = conversation_key(self.desk, CHANNEL, message.open_id)
         try:
-            replies = await handling.task
-        except Exception as exc:
+            answer = await handling.task
+        except Exception as exc:  # written but not answered: the restart recovery answers it
             log.error("late WeChat answer for desk %s failed: %s", self.desk, type(exc).__name__)
-            await asyncio.to_thread(self.gateway.enqueue, cid, ERROR_TEXT, "gateway")
             return
-        ids = [r.id for r in replies if r.id is not None]
-        if ids and not await asyncio.to_thread(self.store.queued_already, ids):
-            await self._queue(handling, ids, 0, cid)
+        ids = [r.id for r in answer.replies if r.id is not None]
+        if ids and not answer.already_queued:
+            await self._to_queue(ids, 0, cid, after_passive=False)
         log.info(
             "WeChat answer for %s took over %.0f s: sent as customer-service message", mask(cid), self.passive_budget
         )
@@ -472,7 +520,13 @@ async def callback(request: Request) -> Response:
     except ValueError as exc:
         log.warning("bad WeChat callback for desk %s: %s", desk.desk, mask(str(exc))[:200])
         return PlainTextResponse("not a WeChat message", status_code=400)
-    content = await desk.receive(message)
+    try:
+        content = await desk.receive(message)
+    except NotYetPersisted:
+        log.warning(
+            "WeChat message of desk %s not yet written after %.1f s: WeChat will retry", desk.desk, desk.ack_limit
+        )
+        return PlainTextResponse("busy, retry", status_code=503)
     if content is None:
         return PlainTextResponse("success")
     xml = text_reply(message.open_id, message.account, content)

@@ -7,6 +7,8 @@ like WeChat, the app's customer-service messages and token fetches go to the fak
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -311,3 +313,32 @@ def test_the_sixth_message_after_the_persons_last_is_45047(door: Callable[..., D
     wait_for(lambda: [s for s, _ in _failed_rows(opened.engine)].count("failed") == 1)
     assert wechat.texts_to(USER) == [f"第{n}条" for n in range(1, 6)]
     assert "45047" in (_failed_rows(opened.engine)[-1][1] or "")
+
+
+def test_success_is_said_only_once_the_message_is_written(
+    door: Callable[..., Door], wechat: FakeWeChat, rasa: WeChatRasa
+) -> None:
+    """The database is busy past the first attempt: 503 (WeChat retries), then `success` and one answer."""
+    opened = door()
+    opened.desk.passive_budget, opened.desk.ack_limit = 1.0, 2.0
+    locked = threading.Event()
+
+    def hold_the_write_lock() -> None:  # another writer holds SQLite's write lock for 3 s
+        connection = sqlite3.connect(str(opened.engine.url.database), isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        locked.set()
+        time.sleep(3.0)
+        connection.rollback()
+        connection.close()
+
+    blocker = threading.Thread(target=hold_the_write_lock)
+    blocker.start()
+    locked.wait(5)
+    delivery = wechat.text(USER, "路灯坏了")
+    blocker.join()
+    assert [a.status for a in delivery.attempts][:1] == [503] and delivery.attempts[-1].status == 200
+    assert delivery.reply is None and delivery.attempts[-1].body == "success"
+    wait_for(lambda: wechat.texts_to(USER))
+    time.sleep(1.0)
+    assert wechat.texts_to(USER) == ["回声：路灯坏了\n\n回复数字选择：\n1. 有帮助"]
+    assert opened.count(InboundMessage) == 1 and len(rasa.received) == 1
