@@ -1,7 +1,7 @@
 """WeChat channel under a burst: N users of the fake WeChat send at the same moment.
 
 Everything is real except WeChat itself and Rasa's answers: the app (uvicorn, gateway, SQLite,
-outbound worker, the WeChat channel) on loopback, the fake WeChat (tools/fake_wechat.py: signs and
+outbound worker, the WeChat channel) in its own process on loopback, the fake WeChat (tools/fake_wechat.py: signs and
 encrypts callbacks in safe mode, waits 5 s, retries 3 times) and a Rasa stand-in that answers after
 a set delay (most at once, `slow_share` after `slow_seconds`, like a busy NLU). The triage decision
 is a fixed ordinary one (no embedding model is loaded). So it measures the channel and the gateway's
@@ -21,6 +21,7 @@ import asyncio
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -30,6 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -37,7 +39,7 @@ from starlette.routing import Route
 
 from bot.triage.decision import Decision
 from bot.triage.vocabulary import Route as TriageRoute
-from tests.support.servers import serve_in_thread
+from tests.support.servers import ThreadedServer, serve_in_thread
 from tools.fake_wechat import FakeWeChat, random_aes_key
 
 DESK = "12345"
@@ -73,16 +75,38 @@ class RasaStandIn:
         )
 
 
-def run(users: int = 200, slow_share: float = 0.1, slow_seconds: float = 6.0) -> dict[str, Any]:
+def serve_app(port: int) -> None:
+    """The app alone in this process (the benchmark starts it as a subprocess, so that the simulated
+    users and fakes do not share its interpreter lock)."""
+    import uvicorn
+
     from bot.app import create_app
     from bot.settings import Settings
 
+    uvicorn.run(create_app(Settings(), decide=ordinary), host="127.0.0.1", port=port, log_level="warning")
+
+
+def _wait_up(url: str, process: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the app stopped while starting")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError("the app did not start")
+
+
+def run(users: int = 200, slow_share: float = 0.1, slow_seconds: float = 6.0) -> dict[str, Any]:
     rasa = serve_in_thread(RasaStandIn(slow_share, slow_seconds).app())
     wechat = FakeWeChat(aes_key=random_aes_key())
     api = serve_in_thread(wechat.app())
-    saved = dict(os.environ)
     with tempfile.TemporaryDirectory(prefix="wechat-bench-") as tmp:
-        os.environ.update(
+        env = {k: v for k, v in os.environ.items() if k not in ("FRONTDOOR_DATABASE_URL", "FRONTDOOR_RASA_TOKEN")}
+        env.update(
             {
                 "FRONTDOOR_DATA_DIR": tmp,
                 "FRONTDOOR_RASA_URL": rasa.url,
@@ -92,48 +116,56 @@ def run(users: int = 200, slow_share: float = 0.1, slow_seconds: float = 6.0) ->
                 f"FRONTDOOR_WECHAT_{DESK}_TOKEN": wechat.token,
                 f"FRONTDOOR_WECHAT_{DESK}_AES_KEY": wechat.aes_key or "",
                 "FRONTDOOR_STAFF_HOURS": "12345=24h,12355=24h",
+                "FRONTDOOR_FOLLOW_UP_INTERVAL": "0",
             }
         )
-        os.environ.pop("FRONTDOOR_DATABASE_URL", None)
-        os.environ.pop("FRONTDOOR_RASA_TOKEN", None)
-        app_server = serve_in_thread(create_app(Settings(), decide=ordinary))
+        holder = ThreadedServer()  # a free loopback port, released for the app to bind
+        port = holder.port
+        holder.stop()
+        app = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.wechat_bench", "--serve-app", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(os.path.join(tmp, "app.log"), "wb"),  # noqa: SIM115 - closed with the folder
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            wechat.callback_url = f"{app_server.url}/wechat/{DESK}"
+            _wait_up(url, app)
+            wechat.callback_url = f"{url}/wechat/{DESK}"
             wechat.text("o_warm_up", "你好")  # first request opens the database and the HTTP pools
             time.sleep(1.0)
             wechat.sent.clear()
-            started: dict[str, float] = {}
             barrier = threading.Barrier(users)
 
             def one(index: int) -> tuple[str, float, Any]:
                 open_id = f"o_bench_{index:04d}"
                 barrier.wait()
-                started[open_id] = time.time()
                 return open_id, time.time(), wechat.text(open_id, f"第{index}号用户：小区路灯坏了")
 
             with ThreadPoolExecutor(users) as pool:
                 results = list(pool.map(one, range(users)))
-            deadline = time.time() + slow_seconds + 30
+            deadline = time.time() + slow_seconds + 120
             passive = {open_id for open_id, _, d in results if d.text}
             while time.time() < deadline:
-                pushed = {m["touser"] for m in wechat.sent}
-                if len(passive | pushed) >= users:
+                if len(passive | {m["touser"] for m in wechat.sent}) >= users:
                     break
                 time.sleep(0.2)
             time.sleep(2.0)  # anything doubled would arrive now
         finally:
-            app_server.stop(timeout=15)
+            app.terminate()
+            app.wait(timeout=30)
             api.stop(timeout=5)
             rasa.stop(timeout=5)
-            os.environ.clear()
-            os.environ.update(saved)
+        with open(os.path.join(tmp, "app.log"), encoding="utf-8", errors="replace") as log_file:
+            app_log = log_file.read().splitlines()
+        unanswered = _unanswered(os.path.join(tmp, "frontdoor.db"))
     first: list[float] = []
     lost = duplicated = 0
     passive_in_5 = 0
     attempts = 0
     for open_id, t0, delivery in results:
-        pushed = [m["at"] for m in wechat.sent if m["touser"] == open_id]
-        answers = (1 if delivery.text else 0) + len(pushed)
+        pushed_at = [m["at"] for m in wechat.sent if m["touser"] == open_id]
+        answers = (1 if delivery.text else 0) + len(pushed_at)
         attempts += len(delivery.attempts)
         if answers == 0:
             lost += 1
@@ -145,7 +177,7 @@ def run(users: int = 200, slow_share: float = 0.1, slow_seconds: float = 6.0) ->
             first.append(seconds)
             passive_in_5 += seconds < 5.0
         else:
-            first.append(min(pushed) - t0)
+            first.append(min(pushed_at) - t0)
     first.sort()
     return {
         "users": users,
@@ -158,10 +190,23 @@ def run(users: int = 200, slow_share: float = 0.1, slow_seconds: float = 6.0) ->
         "first_answer_p95_s": round(first[int(0.95 * (len(first) - 1))], 2) if first else None,
         "customer_service_messages": len(wechat.sent),
         "refused_by_wechat": len(wechat.refused),
+        "app_503_not_yet_written": sum("not yet written" in line for line in app_log),
+        "app_errors": sum(" ERROR " in line for line in app_log),
+        "written_but_unanswered": unanswered,  # the restart recovery would answer these
     }
 
 
+def _unanswered(path: str) -> int:
+    import sqlite3
+
+    with sqlite3.connect(path) as connection:
+        return int(connection.execute("SELECT count(*) FROM gw_inbound WHERE status = 'received'").fetchone()[0])
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--serve-app"]:
+        serve_app(int(sys.argv[2]))
+        sys.exit(0)
     args = sys.argv[1:]
     result = run(
         int(args[0]) if args else 200,

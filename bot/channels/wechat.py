@@ -65,6 +65,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "wechat"
 PASSIVE_BUDGET = 4.0  # seconds the gateway gets before the HTTP answer must go (WeChat gives up at 5)
 ACK_LIMIT = 4.6  # the last moment an attempt may still be answered (WeChat drops it at 5 s)
+UNWRITTEN_RETRIES = 2  # the gateway failed before writing the message: nothing happened yet, so try again
 PASSIVE_FIRST = 1.0  # seconds the rest of a cut answer waits, so the passive first part arrives first
 TEXT_LIMIT_BYTES = 2000  # WeChat refuses text over 2,048 bytes (45002); keep a margin
 WINDOW = timedelta(hours=48)
@@ -384,7 +385,15 @@ class WeChatDesk:
                     text=buttons[index]["payload"],
                     message_id=inbound.message_id,
                 )
-        replies = await self.gateway.handle(inbound, persisted)
+        for attempt in range(UNWRITTEN_RETRIES + 1):
+            try:
+                replies = await self.gateway.handle(inbound, persisted)
+                break
+            except Exception as exc:  # e.g. SQLite busy past its timeout under a burst
+                if persisted.is_set() or attempt == UNWRITTEN_RETRIES:
+                    raise  # written: the restart recovery answers it; else WeChat's next retry starts again
+                log.warning("WeChat message of desk %s not written (%s); trying again", self.desk, type(exc).__name__)
+                await asyncio.sleep(1.0 + attempt)
         await asyncio.to_thread(self.store.opened, self.desk, inbound.user)  # 48 h / 5 messages from now
         ids = [r.id for r in replies if r.id is not None]
         already = await asyncio.to_thread(self.store.queued_already, ids)
