@@ -71,6 +71,7 @@ TEXT_LIMIT_BYTES = 2000  # WeChat refuses text over 2,048 bytes (45002); keep a 
 WINDOW = timedelta(hours=48)
 WINDOW_MESSAGES = 5
 MAX_BODY_BYTES = 64 * 1024
+UNDELIVERABLE = "undeliverable:"  # how gw_outbound.last_error starts for a message WeChat will not take
 SUBSCRIBE_TEXT = "你好"  # following the account greets through the bot (like Telegram's /start)
 _NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.。、]?\s*$")
 
@@ -161,6 +162,24 @@ class WeChatStore:
             if row is None or as_utc(row.last_inbound_at) <= now - WINDOW:
                 return OUTSIDE_WINDOW
             return OVER_COUNT
+
+    def undeliverable(self, conversation_id: str) -> list[dict[str, Any]]:
+        """Messages that could not reach the person (45015/45047), newest first: what the console should
+        show with the contact and a call-back suggestion."""
+        with self._sessions() as session:
+            rows = session.scalars(
+                select(OutboundMessage)
+                .where(
+                    OutboundMessage.conversation_id == conversation_id,
+                    OutboundMessage.status == "failed",
+                    OutboundMessage.last_error.startswith(UNDELIVERABLE),
+                )
+                .order_by(OutboundMessage.id.desc())
+            ).all()
+            return [
+                {"id": r.id, "text": r.text, "source": r.source, "reason": r.last_error, "at": r.created_at}
+                for r in rows
+            ]
 
     def last_buttons(self, conversation_id: str) -> list[dict[str, str]]:
         """The buttons of the last message the person got (a reply "2" picks the second)."""
@@ -489,8 +508,8 @@ class WeChatPusher:
 
 def _undeliverable(code: int) -> str:
     if code == OUTSIDE_WINDOW:
-        return "undeliverable: wechat 45015, over 48 h since the person last wrote; call them back"
-    return "undeliverable: wechat 45047, 5 messages sent since the person last wrote; wait for them or call back"
+        return f"{UNDELIVERABLE} wechat 45015, over 48 h since the person last wrote; call them back"
+    return f"{UNDELIVERABLE} wechat 45047, 5 messages sent since the person last wrote; wait for them or call back"
 
 
 # --- HTTP ----------------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from bot.app import create_app
-from bot.channels.wechat import TEXT_LIMIT_BYTES, WeChatDesk
+from bot.channels.telegram import NOT_TEXT
+from bot.channels.wechat import TEXT_LIMIT_BYTES, WeChatDesk, WeChatStore
 from bot.db.engine import make_engine
 from bot.gateway.models import InboundMessage, OutboundMessage, WeChatWindow, utcnow
 from bot.settings import Settings
@@ -293,6 +294,8 @@ def test_45015_from_wechat_marks_the_staff_reply_undeliverable(door: Callable[..
     _, error = _failed_rows(opened.engine)[0]
     assert error is not None and "45015" in error and "undeliverable" in error
     assert [r["errcode"] for r in wechat.refused] == [45015] and wechat.texts_to(USER) == []
+    shown = WeChatStore(opened.engine).undeliverable(_conversation())
+    assert [(m["text"], m["source"]) for m in shown] == [("您好，我们已派人去修。", "staff")]
 
 
 def test_after_48_hours_the_app_does_not_even_try(door: Callable[..., Door], wechat: FakeWeChat) -> None:
@@ -342,3 +345,12 @@ def test_success_is_said_only_once_the_message_is_written(
     time.sleep(1.0)
     assert wechat.texts_to(USER) == ["回声：路灯坏了\n\n回复数字选择：\n1. 有帮助"]
     assert opened.count(InboundMessage) == 1 and len(rasa.received) == 1
+
+
+def test_a_picture_gets_a_request_for_words_and_nothing_is_stored(
+    door: Callable[..., Door], wechat: FakeWeChat, rasa: WeChatRasa
+) -> None:
+    opened = door()
+    image = {**wechat._base(USER, "image"), "PicUrl": "http://example.invalid/a.jpg", "MediaId": "m", "MsgId": 77}
+    assert wechat.deliver(image).text == NOT_TEXT
+    assert opened.count(InboundMessage) == 0 and rasa.received == []
