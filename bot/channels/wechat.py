@@ -53,7 +53,7 @@ from bot.channels.wechat_api import (
 )
 from bot.channels.wechat_crypto import MessageCrypto, SignatureError, check_signature, parse_xml, text_reply
 from bot.gateway.models import OutboundMessage, WeChatWindow, as_utc, utcnow
-from bot.gateway.outbound import DeliveryError, OutboundItem, Progress
+from bot.gateway.outbound import UNDELIVERABLE, DeliveryError, OutboundItem, Progress
 from bot.gateway.service import Gateway, Inbound
 from bot.gateway.store import Reply, conversation_key
 from bot.privacy import mask
@@ -71,7 +71,6 @@ TEXT_LIMIT_BYTES = 2000  # WeChat refuses text over 2,048 bytes (45002); keep a 
 WINDOW = timedelta(hours=48)
 WINDOW_MESSAGES = 5
 MAX_BODY_BYTES = 64 * 1024
-UNDELIVERABLE = "undeliverable:"  # how gw_outbound.last_error starts for a message WeChat will not take
 SUBSCRIBE_TEXT = "你好"  # following the account greets through the bot (like Telegram's /start)
 _NUMBER = re.compile(r"^\s*(\d{1,2})\s*[.。、]?\s*$")
 
@@ -162,24 +161,6 @@ class WeChatStore:
             if row is None or as_utc(row.last_inbound_at) <= now - WINDOW:
                 return OUTSIDE_WINDOW
             return OVER_COUNT
-
-    def undeliverable(self, conversation_id: str) -> list[dict[str, Any]]:
-        """Messages that could not reach the person (45015/45047), newest first: what the console should
-        show with the contact and a call-back suggestion."""
-        with self._sessions() as session:
-            rows = session.scalars(
-                select(OutboundMessage)
-                .where(
-                    OutboundMessage.conversation_id == conversation_id,
-                    OutboundMessage.status == "failed",
-                    OutboundMessage.last_error.startswith(UNDELIVERABLE),
-                )
-                .order_by(OutboundMessage.id.desc())
-            ).all()
-            return [
-                {"id": r.id, "text": r.text, "source": r.source, "reason": r.last_error, "at": r.created_at}
-                for r in rows
-            ]
 
     def last_buttons(self, conversation_id: str) -> list[dict[str, str]]:
         """The buttons of the last message the person got (a reply "2" picks the second)."""

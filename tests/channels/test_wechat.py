@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse
 
 from bot.app import create_app
 from bot.channels.telegram import NOT_TEXT
-from bot.channels.wechat import TEXT_LIMIT_BYTES, WeChatDesk, WeChatStore
+from bot.channels.wechat import TEXT_LIMIT_BYTES, WeChatDesk
 from bot.db.engine import make_engine
 from bot.gateway.models import InboundMessage, OutboundMessage, WeChatWindow, utcnow
 from bot.settings import Settings
@@ -294,8 +294,9 @@ def test_45015_from_wechat_marks_the_staff_reply_undeliverable(door: Callable[..
     _, error = _failed_rows(opened.engine)[0]
     assert error is not None and "45015" in error and "undeliverable" in error
     assert [r["errcode"] for r in wechat.refused] == [45015] and wechat.texts_to(USER) == []
-    shown = WeChatStore(opened.engine).undeliverable(_conversation())
+    shown = opened.app.state.gateway.store.undeliverable(_conversation())
     assert [(m["text"], m["source"]) for m in shown] == [("您好，我们已派人去修。", "staff")]
+    assert shown[0]["reason"].startswith("wechat 45015")
 
 
 def test_after_48_hours_the_app_does_not_even_try(door: Callable[..., Door], wechat: FakeWeChat) -> None:
