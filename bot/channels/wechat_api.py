@@ -136,6 +136,11 @@ class TokenHolder:
             if token and token != stale and left > self.refresh_margin:
                 return token  # someone refreshed while we waited
             if await asyncio.to_thread(self.store.take_lease, self.app_id, self.lease_seconds):
+                # the lease may come free because another instance just stored a new token: look again
+                token, left = await asyncio.to_thread(self.store.read, self.app_id)
+                if token and token != stale and left > self.refresh_margin:
+                    await asyncio.to_thread(self.store.store, self.app_id, None, 0.0)
+                    return token
                 break
             if time.monotonic() > deadline:
                 raise WeChatError(None, "timed out waiting for another instance to refresh the access_token")
