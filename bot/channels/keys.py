@@ -208,12 +208,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             desks = [d.strip() for raw in args.desk for d in raw.replace(",", " ").split() if d.strip()]
             unknown = [d for d in desks if d not in settings.desks]
             if unknown:
-                raise KeyProblem(f"unknown desk {', '.join(unknown)}; this deployment serves {', '.join(settings.desks)}")
+                raise KeyProblem(
+                    f"unknown desk {', '.join(unknown)}; this deployment serves {', '.join(settings.desks)}"
+                )
             key, info = create_key(engine, args.name, desks)
             print(f"Created key {info.key_id} for {info.name!r} ({', '.join(info.desks) or 'all desks'}).")
             print("Give it to the integration now; it is not shown again:")
             print(key)
-            print('It sends: Authorization: Bearer <key>. Revoke with: python -m bot.channels.keys revoke ' + info.key_id)
+            print(
+                "It sends: Authorization: Bearer <key>. Revoke with: python -m bot.channels.keys revoke " + info.key_id
+            )
         elif args.command == "list":
             _print_keys(list_keys(engine))
         else:

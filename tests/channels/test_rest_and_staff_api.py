@@ -81,7 +81,9 @@ def test_rest_chat_answers_even_when_rasa_is_down(client: TestClient) -> None:
 
 def test_rest_caller_cannot_speak_in_another_channel(client: TestClient) -> None:
     headers = key_headers(client)
-    response = client.post("/api/chat/12345", json={"sender": "42", "text": "hi", "channel": "telegram"}, headers=headers)
+    response = client.post(
+        "/api/chat/12345", json={"sender": "42", "text": "hi", "channel": "telegram"}, headers=headers
+    )
     assert response.status_code == 400
     assert "channel" in response.json()["error"]
 

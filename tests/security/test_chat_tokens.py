@@ -36,7 +36,9 @@ def test_use_keeps_a_token_alive_and_silence_expires_it(engine: Engine) -> None:
     assert chat_tokens.resolve(engine, token, "12345", 30, now=T0 + timedelta(days=58)) == sender
     assert chat_tokens.resolve(engine, token, "12345", 30, now=T0 + timedelta(days=89)) is None
     assert chat_tokens.resolve(engine, token, "12355", 30, now=T0) is None  # another desk
-    assert chat_tokens.resolve(engine, None, "12345", 30) is None and chat_tokens.resolve(engine, "x", "12345", 30) is None
+    assert (
+        chat_tokens.resolve(engine, None, "12345", 30) is None and chat_tokens.resolve(engine, "x", "12345", 30) is None
+    )
 
 
 def test_expired_tokens_are_deleted_when_new_ones_are_issued(engine: Engine) -> None:

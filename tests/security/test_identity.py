@@ -13,6 +13,7 @@ from bot.channels import keys
 from tests.security.conftest import stored
 from tests.support.identity import bearer, key_headers, new_key, web_session
 
+
 def staff_reply(client: TestClient, conversation: str, text: str) -> None:
     client.app.state.gateway.staff_reply(conversation, text, "agent-1")  # type: ignore[attr-defined]
 
@@ -104,9 +105,9 @@ def test_each_key_has_its_own_namespace(client: TestClient) -> None:
 
     staff_reply(client, "12345:rest:crm:u1", "您好，已收到")
     params = {"sender": "u1", "channel": "rest", "after": 0}
-    assert [m["text"] for m in client.get("/api/chat/12345/updates", params=params, headers=crm).json()["messages"]] == [
-        "您好，已收到"
-    ]
+    assert [
+        m["text"] for m in client.get("/api/chat/12345/updates", params=params, headers=crm).json()["messages"]
+    ] == ["您好，已收到"]
     assert client.get("/api/chat/12345/updates", params=params, headers=wechat).json()["messages"] == []
     # a key cannot reach into another namespace by writing it into the sender
     sneaky = {"sender": "crm:u1", "after": 0}

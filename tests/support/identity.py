@@ -1,7 +1,7 @@
 """Credentials for tests that talk to /api/chat: an integration key, a web chat token.
 
-    headers = key_headers(client)                      # Authorization: Bearer fdk_... (key "test", all desks)
-    headers, sender = web_session(client, "12345")     # X-Chat-Token of a new web conversation
+headers = key_headers(client)                      # Authorization: Bearer fdk_... (key "test", all desks)
+headers, sender = web_session(client, "12345")     # X-Chat-Token of a new web conversation
 """
 
 from __future__ import annotations
