@@ -464,7 +464,10 @@ def main(argv: list[str] | None = None) -> int:
     for desk in settings.desks:
         print(f"  Web chat:     {base}/chat/{desk}")
     print(f"  REST:         POST {base}/api/chat/<desk>   desks: {', '.join(settings.desks)}")
-    print(f"REST API key: {stack.rest_key}   (local trial only; kept in {settings.data_dir / 'local-rest-key'})")
+    print(f"REST API key: {stack.rest_key}")
+    print(
+        f"  (local trial key, kept in {settings.data_dir / 'local-rest-key'}; send it as: Authorization: Bearer <key>)"
+    )
     telegram = [d for d in settings.desks if settings.telegram_token(d)]
     print(
         f"  Telegram:     {'polling for desk ' + ', '.join(telegram) if telegram else 'off (set FRONTDOOR_TELEGRAM_TOKEN_<desk>)'}"

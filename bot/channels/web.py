@@ -1,8 +1,8 @@
 """Web chat: one page per desk (`/chat/12345`, `/chat/12355`), served locally with no CDN.
 
 The page asks `POST /api/chat/{desk}/session` for its conversation token, sends it in `X-Chat-Token`
-with every message (bot/channels/identity.py) and talks to the REST channel; staff replies, follow-ups and answers recovered after a crash
-reach it through `/api/chat/{desk}/updates`.
+with every call (bot/channels/identity.py) and talks to the REST channel; staff replies, follow-ups
+and answers recovered after a crash reach it through `/api/chat/{desk}/updates`.
 """
 
 from __future__ import annotations
