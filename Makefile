@@ -11,7 +11,7 @@ export TMPDIR := $(CURDIR)/var/tmp
 RASA_INPUTS := config.yml domain.yml $(shell find nlu_data -name '*.yml' 2>/dev/null)
 RASA_MODEL  := models/frontdoor.tar.gz
 
-.PHONY: help install model train run chat admin test lint types unit rasa-validate rasa-test triage eval bench conversations fresh-round clean
+.PHONY: help install model train run chat admin test lint types unit rasa-validate rasa-test triage eval bench conversations fresh-round clean key
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -43,6 +43,10 @@ admin: install ## create a console admin (ADMIN=name DESKS="12345 12355"; passwo
 	@test -n "$(ADMIN)" || { echo "usage: make admin ADMIN=<username> [DESKS=\"12345 12355\"]" >&2; exit 2; }
 	@$(APP_PY) -m bot.tickets migrate
 	@$(APP_PY) -m bot.console create-admin --username $(ADMIN) $(foreach d,$(or $(DESKS),12345 12355),--desk $(d))
+
+key: install ## create an integration API key, printed once (NAME=crm [DESKS="12345 12355"]; list/revoke: python -m bot.channels.keys)
+	@test -n "$(NAME)" || { echo 'usage: make key NAME=<integration> [DESKS="12345 12355"]' >&2; exit 2; }
+	@$(APP_PY) -m bot.channels.keys create --name $(NAME) $(foreach d,$(DESKS),--desk $(d))
 
 lint: install ## ruff: lint rules and formatting (`ruff format bot actions tools tests benchmarks scripts` fixes the latter)
 	@.venv-app/bin/ruff check bot actions tools tests benchmarks scripts
