@@ -60,27 +60,33 @@ PLATE = re.compile(
     rf"(?<![A-Za-z0-9])[{_PROVINCES}][A-Za-z][·•\- ]?(?P<tail>[A-Za-z0-9]{{4,5}}[A-Za-z0-9挂学警港澳]|[A-Za-z0-9]{{4}}[挂学警])"
     r"(?![A-Za-z0-9])"
 )
-_NOT_A_DATE = r"(?!\d|开始|起|到|至|前|后|之前|之后|以前|以后|上午|下午|晚上|早上|中午|凌晨|那天|当天|左右|那|这)"
+_DATE_AFTER = re.compile(r"\d|开始|起|到|至|前|后|之前|之后|以前|以后|上午|下午|晚上|早上|中午|凌晨|那天|当天|左右")
 STREET_NUMBER = re.compile(
     r"(?:(?<=[路街巷弄衖])|(?<=大道)|(?<=胡同))\s*(?P<v>\d{1,5}(?:-\d{1,4})?\s*(?:号|號|弄|巷)(?:院|楼|樓)?"
     r"(?:\s*\d{1,4}\s*(?:号|號|栋|幢|棟|单元|單元|室|楼|樓|层|層))*(?:\d{1,5}(?![\d年月日]))?)"
-    rf"{_NOT_A_DATE}"
 )
 """The number after a street name: "人民路123号" -> "人民路[门牌]". Not "修路3号开始" (a date), not "3路" (a bus)."""
-ADDRESS_DETAIL = re.compile(
-    r"(?<![\d-])\d{1,5}\s*(?:(?:栋|幢|棟)(?![楼樓房])|号楼|號樓|号院|號院|单元|單元|室(?!\s*\d\s*[厅廳])|号房|號房)"
-    r"(?:\s*-?\s*\d{1,5}\s*(?:栋|幢|棟|单元|單元|室|号|號|楼|樓|层|層|房|户|戶))*(?:\d{1,5}(?:室|号|號|房)?)?"
-    r"|(?<![\d-])\d{1,3}-\d{1,2}-\d{3,4}(?![\d-])"
+_UNITS = r"(?:\s*-?\s*\d{1,5}\s*(?:栋|幢|棟|单元|單元|室|号|號|楼|樓|层|層|房|户|戶))*(?:\d{1,5}(?:室|号|號|房)?)?"
+_ROOM_NEXT = r"(?=\s*(?:\d{3,4}(?![\d.层層mM平㎡])|\d{1,2}\s*(?:单元|單元)))"
+BUILDING = re.compile(
+    # a building with a room or unit after it, wherever it stands ("业主有12栋1504", "8、9栋201")
+    rf"(?<![0-9A-Za-z])[A-Za-z]?\d{{1,4}}\s*(?:栋|幢|棟){_ROOM_NEXT}{_UNITS}"
+    # a building alone, unless counted or listed ("一共有12栋楼", "多建2栋房子", "9、10、11栋", "7-9-10栋")
+    rf"|(?<![0-9A-Za-z\-共有建多总這这几、])[A-Za-z]?\d{{1,4}}\s*(?:栋|幢|棟){_UNITS}"
 )
+UNIT_ROOM = re.compile(
+    rf"(?<![\d-])(?:\d{{1,3}}-){{0,2}}\d{{1,5}}\s*(?:号楼|號樓|号院|號院|单元|單元|室(?!\s*\d\s*[厅廳])|号房|號房){_UNITS}"
+)
+DOOR_TRIPLE = re.compile(r"(?<![\d-])\d{1,3}-\d{1,2}-\d{3,4}(?![\d-])")
 """Building, unit and room ("3栋2单元501室", "3栋2单元501", "3-2-501"); a floor alone ("3楼") is no household."""
-_SCHOOL_NAME_CHAR = rf"[{_HAN}0-9](?<![我你他她在是的了读上去到和与跟从把被就都也还说叫念考进转])"
+_NOT_IN_SCHOOL_NAMES = set("我你他她在是的了读上去到和与跟从把被就都也还说叫念考进转年月日班有及")
 SCHOOL_CLASS = re.compile(
-    rf"(?P<v>(?:{_SCHOOL_NAME_CHAR}){{1,10}}(?:小学|中学|初中|高中|学校|學校|一中|二中|三中|附中|附小|职高|職高|中专|中專|"
-    rf"幼儿园|幼兒園|大学|大學|学院|學院)(?:的)?"
-    r"(?:\s*(?:(?:初|高|大)[一二三四1-4]|[一二三四五六七八九1-9]\s*年[级級]))?"
-    r"(?:\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*班)?)"
+    r"(?:小学|中学|初中|高中|学校|學校|一中|二中|三中|附中|附小|职高|職高|中专|中專|幼儿园|幼兒園|大学|大學|学院|學院)(?:的)?"
+    r"(?P<g>\s*(?:(?:初|高|大)[一二三四1-4]|[一二三四五六七八九1-9]\s*年[级級])(?:\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*班)?"
+    r"|\s*(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*班)"
 )
-"""School with grade or class ("实验中学初二3班"): together they point at one child. A school alone stays."""
+"""School with grade or class ("实验中学初二3班"): together they point at one child. A school alone stays.
+The pattern anchors on the school word (fast); `_school_span` walks back over the school's name."""
 
 # -- names ------------------------------------------------------------------------------------------
 
@@ -412,7 +418,9 @@ RELATION_NAME_LOOSE = re.compile(
     rf"(?P<cue>{_RELATIONS}){_CONNECTOR}\s*(?P<v>(?:{_COMPOUND_SURNAMES})[{_HAN}]{{1,2}}|[{_SURNAMES}][{_HAN}]{{2}})"
 )
 """A relation word, a surname and two more characters with no clause word after them ("我妈陈秀英身体不好")."""
-ENGLISH_NAME = re.compile(r"(?i:\bmy name is|\bmy name's|\bI am called|\bI'm called|\bcall me)\s+(?P<v>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)")
+ENGLISH_NAME = re.compile(
+    r"(?i:\bmy name is|\bmy name's|\bI am called|\bI'm called|\bcall me)\s+(?P<v>[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)"
+)
 
 
 def is_valid_id_card(number: str) -> bool:
@@ -442,7 +450,25 @@ def _mask_mobile(value: str) -> str:
     return digits[:3] + "****" + digits[-4:]
 
 
-_TITLES = ("老师", "老師", "阿姨", "叔叔", "医生", "醫生", "警官", "师傅", "師傅", "先生", "女士", "校长", "主任", "经理", "总", "老", "某")
+_TITLES = (
+    "老师",
+    "老師",
+    "阿姨",
+    "叔叔",
+    "医生",
+    "醫生",
+    "警官",
+    "师傅",
+    "師傅",
+    "先生",
+    "女士",
+    "校长",
+    "主任",
+    "经理",
+    "总",
+    "老",
+    "某",
+)
 
 
 _STRONG_CUES = ("我叫", "我的名字", "名字", "姓名", "我名叫", "叫", "名叫")
@@ -468,6 +494,13 @@ def _mask_name(match: re.Match[str]) -> str | None:
     return value[:keep] + "*" * (len(value) - keep)
 
 
+def _is_a_date(match: re.Match[str]) -> bool:
+    """ "修路3号开始", "这条街15号前": a day of the month after a street word, not a house number."""
+    number = re.match(r"\d+", match.group("v"))
+    after = match.string[match.end() : match.end() + 2]
+    return number is not None and int(number.group(0)) <= 31 and bool(_DATE_AFTER.match(after))
+
+
 def _mask_plate(match: re.Match[str]) -> str | None:
     return "[车牌]" if any(c.isdigit() for c in match.group("tail")) else None
 
@@ -488,6 +521,10 @@ class _Rule:
 
     pattern: re.Pattern[str]
     replace: Callable[[re.Match[str]], str | None]
+    hints: tuple[str, ...] = ()
+    """Substrings one of which every match contains: a text without any skips the rule (speed)."""
+    span: Callable[[re.Match[str]], tuple[int, int]] | None = None
+    """Where the hidden text is, when it is not the "v" group or the whole match."""
 
 
 def _group(match: re.Match[str]) -> tuple[int, int]:
@@ -499,38 +536,49 @@ def _value(match: re.Match[str]) -> str:
     return match.string[start:end]
 
 
+def _school_span(match: re.Match[str]) -> tuple[int, int]:
+    """The school's name before its school word (up to 10 Han characters or digits, stopping at words
+    such as 在/是/的 that end a name), then the word, grade and class; empty when there is no name."""
+    text, start = match.string, match.start()
+    while start > 0 and match.start() - start < 10:
+        char = text[start - 1]
+        if not ("\u4e00" <= char <= "\u9fff" or char.isdigit()) or char in _NOT_IN_SCHOOL_NAMES:
+            break
+        start -= 1
+    return (start, match.end()) if start < match.start() else (match.start(), match.start())
+
+
 _RULES: tuple[_Rule, ...] = (
-    _Rule(TICKET_NUMBER, lambda m: m.group(0)),  # claims its span so no number rule cuts into it
-    _Rule(EMAIL, lambda m: "[邮箱]"),
+    _Rule(TICKET_NUMBER, lambda m: m.group(0), ("-",)),  # claims its span so no number rule cuts into it
+    _Rule(EMAIL, lambda m: "[邮箱]", ("@",)),
     _Rule(ID_CARD, lambda m: _mask_id(m.group(0))),
     _Rule(MOBILE, lambda m: _mask_mobile(m.group(0))),
     _Rule(BANK_CARD, lambda m: "[卡号]"),
-    _Rule(LANDLINE, lambda m: "[电话]"),
+    _Rule(LANDLINE, lambda m: "[电话]", ("0",)),
     _Rule(LOCAL_PHONE, lambda m: "[电话]"),
-    _Rule(QQ, lambda m: "[QQ号]"),
-    _Rule(WECHAT, _mask_wechat),
+    _Rule(QQ, lambda m: "[QQ号]", ("QQ", "qq", "Qq", "扣扣")),
+    _Rule(WECHAT, _mask_wechat, ("信", "wechat", "WeChat", "Wechat", "weixin", "wx", "WX", "vx", "VX", "Vx")),
     _Rule(PLATE, _mask_plate),
-    _Rule(SCHOOL_CLASS, lambda m: "[学校班级]" if _school_ok(m) else None),
-    _Rule(STREET_NUMBER, lambda m: "[门牌]"),
-    _Rule(ADDRESS_DETAIL, lambda m: "[门牌]"),
+    _Rule(SCHOOL_CLASS, lambda m: "[学校班级]", ("学", "學", "校", "园", "園", "附", "职", "職", "中"), _school_span),
+    _Rule(STREET_NUMBER, lambda m: None if _is_a_date(m) else "[门牌]", ("号", "號", "弄", "巷")),
+    _Rule(BUILDING, lambda m: "[门牌]", ("栋", "幢", "棟")),
+    _Rule(UNIT_ROOM, lambda m: "[门牌]", ("号楼", "號樓", "号院", "號院", "单元", "單元", "室", "号房", "號房")),
+    _Rule(DOOR_TRIPLE, lambda m: "[门牌]", ("-",)),
     _Rule(SELF_NAME, _mask_name),
     _Rule(SELF_NAME_LOOSE, _mask_name),
     _Rule(RELATION_NAME, _mask_name),
     _Rule(RELATION_NAME_LOOSE, _mask_name),
-    _Rule(ENGLISH_NAME, lambda m: m.group("v")[0] + "***"),
+    _Rule(ENGLISH_NAME, lambda m: m.group("v")[0] + "***", ("name", "Name", "NAME", "call", "Call", "CALL")),
 )
-
-
-def _school_ok(match: re.Match[str]) -> bool:
-    """A school match must carry a grade or a class: "实验中学" alone is no child."""
-    return bool(re.search(r"(?:初|高|大)[一二三四1-4]|年级|年級|班", match.group("v")))
 
 
 def _spans(folded: str) -> list[tuple[int, int, str]]:
     taken: list[tuple[int, int, str]] = []
     for rule in _RULES:
+        if rule.hints and not any(hint in folded for hint in rule.hints):
+            continue
         for match in rule.pattern.finditer(folded):
-            start, end = _group(match)
+            start, end = rule.span(match) if rule.span else _group(match)
             if start == end or any(start < e and s < end for s, e, _ in taken):
                 continue
             replacement = rule.replace(match)

@@ -169,7 +169,9 @@ def test_numbers_and_words_that_only_look_personal_stay(text: str) -> None:
 
 
 def test_full_width_text_around_a_match_stays_as_written() -> None:
-    assert mask("ＱＱ群里有人说：电话１３８１２３４５６７８，　明天见！") == "ＱＱ群里有人说：电话138****5678，　明天见！"
+    assert (
+        mask("ＱＱ群里有人说：电话１３８１２３４５６７８，　明天见！") == "ＱＱ群里有人说：电话138****5678，　明天见！"
+    )
     assert fold("１３８（０１０）＠") == "138(010)@"
     assert len(fold("１２３　ａｂｃ")) == len("１２３　ａｂｃ")
 
