@@ -348,3 +348,20 @@ def test_the_form_answers_in_the_triage_reasons_are_masked_until_the_transcript_
     assert "我同学王小明" in revealed and "人民路123号" in revealed
     actions = [e.action for e in console.store.staff_audit_log(ticket_id=opened.id)]
     assert sorted(actions) == ["transcript_revealed", "transcript_viewed"]
+
+
+def test_a_summary_stored_under_older_rules_is_masked_again_on_the_queue_and_the_page(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState
+) -> None:
+    from sqlalchemy import update
+
+    ticket = new_ticket(summary="路灯坏了")
+    with console.engine.begin() as conn:  # as a ticket made before spaced numbers were masked
+        conn.execute(
+            update(Ticket).where(Ticket.id == ticket.id).values(summary_redacted="电话1381 2345 678 人民路123号")
+        )
+    login(client, staff.agent)
+    for url in (f"/console/tickets/{ticket.id}", "/console/"):
+        page = client.get(url).text
+        assert "1381 2345 678" not in page and "人民路123号" not in page
+        assert "138****5678 人民路[门牌]" in page
