@@ -31,11 +31,19 @@ TICKET_NUMBER = re.compile(r"(?<![0-9A-Za-z_-])[0-9A-Za-z_]{1,16}-\d{8}-\d{4,6}(
 """This project's ticket numbers ("12345-20240315-0007", bot/tickets/creation.py): kept, never read as a card."""
 EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 """ASCII only: Python's \\w matches Han characters, which once ate "邮箱是…谢谢" whole."""
-ID_CARD = re.compile(r"(?<![0-9A-Za-z])[1-9](?:[- ]?\d){16}[- ]?[\dXx](?![0-9A-Za-z])")
+# Number rules start with a plain character class and check what stands before it afterwards: `re`
+# then skips ahead to candidate characters instead of trying every position (3-10x faster on long text).
+ID_CARD = re.compile(r"[1-9](?<![0-9A-Za-z][1-9])(?:[- ]?\d){16}[- ]?[\dXx](?![0-9A-Za-z])")
 _ID_SHAPE = re.compile(r"^[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]$")
-MOBILE = re.compile(rf"(?<!\d)(?:\(?\+?86\)?{_SEP})?1[3-9]\d(?:{_SEP}\d){{8}}(?!\d)")
-BANK_CARD = re.compile(r"(?<!\d)(?:\d{4}[ -]?){3,4}\d{1,4}(?!\d)")
-LANDLINE = re.compile(r"(?<![\d-])\(?0\d{2,3}\)?[- ]?\d{3,4}[- ]?\d{4}(?!\d)(?:\s*(?:转|-|ext\.?)\s*\d{1,5})?")
+MOBILE = re.compile(rf"1(?<!\d1)[3-9]\d(?:{_SEP}\d){{8}}(?!\d)")
+MOBILE_86 = re.compile(
+    rf"[(+8](?<![\d(+][(+8])(?:(?<=\()\+?86\)|(?<=\+)86|(?<=8)6){_SEP}1[3-9]\d(?:{_SEP}\d){{8}}(?!\d)"
+)
+"""With the country code, which goes too: "+86 138 1234 5678" -> "138****5678"."""
+BANK_CARD = re.compile(r"\d(?<!\d\d)\d{3}[ -]?(?:\d{4}[ -]?){2,3}\d{1,4}(?!\d)")
+LANDLINE = re.compile(
+    r"[(0](?<![\d-][(0])(?:(?<=\()0\d{2,3}\)|(?<=0)\d{2,3}\)?)[- ]?\d{3,4}[- ]?\d{4}(?!\d)(?:\s*(?:转|-|ext\.?)\s*\d{1,5})?"
+)
 """With an area code: 010-62345678, (010)62345678, 010 6234 5678, 0731-8888 6666, 0755-1234567转801."""
 LOCAL_PHONE = re.compile(
     r"(?:座机|座機|固话|固話|电话|電話|联系方式|聯繫方式|tel|Tel|TEL|phone|Phone)"
@@ -57,22 +65,24 @@ WECHAT = re.compile(
 
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 PLATE = re.compile(
-    rf"(?<![A-Za-z0-9])[{_PROVINCES}][A-Za-z][·•\- ]?(?P<tail>[A-Za-z0-9]{{4,5}}[A-Za-z0-9挂学警港澳]|[A-Za-z0-9]{{4}}[挂学警])"
+    rf"[{_PROVINCES}](?<![A-Za-z0-9][{_PROVINCES}])[A-Za-z][·•\- ]?(?P<tail>[A-Za-z0-9]{{4,5}}[A-Za-z0-9挂学警港澳]|[A-Za-z0-9]{{4}}[挂学警])"
     r"(?![A-Za-z0-9])"
 )
 _DATE_AFTER = re.compile(r"\d|开始|起|到|至|前|后|之前|之后|以前|以后|上午|下午|晚上|早上|中午|凌晨|那天|当天|左右")
 STREET_NUMBER = re.compile(
-    r"(?:(?<=[路街巷弄衖])|(?<=大道)|(?<=胡同))\s*(?P<v>\d{1,5}(?:-\d{1,4})?\s*(?:号|號|弄|巷)(?:院|楼|樓)?"
+    r"(?:[路街巷弄衖]|大道|胡同)\s*(?P<v>\d{1,5}(?:-\d{1,4})?\s*(?:号|號|弄|巷)(?:院|楼|樓)?"
     r"(?:\s*\d{1,4}\s*(?:号|號|栋|幢|棟|单元|單元|室|楼|樓|层|層))*(?:\d{1,5}(?![\d年月日]))?)"
 )
 """The number after a street name: "人民路123号" -> "人民路[门牌]". Not "修路3号开始" (a date), not "3路" (a bus)."""
 _UNITS = r"(?:\s*-?\s*\d{1,5}\s*(?:栋|幢|棟|单元|單元|室|号|號|楼|樓|层|層|房|户|戶))*(?:\d{1,5}(?:室|号|號|房)?)?"
 _ROOM_NEXT = r"(?=\s*(?:\d{3,4}(?![\d.层層mM平㎡])|\d{1,2}\s*(?:单元|單元)))"
+# "12栋", "A6栋": a first character (letter or digit, a plain class so `re` can skip ahead fast), then digits
+_BUILDING_DIGITS = r"(?:(?<=\d)\d{0,3}|(?<=[A-Za-z])\d{1,4})"
 BUILDING = re.compile(
     # a building with a room or unit after it, wherever it stands ("业主有12栋1504", "8、9栋201")
-    rf"(?<![0-9A-Za-z])[A-Za-z]?\d{{1,4}}\s*(?:栋|幢|棟){_ROOM_NEXT}{_UNITS}"
+    rf"[A-Za-z0-9](?<![0-9A-Za-z][A-Za-z0-9]){_BUILDING_DIGITS}\s*(?:栋|幢|棟){_ROOM_NEXT}{_UNITS}"
     # a building alone, unless counted or listed ("一共有12栋楼", "多建2栋房子", "9、10、11栋", "7-9-10栋")
-    rf"|(?<![0-9A-Za-z\-共有建多总這这几、])[A-Za-z]?\d{{1,4}}\s*(?:栋|幢|棟){_UNITS}"
+    rf"|[A-Za-z0-9](?<![0-9A-Za-z\-共有建多总這这几、][A-Za-z0-9]){_BUILDING_DIGITS}\s*(?:栋|幢|棟){_UNITS}"
 )
 UNIT_ROOM = re.compile(
     rf"(?<![\d-])(?:\d{{1,3}}-){{0,2}}\d{{1,5}}\s*(?:号楼|號樓|号院|號院|单元|單元|室(?!\s*\d\s*[厅廳])|号房|號房){_UNITS}"
@@ -276,12 +286,17 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(TICKET_NUMBER, lambda m: m.group(0), ("-",)),  # claims its span so no number rule cuts into it
     _Rule(EMAIL, lambda m: "[邮箱]", ("@",)),
     _Rule(ID_CARD, lambda m: _mask_id(m.group(0))),
+    _Rule(MOBILE_86, lambda m: _mask_mobile(m.group(0)), ("86",)),
     _Rule(MOBILE, lambda m: _mask_mobile(m.group(0))),
     _Rule(BANK_CARD, lambda m: "[卡号]"),
     _Rule(LANDLINE, lambda m: "[电话]", ("0",)),
     _Rule(LOCAL_PHONE, lambda m: "[电话]"),
     _Rule(QQ, lambda m: "[QQ号]", ("QQ", "qq", "Qq", "扣扣")),
-    _Rule(WECHAT, _mask_wechat, ("信", "wechat", "WeChat", "Wechat", "weixin", "wx", "WX", "vx", "VX", "Vx")),
+    _Rule(
+        WECHAT,
+        _mask_wechat,
+        ("微信", "威信", "薇信", "V信", "v信", "wechat", "WeChat", "Wechat", "weixin", "wx", "WX", "vx", "VX", "Vx"),
+    ),
     _Rule(PLATE, _mask_plate),
     _Rule(SCHOOL_CLASS, lambda m: "[学校班级]", ("学", "學", "校", "园", "園", "附", "职", "職", "中"), _school_span),
     _Rule(STREET_NUMBER, lambda m: None if _is_a_date(m) else "[门牌]", ("号", "號", "弄", "巷")),
