@@ -174,6 +174,8 @@ class Settings:
     wechat_api_base: str = _from_env("FRONTDOOR_WECHAT_API_BASE", _text("https://api.weixin.qq.com"))
     # the launcher sets 1 for the action server: its worker opens the ticket store at start (actions/warm_up.py)
     warm_up: bool = _from_env("FRONTDOOR_WARM_UP", _warm_up)
+    # days a web chat token may go unused before it is refused (the page then starts a new conversation)
+    chat_token_idle_days: int = _from_env("FRONTDOOR_CHAT_TOKEN_IDLE_DAYS", _bounded_int("30", 1, 3650))
 
     # secrets: read when asked for (properties below), never stored in the object or its repr
     SECRETS: ClassVar[dict[str, str]] = {

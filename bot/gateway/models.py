@@ -7,7 +7,7 @@ request (push channels, staff replies, follow-ups, answers recovered after a cra
 `gw_outbound` as `pending` until the outbound worker or a polling client delivers them.
 
 The schema is created by the Alembic chain in bot/db/migrations (revisions 0003_gateway_tables,
-0005_conversation_language, 0006_pending_matters and 0007_wechat); keep both in step (tests/gateway/test_gateway_schema.py compares them).
+0005_conversation_language, 0006_pending_matters, 0007_integration_keys and 0008_wechat); keep both in step (tests/gateway/test_gateway_schema.py compares them).
 """
 
 from __future__ import annotations
@@ -140,3 +140,37 @@ class WeChatWindow(GatewayBase):
     open_id: Mapped[str] = mapped_column(String(160))
     last_inbound_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ChatToken(GatewayBase):
+    """A web chat conversation's token (bot/channels/chat_tokens.py): only its SHA-256 is kept.
+
+    The server chooses the sender; whoever holds the token speaks and reads as that sender on that
+    desk, and nobody else can. A token unused for FRONTDOOR_CHAT_TOKEN_IDLE_DAYS is refused.
+    """
+
+    __tablename__ = "gw_chat_tokens"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    desk: Mapped[str] = mapped_column(String(20))
+    sender: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class IntegrationKey(GatewayBase):
+    """An integration's API key (bot/channels/keys.py): `fdk_<key_id>_<secret>`, only the secret's SHA-256 kept.
+
+    `name` is the integration's channel namespace: its people are "<name>:<sender>" on channel rest,
+    so two integrations never share a conversation. `desks` is comma-separated; empty means every desk.
+    """
+
+    __tablename__ = "gw_integration_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(30), index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    desks: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

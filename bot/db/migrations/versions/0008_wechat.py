@@ -1,7 +1,7 @@
 """WeChat Official Account channel: the shared access_token and each user's customer-service window.
 
-Revision ID: 0007_wechat
-Revises: 0006_pending_matters
+Revision ID: 0008_wechat
+Revises: 0007_integration_keys
 Create Date: 2026-12-07
 
 Models: bot/gateway/models.py `WeChatToken` (one access_token per AppID, shared by every instance,
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_wechat"
-down_revision: str | None = "0006_pending_matters"
+revision: str = "0008_wechat"
+down_revision: str | None = "0007_integration_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
