@@ -89,6 +89,7 @@ def render_ticket(
         store.log_staff_action(staff_user=ctx.member.username, action="transcript_viewed", ticket_id=ticket.id)
     gateway = getattr(ctx.request.app.state, "gateway", None)
     conversation = gateway.conversation(ticket.conversation_id) if gateway is not None else None
+    undelivered = gateway.store.undeliverable(ticket.conversation_id) if gateway is not None and conversation else []
     holder = ticket.assignee
     return ctx.render(
         "ticket.html",
@@ -109,6 +110,7 @@ def render_ticket(
         needs_reason=NEEDS_REASON,
         outcomes=OUTCOME,
         conversation=conversation,
+        undelivered=undelivered,
         language=_language(conversation),
         can_claim=holder is None or (holder != ctx.member.username and ctx.member.can("assign_any")),
         can_transfer=holder is not None and (holder == ctx.member.username or ctx.member.can("assign_any")),

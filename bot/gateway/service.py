@@ -59,7 +59,7 @@ class Inbound:
     """A message as a channel hands it over."""
 
     desk: str
-    channel: str  # telegram | web | rest | terminal
+    channel: str  # telegram | web | rest | terminal | wechat
     user: str  # the channel's user or chat id
     text: str | None
     message_id: str | None = None  # the channel's id, used to drop redeliveries
@@ -156,17 +156,21 @@ class Gateway:
         await self._health.aclose()
 
     # --- the turn ----------------------------------------------------------------------------
-    async def handle(self, inbound: Inbound) -> list[Reply]:
+    async def handle(self, inbound: Inbound, persisted: asyncio.Event | None = None) -> list[Reply]:
         """Answer one inbound message; always returns at least one reply (empty only for a duplicate).
 
         With `inbound.queue_replies` the replies are also queued for the outbound worker; a
-        duplicate then queues nothing, so a redelivered update is answered once.
+        duplicate then queues nothing, so a redelivered update is answered once. `persisted` is set
+        once the message is written (or found to be a duplicate): a channel that must acknowledge
+        before the answer is ready (WeChat's 5 s) acknowledges only then, so a crash loses nothing.
         """
         text, truncated = textutil.truncate(textutil.clean(inbound.text), self._max_chars)
         async with self._locks.hold(inbound.conversation_id):
             record, duplicate, turn = await asyncio.to_thread(
                 self.store.persist_inbound, inbound.desk, inbound.channel, inbound.user, inbound.message_id, text
             )
+            if persisted is not None:
+                persisted.set()
             if duplicate is not None:
                 return duplicate
             if not self._rate.allow(inbound.conversation_id):

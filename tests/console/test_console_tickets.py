@@ -6,9 +6,11 @@ from collections.abc import Callable
 
 import pytest
 from console_support import Staff, login
+from sqlalchemy import update
 from starlette.testclient import TestClient
 
 from bot.console.state import ConsoleState
+from bot.gateway.models import OutboundMessage
 from bot.tickets.models import Ticket
 from tests.support.identity import web_session
 
@@ -319,6 +321,28 @@ def test_a_staff_reply_reaches_a_traditional_reader_in_traditional(
     )
     updates = client.get("/api/chat/12345/updates", params={"after": 0}, headers=web).json()
     assert [m["text"] for m in updates["messages"] if m["from"] == "staff"] == ["您好，這個問題我們已經派人處理。"]
+
+
+def test_a_message_the_channel_could_not_deliver_is_shown_with_a_call_back_suggestion(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState
+) -> None:
+    """What the WeChat pusher records for 45015 (tests/channels/test_wechat.py drives it end to end)."""
+    conversation, _ = open_conversation(client, "12345")
+    ticket = new_ticket(conversation_id=conversation)
+    gateway = client.app.state.gateway  # type: ignore[attr-defined]
+    login(client, staff.agent)
+    assert "未送达的消息" not in client.get(f"/console/tickets/{ticket.id}").text
+    outbound_id = gateway.staff_reply(conversation, "请回电13812345678联系我们", staff.agent)
+    with gateway.store.sessions() as session:
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == outbound_id)
+            .values(status="failed", last_error="undeliverable: wechat 45015, over 48 h since the person last wrote")
+        )
+        session.commit()
+    page = client.get(f"/console/tickets/{ticket.id}").text
+    assert "未送达的消息" in page and "电话回访" in page and "wechat 45015" in page
+    assert "138****5678" in page and "13812345678" not in page  # masked like the transcript
 
 
 def test_the_form_answers_in_the_triage_reasons_are_masked_until_the_transcript_is_revealed(
