@@ -187,7 +187,6 @@ class Settings:
     SECRETS: ClassVar[dict[str, str]] = {
         "rasa_token": "FRONTDOOR_RASA_TOKEN",
         "secret_key": "FRONTDOOR_SECRET_KEY",
-        "staff_api_token": "FRONTDOOR_STAFF_API_TOKEN",
         "telegram_webhook_secret": "FRONTDOOR_TELEGRAM_WEBHOOK_SECRET",
         "admin_password": "FRONTDOOR_ADMIN_PASSWORD",
     }
@@ -218,11 +217,6 @@ class Settings:
     def secret_key(self) -> str:
         """Signs staff console sessions and CSRF tokens."""
         return self._require("secret_key")
-
-    @property
-    def staff_api_token(self) -> str:
-        """Bearer token of the staff REST API (replies, handoff)."""
-        return self._require("staff_api_token")
 
     @property
     def telegram_webhook_secret(self) -> str | None:

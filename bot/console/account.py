@@ -8,6 +8,8 @@ starts a fresh session (and a password change ends every other session of the ac
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import RedirectResponse, Response
 
 from bot.console import mfa
@@ -76,7 +78,7 @@ def enrol(ctx: Ctx) -> Response:
     if ctx.member.mfa_enabled:
         return RedirectResponse("/console/account", status_code=303)
     secret = ctx.state.accounts.enrolment_secret(ctx.member.id)
-    context = {
+    context: dict[str, Any] = {
         "secret": mfa.grouped(secret),
         "uri": mfa.uri(secret, ctx.member.username),
         "required": ctx.stage == STAGE_ENROL,

@@ -271,6 +271,7 @@ class StaffAccounts:
         with self._read() as session:
             user = session.get_one(StaffUser, user_id)
             stored = user.password_hash
+        ok: bool
         try:
             ok = HASHER.verify(stored, current)
         except (VerificationError, InvalidHashError):

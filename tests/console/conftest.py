@@ -49,7 +49,6 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_database:
     monkeypatch.setenv("FRONTDOOR_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("FRONTDOOR_DATABASE_URL", raising=False)
     monkeypatch.setenv("FRONTDOOR_SECRET_KEY", "console-test-secret-key-0123456789")
-    monkeypatch.setenv("FRONTDOOR_STAFF_API_TOKEN", "staff-api-token")
     monkeypatch.setenv("FRONTDOOR_RASA_URL", "http://127.0.0.1:9")  # nothing listens: Rasa is down
     monkeypatch.setenv("FRONTDOOR_RASA_TIMEOUT", "1")
     monkeypatch.setenv("FRONTDOOR_DESKS", "12345,12355")

@@ -46,7 +46,6 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     for name, value in {
         "FRONTDOOR_DATA_DIR": str(data_dir),
         "FRONTDOOR_SECRET_KEY": "browser-test-secret-key-0123456789",
-        "FRONTDOOR_STAFF_API_TOKEN": "browser-staff-token",
         "FRONTDOOR_RASA_URL": "http://127.0.0.1:9",
         "FRONTDOOR_RASA_TIMEOUT": "1",
         "FRONTDOOR_DESKS": "12345,12355",
