@@ -19,6 +19,7 @@ Everything is read from the `staff_login_attempts` table, so a restart resets no
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -57,7 +58,7 @@ def backoff(failures: int) -> timedelta:
 
 def _seconds(until: datetime, now: datetime) -> int:
     left = (until - now).total_seconds()
-    return 0 if left <= 0 else int(left) + 1
+    return 0 if left <= 0 else math.ceil(left)
 
 
 def account_wait(session: Session, username: str, now: datetime, since: datetime | None) -> int:

@@ -136,7 +136,7 @@ def secure(response: Response) -> Response:
 
 
 class HstsMiddleware:
-    """Strict-Transport-Security on every console response (pages, redirects, static files, 404s)
+    """Strict-Transport-Security on every console response (pages, redirects, static files)
     when the cookie is Secure (FRONTDOOR_COOKIE_SECURE): the console is then served over https only,
     and browsers must not fall back to plain http, where the cookie would not be sent anyway."""
 
