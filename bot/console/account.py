@@ -55,7 +55,7 @@ def change_password(ctx: Ctx) -> Response:
     # the session got here past the code (a pending "password" step comes after "mfa")
     stage = next_step(ctx.state, member, mfa_done=True)
     target = "/console/" if forced else "/console/account?ok=password_changed"
-    return enter(ctx.request, ctx.state, ctx.secret, member, stage, target)
+    return enter(ctx.request, ctx.state, ctx.secret, member, stage, target, signing_in=forced)
 
 
 def _show_codes(ctx: Ctx, codes: list[str], *, new_session: bool) -> Response:

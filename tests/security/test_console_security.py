@@ -455,3 +455,19 @@ def test_the_legacy_staff_api_is_gone(client: TestClient) -> None:
             headers={"Authorization": "Bearer x", "X-Staff-User": "admin"},
         )
         assert response.status_code == 404
+
+
+def test_the_first_admin_from_make_admin_sets_up_mfa_at_the_first_login(
+    client: TestClient, console: ConsoleState, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.console import __main__ as cli
+
+    monkeypatch.setenv("FRONTDOOR_ADMIN_PASSWORD", "the-first-admins-password")
+    assert (
+        cli.main(["--url", console.settings.database_url, "create-admin", "--username", "chief", "--desk", "12345"])
+        == 0
+    )
+    first = password_step(client, "chief", "the-first-admins-password")
+    assert first.headers["location"] == "/console/account/mfa"  # chose the password: no forced change
+    enrol_through_the_page(client, clock)
+    assert client.get("/console/staff").status_code == 200
