@@ -76,12 +76,22 @@ def next_step(state: ConsoleState, member: StaffMember, *, mfa_done: bool) -> st
 
 
 def enter(
-    request: Request, state: ConsoleState, secret: str, member: StaffMember, stage: str | None, target: str
+    request: Request,
+    state: ConsoleState,
+    secret: str,
+    member: StaffMember,
+    stage: str | None,
+    target: str,
+    *,
+    signing_in: bool = True,
 ) -> Response:
-    """Start the session for the step `stage` (None: the console itself) and send the browser there."""
+    """Start the session for the step `stage` (None: the console itself) and send the browser there.
+
+    `signing_in`: the end of a login (audited as "login"), not a new session after a password change.
+    """
     ip = client_ip(request)
     token = state.accounts.start_session(member, ip, stage)
-    if stage is None:
+    if stage is None and signing_in:
         state.store.log_staff_action(staff_user=member.username, action="login", details={"ip": ip})
     response = RedirectResponse(target if stage is None else STAGE_PAGES[stage], status_code=303)
     set_session_cookie(response, request, secret, token)
