@@ -13,8 +13,8 @@ from typing import Any
 from starlette.responses import RedirectResponse, Response
 
 from bot.console import mfa
-from bot.console.accounts import STAGE_ENROL, STAGE_PASSWORD, AccountError, hash_token
-from bot.console.auth import enter, next_step
+from bot.console.accounts import STAGE_ENROL, STAGE_PASSWORD, AccountError, LoginThrottled, hash_token
+from bot.console.auth import enter, next_step, throttled_message
 from bot.console.web import Ctx, client_ip, page, session_cookie_token, set_session_cookie
 
 
@@ -85,6 +85,10 @@ def enrol(ctx: Ctx) -> Response:
     }
     if ctx.request.method == "GET":
         return ctx.render("account_mfa.html", **context)
+    if not context["required"]:  # from a full session: the password again (see reauthenticate)
+        refused = _password_refused(ctx)
+        if refused:
+            return ctx.render("account_mfa.html", status=refused[0], error=refused[1], **context)
     codes = ctx.state.accounts.confirm_enrolment(ctx.member.id, ctx.field("code"))
     if codes is None:
         error = "验证码不正确。请确认手机时间准确，输入验证器上当前显示的6位数字。"
@@ -93,11 +97,24 @@ def enrol(ctx: Ctx) -> Response:
     return _show_codes(ctx, codes, new_session=True)
 
 
+def _password_refused(ctx: Ctx) -> tuple[int, str] | None:
+    """(status, message) when the password field is wrong or the account must wait; None when right."""
+    try:
+        ok = ctx.state.accounts.reauthenticate(ctx.member.id, ctx.field("password"), client_ip(ctx.request))
+    except LoginThrottled as exc:
+        return 429, throttled_message(exc)
+    return None if ok else (400, "当前密码不正确，请重新输入。")
+
+
 @page("queue")
 def new_recovery_codes(ctx: Ctx) -> Response:
-    """POST: a fresh set of recovery codes (the old ones stop working)."""
+    """POST: a fresh set of recovery codes (the old ones stop working); the password is asked again."""
     if not ctx.member.mfa_enabled:
         return RedirectResponse("/console/account", status_code=303)
+    refused = _password_refused(ctx)
+    if refused:
+        left = ctx.state.accounts.recovery_codes_left(ctx.member.id)
+        return ctx.render("account.html", status=refused[0], error=refused[1], recovery_left=left)
     codes = ctx.state.accounts.new_recovery_codes(ctx.member.id)
     ctx.state.store.log_staff_action(staff_user=ctx.member.username, action="mfa_recovery_codes_renewed")
     return _show_codes(ctx, codes, new_session=False)

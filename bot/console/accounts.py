@@ -356,6 +356,28 @@ class StaffAccounts:
 
     # -- second factor --------------------------------------------------------------------------
 
+    def reauthenticate(self, user_id: int, password: str, ip: str) -> bool:
+        """The password again before a change to the second factor from a signed-in session (a stolen
+        session alone must not set up, or read new recovery codes of, someone's MFA). Limited and
+        counted like a login."""
+        ip = (ip or "unknown")[:64]
+        now = self._clock()
+        with self._read() as session:
+            user = session.get_one(StaffUser, user_id)
+            username, stored = user.username, user.password_hash
+            verdict = throttle.verdict(session, username, ip, now, user.password_changed_at)
+        if verdict.throttled:
+            self._record_attempt(username, ip, now, success=False, kind="reauth", throttled=True)
+            raise LoginThrottled(verdict.retry_after, verdict.limit)
+        ok: bool
+        try:
+            ok = HASHER.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if not ok:
+            self._record_attempt(username, ip, now, success=False, kind="reauth")
+        return ok
+
     def verify_mfa(self, user_id: int, code: str, ip: str) -> str | None:
         """Check the code after the password: "totp" or "recovery" when it is accepted, None when not.
 

@@ -471,3 +471,27 @@ def test_the_first_admin_from_make_admin_sets_up_mfa_at_the_first_login(
     assert first.headers["location"] == "/console/account/mfa"  # chose the password: no forced change
     enrol_through_the_page(client, clock)
     assert client.get("/console/staff").status_code == 200
+
+
+def test_changing_the_second_factor_from_a_session_asks_for_the_password(
+    client: TestClient, console: ConsoleState, clock: FakeClock
+) -> None:
+    """A stolen session alone can neither set up an agent's MFA (locking them out) nor read new codes."""
+    assert password_step(client, AGENT).headers["location"] == "/console/"
+    page = client.get("/console/account/mfa")
+    secret = SECRET_SHOWN.search(page.text).group(1).replace(" ", "")  # type: ignore[union-attr]
+    data = {"code": code(secret, clock), "csrf_token": csrf_from(page.text)}
+    refused = client.post("/console/account/mfa", data={**data, "password": "not-the-password"})
+    assert refused.status_code == 400 and "当前密码不正确" in refused.text
+    assert not console.accounts.get(AGENT).mfa_enabled  # type: ignore[union-attr]
+    done = client.post("/console/account/mfa", data={**data, "password": PASSWORD})
+    assert done.status_code == 200 and len(RECOVERY.findall(done.text)) == 10
+    token = csrf_from(client.get("/console/account").text)
+    wrong = client.post("/console/account/mfa/recovery-codes", data={"csrf_token": token, "password": "nope-nope"})
+    assert wrong.status_code == 400 and not RECOVERY.findall(wrong.text)
+    renewed = client.post("/console/account/mfa/recovery-codes", data={"csrf_token": token, "password": PASSWORD})
+    assert renewed.status_code == 200 and len(RECOVERY.findall(renewed.text)) == 10
+    for _ in range(3):  # wrong passwords here count as failed logins of the account
+        client.post("/console/account/mfa/recovery-codes", data={"csrf_token": token, "password": "nope-nope"})
+    throttled = client.post("/console/account/mfa/recovery-codes", data={"csrf_token": token, "password": PASSWORD})
+    assert throttled.status_code == 429 and "分钟后再试" in throttled.text
