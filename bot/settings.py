@@ -114,6 +114,26 @@ def _follow_up_interval(name: str, raw: str | None) -> float:
         return DEFAULT_FOLLOW_UP_INTERVAL
 
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+"""Hosts where the console is reached over plain http by the person at the machine (no Secure cookie)."""
+
+
+def _switch(default: bool | None) -> Reader:
+    """ "1"/"true"/"on" or "0"/"false"/"off"; unset or empty: `default` (None: decided in __post_init__)."""
+
+    def read(name: str, raw: str | None) -> bool | None:
+        value = (raw or "").strip().lower()
+        if not value:
+            return default
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{name} must be 1 or 0, not {raw!r}")
+
+    return read
+
+
 def _warm_up(name: str, raw: str | None) -> bool:
     """Only "1" asks for the warm-up (the launcher sets it); any other value is off, with a warning."""
     if raw not in (None, "", "0", "1"):
@@ -176,12 +196,16 @@ class Settings:
     warm_up: bool = _from_env("FRONTDOOR_WARM_UP", _warm_up)
     # days a web chat token may go unused before it is refused (the page then starts a new conversation)
     chat_token_idle_days: int = _from_env("FRONTDOOR_CHAT_TOKEN_IDLE_DAYS", _bounded_int("30", 1, 3650))
+    # the console's session cookie is Secure (named __Host-fd_session) and its pages send HSTS; unset:
+    # on, unless FRONTDOOR_HOST is a loopback name (a local trial over plain http)
+    cookie_secure: bool = _from_env("FRONTDOOR_COOKIE_SECURE", _switch(None))
+    # supervisors and admins must set up TOTP (an authenticator app) at their next login; on by default
+    console_require_mfa: bool = _from_env("FRONTDOOR_CONSOLE_REQUIRE_MFA", _switch(True))
 
     # secrets: read when asked for (properties below), never stored in the object or its repr
     SECRETS: ClassVar[dict[str, str]] = {
         "rasa_token": "FRONTDOOR_RASA_TOKEN",
         "secret_key": "FRONTDOOR_SECRET_KEY",
-        "staff_api_token": "FRONTDOOR_STAFF_API_TOKEN",
         "telegram_webhook_secret": "FRONTDOOR_TELEGRAM_WEBHOOK_SECRET",
         "admin_password": "FRONTDOOR_ADMIN_PASSWORD",
     }
@@ -191,6 +215,8 @@ class Settings:
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'frontdoor.db'}")
         if not self.embedding_model:
             object.__setattr__(self, "embedding_model", str(self.cache_dir / "models" / DEFAULT_MODEL_NAME))
+        if self.cookie_secure is None:
+            object.__setattr__(self, "cookie_secure", self.host.strip().strip("[]").lower() not in LOCAL_HOSTS)
 
     @classmethod
     def variables(cls) -> tuple[tuple[str, str], ...]:
@@ -211,11 +237,6 @@ class Settings:
     def secret_key(self) -> str:
         """Signs staff console sessions and CSRF tokens."""
         return self._require("secret_key")
-
-    @property
-    def staff_api_token(self) -> str:
-        """Bearer token of the staff REST API (replies, handoff)."""
-        return self._require("staff_api_token")
 
     @property
     def telegram_webhook_secret(self) -> str | None:
