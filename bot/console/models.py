@@ -2,7 +2,7 @@
 
 Staff accounts, their server-side sessions, login attempts (for the rate limit) and the versions of
 the catalogue and FAQ files edited in the browser, and what supervisors decided about staff
-corrections. The schema comes from the migrations `0002_staff_console`, `0004_lessons` and `0008_console_security`;
+corrections. The schema comes from the migrations `0002_staff_console`, `0004_lessons` and `0009_console_security`;
 a test checks that they build exactly these models.
 """
 

@@ -53,14 +53,14 @@ def test_the_console_migration_downgrades_cleanly(tmp_path: Path) -> None:
     migrate(url)  # and up again
 
 
-def test_0008_keeps_accounts_and_ends_the_sessions_begun_before_it(tmp_path: Path) -> None:
+def test_0009_keeps_accounts_and_ends_the_sessions_begun_before_it(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'upgrade.db'}"
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
             config = alembic_config()
             config.attributes["connection"] = connection
-            command.upgrade(config, "0006_pending_matters")
+            command.upgrade(config, "0008_wechat")
             connection.execute(
                 text(
                     "INSERT INTO staff_users (id, username, display_name, password_hash, role, desks, active,"
@@ -85,7 +85,7 @@ def test_0008_keeps_accounts_and_ends_the_sessions_begun_before_it(tmp_path: Pat
         with engine.begin() as connection:  # and back, with the rows in place
             config = alembic_config()
             config.attributes["connection"] = connection
-            command.downgrade(config, "0006_pending_matters")
+            command.downgrade(config, "0008_wechat")
             assert connection.execute(text("SELECT username FROM staff_users")).scalar() == "wang"
     finally:
         engine.dispose()

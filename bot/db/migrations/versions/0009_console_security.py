@@ -1,7 +1,7 @@
 """Console security: MFA (TOTP) and recovery codes, forced password change, login steps and limits.
 
-Revision ID: 0008_console_security
-Revises: 0006_pending_matters
+Revision ID: 0009_console_security
+Revises: 0008_wechat
 Create Date: 2026-12-07
 
 Models: bot/console/models.py. staff_users gains must_change_password and the TOTP columns;
@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_console_security"
-down_revision: str | None = "0006_pending_matters"
+revision: str = "0009_console_security"
+down_revision: str | None = "0008_wechat"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
