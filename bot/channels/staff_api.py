@@ -7,12 +7,12 @@ member in `X-Staff-User` so the log says who did what.
 from __future__ import annotations
 
 import hmac
-import json
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.channels.api_models import MAX_CONVERSATION_ID, HandoffRequest, StaffReplyRequest, read_model
 from bot.gateway.service import Gateway
 
 
@@ -29,14 +29,14 @@ async def reply(request: Request) -> JSONResponse:
     staff = _authorised(request)
     if staff is None:
         return JSONResponse({"error": "missing or wrong bearer token"}, status_code=401)
-    try:
-        body = json.loads(await request.body())
-        text = body["text"]
-        assert isinstance(text, str)
-    except (ValueError, KeyError, TypeError, AssertionError):
-        return JSONResponse({"error": 'body must be JSON {"text": "..."}'}, status_code=400)
+    body = await read_model(request, StaffReplyRequest)
+    if isinstance(body, JSONResponse):
+        return body
+    text = body.text
     gateway: Gateway = request.app.state.gateway
     conversation_id = request.path_params["conversation_id"]
+    if len(conversation_id) > MAX_CONVERSATION_ID:
+        return JSONResponse({"error": "no such conversation"}, status_code=404)
     try:
         message_id = gateway.staff_reply(conversation_id, text, staff)
     except KeyError:
@@ -51,12 +51,10 @@ async def handoff(request: Request) -> JSONResponse:
     """POST .../handoff {"to": "staff"|"bot"}: take over, or hand the conversation back to the bot."""
     if _authorised(request) is None:
         return JSONResponse({"error": "missing or wrong bearer token"}, status_code=401)
-    try:
-        target = json.loads(await request.body())["to"]
-    except (ValueError, KeyError, TypeError):
-        return JSONResponse({"error": 'body must be JSON {"to": "staff"} or {"to": "bot"}'}, status_code=400)
-    if target not in ("staff", "bot"):
-        return JSONResponse({"error": "'to' must be 'staff' or 'bot'"}, status_code=400)
+    body = await read_model(request, HandoffRequest)
+    if isinstance(body, JSONResponse):
+        return body
+    target = body.to
     gateway: Gateway = request.app.state.gateway
     conversation_id = request.path_params["conversation_id"]
     if gateway.conversation(conversation_id) is None:
