@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from pydantic.json_schema import models_json_schema
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -48,10 +48,9 @@ class ChatRequest(_Strict):
         default="rest", description="'rest' for integrations, 'web' for the web chat."
     )
 
-    @field_validator("message_id")
-    @classmethod
-    def _as_text(cls, value: str | int | None) -> str | None:
-        return None if value is None else str(value)
+    def channel_message_id(self) -> str | None:
+        """The message id as the gateway stores it (gw_inbound.channel_message_id, text)."""
+        return None if self.message_id is None else str(self.message_id)
 
 
 class Button(BaseModel):
@@ -180,7 +179,7 @@ def openapi_document() -> dict[str, Any]:
     _, schemas = models_json_schema([(m, "validation") for m in _MODELS], ref_template="#/components/schemas/{model}")
     desk = _path("desk", MAX_DESK, "The service desk, e.g. 12345 or 12355.")
     conversation = _path("conversation_id", MAX_CONVERSATION_ID, "'<desk>:<channel>:<sender>'.")
-    bearer = [{"staffToken": []}]
+    bearer: list[dict[str, list[str]]] = [{"staffToken": []}]
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",

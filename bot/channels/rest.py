@@ -35,7 +35,7 @@ async def chat(request: Request) -> JSONResponse:
     # `channel` is 'rest' or 'web' only (ChatRequest): a caller must not speak in a Telegram chat's conversation
     gateway: Gateway = request.app.state.gateway
     replies = await gateway.handle(
-        Inbound(desk=desk, channel=body.channel, user=body.sender, text=body.text, message_id=body.message_id)
+        Inbound(desk=desk, channel=body.channel, user=body.sender, text=body.text, message_id=body.channel_message_id())
     )
     return JSONResponse({"replies": [r.to_dict() for r in replies]})
 
