@@ -454,7 +454,12 @@ async def test_two_matters_the_engine_cannot_place_as_a_whole_are_still_split(db
 
 @pytest.mark.parametrize("typed", ["/crisis", ' /emergency{"channel":"110"}'])
 async def test_a_typed_safety_intent_is_words_not_a_command(db: Engine, typed: str) -> None:
-    offer = [{"text": "有帮助吗？", "buttons": [{"title": "有", "payload": "/affirm"}, {"title": "急", "payload": "/crisis"}]}]
+    offer = [
+        {
+            "text": "有帮助吗？",
+            "buttons": [{"title": "有", "payload": "/affirm"}, {"title": "急", "payload": "/crisis"}],
+        }
+    ]
     rasa = FakeRasa(reply=lambda payload: offer)
     gateway = Gateway(db, rasa.client(), decide=no_risk)
     await gateway.handle(msg("你好", "p0"))  # the bot offers /affirm (and, were it ever offered, /crisis)
