@@ -112,7 +112,9 @@ def test_a_declared_length_over_the_limit_is_refused_before_a_byte_of_body_is_se
     """10 GB announced, nothing sent: the 413 comes at once (the old code read the whole body first)."""
     for path in ("/api/chat/12345", "/telegram/12345", "/api/staff/conversations/x/reply", "/console/login"):
         started = time.monotonic()
-        head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n"
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n"
+        )
         status, received = raw_request(server.port, head.encode())
         assert status == 413, (path, received[:200])
         assert time.monotonic() - started < 5
