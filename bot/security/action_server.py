@@ -23,6 +23,8 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.settings import Settings
+
 TOKEN_VARIABLE = "FRONTDOOR_ACTION_TOKEN"
 TOKEN_PARAM = "token"  # Rasa's EndpointConfig default token_name
 OPEN_PATHS = frozenset({"/health"})
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     from sanic.worker.loader import AppLoader
 
     args = create_argument_parser().parse_args(argv)
-    token = os.environ.get(TOKEN_VARIABLE, "").strip()
+    token = Settings().action_token
     if not token:
         print(
             f"{TOKEN_VARIABLE} is not set: the action server refuses to run without its shared secret.", file=sys.stderr
