@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
             action_server_url=settings.action_url,
         )
         app.state.settings = settings
+        app.state.engine = engine  # integration keys and web chat tokens (bot/channels/identity.py)
         app.state.triage_state = _start_warm_up(decide)
         app.state.rasa = rasa
         app.state.gateway = gateway

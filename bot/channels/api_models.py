@@ -39,13 +39,17 @@ class _Strict(BaseModel):
 class ChatRequest(_Strict):
     """One message from a person, as an integration (or the web chat) sends it."""
 
-    sender: Sender = Field(description="Who is writing: the integration's own id for the person.")
+    sender: Sender | None = Field(
+        default=None,
+        description="An integration's own id for the person (required with an API key); the web chat sends none: "
+        "its X-Chat-Token says who it is.",
+    )
     text: str | None = Field(default="", max_length=MAX_TEXT, description="What the person wrote.")
     message_id: MessageId | Annotated[int, Field(ge=0, lt=10**18)] | None = Field(
         default=None, description="The channel's own message id: a repeat with the same id is answered once."
     )
-    channel: Literal["rest", "web"] = Field(
-        default="rest", description="'rest' for integrations, 'web' for the web chat."
+    channel: Literal["rest", "web"] | None = Field(
+        default=None, description="Optional: the credential decides ('rest' for an API key, 'web' for a chat token)."
     )
 
     def channel_message_id(self) -> str | None:
@@ -95,6 +99,13 @@ class HandoffRequest(_Strict):
 class HandoffResponse(BaseModel):
     conversation: str
     owner: Literal["staff", "bot"]
+
+
+class SessionResponse(BaseModel):
+    token: str = Field(description="The web chat's conversation token: send it as the `header` on every call.")
+    sender: str
+    header: str
+    idle_days: float
 
 
 class ErrorResponse(BaseModel):
@@ -151,6 +162,7 @@ _MODELS: tuple[type[BaseModel], ...] = (
     StaffReplyResponse,
     HandoffRequest,
     HandoffResponse,
+    SessionResponse,
     ErrorResponse,
 )
 
@@ -180,6 +192,7 @@ def openapi_document() -> dict[str, Any]:
     desk = _path("desk", MAX_DESK, "The service desk, e.g. 12345 or 12355.")
     conversation = _path("conversation_id", MAX_CONVERSATION_ID, "'<desk>:<channel>:<sender>'.")
     bearer: list[dict[str, list[str]]] = [{"staffToken": []}]
+    person: list[dict[str, list[str]]] = [{"integrationKey": []}, {"chatToken": []}]
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
@@ -189,9 +202,17 @@ def openapi_document() -> dict[str, Any]:
             "description": "Send a person's message to a desk and get the bot's replies; fetch later messages.",
         },
         "paths": {
+            "/api/chat/{desk}/session": {
+                "post": {
+                    "operationId": "webSession",
+                    "parameters": [desk],
+                    "responses": {"200": _json(SessionResponse, "A new web chat conversation and its token.")},
+                }
+            },
             "/api/chat/{desk}": {
                 "post": {
                     "operationId": "chat",
+                    "security": person,
                     "parameters": [desk],
                     "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(ChatRequest)}}},
                     "responses": {"200": _json(ChatResponse, "The bot's replies, in order."), **_ERRORS},
@@ -200,12 +221,13 @@ def openapi_document() -> dict[str, Any]:
             "/api/chat/{desk}/updates": {
                 "get": {
                     "operationId": "updates",
+                    "security": person,
                     "parameters": [
                         desk,
                         {
                             "name": "sender",
                             "in": "query",
-                            "required": True,
+                            "required": False,  # an integration names its person; the web chat does not
                             "schema": {"type": "string", "minLength": 1, "maxLength": MAX_SENDER},
                         },
                         {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
@@ -241,7 +263,11 @@ def openapi_document() -> dict[str, Any]:
         },
         "components": {
             "schemas": schemas["$defs"],
-            "securitySchemes": {"staffToken": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "staffToken": {"type": "http", "scheme": "bearer"},
+                "integrationKey": {"type": "http", "scheme": "bearer", "description": "An integration key (fdk_...)."},
+                "chatToken": {"type": "apiKey", "in": "header", "name": "X-Chat-Token"},
+            },
         },
     }
 

@@ -15,6 +15,7 @@ from bot.channels.telegram_runtime import MAX_UPDATE_BYTES
 from bot.settings import Settings
 from tests.decisions import no_risk
 from tests.security.routes import concrete, post_routes
+from tests.support.identity import key_headers, new_key
 from tests.support.servers import ThreadedServer, serve_in_thread
 
 API_LIMIT = 64 * 1024
@@ -37,7 +38,9 @@ def client(app_env: None) -> Iterator[TestClient]:
 
 @pytest.fixture
 def server(app_env: None) -> Iterator[ThreadedServer]:
-    running = serve_in_thread(create_app(Settings(), decide=no_risk))
+    app = create_app(Settings(), decide=no_risk)
+    running = serve_in_thread(app)
+    running.app = app  # type: ignore[attr-defined]
     yield running
     running.stop(timeout=5)
 
@@ -78,7 +81,7 @@ def test_a_body_at_the_limit_is_read(client: TestClient) -> None:
     head = ('{"sender": "limit-1", "text": "' + text + '", "note": "').encode()
     body = head + b"x" * (API_LIMIT - len(head) - 2) + b'"}'
     assert len(body) == API_LIMIT
-    assert client.post("/api/chat/12345", content=body).status_code == 200
+    assert client.post("/api/chat/12345", content=body, headers=key_headers(client)).status_code == 200
 
 
 def test_a_content_length_that_is_not_a_number_is_400(server: ThreadedServer) -> None:
@@ -123,7 +126,11 @@ def test_a_declared_length_over_the_limit_is_refused_before_a_byte_of_body_is_se
 def test_a_chunked_body_is_cut_off_while_it_streams(server: ThreadedServer) -> None:
     """No length announced: the body is counted as it arrives and refused once it crosses 64 KB, while the
     client is still sending (the closing chunk is never sent here)."""
-    head = b"POST /api/chat/12345 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    key = new_key(server).encode()  # with a valid key: the route reads the body (without one it refuses first)
+    head = (
+        b"POST /api/chat/12345 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Authorization: Bearer " + key + b"\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
     piece = b"x" * 16384
     chunks = [b"%x\r\n%s\r\n" % (len(piece), piece) for _ in range(6)]  # 96 KB, no terminating 0-chunk
     status, received = raw_request(server.port, head, chunks)
