@@ -160,7 +160,9 @@ def test_an_action_call_without_the_secret_is_refused(stack: Stack) -> None:
 def test_rasa_still_reaches_its_actions_with_the_secret(stack: Stack) -> None:
     """A whole turn through the app runs a custom action: Rasa sends the token from endpoints.yml."""
     body = {"sender": "binding-" + os.urandom(4).hex(), "text": "我要查询工单进度"}
-    replies = httpx.post(f"http://127.0.0.1:{stack.app_port}/api/chat/12345", json=body, timeout=60).json()["replies"]
+    key = {"Authorization": f"Bearer {stack.rest_key}"}  # the local integration key the launcher made
+    url = f"http://127.0.0.1:{stack.app_port}/api/chat/12345"
+    replies = httpx.post(url, json=body, headers=key, timeout=60).json()["replies"]
     assert replies and all(r["text"] for r in replies)
     log = (stack.settings.data_dir / "logs" / "rasa.log").read_text(errors="replace")
     assert "Failed to run custom action" not in log and "401" not in log
