@@ -8,11 +8,12 @@ import logging
 from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.channels import rest, telegram_runtime, web, wechat
+from bot.channels import api_models, rest, telegram_runtime, web, wechat
 from bot.channels.telegram_runtime import TelegramDesk, TelegramPusher, start_desks
 from bot.console.routes import mount as console_mount
 from bot.db.engine import make_engine
@@ -21,9 +22,13 @@ from bot.followups.runtime import FollowUpService
 from bot.gateway.outbound import OutboundWorker
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.service import STAFF_CHANNEL, Decide, Gateway, triage_decide
+from bot.security.body_limit import BodyLimit
 from bot.settings import MissingSecretError, Settings, get_settings
 
 log = logging.getLogger(__name__)
+
+CONSOLE_MAX_BODY_BYTES = 4 * 1024 * 1024
+"""Console forms: a desk's catalogue (bot/data/desks/12345.yml, ~260 KB, ~800 KB form-encoded) is the largest."""
 
 
 async def health(request: Request) -> JSONResponse:
@@ -155,10 +160,16 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
 
     routes = [
         Route("/healthz", health),
+        Route("/api/openapi.json", api_models.openapi),
         *rest.routes,
         *web.routes,
         *telegram_runtime.routes,
         *wechat.routes,
         console_mount,
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    body_limit = Middleware(
+        BodyLimit,
+        default=settings.max_body_bytes,  # the JSON APIs and anything not named below
+        limits=[("/telegram/", telegram_runtime.MAX_UPDATE_BYTES), ("/console/", CONSOLE_MAX_BODY_BYTES)],
+    )
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[body_limit])

@@ -1,7 +1,10 @@
 """Starts the whole front door on one machine: Rasa server, action server and the app.
 
-Used by `make run` and by the integration tests, so both exercise the same start-up. Every
-process binds to 127.0.0.1 unless FRONTDOOR_HOST says otherwise; Rasa's HTTP API needs a token.
+Used by `make run` and by the integration tests, so both exercise the same start-up. The app binds to
+FRONTDOOR_HOST; Rasa and the action server bind to FRONTDOOR_PRIVATE_HOST (loopback by default, never a
+public address without FRONTDOOR_ALLOW_PUBLIC_PRIVATE_HOST=1: bot/security/binding.py). Rasa's HTTP API
+needs a token and the action server a shared secret, both handed over in the environment (readable by
+this user only), never on a command line that `ps` shows. Every child runs with umask 077.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from pathlib import Path
 
 import httpx
 
+from bot.security.binding import check_private_host, connect_host
+from bot.security.files import FILE_MODE, PRIVATE_UMASK, open_private_append, private_dir, tighten, write_private
 from bot.settings import REPO_ROOT, Settings
 
 SECRET_NAMES = ("FRONTDOOR_RASA_TOKEN", "FRONTDOOR_SECRET_KEY")
@@ -34,6 +39,7 @@ def ensure_local_secrets(data_dir: Path) -> list[str]:
     path = data_dir / "local-secrets.env"
     stored: dict[str, str] = {}
     if path.exists():
+        tighten(path, FILE_MODE)  # an older run (or a copy) may have left it readable by others
         for line in path.read_text().splitlines():
             if "=" in line:
                 key, value = line.split("=", 1)
@@ -46,10 +52,8 @@ def ensure_local_secrets(data_dir: Path) -> list[str]:
             stored[name] = secrets.token_urlsafe(32)
             generated.append(name)
         os.environ[name] = stored[name]
-    if generated:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text("".join(f"{k}={v}\n" for k, v in stored.items()))
-        path.chmod(0o600)
+    if generated:  # created O_EXCL with mode 0600, or tightened to 0600 before it is rewritten
+        write_private(path, "".join(f"{k}={v}\n" for k, v in stored.items()))
     return generated
 
 
@@ -195,6 +199,8 @@ class Stack:
     # the processes' TMPDIR: <data dir>/tmp, or a folder of this stack under /tmp when that path is too
     # long for the Unix sockets made in it (LONGEST_TMPDIR); made by start, the latter removed by stop
     tmp_dir: Path | None = None
+    # the action server's shared secret: FRONTDOOR_ACTION_TOKEN, or a fresh one per stack (only Rasa needs it)
+    action_token: str = ""
     # the local integration key (bot/channels/keys.py), made or reused by start: `make run` prints it,
     # benchmarks and end-to-end tests send it to the REST API
     rest_key: str | None = None
@@ -212,6 +218,8 @@ class Stack:
 
     def build(self) -> None:
         host = self.settings.host
+        private = check_private_host(self.settings.private_host, self.settings.allow_public_private_host)
+        self.action_token = self.action_token or self.settings.action_token or secrets.token_urlsafe(32)
         venv_app = REPO_ROOT / ".venv-app" / "bin"
         common = {
             "RASA_TELEMETRY_ENABLED": "false",
@@ -220,15 +228,26 @@ class Stack:
             **blas_thread_env(),
         }
         one_message_at_a_time = {"FRONTDOOR_TORCH_THREADS": os.environ.get("FRONTDOOR_TORCH_THREADS", "1")}
-        action_url = f"http://127.0.0.1:{self.action_port}/webhook"
+        action_base = f"http://{connect_host(private)}:{self.action_port}"
+        action_url = f"{action_base}/webhook"
         self.services = [
             Service(
                 "action server",
-                [str(venv_app / "python"), "-m", "rasa_sdk", "--actions", "actions", "-p", str(self.action_port)],
-                f"http://127.0.0.1:{self.action_port}/health",
+                # rasa-sdk's server behind a shared-secret check (rasa-sdk itself has no authentication)
+                [
+                    str(venv_app / "python"),
+                    "-m",
+                    "bot.security.action_server",
+                    "--actions",
+                    "actions",
+                    "-p",
+                    str(self.action_port),
+                ],
+                f"{action_base}/health",
                 {
                     **common,
-                    "SANIC_HOST": host,
+                    "SANIC_HOST": private,
+                    "FRONTDOOR_ACTION_TOKEN": self.action_token,
                     "FRONTDOOR_WARM_UP": "1",
                 },  # the ticket store opens at start (actions/warm_up.py); no model: the gateway decides
             ),
@@ -248,7 +267,7 @@ class Stack:
                     "--log-level",
                     "warning",
                 ],
-                f"http://127.0.0.1:{self.app_port}/healthz",
+                f"http://{connect_host(host)}:{self.app_port}/healthz",
                 {
                     **common,
                     **one_message_at_a_time,
@@ -261,7 +280,8 @@ class Stack:
     @property
     def rasa_urls(self) -> list[str]:
         """Replica i listens on rasa_port + i."""
-        return [f"http://127.0.0.1:{self.rasa_port + i}" for i in range(self.rasa_replicas)]
+        private = connect_host(self.settings.private_host)
+        return [f"http://{private}:{self.rasa_port + i}" for i in range(self.rasa_replicas)]
 
     def tracker_db(self, replica: int) -> Path:
         """Each replica keeps its own SQLite tracker store (its conversations are only its own)."""
@@ -276,10 +296,9 @@ class Stack:
                 "-m",
                 "bot.nlu.rasa_server",  # plain `rasa` with a cached action-response validator
                 "run",
-                "--enable-api",
-                f"--auth-token={self.settings.rasa_token}",  # one argument: a token may start with "-"
+                "--enable-api",  # its token comes from FRONTDOOR_RASA_TOKEN in the environment (rasa_server.py)
                 "-i",
-                self.settings.host,
+                self.settings.private_host,
                 "-p",
                 str(port),
                 "--model",
@@ -289,8 +308,14 @@ class Stack:
                 "--credentials",
                 str(REPO_ROOT / "credentials.yml"),
             ],
-            f"http://127.0.0.1:{port}/",
-            {**common, "FRONTDOOR_ACTION_URL": action_url, "FRONTDOOR_TRACKER_DB": str(self.tracker_db(replica))},
+            f"http://{connect_host(self.settings.private_host)}:{port}/",
+            {
+                **common,
+                "FRONTDOOR_RASA_TOKEN": self.settings.rasa_token,
+                "FRONTDOOR_ACTION_URL": action_url,
+                "FRONTDOOR_ACTION_TOKEN": self.action_token,  # endpoints.yml's action_endpoint token
+                "FRONTDOOR_TRACKER_DB": str(self.tracker_db(replica)),
+            },
         )
 
     def migrate(self) -> None:
@@ -323,12 +348,13 @@ class Stack:
     def start(self, timeout: float = 180.0, progress: bool = True) -> None:
         if not self.services:
             self.build()
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.settings.data_dir)
+        private_dir(self.settings.cache_dir)  # embeddings and fitted triage models
         tmp = self._children_tmp()
         if self._own_tmp():
             tmp.mkdir(mode=0o700)  # a fresh name: fails rather than use a folder someone else made
         else:
-            tmp.mkdir(parents=True, exist_ok=True)
+            private_dir(tmp)
         self.migrate()
         self.rest_key = self.local_key()
         for replica in range(self.rasa_replicas):
@@ -341,22 +367,23 @@ class Stack:
             self._wait_healthy(service, deadline, log_dir, progress)
 
     def _log_dir(self) -> Path:
-        log_dir = self.log_dir or self.settings.data_dir / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        return log_dir
+        return private_dir(self.log_dir or self.settings.data_dir / "logs")
 
     @staticmethod
     def _launch(service: Service, log_dir: Path) -> None:
-        log_file = open(log_dir / f"{service.name.replace(' ', '_')}.log", "ab")  # noqa: SIM115 - owned by the child
-        service.process = subprocess.Popen(
-            service.command,
-            cwd=REPO_ROOT,
-            env={**os.environ, **service.env},
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log_file.close()  # the child has its own copy
+        log_fd = open_private_append(log_dir / f"{service.name.replace(' ', '_')}.log")
+        try:
+            service.process = subprocess.Popen(
+                service.command,
+                cwd=REPO_ROOT,
+                env={**os.environ, **service.env},
+                stdout=log_fd,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                umask=PRIVATE_UMASK,  # its databases, logs and caches: 0600 files in 0700 folders
+            )
+        finally:
+            os.close(log_fd)  # the child has its own copy
 
     def service(self, name: str) -> Service:
         return next(s for s in self.services if s.name == name)
@@ -439,6 +466,7 @@ def _tail(log: Path, lines: int = 25) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Start Rasa, the action server and the app; Ctrl-C stops all.")
     parser.parse_args(argv)
+    os.umask(PRIVATE_UMASK)  # the secrets file, the data folder and everything below it: owner only
     settings = Settings()
     generated = ensure_local_secrets(settings.data_dir)
     if generated:

@@ -134,6 +134,13 @@ def _switch(default: bool | None) -> Reader:
     return read
 
 
+def _flag(name: str, raw: str | None) -> bool:
+    """Only "1" turns it on; any other value is off, with a warning (a typo must not open anything)."""
+    if raw not in (None, "", "0", "1"):
+        _warn_once(name, raw, f"{name} is {raw!r}; treated as off. Set it to 1 to turn it on.")
+    return raw == "1"
+
+
 def _warm_up(name: str, raw: str | None) -> bool:
     """Only "1" asks for the warm-up (the launcher sets it); any other value is off, with a warning."""
     if raw not in (None, "", "0", "1"):
@@ -163,7 +170,14 @@ class Settings:
     )
     database_url: str = _from_env("FRONTDOOR_DATABASE_URL", _text(""))
     embedding_model: str = _from_env("FRONTDOOR_EMBEDDING_MODEL", _text(""))
+    # the public app's address (web chat, REST, Telegram webhook, console)
     host: str = _from_env("FRONTDOOR_HOST", _text("127.0.0.1"))
+    # where Rasa and the action server listen: loopback or a private address, never FRONTDOOR_HOST
+    private_host: str = _from_env("FRONTDOOR_PRIVATE_HOST", _text("127.0.0.1"))
+    # 1 lets FRONTDOOR_PRIVATE_HOST be a public or wildcard address (only behind a firewall you control)
+    allow_public_private_host: bool = _from_env("FRONTDOOR_ALLOW_PUBLIC_PRIVATE_HOST", _flag)
+    # largest request body of the JSON API routes (REST, staff API), checked before the body is read
+    max_body_bytes: int = _from_env("FRONTDOOR_MAX_BODY_BYTES", _bounded_int("65536", 1024, 16 * 1024 * 1024))
     port: int = _from_env("FRONTDOOR_PORT", _number("8000", int))
     # one URL, or several comma-separated Rasa replicas (each conversation sticks to one of them)
     rasa_url: str = _from_env("FRONTDOOR_RASA_URL", _text("http://127.0.0.1:5005"))
@@ -208,6 +222,7 @@ class Settings:
         "secret_key": "FRONTDOOR_SECRET_KEY",
         "telegram_webhook_secret": "FRONTDOOR_TELEGRAM_WEBHOOK_SECRET",
         "admin_password": "FRONTDOOR_ADMIN_PASSWORD",
+        "action_token": "FRONTDOOR_ACTION_TOKEN",
     }
 
     def __post_init__(self) -> None:
@@ -230,8 +245,13 @@ class Settings:
 
     @property
     def rasa_token(self) -> str:
-        """Token for Rasa's HTTP API (`rasa run --auth-token`)."""
+        """Token for Rasa's HTTP API (given to `rasa run --auth-token` inside bot/nlu/rasa_server.py, not on the command line)."""
         return self._require("rasa_token")
+
+    @property
+    def action_token(self) -> str | None:
+        """Shared secret of the action server (Rasa sends it as `?token=`); unset: the launcher makes one per start."""
+        return _secret(self.SECRETS["action_token"])
 
     @property
     def secret_key(self) -> str:

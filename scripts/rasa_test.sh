@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 out=var/rasa-test
 mkdir -p "$out" var/tmp
 export FRONTDOOR_ACTION_URL="http://127.0.0.1:9/webhook"  # never called by rasa test
+export FRONTDOOR_ACTION_TOKEN="unused-by-rasa-test"  # endpoints.yml names it
 export FRONTDOOR_TRACKER_DB="$PWD/$out/tracker.db"
 echo "[rasa-test] running the test stories in tests/rasa" >&2
 .venv-rasa/bin/rasa test core --e2e --stories tests/rasa --model models/frontdoor.tar.gz --endpoints endpoints.yml \

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.launcher import BLAS_THREAD_VARIABLES, Service, Stack, free_port, free_ports, use_wal
+from bot.nlu.rasa_server import with_auth_token
 from bot.settings import REPO_ROOT, Settings
 
 
@@ -37,7 +38,10 @@ def test_two_replicas_get_their_own_port_and_tracker_store_and_the_app_knows_bot
     assert first.env["FRONTDOOR_TRACKER_DB"] != second.env["FRONTDOOR_TRACKER_DB"]
     assert stack.service("app").env["FRONTDOOR_RASA_URL"] == "http://127.0.0.1:6100,http://127.0.0.1:6101"
     # Rasa starts through the wrapper that keeps its action-response validator cached
-    assert first.command[1:3] == ["-m", "bot.nlu.rasa_server"] and "--auth-token=test-token-123" in first.command
+    assert first.command[1:3] == ["-m", "bot.nlu.rasa_server"]
+    # the token travels in the environment (owner-only), never on the command line `ps` shows
+    assert not any("test-token-123" in part for part in first.command)
+    assert first.env["FRONTDOOR_RASA_TOKEN"] == "test-token-123"
 
 
 def test_a_token_that_starts_with_a_dash_reaches_rasa_as_the_token(
@@ -49,7 +53,9 @@ def test_a_token_that_starts_with_a_dash_reaches_rasa_as_the_token(
     monkeypatch.setenv("FRONTDOOR_RASA_TOKEN", "-Ab3_dash-first")
     stack = Stack(Settings())
     stack.build()
-    args = stack.service("rasa").command[3:]  # after `python -m bot.nlu.rasa_server`
+    rasa = stack.service("rasa")
+    # what bot.nlu.rasa_server hands to Rasa inside the process, after `python -m bot.nlu.rasa_server`
+    args = with_auth_token(["rasa", *rasa.command[3:]], rasa.env)[1:]
     parse = (
         "import sys; from rasa.__main__ import create_argument_parser; "
         "print(create_argument_parser().parse_args(sys.argv[1:]).auth_token)"

@@ -6,23 +6,24 @@ conversation token (`X-Chat-Token`, from `POST /api/chat/{desk}/session`) and no
 SMS adapter can be written against this: it returns every reply with its buttons and its id.
 Messages that arrive later (staff replies, follow-ups, the answer to a message a crashed process had
 received) are fetched from `GET /api/chat/{desk}/updates` (bot/channels/web.py).
+
+The body is read by `api_models.read_model` (size bounded before reading by bot.security.body_limit,
+JSON read by bot.security.json_body, fields checked by `ChatRequest`); `GET /api/openapi.json`
+describes it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.channels import chat_tokens
+from bot.channels.api_models import ChatRequest, read_model
 from bot.channels.identity import error, identify
 from bot.gateway.service import Gateway, Inbound
-
-MAX_BODY_BYTES = 64 * 1024
 
 
 def unknown_desk(request: Request, desk: str) -> JSONResponse | None:
@@ -37,34 +38,17 @@ async def chat(request: Request) -> JSONResponse:
     caller = await identify(request, desk)  # before the body is read: no credential, nothing read or stored
     if isinstance(caller, JSONResponse):
         return caller
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        return error(413, f"request body over {MAX_BODY_BYTES // 1024} KB; send shorter messages")
-    try:
-        payload: Any = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return error(400, 'body must be UTF-8 JSON like {"sender": "user-1", "text": "你好"}')
-    if not isinstance(payload, dict):
-        return error(400, 'body must be a JSON object like {"sender": "user-1", "text": "你好"}')
-    text, message_id, channel = payload.get("text", ""), payload.get("message_id"), payload.get("channel")
-    if channel is not None and channel != caller.channel:  # never a Telegram chat's conversation, nor another's
+    body = await read_model(request, ChatRequest)  # size, JSON and field limits: 400/413, never 500
+    if isinstance(body, JSONResponse):
+        return body
+    if body.channel is not None and body.channel != caller.channel:  # never a Telegram chat's, nor another's
         return error(400, f"'channel' must be {caller.channel!r} for this credential (or left out)")
-    user = caller.user(payload.get("sender"))
+    user = caller.user(body.sender)
     if isinstance(user, JSONResponse):
         return user
-    if text is not None and not isinstance(text, str):
-        return error(400, "'text' must be a string")
-    if message_id is not None and not isinstance(message_id, str | int):
-        return error(400, "'message_id' must be a string or a number")
     gateway: Gateway = request.app.state.gateway
     replies = await gateway.handle(
-        Inbound(
-            desk=desk,
-            channel=caller.channel,
-            user=user,
-            text=text,
-            message_id=str(message_id) if message_id is not None else None,
-        )
+        Inbound(desk=desk, channel=caller.channel, user=user, text=body.text, message_id=body.channel_message_id())
     )
     return JSONResponse({"replies": [r.to_dict() for r in replies]})
 

@@ -9,7 +9,11 @@ Why it looks like this:
   order, cut at Telegram's 4,096-character limit;
 - `PacedRateLimiter` keeps about one message per second per chat on top of PTB's AIORateLimiter
   (30/s overall, 20/min per group, retries after a 429's `retry_after`);
-- photos, stickers and voice get a polite request for text.
+- photos, stickers and voice get a polite request for text;
+- private chats only: in a group every member would share one conversation (one sender id, the
+  group's), reading each other's replies and staff answers. Messages, commands and button presses
+  from groups, supergroups and channels are ignored, and so is everything from the staff chat (the
+  staff group talks among itself; alerts there carry no buttons and the bot takes no commands there).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -129,6 +133,25 @@ class PacedRateLimiter(AIORateLimiter):
             return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
 
 
+class PeopleCallbackQueryHandler(CallbackQueryHandler[Any, Any]):
+    """A button press from a person's private chat only.
+
+    PTB's CallbackQueryHandler takes no `filters` (and message filters do not look at callback
+    queries), so the chat is checked here: a press in a group, in the staff chat, or on an inline
+    message without a chat is not handled.
+    """
+
+    def __init__(self, callback: Any, is_person_chat: Callable[[Chat | None], bool]) -> None:
+        super().__init__(callback)
+        self._is_person_chat = is_person_chat
+
+    def check_update(self, update: object) -> bool | object | None:
+        if not super().check_update(update):
+            return None
+        assert isinstance(update, Update)
+        return True if self._is_person_chat(update.effective_chat) else None
+
+
 class TelegramChannel:
     """Wires one desk's Telegram bot to the gateway."""
 
@@ -150,6 +173,18 @@ class TelegramChannel:
             queue_replies=True,
         )
         await self.gateway.handle(inbound)  # the replies go out through the outbound queue
+
+    def is_staff_chat(self, chat: Chat | None) -> bool:
+        staff = self.staff_chat_id
+        if not staff or chat is None:
+            return False
+        if staff.lstrip("-").isdigit():
+            return chat.id == int(staff)
+        return (chat.username or "").lower() == staff.lstrip("@").lower()
+
+    def is_person_chat(self, chat: Chat | None) -> bool:
+        """A private chat with one person, not the staff chat: the only chats the bot converses in."""
+        return chat is not None and chat.type == Chat.PRIVATE and not self.is_staff_chat(chat)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A text message: through the gateway; the replies are queued for the chat."""
@@ -204,7 +239,8 @@ class TelegramChannel:
         if base_url:
             builder = builder.base_url(base_url.rstrip("/") + "/bot").base_file_url(base_url.rstrip("/") + "/file/bot")
         application = builder.build()
-        people: filters.BaseFilter = filters.UpdateType.MESSAGE
+        # private chats only (a group would be one conversation shared by all its members)
+        people: filters.BaseFilter = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
         if self.staff_chat_id:  # the staff group talks among itself; none of it goes to the bot
             staff = self.staff_chat_id
             staff_chat = (
@@ -214,7 +250,7 @@ class TelegramChannel:
         application.add_handler(CommandHandler("start", self.on_start, filters=people))
         application.add_handler(CommandHandler("help", self.on_help, filters=people))
         application.add_handler(CommandHandler("cancel", self.on_cancel, filters=people))
-        application.add_handler(CallbackQueryHandler(self.on_button))
+        application.add_handler(PeopleCallbackQueryHandler(self.on_button, self.is_person_chat))
         application.add_handler(MessageHandler(people & filters.TEXT & ~filters.COMMAND, self.on_text))
         application.add_handler(
             MessageHandler(people & ~filters.TEXT & ~filters.COMMAND & ~filters.StatusUpdate.ALL, self.on_other)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 from collections import defaultdict
 from datetime import timedelta
@@ -33,12 +32,14 @@ from bot.gateway.models import TelegramUpdate, utcnow
 from bot.gateway.outbound import DeliveryError, OutboundItem, Progress
 from bot.gateway.service import Gateway
 from bot.privacy import mask
+from bot.security.json_body import parse_json
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 1024 * 1024
+"""The webhook's body limit, enforced before reading by bot.security.body_limit.BodyLimit (bot/app.py)."""
 JOURNAL_KEEP = timedelta(days=6)  # update ids may restart at random after 7 silent days: forget them before
 
 
@@ -264,13 +265,10 @@ async def webhook(request: Request) -> Response:
     desk = desks.get(request.path_params["desk"])
     if desk is None:
         return JSONResponse({"error": "no Telegram bot for this desk"}, status_code=404)
-    body = await request.body()
-    if len(body) > MAX_UPDATE_BYTES:
-        return JSONResponse({"error": "update too large"}, status_code=413)
     try:
-        payload = json.loads(body)
+        payload = parse_json(await request.body())  # nested, huge-number, surrogate, bad UTF-8: BadJson
         await desk.accept(payload)
-    except ValueError as exc:  # includes JSONDecodeError
+    except ValueError as exc:  # includes BadJson
         log.warning("bad Telegram webhook body: %s", mask(str(exc))[:200])
         return JSONResponse({"error": "not a Telegram update"}, status_code=400)
     return Response(status_code=200)

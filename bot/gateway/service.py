@@ -44,6 +44,7 @@ from bot.gateway.store import GatewayStore, Reply, Turn, conversation_key
 from bot.intake.cancel import cancel_kind
 from bot.intake.hours import back_on_duty
 from bot.privacy import mask
+from bot.security import payloads
 from bot.text import length_units
 from bot.triage.decision import METADATA_KEY, Decision
 from bot.triage.replies import crisis_reply
@@ -185,6 +186,9 @@ class Gateway:
     async def _answer(self, inbound: Inbound, text: str, turn: Turn) -> Outcome:
         language = turn.language
         text = _RESERVED_PAYLOAD.sub("", text)  # a typed "/crisis" is words, never Rasa's crisis intent
+        if payloads.looks_like_payload(text):  # any other "/..." only if the bot offered it as a button here
+            offered = await asyncio.to_thread(self.store.offered_payloads, inbound.conversation_id)
+            text = payloads.as_person_text(text, offered)
         if not text:
             return Outcome([Reply(messages.empty_message(inbound.desk, language), source="gateway")])
         cid = inbound.conversation_id

@@ -19,6 +19,7 @@ from bot.gateway import check_in
 from bot.gateway.models import Conversation, InboundMessage, OutboundMessage, as_utc, utcnow
 from bot.gateway.outbound import UNDELIVERABLE, for_person
 from bot.privacy import mask
+from bot.security.payloads import OFFERED_WINDOW
 
 log = logging.getLogger(__name__)
 
@@ -254,6 +255,17 @@ class GatewayStore:
                 .order_by(InboundMessage.id)
             ).all()
             return [(inbound, conversation) for inbound, conversation in rows]
+
+    def offered_payloads(self, conversation_id: str, window: int = OFFERED_WINDOW) -> set[str]:
+        """The button payloads of the latest `window` messages with buttons sent in this conversation."""
+        with self.sessions() as session:
+            rows = session.scalars(
+                select(OutboundMessage.buttons)
+                .where(OutboundMessage.conversation_id == conversation_id, OutboundMessage.buttons.is_not(None))
+                .order_by(OutboundMessage.id.desc())
+                .limit(window)
+            ).all()
+        return {str(b.get("payload", "")).strip() for buttons in rows for b in buttons or [] if isinstance(b, dict)}
 
     # --- conversations -----------------------------------------------------------------------
     def conversation(self, conversation_id: str) -> Conversation | None:

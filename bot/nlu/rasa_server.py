@@ -17,7 +17,9 @@ Runs in the Rasa environment (.venv-rasa, Python 3.10).
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -83,11 +85,29 @@ def install() -> None:
     tracker_store.create_engine_kwargs = create_engine_kwargs
 
 
+TOKEN_VARIABLE = "FRONTDOOR_RASA_TOKEN"
+
+
+def with_auth_token(argv: list[str], environ: Mapping[str, str]) -> list[str]:
+    """`rasa run` arguments with `--auth-token` taken from FRONTDOOR_RASA_TOKEN.
+
+    Rasa 3.6 reads its API token only from `--auth-token` (rasa/cli/arguments/run.py; no environment
+    variable, no endpoints.yml key). A command line is world-readable (`ps`, /proc/<pid>/cmdline)
+    while /proc/<pid>/environ is the owner's only, so the launcher puts the token in the environment
+    and it is added here, inside the process, where changing sys.argv shows in no process listing.
+    One argument `--auth-token=...`: a token may start with "-".
+    """
+    token = environ.get(TOKEN_VARIABLE, "").strip()
+    if len(argv) < 2 or argv[1] != "run" or not token or any(a.startswith("--auth-token") for a in argv):
+        return list(argv)
+    return [*argv, f"--auth-token={token}"]
+
+
 def main() -> None:
     install()
     from rasa.__main__ import main as rasa_main
 
-    sys.argv[0] = "rasa"
+    sys.argv[:] = with_auth_token(["rasa", *sys.argv[1:]], os.environ)
     rasa_main()
 
 

@@ -138,7 +138,9 @@ def test_the_legacy_staff_api_is_gone(client: TestClient) -> None:
 def test_staff_reply_reaches_the_web_conversation_once(client: TestClient) -> None:
     web, sender = web_session(client)
     client.post("/api/chat/12345", json={"text": "你好"}, headers=web)
-    client.app.state.gateway.staff_reply(f"12345:web:{sender}", "您好，我是工作人员小李", "agent-1")  # as the console does
+    client.app.state.gateway.staff_reply(
+        f"12345:web:{sender}", "您好，我是工作人员小李", "agent-1"
+    )  # as the console does
     updates = client.get("/api/chat/12345/updates", params={"after": 0}, headers=web).json()["messages"]
     assert [(m["text"], m["from"]) for m in updates] == [("您好，我是工作人员小李", "staff")]
     again = client.get("/api/chat/12345/updates", params={"after": updates[0]["id"]}, headers=web).json()

@@ -101,10 +101,12 @@ def test_text_message_is_answered_with_an_inline_keyboard(door: DoorOpener, tele
 
 def test_button_press_is_acknowledged_and_handled(door: DoorOpener, telegram: FakeTelegram) -> None:
     with door():
-        telegram.user_presses(8, "/affirm")
+        telegram.user_sends(8, "你好")  # the fake Rasa's answer offers the button /affirm
         wait(telegram, lambda: telegram.texts_to(8))
+        telegram.user_presses(8, "/affirm")
+        wait(telegram, lambda: len(telegram.texts_to(8)) == 2)
     assert telegram.answered_callbacks
-    assert telegram.texts_to(8) == ["回声：/affirm"]
+    assert telegram.texts_to(8) == ["回声：你好", "回声：/affirm"]
 
 
 def test_start_greets_through_the_bot_and_help_is_local(door: DoorOpener, telegram: FakeTelegram) -> None:

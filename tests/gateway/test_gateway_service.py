@@ -454,9 +454,39 @@ async def test_two_matters_the_engine_cannot_place_as_a_whole_are_still_split(db
 
 @pytest.mark.parametrize("typed", ["/crisis", ' /emergency{"channel":"110"}'])
 async def test_a_typed_safety_intent_is_words_not_a_command(db: Engine, typed: str) -> None:
+    offer = [
+        {
+            "text": "有帮助吗？",
+            "buttons": [{"title": "有", "payload": "/affirm"}, {"title": "急", "payload": "/crisis"}],
+        }
+    ]
+    rasa = FakeRasa(reply=lambda payload: offer)
+    gateway = Gateway(db, rasa.client(), decide=no_risk)
+    await gateway.handle(msg("你好", "p0"))  # the bot offers /affirm (and, were it ever offered, /crisis)
+    await gateway.handle(msg(typed, "p1"))
+    assert not rasa.sent[-1]["message"].lstrip().startswith("/")  # a safety intent is never taken from a person
+    await gateway.handle(msg("/affirm", "p2"))  # an offered button's payload still works
+    assert rasa.sent[-1]["message"] == "/affirm"
+
+
+@pytest.mark.parametrize(
+    ("typed", "rasa_gets"),
+    [("/affirm", "affirm"), ("/restart", "restart"), ('/inform{"ticket":"1"}', 'inform{"ticket":"1"}'), ("//x", "x")],
+)
+async def test_a_slash_nobody_offered_is_words(db: Engine, typed: str, rasa_gets: str) -> None:
+    """Rasa reads "/..." as an intent: a person's typed one reaches it as text unless it was a button here."""
     rasa = FakeRasa()
     gateway = Gateway(db, rasa.client(), decide=no_risk)
-    await gateway.handle(msg(typed, "p1"))
-    assert not rasa.sent[-1]["message"].lstrip().startswith("/")
-    await gateway.handle(msg("/affirm", "p2"))  # button payloads still work
-    assert rasa.sent[-1]["message"] == "/affirm"
+    await gateway.handle(msg(typed, "q1"))
+    assert rasa.sent[-1]["message"] == rasa_gets
+
+
+async def test_a_payload_offered_in_another_conversation_is_words_here(db: Engine) -> None:
+    offer = [{"text": "需要转人工吗？", "buttons": [{"title": "是", "payload": "/human_handoff"}]}]
+    rasa = FakeRasa(reply=lambda payload: offer)
+    gateway = Gateway(db, rasa.client(), decide=no_risk)
+    await gateway.handle(msg("你好", "o1", user="offered"))
+    await gateway.handle(msg("/human_handoff", "o2", user="someone-else"))
+    assert rasa.sent[-1]["message"] == "human_handoff"
+    await gateway.handle(msg(" /human_handoff ", "o3", user="offered"))
+    assert rasa.sent[-1]["message"].strip() == "/human_handoff"

@@ -1,6 +1,6 @@
 """The chat app in-process on a real SQLite database in a temp folder, Rasa down (the gateway apologises).
 
-Imported by the identity tests: their `client` overrides the console fixture of the same name in conftest.py."""
+The identity tests' `client` fixture yields from `chat_client`, overriding conftest.py's console client."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from bot.settings import Settings
 from tests.decisions import no_risk
 
 
-@pytest.fixture
-def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+def chat_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    """The body of the identity tests' `client` fixture (they define it: conftest's is the console's)."""
     monkeypatch.setenv("FRONTDOOR_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("FRONTDOOR_RASA_URL", "http://127.0.0.1:9")  # nothing listens: Rasa is down
     monkeypatch.setenv("FRONTDOOR_RASA_TIMEOUT", "1")

@@ -16,7 +16,13 @@ from bot.db.engine import make_engine
 from bot.db.migrate import migrate
 from bot.settings import Settings
 from tests.decisions import no_risk
-from tests.security.chat_app import client, stored  # noqa: F401 (client: the chat app fixture, not the console one)
+from tests.security.chat_app import chat_client, stored
+
+
+@pytest.fixture
+def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    yield from chat_client(tmp_path, monkeypatch)
+
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 

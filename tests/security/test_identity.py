@@ -7,11 +7,20 @@ only meaningful under the key that sent it; each key has its own namespace.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 from starlette.testclient import TestClient
 
 from bot.channels import keys
-from tests.security.chat_app import client, stored  # noqa: F401 (client: the chat app fixture, not the console one)
+from tests.security.chat_app import chat_client, stored
 from tests.support.identity import bearer, key_headers, new_key, web_session
+
+
+@pytest.fixture
+def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    yield from chat_client(tmp_path, monkeypatch)
 
 
 def staff_reply(client: TestClient, conversation: str, text: str) -> None:
