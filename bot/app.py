@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -21,6 +22,8 @@ from bot.followups.runtime import FollowUpService
 from bot.gateway.outbound import OutboundWorker
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.service import STAFF_CHANNEL, Decide, Gateway, triage_decide
+from bot.security.abuse import AbuseLimits
+from bot.security.limits import BucketLimiter
 from bot.settings import MissingSecretError, Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -103,6 +106,13 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
             decide=decide,
             staff_chat_id=settings.telegram_staff_chat_id,
             action_server_url=settings.action_url,
+            rate_limiter=BucketLimiter(settings.limit_conversation_messages, settings.limit_max_keys),
+            new_conversations=BucketLimiter(settings.limit_new_conversations, settings.limit_max_keys),
+            alerts={
+                "coalesce": settings.alert_coalesce,
+                "bulk": settings.alert_bulk_source,
+                "max_keys": settings.limit_max_keys,
+            },
         )
         app.state.settings = settings
         app.state.triage_state = _start_warm_up(decide)
@@ -152,4 +162,5 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
         *telegram_runtime.routes,
         console_mount,
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    # abuse limits wrap every route: a refused request is answered before any handler reads or stores it
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(AbuseLimits, settings=settings)])

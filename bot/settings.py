@@ -20,6 +20,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
+from bot.security.client_address import Network, parse_networks
+from bot.security.limits import Rate
+
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -76,6 +79,18 @@ def _bounded_int(default: str, low: int, high: int) -> Reader:
         if not low <= value <= high:
             raise ValueError(f"{name} must be from {low} to {high}, not {value}")
         return value
+
+    return read
+
+
+def _rate(default: str) -> Reader:
+    """A limit written COUNT/SECONDS ("60/60"); a count of 0 turns it off. A bad value stops the process."""
+
+    def read(name: str, raw: str | None) -> Rate:
+        try:
+            return Rate.parse(default if raw is None or not raw.strip() else raw)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc} (default {default})") from None
 
     return read
 
@@ -155,6 +170,29 @@ class Settings:
     staff_hours: str = _from_env("FRONTDOOR_STAFF_HOURS", _text(DEFAULT_STAFF_HOURS))
     # seconds between runs of the follow-up (回访) scheduler and SLA alerts in the app; 0 = off
     follow_up_interval: float = _from_env("FRONTDOOR_FOLLOW_UP_INTERVAL", _follow_up_interval)
+    # --- limits (bot/security): token buckets checked before anything is stored; COUNT/SECONDS, 0/… = off
+    # proxies whose X-Forwarded-For is believed (CIDRs, comma-separated); default none: the peer is the client
+    trusted_proxies: tuple[Network, ...] = _from_env("FRONTDOOR_TRUSTED_PROXIES", lambda _, raw: parse_networks(raw))
+    # chat messages (POST /api/chat/<desk>, Telegram webhook) per client address
+    limit_ip_messages: Rate = _from_env("FRONTDOOR_LIMIT_IP_MESSAGES", _rate("60/60"))
+    # other public requests (chat page, polling, static files) per client address
+    limit_ip_requests: Rate = _from_env("FRONTDOOR_LIMIT_IP_REQUESTS", _rate("600/60"))
+    # chat messages per integration key (Authorization: Bearer fdk_<key_id>_...)
+    limit_key_messages: Rate = _from_env("FRONTDOOR_LIMIT_KEY_MESSAGES", _rate("600/60"))
+    # chat messages from everyone together: what the stack can answer (about 30/s on 2 cores)
+    limit_global_messages: Rate = _from_env("FRONTDOOR_LIMIT_GLOBAL_MESSAGES", _rate("1800/60"))
+    # new conversations (a sender never seen before) per client address
+    limit_new_conversations: Rate = _from_env("FRONTDOOR_LIMIT_NEW_CONVERSATIONS", _rate("30/600"))
+    # messages per conversation (any channel, Telegram long polling included)
+    limit_conversation_messages: Rate = _from_env("FRONTDOOR_LIMIT_CONVERSATION_MESSAGES", _rate("20/30"))
+    # console login attempts per client address (the console's own per-account throttling comes after)
+    limit_login: Rate = _from_env("FRONTDOOR_LIMIT_LOGIN", _rate("20/60"))
+    # buckets each limiter keeps (least recently used dropped first): bounds the memory a flood can take
+    limit_max_keys: int = _from_env("FRONTDOOR_LIMIT_MAX_KEYS", _bounded_int("10000", 100, 1_000_000))
+    # staff alerts: after this many crisis alerts in the window, one summary line per minute instead
+    alert_coalesce: Rate = _from_env("FRONTDOOR_ALERT_COALESCE", _rate("5/300"))
+    # a source (client address or key) with this many crisis conversations in the window is marked bulk
+    alert_bulk_source: Rate = _from_env("FRONTDOOR_ALERT_BULK_SOURCE", _rate("3/300"))
     # the launcher sets 1 for the action server: its worker opens the ticket store at start (actions/warm_up.py)
     warm_up: bool = _from_env("FRONTDOOR_WARM_UP", _warm_up)
 

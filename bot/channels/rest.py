@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.gateway.service import Gateway, Inbound
+from bot.gateway.service import Gateway, Inbound, Limited
+from bot.security.abuse import SOURCE, too_many
 
 MAX_BODY_BYTES = 64 * 1024
 POLLING_CHANNELS = ("rest", "web")  # channels whose clients fetch queued messages from /api/chat/{desk}/updates
@@ -48,15 +49,19 @@ async def chat(request: Request) -> JSONResponse:
     if channel not in POLLING_CHANNELS:  # a caller must not speak in a Telegram chat's conversation
         return _error(400, "'channel' must be 'rest' (default) or 'web'")
     gateway: Gateway = request.app.state.gateway
-    replies = await gateway.handle(
-        Inbound(
-            desk=desk,
-            channel=channel,
-            user=sender.strip(),
-            text=text,
-            message_id=str(message_id) if message_id is not None else None,
+    try:
+        replies = await gateway.handle(
+            Inbound(
+                desk=desk,
+                channel=channel,
+                user=sender.strip(),
+                text=text,
+                message_id=str(message_id) if message_id is not None else None,
+                source=request.scope.get("state", {}).get(SOURCE),
+            )
         )
-    )
+    except Limited as limited:  # nothing was stored: the client sends it again after Retry-After
+        return too_many(limited.replies[0].text, limited.retry_after)
     return JSONResponse({"replies": [r.to_dict() for r in replies]})
 
 
