@@ -20,9 +20,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
-from bot.security.client_address import Network, parse_networks
-from bot.security.limits import Rate
-
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -81,6 +78,34 @@ def _bounded_int(default: str, low: int, high: int) -> Reader:
         return value
 
     return read
+
+
+@dataclass(frozen=True)
+class Rate:
+    """`count` requests per `seconds`: a token bucket of `count` tokens refilled evenly over `seconds`
+    (bot/security/limits.py); also a threshold in a window (staff alerts)."""
+
+    count: int
+    seconds: float
+
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        """ "30/60" = 30 per 60 seconds; a count of 0 turns the limit off."""
+        count, slash, seconds = text.strip().partition("/")
+        try:
+            rate = cls(int(count.strip()), float(seconds.strip()))
+        except ValueError:
+            rate = None
+        if not slash or rate is None or rate.count < 0 or not rate.seconds > 0:
+            raise ValueError(f"a rate is written COUNT/SECONDS, e.g. 30/60, not {text!r}")
+        return rate
+
+    @property
+    def off(self) -> bool:
+        return self.count <= 0
+
+    def __str__(self) -> str:
+        return f"{self.count}/{self.seconds:g}"
 
 
 def _rate(default: str) -> Reader:
@@ -172,7 +197,10 @@ class Settings:
     follow_up_interval: float = _from_env("FRONTDOOR_FOLLOW_UP_INTERVAL", _follow_up_interval)
     # --- limits (bot/security): token buckets checked before anything is stored; COUNT/SECONDS, 0/… = off
     # proxies whose X-Forwarded-For is believed (CIDRs, comma-separated); default none: the peer is the client
-    trusted_proxies: tuple[Network, ...] = _from_env("FRONTDOOR_TRUSTED_PROXIES", lambda _, raw: parse_networks(raw))
+    # (checked when the app is built: bot/security/client_address.py)
+    trusted_proxies: tuple[str, ...] = _from_env(
+        "FRONTDOOR_TRUSTED_PROXIES", lambda _, raw: tuple(p.strip() for p in (raw or "").split(",") if p.strip())
+    )
     # chat messages (POST /api/chat/<desk>, Telegram webhook) per client address
     limit_ip_messages: Rate = _from_env("FRONTDOOR_LIMIT_IP_MESSAGES", _rate("60/60"))
     # other public requests (chat page, polling, static files) per client address

@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot import language as lang
 from bot.gateway import messages
-from bot.security.client_address import client_address
+from bot.security.client_address import client_address, parse_networks
 from bot.security.limits import BucketLimiter
 from bot.settings import Settings
 
@@ -97,7 +97,7 @@ class AbuseLimits:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.desks = settings.desks
-        self.trusted = settings.trusted_proxies
+        self.trusted = parse_networks(",".join(settings.trusted_proxies))  # a bad CIDR stops the app here
         size = settings.limit_max_keys
         self.ip_messages = BucketLimiter(settings.limit_ip_messages, size)
         self.key_messages = BucketLimiter(settings.limit_key_messages, size)

@@ -17,7 +17,7 @@ UNKNOWN = "unknown"
 
 
 def parse_networks(text: str | None) -> tuple[Network, ...]:
-    """"10.0.0.0/8, 127.0.0.1" -> networks; raises ValueError naming the part it cannot read."""
+    """ "10.0.0.0/8, 127.0.0.1" -> networks; raises ValueError naming the part it cannot read."""
     networks = []
     for part in (text or "").replace(";", ",").split(","):
         part = part.strip()
@@ -26,7 +26,9 @@ def parse_networks(text: str | None) -> tuple[Network, ...]:
         try:
             networks.append(ipaddress.ip_network(part, strict=False))
         except ValueError:
-            raise ValueError(f"FRONTDOOR_TRUSTED_PROXIES: {part!r} is not an address or CIDR (e.g. 10.0.0.0/8)") from None
+            raise ValueError(
+                f"FRONTDOOR_TRUSTED_PROXIES: {part!r} is not an address or CIDR (e.g. 10.0.0.0/8)"
+            ) from None
     return tuple(networks)
 
 

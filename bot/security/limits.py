@@ -10,37 +10,16 @@ cycles through keys to get fresh buckets is still held by the global bucket abov
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from bot.settings import Rate
+
+__all__ = ["BucketLimiter", "Rate"]
 
 Clock = Callable[[], float]
-
-
-@dataclass(frozen=True)
-class Rate:
-    """`count` requests per `seconds`: a bucket of `count` tokens that refills evenly over `seconds`."""
-
-    count: int
-    seconds: float
-
-    @classmethod
-    def parse(cls, text: str) -> Rate:
-        """"30/60" = 30 per 60 seconds; "0/60" (or count 0) turns the limit off."""
-        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*", text)
-        if not match or float(match.group(2)) <= 0:
-            raise ValueError(f"a rate is written COUNT/SECONDS, e.g. 30/60, not {text!r}")
-        return cls(int(match.group(1)), float(match.group(2)))
-
-    @property
-    def off(self) -> bool:
-        return self.count <= 0
-
-    def __str__(self) -> str:
-        return f"{self.count}/{self.seconds:g}"
 
 
 class BucketLimiter:

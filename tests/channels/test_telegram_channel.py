@@ -222,7 +222,9 @@ def test_staff_reply_is_pushed_to_the_telegram_chat(door: DoorOpener, telegram: 
     assert telegram.texts_to(16)[-1] == "您好，我是小李"
 
 
-def test_crisis_posts_an_alert_without_personal_content_to_the_staff_chat(door: DoorOpener, telegram: FakeTelegram) -> None:
+def test_crisis_posts_an_alert_without_personal_content_to_the_staff_chat(
+    door: DoorOpener, telegram: FakeTelegram
+) -> None:
     with door(screen=crisis_when("不想活")):
         telegram.user_sends(17, "我不想活了，我电话13812345678")
         wait(telegram, lambda: telegram.texts_to(STAFF_CHAT) and telegram.texts_to(17))

@@ -152,7 +152,9 @@ async def test_crisis_alerts_the_staff_chat_once_and_hands_over(db: Engine) -> N
             ("12355:telegram_staff:-100", "pending", CRISIS_ALERT)
         ]
         # no personal content leaves the deployment (issue 19): not the words, not the conversation id
-        assert alerts[0].text == "【危机预警】12355服务台 新危机会话，已给出紧急求助电话，请值班人员立即到员工后台查看。"
+        assert (
+            alerts[0].text == "【危机预警】12355服务台 新危机会话，已给出紧急求助电话，请值班人员立即到员工后台查看。"
+        )
     conversation = gateway.conversation("12355:rest:u1")
     assert conversation is not None and (conversation.handoff, conversation.handoff_reason) == (True, "crisis")
 
