@@ -17,8 +17,11 @@ MODEL = REPO_ROOT / "models" / "frontdoor.tar.gz"
 
 
 @contextmanager
-def throwaway_stack(prefix: str, rasa_replicas: int = 1) -> Iterator[tuple[Stack, Path]]:
-    """(the started stack, its data folder); `prefix` names the temp folder."""
+def throwaway_stack(
+    prefix: str, rasa_replicas: int = 1, env: dict[str, str] | None = None
+) -> Iterator[tuple[Stack, Path]]:
+    """(the started stack, its data folder); `prefix` names the temp folder; `env` is set last (e.g. a
+    fake Telegram server's URL and token)."""
     if not MODEL.exists():
         raise RuntimeError("no trained Rasa model: run `make train` first")
     saved = dict(os.environ)
@@ -36,6 +39,7 @@ def throwaway_stack(prefix: str, rasa_replicas: int = 1) -> Iterator[tuple[Stack
             for name in [k for k in os.environ if k.startswith("FRONTDOOR_TELEGRAM_")]:
                 del os.environ[name]
             os.environ.pop("FRONTDOOR_DATABASE_URL", None)
+            os.environ.update(env or {})
             stack = Stack(
                 Settings(),
                 rasa_port=free_ports(rasa_replicas),
