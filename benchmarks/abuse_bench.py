@@ -154,7 +154,7 @@ def run_bench() -> dict[str, Any]:
         "FRONTDOOR_TELEGRAM_STAFF_CHAT_ID": str(STAFF_CHAT),
     }
     try:
-        with throwaway_stack("frontdoor-abuse-", env=env) as (stack, data_dir):
+        with throwaway_stack("frontdoor-abuse-", env=env, limits=True) as (stack, data_dir):
             app = next(s for s in stack.services if s.name == "app" and s.process is not None)
             assert app.process is not None
             base = f"http://127.0.0.1:{stack.app_port}"
