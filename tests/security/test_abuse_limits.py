@@ -7,22 +7,27 @@ stored and answered.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
 from bot.app import create_app
 from bot.db.engine import make_engine
+from bot.db.migrate import migrate
 from bot.gateway import messages
-from bot.gateway.models import Conversation, InboundMessage
+from bot.gateway.models import Conversation, InboundMessage, OutboundMessage
+from bot.gateway.service import Gateway, Limited
 from bot.security.abuse import classify, integration_key_id
 from bot.security.client_address import client_address, parse_networks
 from bot.security.limits import BucketLimiter, Rate
 from bot.settings import Settings
 from tests.decisions import no_risk
+from tests.gateway.fakes import FakeRasa, msg
 
 
 class Clock:
@@ -223,3 +228,39 @@ def test_page_polling_and_login_are_limited_per_address(app_env: Path, monkeypat
 def test_the_web_chat_shows_the_replies_of_a_429_and_resends_later() -> None:
     script = (Path(__file__).resolve().parents[2] / "bot/channels/static/chat.js").read_text(encoding="utf-8")
     assert "response.status === 429" in script and "err.replies" in script and "Retry-After" in script
+
+
+# --- the gateway's own limits (every channel) ---------------------------------------------------
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'gw.db'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+async def test_a_push_channel_s_limited_message_is_not_stored_but_the_person_hears_why(db: Engine) -> None:
+    rasa = FakeRasa()
+    gateway = Gateway(db, rasa.client(), decide=no_risk, rate_limiter=BucketLimiter(Rate(1, 60)))
+    telegram = replace(msg("你好", "t1", user="42", desk="12355", channel="telegram"), queue_replies=True)
+    await gateway.handle(telegram)
+    replies = await gateway.handle(replace(telegram, text="我不想活了", message_id="t2"))
+    assert replies[0].text == messages.rate_limited("12355", "zh-Hans") and "12356" in replies[0].text
+    assert len(rasa.sent) == 1  # no model time
+    with Session(db) as session:
+        assert [r.text for r in session.scalars(select(InboundMessage))] == ["你好"]
+        queued = session.scalars(select(OutboundMessage.text).order_by(OutboundMessage.id)).all()
+    assert queued[-1] == replies[0].text  # queued for the Telegram chat like any reply
+    await gateway.aclose()
+
+
+async def test_only_client_addresses_are_capped_for_new_conversations(db: Engine) -> None:
+    gateway = Gateway(db, FakeRasa().client(), decide=no_risk, new_conversations=BucketLimiter(Rate(1, 600)))
+    await gateway.handle(replace(msg("你好", "a", user="a"), source="ip:192.0.2.1"))
+    with pytest.raises(Limited):
+        await gateway.handle(replace(msg("你好", "b", user="b"), source="ip:192.0.2.1"))
+    await gateway.handle(replace(msg("你好", "c", user="c"), source="ip:192.0.2.2"))  # another address
+    await gateway.handle(msg("你好", "d", user="d"))  # Telegram and terminal have no address: not capped
+    with Session(db) as session:
+        assert sorted(c.external_user for c in session.scalars(select(Conversation))) == ["a", "c", "d"]
+    await gateway.aclose()
