@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -22,7 +23,7 @@ from bot.db.migrate import migrate
 from bot.gateway import messages
 from bot.gateway.models import Conversation, InboundMessage, OutboundMessage
 from bot.gateway.service import Gateway, Limited
-from bot.security.abuse import classify, integration_key_id
+from bot.security.abuse import Kind, classify, integration_key_id
 from bot.security.client_address import client_address, parse_networks
 from bot.security.limits import BucketLimiter, Rate
 from bot.settings import Settings
@@ -103,11 +104,12 @@ def test_the_key_id_is_read_from_the_bearer_header_without_verifying_it() -> Non
 
 
 def test_every_public_route_is_classified_and_private_ones_are_not() -> None:
-    assert classify("POST", "/api/chat/12355") is not None and classify("POST", "/api/chat/12355").name == "message"
-    assert classify("POST", "/telegram/12345").name == "message"  # type: ignore[union-attr]
-    assert classify("GET", "/chat/12355").name == "read"  # type: ignore[union-attr]
-    assert classify("GET", "/api/chat/12355/updates").name == "read"  # type: ignore[union-attr]
-    assert classify("POST", "/console/login").name == "login"  # type: ignore[union-attr]
+    assert classify("POST", "/api/chat/12355") == Kind("message", "12355")
+    assert classify("POST", "/telegram/12345") == Kind("message", "12345")
+    assert classify("GET", "/chat/12355") == Kind("read", "12355")
+    assert classify("GET", "/api/chat/12355/updates") == Kind("read", "12355")
+    assert classify("GET", "/static/chat.js") == Kind("read", None)
+    assert classify("POST", "/console/login") == Kind("login", None)
     assert classify("GET", "/healthz") is None and classify("GET", "/console/") is None
 
 
@@ -136,7 +138,7 @@ def stored(data_dir: Path) -> tuple[int, int]:
         engine.dispose()
 
 
-def post(client: TestClient, sender: str, text: str = "你好", desk: str = "12355", **headers: str):  # type: ignore[no-untyped-def]
+def post(client: TestClient, sender: str, text: str = "你好", desk: str = "12355", **headers: str) -> Any:
     return client.post(f"/api/chat/{desk}", json={"sender": sender, "text": text}, headers=headers)
 
 
