@@ -1,7 +1,8 @@
 """Abuse benchmark (issue 18): a script floods the youth desk with fake crises while a real one arrives.
 
-2,000 messages "我不想活了…" from 500 senders, all from 127.0.0.1, go to the real stack (Rasa, action
-server, app: `throwaway_stack`) with the default limits; once the flood is under way a real crisis
+2,000 messages "我不想活了…" from 500 senders (each a web chat session, as an anonymous script would
+do it), all from 127.0.0.1, go to the real stack (Rasa, action server, app: `throwaway_stack`) with
+the default limits; once the flood is under way a real crisis
 arrives from 127.0.0.2 (httpx's `local_address`: the loopback network is a /8, so this is a second
 client address with no proxy header involved). The desk's Telegram bot and the staff alert chat are
 wired to the fake Bot API server of the tests (tests/channels/fake_telegram.py), so "reached the
@@ -47,10 +48,23 @@ REAL_TEXT = "我不想活了，活着太累了，今晚就想结束"
 REAL_ADDRESS = "127.0.0.2"
 
 
-async def send_message(client: httpx.AsyncClient, base: str, sender: str, text: str, message_id: str) -> httpx.Response:
-    """The one place a message is sent (the REST API is gaining auth headers in a parallel branch)."""
+async def send_message(
+    client: httpx.AsyncClient, base: str, tokens: dict[str, str], sender: str, text: str, message_id: str
+) -> httpx.Response:
+    """The one place a message is sent, as anyone on the internet can: through the web chat's API (a
+    session token per person from `POST /api/chat/<desk>/session`, then the message with `X-Chat-Token`;
+    no integration key is needed, so this is the open door a script would use). `tokens` keeps each
+    fake person's token; a refused session request is returned as the answer (429)."""
+    if sender not in tokens:
+        session = await client.post(f"{base}/api/chat/{DESK}/session", timeout=120)
+        if session.status_code != 200:
+            return session
+        tokens[sender] = session.json()["token"]
     return await client.post(
-        f"{base}/api/chat/{DESK}", json={"sender": sender, "text": text, "message_id": message_id}, timeout=120
+        f"{base}/api/chat/{DESK}",
+        json={"text": text, "message_id": message_id},
+        headers={"X-Chat-Token": tokens[sender]},
+        timeout=120,
     )
 
 
@@ -76,6 +90,7 @@ class PeakRss:
 
 
 async def _flood(base: str, statuses: Counter[int], progress: list[int]) -> None:
+    tokens: dict[str, str] = {}
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(FLOOD_MESSAGES):
         queue.put_nowait(i)
@@ -85,7 +100,7 @@ async def _flood(base: str, statuses: Counter[int], progress: list[int]) -> None
             i = queue.get_nowait()
             try:
                 response = await send_message(
-                    client, base, f"flood-{i % FLOOD_SENDERS}", FLOOD_TEXTS[i % len(FLOOD_TEXTS)], f"f{i}"
+                    client, base, tokens, f"flood-{i % FLOOD_SENDERS}", FLOOD_TEXTS[i % len(FLOOD_TEXTS)], f"f{i}"
                 )
                 statuses[response.status_code] += 1
             except httpx.HTTPError:
@@ -109,7 +124,8 @@ async def _real(base: str, telegram: FakeTelegram, progress: list[int]) -> dict[
     transport = httpx.AsyncHTTPTransport(local_address=REAL_ADDRESS)
     async with httpx.AsyncClient(transport=transport) as client:
         started = time.monotonic()
-        response = await send_message(client, base, "real-person", REAL_TEXT, "r1")
+        tokens: dict[str, str] = {}
+        response = await send_message(client, base, tokens, "real-person", REAL_TEXT, "r1")
         replied = time.monotonic() - started
     texts = " ".join(r.get("text", "") for r in response.json().get("replies", []))
     alert_s, alert_text = None, None
@@ -131,17 +147,18 @@ async def _real(base: str, telegram: FakeTelegram, progress: list[int]) -> dict[
 
 
 def _stored(data_dir: Path) -> dict[str, int]:
+    """What the flood left: web conversations of the desk other than the real person's (its text differs)."""
+    flood = (
+        "select c.id from gw_conversations c where c.id like '12355:web:%' and not exists "
+        f"(select 1 from gw_inbound i where i.conversation_id = c.id and i.text = '{REAL_TEXT}')"
+    )
     with sqlite3.connect(data_dir / "frontdoor.db") as db:
         one = lambda sql: int(db.execute(sql).fetchone()[0])  # noqa: E731
         return {
-            "flood_conversations_stored": one(
-                "select count(*) from gw_conversations where id like '12355:rest:flood-%'"
-            ),
-            "flood_messages_stored": one(
-                "select count(*) from gw_inbound where conversation_id like '12355:rest:flood-%'"
-            ),
+            "flood_conversations_stored": one(f"select count(*) from ({flood})"),
+            "flood_messages_stored": one(f"select count(*) from gw_inbound where conversation_id in ({flood})"),
             "flood_messages_answered": one(
-                "select count(*) from gw_inbound where conversation_id like '12355:rest:flood-%' and status != 'received'"
+                f"select count(*) from gw_inbound where conversation_id in ({flood}) and status != 'received'"
             ),
             "crisis_tickets": one("select count(*) from tickets where priority = 'urgent'"),
         }
@@ -160,7 +177,10 @@ def run_bench() -> dict[str, Any]:
             app = next(s for s in stack.services if s.name == "app" and s.process is not None)
             assert app.process is not None
             base = f"http://127.0.0.1:{stack.app_port}"
-            httpx.post(f"{base}/api/chat/12345", json={"sender": "warm-up", "text": "你好"}, timeout=120)
+            warm_up = {"Authorization": f"Bearer {stack.rest_key}"}
+            httpx.post(
+                f"{base}/api/chat/12345", json={"sender": "warm-up", "text": "你好"}, headers=warm_up, timeout=120
+            )
             rss_before = rss_mb(app.process.pid)
             statuses: Counter[int] = Counter()
             progress = [0]

@@ -93,13 +93,14 @@ def stack_figures() -> dict[str, Any]:
         try:
             stack.start(timeout=300, progress=False)
             url = f"http://127.0.0.1:{stack.app_port}/api/chat/12345"
-            reply = httpx.post(url, json={"sender": "bench", "text": "你好"}, timeout=120).json()
+            key = {"Authorization": f"Bearer {stack.rest_key}"}
+            reply = httpx.post(url, json={"sender": "bench", "text": "你好"}, headers=key, timeout=120).json()
             first_answer = time.monotonic() - started
             assert reply["replies"], "no first answer"
             latencies = []
             for i, text in enumerate(["我們小區的路燈壞了", "谢谢", "转人工"] * 5):
                 t0 = time.monotonic()
-                httpx.post(url, json={"sender": f"bench-{i % 3}", "text": text}, timeout=120)
+                httpx.post(url, json={"sender": f"bench-{i % 3}", "text": text}, headers=key, timeout=120)
                 latencies.append((time.monotonic() - t0) * 1000)
             memory = {s.name: round(rss_mb(s.process.pid)) for s in stack.services if s.process}
         finally:

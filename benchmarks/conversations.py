@@ -9,7 +9,7 @@ ports with a throw-away database, and plays every conversation over the public R
 (`POST /api/chat/{desk}`), one fresh sender per conversation, one message at a time:
 
 * `say` turns are sent in order; an `if_asked: X` turn only when the bot's latest reply asks for
-  detail X. What the bot asks is read from Rasa's tracker (`GET /conversations/<desk>:rest:<sender>/tracker`
+  detail X. What the bot asks is read from Rasa's tracker (`GET /conversations/<desk>:rest:local:<sender>/tracker`
   with the stack's token): the form's `requested_slot` while a loop is active, or an ask action of
   the latest turn, mapped to a detail by `conversation_scoring.SLOT_KEYS`;
 * a question the script has no answer for gets the answer FORMAT.md gives (don't know, confirm,
@@ -85,6 +85,14 @@ class Target:
     rasa_url: str
     rasa_token: str
     database_url: str
+    api_key: str = ""
+    """The integration key the runner sends (the throw-away stack's local key)."""
+    key_name: str = "local"
+    """That key's name: its people are "<desk>:rest:<key name>:<sender>" (bot/channels/identity.py)."""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
 
     @cached_property
     def database(self) -> Engine:
@@ -196,7 +204,7 @@ def _records(target: Target, conversation_id: str) -> dict[str, Any]:
 def run_conversation(client: httpx.Client, target: Target, script: Script) -> Observed:
     """Play one script through the stack and collect what happened (never raises: errors are recorded)."""
     sender = f"fresh-{script.id}-{uuid.uuid4().hex[:8]}"
-    conversation_id = f"{script.desk}:rest:{sender}"
+    conversation_id = f"{script.desk}:rest:{target.key_name}:{sender}"
     observed = Observed(conversation_id=conversation_id)
     cursor = ScriptCursor(script)
     started = time.monotonic()
@@ -213,6 +221,7 @@ def run_conversation(client: httpx.Client, target: Target, script: Script) -> Ob
             response = client.post(
                 f"{target.app_url}/api/chat/{script.desk}",
                 json={"sender": sender, "text": message.text, "message_id": uuid.uuid4().hex},
+                headers=target.headers,
             )
             response.raise_for_status()
             replies = [str(r.get("text") or "") for r in response.json().get("replies") or []]
@@ -231,7 +240,9 @@ def run_conversation(client: httpx.Client, target: Target, script: Script) -> Ob
             exchange.asked_after, exchange.slot_after = asked, slot
             observed.exchanges.append(exchange)
         updates = client.get(
-            f"{target.app_url}/api/chat/{script.desk}/updates", params={"sender": sender, "channel": "rest"}
+            f"{target.app_url}/api/chat/{script.desk}/updates",
+            params={"sender": sender, "channel": "rest"},
+            headers=target.headers,
         )
         if updates.status_code == 200:
             observed.queued = [str(m.get("text") or "") for m in updates.json().get("messages") or []]
@@ -274,6 +285,7 @@ def started_stack() -> Iterator[Target]:
             rasa_url=f"http://127.0.0.1:{stack.rasa_port}",
             rasa_token=stack.settings.rasa_token,
             database_url=stack.settings.database_url,
+            api_key=stack.rest_key or "",
         )
         try:
             yield target

@@ -141,17 +141,21 @@ def _extra_rows(database: Path, results: Results) -> int:
         ).fetchall()
     extra = 0
     for conversation_id, message_id, count in rows:
-        sender = str(conversation_id).split(":", 2)[2]
+        sender = str(conversation_id).split(":", 3)[3]  # "<desk>:rest:<key name>:<sender>"
         given = results.answers.get((sender, str(message_id)))
         if given is not None and count != len(given):
             extra += 1
     return extra
 
 
-async def _drive(url: str, seconds: float, concurrency: int, warm_up: bool = True) -> tuple[Results, float]:
+async def _drive(
+    url: str, seconds: float, concurrency: int, warm_up: bool = True, api_key: str | None = None
+) -> tuple[Results, float]:
+    """`api_key`: the integration key the app's REST channel needs (none for Rasa itself)."""
     results = Results()
     limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else None
+    async with httpx.AsyncClient(timeout=60, limits=limits, headers=headers) as client:
         warm = Results()  # models load on first use in the app and the action server: not measured
         for round_ in range(3 if warm_up else 0):
             await asyncio.gather(
@@ -183,12 +187,14 @@ def run_bench(
     database: Path | None = None,
     rasa_url: str | None = None,
     rasa_replicas: int = 1,
+    api_key: str | None = None,
 ) -> dict[str, Any]:
     """Measure the gateway through a real stack; starts (and stops) one unless `base_url` is given.
 
     `rasa_direct` is the same load sent straight to Rasa's REST channel for the same time: the
     ceiling the gateway sits on (the gateway's own cost is the difference); measured with one
-    replica only (with several, the gateway is what spreads the conversations).
+    replica only (with several, the gateway is what spreads the conversations). `api_key` is the
+    integration key of the app at `base_url` (a stack started here uses its own local key).
     """
     stack: Stack | None = None
     with ExitStack() as resources:
@@ -197,10 +203,11 @@ def run_bench(
             base_url = f"http://127.0.0.1:{stack.app_port}"
             rasa_url = f"http://127.0.0.1:{stack.rasa_port}" if rasa_replicas == 1 else None
             database = tmp / "frontdoor.db"
+            api_key = stack.rest_key
         url = f"{base_url}/api/chat/12345"
-        asyncio.run(_drive(url, 0, concurrency))  # warm-up only: models load on first use
+        asyncio.run(_drive(url, 0, concurrency, api_key=api_key))  # warm-up only: models load on first use
         cpu_before = _cpu_by_service(stack)
-        results, elapsed = asyncio.run(_drive(url, seconds, concurrency, warm_up=False))
+        results, elapsed = asyncio.run(_drive(url, seconds, concurrency, warm_up=False, api_key=api_key))
         cpu_after = _cpu_by_service(stack)
         memory = _rss_by_service(stack)
         cpu_ms = {

@@ -1,5 +1,7 @@
 """A throw-away front door for benchmarks: the whole stack on free loopback ports, fresh secrets,
-a temp data folder and database, no Telegram; stopped and the environment restored afterwards."""
+a temp data folder and database, no Telegram; stopped and the environment restored afterwards.
+The stack's local integration key (`stack.rest_key`, made by `Stack.start`) is what the benchmarks send to
+the REST API; its people are "<desk>:rest:local:<sender>"."""
 
 from __future__ import annotations
 

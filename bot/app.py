@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
             },
         )
         app.state.settings = settings
+        app.state.engine = engine  # integration keys and web chat tokens (bot/channels/identity.py)
         app.state.triage_state = _start_warm_up(decide)
         app.state.rasa = rasa
         app.state.gateway = gateway

@@ -195,6 +195,9 @@ class Stack:
     # the processes' TMPDIR: <data dir>/tmp, or a folder of this stack under /tmp when that path is too
     # long for the Unix sockets made in it (LONGEST_TMPDIR); made by start, the latter removed by stop
     tmp_dir: Path | None = None
+    # the local integration key (bot/channels/keys.py), made or reused by start: `make run` prints it,
+    # benchmarks and end-to-end tests send it to the REST API
+    rest_key: str | None = None
 
     def _children_tmp(self) -> Path:
         if self.tmp_dir is None:
@@ -306,6 +309,17 @@ class Stack:
             capture_output=True,
         )
 
+    def local_key(self) -> str:
+        """The local integration key of this data folder, created on first start (file 0600, exclusive)."""
+        from bot.channels.keys import ensure_local_key
+        from bot.db.engine import make_engine
+
+        engine = make_engine(self.settings.database_url)
+        try:
+            return ensure_local_key(engine, self.settings.data_dir)
+        finally:
+            engine.dispose()
+
     def start(self, timeout: float = 180.0, progress: bool = True) -> None:
         if not self.services:
             self.build()
@@ -316,6 +330,7 @@ class Stack:
         else:
             tmp.mkdir(parents=True, exist_ok=True)
         self.migrate()
+        self.rest_key = self.local_key()
         for replica in range(self.rasa_replicas):
             use_wal(self.tracker_db(replica))
         log_dir = self._log_dir()
@@ -449,6 +464,10 @@ def main(argv: list[str] | None = None) -> int:
     for desk in settings.desks:
         print(f"  Web chat:     {base}/chat/{desk}")
     print(f"  REST:         POST {base}/api/chat/<desk>   desks: {', '.join(settings.desks)}")
+    print(f"REST API key: {stack.rest_key}")
+    print(
+        f"  (local trial key, kept in {settings.data_dir / 'local-rest-key'}; send it as: Authorization: Bearer <key>)"
+    )
     telegram = [d for d in settings.desks if settings.telegram_token(d)]
     print(
         f"  Telegram:     {'polling for desk ' + ', '.join(telegram) if telegram else 'off (set FRONTDOOR_TELEGRAM_TOKEN_<desk>)'}"

@@ -223,6 +223,8 @@ class Settings:
     alert_bulk_source: Rate = _from_env("FRONTDOOR_ALERT_BULK_SOURCE", _rate("3/300"))
     # the launcher sets 1 for the action server: its worker opens the ticket store at start (actions/warm_up.py)
     warm_up: bool = _from_env("FRONTDOOR_WARM_UP", _warm_up)
+    # days a web chat token may go unused before it is refused (the page then starts a new conversation)
+    chat_token_idle_days: int = _from_env("FRONTDOOR_CHAT_TOKEN_IDLE_DAYS", _bounded_int("30", 1, 3650))
 
     # secrets: read when asked for (properties below), never stored in the object or its repr
     SECRETS: ClassVar[dict[str, str]] = {

@@ -198,3 +198,18 @@ def test_an_operator_can_give_the_servers_more_blas_threads(
         stack.service("rasa").env["OPENBLAS_NUM_THREADS"] == "2"
         and stack.service("app").env["OPENBLAS_NUM_THREADS"] == "2"
     )
+
+
+def test_the_local_rest_key_is_made_on_first_start_and_kept(settings: Settings) -> None:
+    from bot.channels.keys import LOCAL_KEY_FILE, authenticate
+    from bot.db.engine import make_engine
+
+    stack = Stack(settings)
+    stack.migrate()
+    key = stack.local_key()
+    assert key.startswith("fdk_") and (settings.data_dir / LOCAL_KEY_FILE).stat().st_mode & 0o077 == 0
+    assert Stack(settings).local_key() == key  # the next `make run` prints the same key
+    engine = make_engine(settings.database_url)
+    info = authenticate(engine, key)
+    engine.dispose()
+    assert info is not None and info.name == "local"

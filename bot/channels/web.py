@@ -1,7 +1,8 @@
 """Web chat: one page per desk (`/chat/12345`, `/chat/12355`), served locally with no CDN.
 
-The page talks to the REST channel; staff replies, follow-ups and answers recovered after a crash
-reach it through `/api/chat/{desk}/updates`.
+The page asks `POST /api/chat/{desk}/session` for its conversation token, sends it in `X-Chat-Token`
+with every call (bot/channels/identity.py) and talks to the REST channel; staff replies, follow-ups
+and answers recovered after a crash reach it through `/api/chat/{desk}/updates`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.channels.rest import POLLING_CHANNELS
+from bot.channels.identity import identify
+from bot.channels.rest import unknown_desk
 from bot.desks import profile
 from bot.gateway.service import Gateway
 from bot.gateway.store import conversation_key
@@ -49,20 +51,24 @@ async def updates(request: Request) -> JSONResponse:
 
     Staff replies, follow-ups and the bot's answers to messages recovered after a crash, each with
     `from` = "staff" or "bot". Delivery is at least once: clients drop ids they have already shown.
+    The caller is proven as on `POST /api/chat/{desk}`: the web chat by its token (no `sender`), an
+    integration by its key, seeing only its own people (`sender` is its id for the person).
     """
     desk = request.path_params["desk"]
-    sender = request.query_params.get("sender", "")
-    channel = request.query_params.get("channel", "web")
+    if (refused := unknown_desk(request, desk)) is not None:
+        return refused
+    caller = await identify(request, desk, request.query_params.get("channel"))
+    if isinstance(caller, JSONResponse):
+        return caller
     try:
         after = int(request.query_params.get("after", "0"))
     except ValueError:
         return JSONResponse({"error": "'after' must be a number"}, status_code=400)
-    if not sender or len(sender) > 128:
-        return JSONResponse({"error": "'sender' is required"}, status_code=400)
-    if channel not in POLLING_CHANNELS:
-        return JSONResponse({"error": "'channel' must be 'web' (default) or 'rest'"}, status_code=400)
+    user = caller.user(request.query_params.get("sender"))
+    if isinstance(user, JSONResponse):
+        return user
     gateway: Gateway = request.app.state.gateway
-    found = await asyncio.to_thread(gateway.queued_after, conversation_key(desk, channel, sender.strip()), after)
+    found = await asyncio.to_thread(gateway.queued_after, conversation_key(desk, caller.channel, user), after)
     return JSONResponse({"messages": found})
 
 

@@ -111,3 +111,37 @@ class TelegramUpdate(GatewayBase):
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     status: Mapped[str] = mapped_column(String(20), default="received", index=True)  # received|handled
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ChatToken(GatewayBase):
+    """A web chat conversation's token (bot/channels/chat_tokens.py): only its SHA-256 is kept.
+
+    The server chooses the sender; whoever holds the token speaks and reads as that sender on that
+    desk, and nobody else can. A token unused for FRONTDOOR_CHAT_TOKEN_IDLE_DAYS is refused.
+    """
+
+    __tablename__ = "gw_chat_tokens"
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    desk: Mapped[str] = mapped_column(String(20))
+    sender: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+
+
+class IntegrationKey(GatewayBase):
+    """An integration's API key (bot/channels/keys.py): `fdk_<key_id>_<secret>`, only the secret's SHA-256 kept.
+
+    `name` is the integration's channel namespace: its people are "<name>:<sender>" on channel rest,
+    so two integrations never share a conversation. `desks` is comma-separated; empty means every desk.
+    """
+
+    __tablename__ = "gw_integration_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(30), index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    desks: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)

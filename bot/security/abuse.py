@@ -6,7 +6,8 @@ desk's voice, in the shape the web chat shows ({"error", "replies": [{"text"}]})
 who types fast is never left with nothing.
 
 What is counted (settings in bot/settings.py, FRONTDOOR_LIMIT_*):
-- chat messages (POST /api/chat/<desk>, POST /telegram/<desk>): per client address, per
+- chat messages (POST /api/chat/<desk>, a new web chat session POST /api/chat/<desk>/session,
+  POST /telegram/<desk>): per client address, per
   integration key when `Authorization: Bearer fdk_<key_id>_<secret>` is sent (the key is not
   verified here; keyed requests from one address share one bucket at the key's rate, so random key
   ids buy nothing), and a global bucket for everyone together;
@@ -42,7 +43,7 @@ SOURCE = "limit_source"
 """scope["state"] keys: the client address, and "ip:<address>" or "key:<key_id>" (who sent it)."""
 
 _KEY = re.compile(r"^\s*Bearer\s+fdk_([A-Za-z0-9-]{1,64})_\S+\s*$", re.IGNORECASE)
-_MESSAGE = re.compile(r"^/(?:api/chat|telegram)/([^/]+)$")
+_MESSAGE = re.compile(r"^/(?:api/chat/([^/]+)(?:/session)?|telegram/([^/]+))$")
 _READ = re.compile(r"^/(?:chat/([^/]+)|api/chat/([^/]+)/updates|static/.*)$")
 LOGIN = "/console/login"
 
@@ -62,7 +63,7 @@ class Kind:
 def classify(method: str, path: str) -> Kind | None:
     """Which limits a request is counted against; None: not a public route (healthz, console pages)."""
     if method == "POST" and (match := _MESSAGE.match(path)):
-        return Kind("message", match.group(1))
+        return Kind("message", match.group(1) or match.group(2))
     if method == "POST" and path.rstrip("/") == LOGIN:
         return Kind("login", None)
     if method in ("GET", "HEAD") and (match := _READ.match(path)):

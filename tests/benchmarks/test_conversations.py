@@ -22,6 +22,7 @@ CREATE TABLE gw_conversations (id TEXT PRIMARY KEY, handoff_reason TEXT);
 CREATE TABLE ticket_contacts (id INTEGER PRIMARY KEY, ticket_id INTEGER, value TEXT);
 CREATE TABLE ticket_messages (id INTEGER PRIMARY KEY, ticket_id INTEGER, seq INTEGER, sender TEXT, text TEXT);
 """
+KEY = "fdk_0123456789abcdef_" + "ab" * 32
 
 
 class FakeFrontDoor:
@@ -40,10 +41,12 @@ class FakeFrontDoor:
             return httpx.Response(
                 200, json={"slots": {"requested_slot": self.requested}, "active_loop": loop, "events": self.events}
             )
+        if request.headers.get("authorization") != f"Bearer {KEY}":  # the app refuses calls without the key
+            return httpx.Response(401, json={"error": "unknown or revoked API key"})
         if request.url.path.endswith("/updates"):
             return httpx.Response(200, json={"messages": []})
         body = json.loads(request.content)
-        cid = f"12345:rest:{body['sender']}"
+        cid = f"12345:rest:local:{body['sender']}"  # the key's namespace
         route = "ticket" if self.requested != "ticket_confirmed" else "smalltalk"
         self.events.append({"event": "user", "text": body["text"], "metadata": {"decision": {"route": route}}})
         with sqlite3.connect(self.database) as db:
@@ -68,7 +71,7 @@ def test_the_runner_answers_what_is_asked_and_reads_the_records(tmp_path: Path) 
     with sqlite3.connect(database) as db:
         db.executescript(SCHEMA)
     fake = FakeFrontDoor(database)
-    target = Target("http://app", "http://rasa", "secret", f"sqlite:///{database}")
+    target = Target("http://app", "http://rasa", "secret", f"sqlite:///{database}", api_key=KEY)
     script = Script(
         id="f-01",
         desk="12345",

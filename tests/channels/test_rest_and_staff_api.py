@@ -15,6 +15,7 @@ from bot.app import create_app
 from bot.gateway import messages
 from bot.settings import Settings
 from tests.decisions import no_risk
+from tests.support.identity import key_headers, web_session
 
 STAFF_TOKEN = "test-staff-token"
 
@@ -73,13 +74,16 @@ def test_a_failed_warm_up_is_reported_but_the_app_keeps_serving(
 
 
 def test_rest_chat_answers_even_when_rasa_is_down(client: TestClient) -> None:
-    response = client.post("/api/chat/12345", json={"sender": "a", "text": "路灯坏了"})
+    response = client.post("/api/chat/12345", json={"sender": "a", "text": "路灯坏了"}, headers=key_headers(client))
     assert response.status_code == 200
     assert response.json() == {"replies": [{"id": 1, "text": messages.backend_down("12345"), "buttons": []}]}
 
 
 def test_rest_caller_cannot_speak_in_another_channel(client: TestClient) -> None:
-    response = client.post("/api/chat/12345", json={"sender": "42", "text": "hi", "channel": "telegram"})
+    headers = key_headers(client)
+    response = client.post(
+        "/api/chat/12345", json={"sender": "42", "text": "hi", "channel": "telegram"}, headers=headers
+    )
     assert response.status_code == 400
     assert "channel" in response.json()["error"]
 
@@ -98,13 +102,13 @@ def test_rest_caller_cannot_speak_in_another_channel(client: TestClient) -> None
 def test_rest_chat_rejects_bad_bodies_with_a_clear_message(
     client: TestClient, body: bytes, status: int, fragment: str
 ) -> None:
-    response = client.post("/api/chat/12345", content=body)
+    response = client.post("/api/chat/12345", content=body, headers=key_headers(client))
     assert response.status_code == status
     assert fragment in response.json()["error"]
 
 
 def test_unknown_desk_is_404_with_the_known_ones(client: TestClient) -> None:
-    response = client.post("/api/chat/99999", json={"sender": "a", "text": "hi"})
+    response = client.post("/api/chat/99999", json={"sender": "a", "text": "hi"}, headers=key_headers(client))
     assert response.status_code == 404
     assert "12345" in response.json()["error"]
 
@@ -121,33 +125,36 @@ def test_web_chat_page_per_desk_is_served_locally(client: TestClient) -> None:
 
 
 def test_staff_api_needs_the_token(client: TestClient) -> None:
-    client.post("/api/chat/12345", json={"sender": "p1", "text": "你好", "channel": "web"})
-    url = "/api/staff/conversations/12345:web:p1/reply"
+    web, sender = web_session(client)
+    client.post("/api/chat/12345", json={"text": "你好"}, headers=web)
+    url = f"/api/staff/conversations/12345:web:{sender}/reply"
     assert client.post(url, json={"text": "您好"}).status_code == 401
     assert client.post(url, json={"text": "您好"}, headers={"Authorization": "Bearer wrong"}).status_code == 401
 
 
 def test_staff_reply_reaches_the_web_conversation_once(client: TestClient) -> None:
-    client.post("/api/chat/12345", json={"sender": "p2", "text": "你好", "channel": "web"})
+    web, sender = web_session(client)
+    client.post("/api/chat/12345", json={"text": "你好"}, headers=web)
     headers = {"Authorization": f"Bearer {STAFF_TOKEN}", "X-Staff-User": "agent-1"}
     sent = client.post(
-        "/api/staff/conversations/12345:web:p2/reply", json={"text": "您好，我是工作人员小李"}, headers=headers
+        f"/api/staff/conversations/12345:web:{sender}/reply", json={"text": "您好，我是工作人员小李"}, headers=headers
     )
     assert sent.status_code == 200
-    updates = client.get("/api/chat/12345/updates", params={"sender": "p2", "after": 0}).json()["messages"]
+    updates = client.get("/api/chat/12345/updates", params={"after": 0}, headers=web).json()["messages"]
     assert [(m["text"], m["from"]) for m in updates] == [("您好，我是工作人员小李", "staff")]
-    again = client.get("/api/chat/12345/updates", params={"sender": "p2", "after": updates[0]["id"]}).json()
+    again = client.get("/api/chat/12345/updates", params={"after": updates[0]["id"]}, headers=web).json()
     assert again["messages"] == []
-    other = client.get("/api/chat/12345/updates", params={"sender": "someone-else", "after": 0}).json()
-    assert other["messages"] == []
+    other, _ = web_session(client)
+    assert client.get("/api/chat/12345/updates", params={"after": 0}, headers=other).json()["messages"] == []
 
 
 def test_staff_can_take_over_and_hand_back(client: TestClient) -> None:
-    client.post("/api/chat/12345", json={"sender": "p3", "text": "你好", "channel": "web"})
+    web, sender = web_session(client)
+    client.post("/api/chat/12345", json={"text": "你好"}, headers=web)
     headers = {"Authorization": f"Bearer {STAFF_TOKEN}"}
-    url = "/api/staff/conversations/12345:web:p3/handoff"
+    url = f"/api/staff/conversations/12345:web:{sender}/handoff"
     assert client.post(url, json={"to": "staff"}, headers=headers).json()["owner"] == "staff"
-    reply = client.post("/api/chat/12345", json={"sender": "p3", "text": "在吗", "channel": "web"}).json()
+    reply = client.post("/api/chat/12345", json={"text": "在吗"}, headers=web).json()
     assert reply["replies"][0]["text"] == messages.handed_to_staff("12345")
     assert client.post(url, json={"to": "bot"}, headers=headers).json()["owner"] == "bot"
     assert client.post(url, json={"to": "nobody"}, headers=headers).status_code == 400

@@ -24,6 +24,7 @@ from bot.settings import REPO_ROOT, Settings
 from bot.tickets.models import Ticket
 from tests.decisions import no_risk
 from tests.support.browser import chromium
+from tests.support.identity import web_session
 from tests.support.servers import serve_in_thread
 
 pytestmark = [pytest.mark.browser]
@@ -37,6 +38,7 @@ class Running:
     console: ConsoleState
     crisis: Ticket
     sender: str
+    web: dict[str, str]  # the person's chat token header
 
 
 @pytest.fixture(scope="module")
@@ -63,10 +65,9 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     server = serve_in_thread(app, lifespan="on")
     url = server.url
     try:
-        sender = "teen-7"
-        reply = httpx.post(
-            f"{url}/api/chat/12355", json={"sender": sender, "text": "我好难受", "channel": "web"}, timeout=30
-        )
+        with httpx.Client(base_url=url, timeout=30) as http:
+            web, sender = web_session(http, "12355")
+            reply = http.post("/api/chat/12355", json={"text": "我好难受"}, headers=web)
         assert reply.status_code == 200
         store = console.store
         store.create_ticket(
@@ -89,7 +90,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
             transcript=[("person", "我好难受，不想活了")],
             triage_signals={"route": "crisis", "signals": ["lexicon:不想活"]},
         )
-        yield Running(url, console, crisis, sender)
+        yield Running(url, console, crisis, sender, web)
     finally:
         server.stop(timeout=15)
         console.close()
@@ -138,7 +139,7 @@ def test_login_open_the_urgent_ticket_reply_resolve_and_see_analytics(running: R
     shot(page, "2-ticket")
     page.get_by_role("button", name="发送回复").click()
     expect(page.get_by_role("status")).to_contain_text("回复已发送给群众")
-    updates = httpx.get(f"{running.url}/api/chat/12355/updates", params={"sender": running.sender, "after": 0}).json()
+    updates = httpx.get(f"{running.url}/api/chat/12355/updates", params={"after": 0}, headers=running.web).json()
     assert any("12355的老师" in m["text"] for m in updates["messages"])  # it reached the person's web chat
 
     page.get_by_label("改为").select_option("resolved")

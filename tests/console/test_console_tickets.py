@@ -10,13 +10,16 @@ from starlette.testclient import TestClient
 
 from bot.console.state import ConsoleState
 from bot.tickets.models import Ticket
+from tests.support.identity import web_session
 
 
-def open_conversation(client: TestClient, desk: str, sender: str) -> str:
-    """A real web conversation in the gateway (Rasa is down: the gateway apologises, the conversation exists)."""
-    response = client.post(f"/api/chat/{desk}", json={"sender": sender, "text": "你好，我想反映问题", "channel": "web"})
+def open_conversation(client: TestClient, desk: str, text: str = "你好，我想反映问题") -> tuple[str, dict[str, str]]:
+    """A real web conversation in the gateway (Rasa is down: the gateway apologises, the conversation exists):
+    its id and the headers (its chat token) that read its updates."""
+    headers, sender = web_session(client, desk)
+    response = client.post(f"/api/chat/{desk}", json={"text": text}, headers=headers)
     assert response.status_code == 200
-    return f"{desk}:web:{sender}"
+    return f"{desk}:web:{sender}", headers
 
 
 def test_the_page_shows_a_masked_transcript_and_the_triage_reasons(
@@ -96,14 +99,14 @@ def test_revealing_a_contact_is_audited_and_ids_of_other_tickets_are_404(
 def test_a_reply_reaches_the_persons_web_chat_and_the_transcript(
     client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState
 ) -> None:
-    conversation = open_conversation(client, "12345", "resident-1")
+    conversation, web = open_conversation(client, "12345")
     ticket = new_ticket(conversation_id=conversation)
     token = login(client, staff.agent)
     response = client.post(
         f"/console/tickets/{ticket.id}/reply", data={"csrf_token": token, "text": "您好，已派人维修路灯。"}
     )
     assert response.status_code == 303 and response.headers["location"].endswith("ok=reply")
-    updates = client.get("/api/chat/12345/updates", params={"sender": "resident-1", "after": 0}).json()
+    updates = client.get("/api/chat/12345/updates", params={"after": 0}, headers=web).json()
     assert any(m["text"] == "您好，已派人维修路灯。" for m in updates["messages"])
     stored = console.store.get(ticket.id)
     assert stored.first_response_at is not None and stored.status == "in_progress"
@@ -115,7 +118,7 @@ def test_a_reply_reaches_the_persons_web_chat_and_the_transcript(
 def test_reply_then_wait_for_the_person(
     client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState
 ) -> None:
-    ticket = new_ticket(conversation_id=open_conversation(client, "12345", "resident-2"))
+    ticket = new_ticket(conversation_id=open_conversation(client, "12345")[0])
     token = login(client, staff.agent)
     client.post(f"/console/tickets/{ticket.id}/reply", data={"csrf_token": token, "text": "请补充地址", "then": "wait"})
     assert console.store.get(ticket.id).status == "waiting_for_person"
@@ -263,7 +266,7 @@ def test_department_only_transfer(
 def test_handoff_toggle_and_canned_replies(
     client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], app: object
 ) -> None:
-    conversation = open_conversation(client, "12345", "resident-3")
+    conversation, _ = open_conversation(client, "12345")
     ticket = new_ticket(conversation_id=conversation)
     token = login(client, staff.agent)
     page = client.get(f"/console/tickets/{ticket.id}").text
@@ -294,9 +297,8 @@ def test_the_ticket_page_shows_the_conversations_language(
     label: str,
     hint: str | None,
 ) -> None:
-    response = client.post("/api/chat/12345", json={"sender": "lang-1", "text": first_message, "channel": "web"})
-    assert response.status_code == 200
-    ticket = new_ticket(conversation_id="12345:web:lang-1")
+    conversation, _ = open_conversation(client, "12345", first_message)
+    ticket = new_ticket(conversation_id=conversation)
     login(client, staff.agent)
     page = client.get(f"/console/tickets/{ticket.id}").text
     assert f">{label}</span>" in page
@@ -306,13 +308,14 @@ def test_the_ticket_page_shows_the_conversations_language(
 def test_a_staff_reply_reaches_a_traditional_reader_in_traditional(
     client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState
 ) -> None:
-    response = client.post("/api/chat/12345", json={"sender": "hk-1", "text": "請問這個問題怎麼處理", "channel": "web"})
+    web, sender = web_session(client, "12345")
+    response = client.post("/api/chat/12345", json={"text": "請問這個問題怎麼處理"}, headers=web)
     assert response.status_code == 200
     assert "系統暫時有點忙" in response.json()["replies"][0]["text"]  # the gateway's own apology, converted
-    ticket = new_ticket(conversation_id="12345:web:hk-1")
+    ticket = new_ticket(conversation_id=f"12345:web:{sender}")
     token = login(client, staff.agent)
     client.post(
         f"/console/tickets/{ticket.id}/reply", data={"csrf_token": token, "text": "您好，这个问题我们已经派人处理。"}
     )
-    updates = client.get("/api/chat/12345/updates", params={"sender": "hk-1", "after": 0}).json()
+    updates = client.get("/api/chat/12345/updates", params={"after": 0}, headers=web).json()
     assert [m["text"] for m in updates["messages"] if m["from"] == "staff"] == ["您好，這個問題我們已經派人處理。"]

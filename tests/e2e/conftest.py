@@ -64,11 +64,21 @@ class RunningStack:
     rasa_token: str
     staff_token: str
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """The stack's local integration key (its people are "<desk>:rest:local:<sender>")."""
+        return {"Authorization": f"Bearer {self.stack.rest_key}"}
+
+    @staticmethod
+    def conversation(desk: str, sender: str) -> str:
+        """The conversation id of a sender of the local key."""
+        return f"{desk}:rest:local:{sender}"
+
     def chat(self, desk: str, sender: str, text: str | None, message_id: str | None = None) -> list[dict[str, object]]:
         body: dict[str, object] = {"sender": sender, "text": text}
         if message_id:
             body["message_id"] = message_id
-        response = httpx.post(f"{self.app_url}/api/chat/{desk}", json=body, timeout=60)
+        response = httpx.post(f"{self.app_url}/api/chat/{desk}", json=body, headers=self.headers, timeout=60)
         assert response.status_code == 200, response.text
         replies = response.json()["replies"]
         assert isinstance(replies, list)

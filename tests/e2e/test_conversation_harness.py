@@ -24,6 +24,7 @@ def test_a_plain_12345_ticket_conversation_is_played_and_scored(running_stack: R
         rasa_url=running_stack.rasa_url,
         rasa_token=running_stack.rasa_token,
         database_url=running_stack.stack.settings.database_url,
+        api_key=running_stack.stack.rest_key or "",
     )
     [result] = run_scripts(target, plain, progress=False)
     observed = result.observed

@@ -28,11 +28,14 @@ from starlette.routing import Route
 from bot.gateway import messages
 from bot.settings import REPO_ROOT
 from tests.e2e.conftest import RunningStack, free_port
+from tests.support.identity import web_session
 from tests.support.servers import ThreadedServer
 
 pytestmark = pytest.mark.integration
 
 ORDINARY = "我们小区门口的路灯坏了好几天，晚上很危险"
+_TOKENS: dict[tuple[Path, str], dict[str, str]] = {}
+"""The web chat token of each (data folder, person): two app processes on one database share them."""
 CRISIS = "我不想活了，今晚就想结束这一切"
 
 
@@ -129,9 +132,16 @@ class AppProcess:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
 
-    def chat(self, sender: str, text: str, message_id: str | None = None, timeout: float = 120) -> list[str]:
-        body = {"sender": sender, "text": text, "message_id": message_id, "channel": "web"}
-        response = httpx.post(f"{self.url}/api/chat/12345", json=body, timeout=timeout)
+    def web(self, person: str) -> dict[str, str]:
+        """The chat token header of `person` (a label of the test) in this data folder's database."""
+        if (self.data_dir, person) not in _TOKENS:
+            with httpx.Client(base_url=self.url, timeout=10) as client:
+                _TOKENS[(self.data_dir, person)] = web_session(client, "12345")[0]
+        return _TOKENS[(self.data_dir, person)]
+
+    def chat(self, person: str, text: str, message_id: str | None = None, timeout: float = 120) -> list[str]:
+        body = {"text": text, "message_id": message_id}
+        response = httpx.post(f"{self.url}/api/chat/12345", json=body, headers=self.web(person), timeout=timeout)
         assert response.status_code == 200, response.text
         return [r["text"] for r in response.json()["replies"]]
 
@@ -207,12 +217,13 @@ def test_a_message_received_when_the_app_was_killed_is_answered_once_after_resta
     deadline = time.monotonic() + 120
     while not found:
         assert time.monotonic() < deadline, "the recovered message was never answered"
-        found = httpx.get(updates_url, params={"sender": sender, "after": 0}, timeout=10).json()["messages"]
+        found = httpx.get(updates_url, params={"after": 0}, headers=second.web(sender), timeout=10).json()["messages"]
         time.sleep(0.3)
     assert "12345" in str(found[0]["text"])  # the desk's greeting, from the real Rasa
     time.sleep(1.0)
     last = max(int(str(m["id"])) for m in found)
-    assert httpx.get(updates_url, params={"sender": sender, "after": last}, timeout=10).json()["messages"] == []
+    again = httpx.get(updates_url, params={"after": last}, headers=second.web(sender), timeout=10).json()
+    assert again["messages"] == []
     # the browser reconnects and resends the same message id: the stored answer, not a second turn
     assert second.chat(sender, "你好", "msg-1") == [str(m["text"]) for m in found]
     assert second.db("SELECT status FROM gw_inbound") == [("answered",)]

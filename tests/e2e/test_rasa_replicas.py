@@ -27,7 +27,10 @@ def two_replicas(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def chat(stack: Stack, sender: str, text: str) -> list[str]:
     response = httpx.post(
-        f"http://127.0.0.1:{stack.app_port}/api/chat/12345", json={"sender": sender, "text": text}, timeout=60
+        f"http://127.0.0.1:{stack.app_port}/api/chat/12345",
+        json={"sender": sender, "text": text},
+        headers={"Authorization": f"Bearer {stack.rest_key}"},
+        timeout=60,
     )
     assert response.status_code == 200, response.text
     return [str(r.get("text") or "") for r in response.json()["replies"]]
@@ -46,7 +49,7 @@ def test_conversations_are_spread_over_the_replicas_and_each_stays_on_one(two_re
         assert follow and messages.backend_down("12345") not in follow
     owners = RasaClient(",".join(two_replicas.rasa_urls))
     expected = {
-        url: {f"12345:rest:{p}" for p in people if owners.replica_for(f"12345:rest:{p}") == url}
+        url: {f"12345:rest:local:{p}" for p in people if owners.replica_for(f"12345:rest:local:{p}") == url}
         for url in two_replicas.rasa_urls
     }
     assert all(expected.values()), "six people should land on both replicas"
@@ -57,7 +60,7 @@ def test_conversations_are_spread_over_the_replicas_and_each_stays_on_one(two_re
 def test_a_dead_replica_only_affects_its_own_conversations(two_replicas: Stack) -> None:
     owners = RasaClient(",".join(two_replicas.rasa_urls))
     people = [f"outage-person-{n}" for n in range(20)]
-    on_second = [p for p in people if owners.replica_for(f"12345:rest:{p}") == two_replicas.rasa_urls[1]]
+    on_second = [p for p in people if owners.replica_for(f"12345:rest:local:{p}") == two_replicas.rasa_urls[1]]
     on_first = [p for p in people if p not in on_second]
     two_replicas.kill("rasa-2")
     try:

@@ -75,6 +75,7 @@ def updates(running: RunningStack, desk: str, sender: str, after: int) -> list[d
     response = httpx.get(
         f"{running.app_url}/api/chat/{desk}/updates",
         params={"sender": sender, "channel": "rest", "after": after},
+        headers=running.headers,
         timeout=10,
     )
     assert response.status_code == 200, response.text
@@ -94,7 +95,7 @@ def wait_for_update(running: RunningStack, desk: str, sender: str, after: int, n
 
 def test_ticket_journey_from_first_message_to_rating(running_stack: RunningStack) -> None:
     sender, desk = f"journey-{secrets.token_hex(3)}", "12345"
-    conversation = f"{desk}:rest:{sender}"
+    conversation = running_stack.conversation(desk, sender)
 
     def chat(text: str) -> list[dict[str, Any]]:
         replies = running_stack.chat(desk, sender, text)
@@ -175,7 +176,7 @@ def test_the_same_escalation_sent_twice_makes_one_ticket(running_stack: RunningS
     assert "12356" in texts(first) and texts(again) == texts(first)
     running_stack.chat(desk, sender, text, message_id="esc-2")  # said again: staff have the conversation
     store = store_of(running_stack.stack)
-    tickets = store.tickets_for_conversation(f"{desk}:rest:{sender}")
+    tickets = store.tickets_for_conversation(f"{desk}:rest:local:{sender}")
     assert [(t.route, t.priority) for t in tickets] == [("crisis", "urgent")]
     assert "撑不下去" in tickets[0].summary_redacted  # the person's words, not the gateway's "/crisis"
 
@@ -196,7 +197,8 @@ def test_killing_the_action_server_mid_form_loses_nothing_already_answered(own_s
     url = f"http://127.0.0.1:{own_stack.app_port}/api/chat/{desk}"
 
     def chat(text: str) -> list[dict[str, Any]]:
-        response = httpx.post(url, json={"sender": sender, "text": text}, timeout=90)
+        key = {"Authorization": f"Bearer {own_stack.rest_key}"}
+        response = httpx.post(url, json={"sender": sender, "text": text}, headers=key, timeout=90)
         assert response.status_code == 200, response.text
         replies: list[dict[str, Any]] = response.json()["replies"]
         return replies
@@ -220,7 +222,7 @@ def test_killing_the_action_server_mid_form_loses_nothing_already_answered(own_s
     match = NUMBER.search(texts(done))
     assert match, texts(done)
     store = TicketStore(make_engine(own_stack.settings.database_url))
-    [ticket] = [t for t in store.tickets_for_conversation(f"{desk}:rest:{sender}") if t.route == "ticket"]
+    [ticket] = [t for t in store.tickets_for_conversation(f"{desk}:rest:local:{sender}") if t.route == "ticket"]
     assert ticket.number == match.group(0)
     assert ticket.triage_signals["where"] == "西岭村三组村口"
 
@@ -238,10 +240,10 @@ def test_a_different_request_in_the_middle_of_the_form_is_answered_and_the_form_
     assert str(digression[-1]["text"]) == question  # answered, then the same question again
     assert len(digression) >= 3 and "12368" in texts(digression)
     store = store_of(running_stack.stack)
-    assert [t.route for t in store.tickets_for_conversation(f"{desk}:rest:{sender}")] == ["refer"]
+    assert [t.route for t in store.tickets_for_conversation(f"{desk}:rest:local:{sender}")] == ["refer"]
     cancelled = running_stack.chat(desk, sender, "算了，不登记了")
     assert "取消" in texts(cancelled)
-    assert [t.route for t in store.tickets_for_conversation(f"{desk}:rest:{sender}")] == ["refer"]
+    assert [t.route for t in store.tickets_for_conversation(f"{desk}:rest:local:{sender}")] == ["refer"]
 
 
 def test_words_close_to_the_crisis_bar_get_the_check_in_and_a_high_priority_ticket(
@@ -261,7 +263,7 @@ def test_words_close_to_the_crisis_bar_get_the_check_in_and_a_high_priority_tick
     assert no[-1]["buttons"] == question["buttons"]
     done = fill_form(lambda text: running_stack.chat(desk, sender, text), no)
     assert NUMBER.search(texts(done)), texts(done)
-    [ticket] = store_of(running_stack.stack).tickets_for_conversation(f"{desk}:rest:{sender}")
+    [ticket] = store_of(running_stack.stack).tickets_for_conversation(f"{desk}:rest:local:{sender}")
     assert (ticket.route, ticket.category, ticket.priority) == ("ticket", "counselling", "high")
     assert ticket.triage_signals["check_in"].startswith("check-in:")
     assert "上个月" in ticket.triage_signals["since"]  # the form's answer, not the no to the check-in
@@ -285,7 +287,7 @@ def test_the_gateway_and_the_actions_act_on_one_decision_when_the_crisis_depends
     yes = running_stack.chat(desk, sender, "有")
 
     assert "12356" in texts(yes)
-    conversation = f"{desk}:rest:{sender}"
+    conversation = running_stack.conversation(desk, sender)
     with Session(make_engine(running_stack.stack.settings.database_url)) as session:
         row = session.scalars(
             select(InboundMessage).where(InboundMessage.conversation_id == conversation, InboundMessage.text == "有")

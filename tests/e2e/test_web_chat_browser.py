@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import text
 
+from bot.db.engine import make_engine
 from bot.settings import REPO_ROOT
 from tests.e2e.conftest import RunningStack
 from tests.support.browser import chromium
@@ -100,3 +103,33 @@ def test_a_message_sent_offline_is_delivered_once_after_reconnecting(running_sta
     assert page.locator("#log li.bot").count() == answers
     expect(page.locator("#log li.me")).to_have_count(2)
     shot(page, "web-chat-reconnected")
+
+
+def test_the_page_proves_who_it_is_in_a_header_and_quietly_renews_an_expired_token(
+    running_stack: RunningStack, page: Page
+) -> None:
+    calls: list[tuple[str, str | None]] = []
+    page.on("request", lambda r: calls.append((r.url, r.headers.get("x-chat-token"))) if "/api/" in r.url else None)
+    page.goto(f"{running_stack.app_url}/chat/12345")
+    expect(page.locator("#log li.bot").first).to_contain_text("12345", timeout=60_000)
+    stored = page.evaluate("JSON.parse(localStorage.getItem('frontdoor:12345'))")
+    token, sender = stored["token"], stored["sender"]
+    assert token and sender and all(token not in url and sender not in url for url, _ in calls)
+    assert {header for url, header in calls if not url.endswith("/session")} == {token}
+
+    engine = make_engine(running_stack.stack.settings.database_url)  # the token goes unused for a long time
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE gw_chat_tokens SET last_used_at = :old WHERE sender = :sender"),
+            {"old": datetime.now(UTC) - timedelta(days=400), "sender": sender},
+        )
+    engine.dispose()
+    answers = page.locator("#log li.bot").count()
+    box = page.get_by_label("输入您的消息")
+    box.fill("请问办理居住证需要什么材料")
+    box.press("Enter")
+    page.wait_for_function(SENT, timeout=60_000)
+    renewed = page.evaluate("JSON.parse(localStorage.getItem('frontdoor:12345'))")
+    assert renewed["token"] != token and renewed["sender"] != sender  # a new conversation, asked for quietly
+    expect(page.locator("#status")).to_have_text("")
+    assert page.locator("#log li.bot").count() > answers  # answered in the new conversation

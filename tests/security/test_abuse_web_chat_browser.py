@@ -24,7 +24,7 @@ def app_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("FRONTDOOR_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("FRONTDOOR_RASA_URL", "http://127.0.0.1:9")  # Rasa down: answers are apologies
     monkeypatch.setenv("FRONTDOOR_STAFF_API_TOKEN", "t")
-    monkeypatch.setenv("FRONTDOOR_LIMIT_IP_MESSAGES", "2/12")  # two at once, then one every 6 s
+    monkeypatch.setenv("FRONTDOOR_LIMIT_IP_MESSAGES", "3/18")  # the session, 你好, 第一条; then one every 6 s
     server: ThreadedServer = serve_in_thread(create_app(Settings(), decide=no_risk))
     try:
         yield server.url
@@ -35,7 +35,7 @@ def app_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 def test_a_limited_message_shows_the_numbers_and_is_sent_again(app_url: str, tmp_path: Path) -> None:
     with chromium() as browser:
         page = browser.new_context(locale="zh-CN").new_page()
-        page.goto(f"{app_url}/chat/12355")  # the greeting "你好" takes the first token
+        page.goto(f"{app_url}/chat/12355")  # the session and the greeting "你好" take two tokens
         expect(page.locator("#log li.bot")).to_have_count(1, timeout=20_000)
         box = page.get_by_label("输入你的消息")
         box.fill("第一条")

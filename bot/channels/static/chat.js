@@ -2,13 +2,17 @@
 // dropped connection loses nothing; every message carries an id, so a resend is never answered twice.
 // Messages that arrive later (staff replies, follow-ups, an answer recovered after a server restart)
 // are polled from /api/chat/<desk>/updates; ids already shown are dropped, so nothing appears twice.
+// Who is speaking is the server's to say: the page asks /api/chat/<desk>/session for a conversation
+// token and sends it in the X-Chat-Token header (never in a URL). When the server no longer knows the
+// token (expired after long silence), the page quietly gets a new one: a new conversation.
 (function () {
   "use strict";
   const desk = document.body.dataset.desk;
   const key = "frontdoor:" + desk;
   const stored = JSON.parse(localStorage.getItem(key) || "null") || {};
   const state = {
-    sender: stored.sender || crypto.randomUUID(),
+    token: stored.token || null,
+    sender: stored.sender || null,  // the server's id for this conversation (staff see it; it proves nothing)
     log: stored.log || [],
     pending: stored.pending || [],
     lastQueuedId: stored.lastQueuedId || stored.lastStaffId || 0,
@@ -77,11 +81,43 @@
     constructor(replies, seconds) { super("limited"); this.replies = replies; this.seconds = seconds; }
   }
 
+  let tokenRequest = null;
+  // The conversation's token, asked for once (concurrent callers share the request).
+  function token() {
+    if (state.token) return Promise.resolve(state.token);
+    if (!tokenRequest) {
+      tokenRequest = fetch("/api/chat/" + desk + "/session", { method: "POST" })
+        .then((r) => { if (!r.ok) throw new Error(r.statusText); return r.json(); })
+        .then((body) => { state.token = body.token; state.sender = body.sender; save(); return state.token; })
+        .finally(() => { tokenRequest = null; });
+    }
+    return tokenRequest;
+  }
+
+  // A 401 saying the token is unknown or expired: forget it, so the next call starts a new conversation.
+  async function tokenRefused(response) {
+    if (response.status !== 401) return false;
+    let code = null;
+    try { code = (await response.clone().json()).code; } catch (e) { /* not JSON */ }
+    if (code !== "chat_token_invalid") return false;
+    state.token = null; save();
+    return true;
+  }
+
+  async function authorisedFetch(url, options) {
+    for (let attempt = 0; ; attempt++) {
+      const headers = Object.assign({}, options.headers, { "X-Chat-Token": await token() });
+      const response = await fetch(url, Object.assign({}, options, { headers: headers }));
+      if (attempt === 0 && await tokenRefused(response)) continue;
+      return response;
+    }
+  }
+
   async function post(item) {
-    const response = await fetch("/api/chat/" + desk, {
+    const response = await authorisedFetch("/api/chat/" + desk, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: state.sender, text: item.text, message_id: item.id, channel: "web" }),
+      body: JSON.stringify({ text: item.text, message_id: item.id }),
     });
     if (response.status === 429) {
       let body = {};
@@ -149,8 +185,8 @@
   async function poll() {
     clearTimeout(pollTimer);
     try {
-      const url = "/api/chat/" + desk + "/updates?sender=" + encodeURIComponent(state.sender) + "&after=" + state.lastQueuedId;
-      const r = await fetch(url);
+      const url = "/api/chat/" + desk + "/updates?after=" + state.lastQueuedId;
+      const r = await authorisedFetch(url, {});
       if (r.ok) {
         for (const m of (await r.json()).messages) {
           state.lastQueuedId = Math.max(state.lastQueuedId, m.id);
