@@ -11,7 +11,7 @@ export TMPDIR := $(CURDIR)/var/tmp
 RASA_INPUTS := config.yml domain.yml $(shell find nlu_data -name '*.yml' 2>/dev/null)
 RASA_MODEL  := models/frontdoor.tar.gz
 
-.PHONY: help install model train run chat admin test lint types unit rasa-validate rasa-test triage eval bench conversations fresh-round clean key
+.PHONY: help install model train run chat admin test lint types unit rasa-validate rasa-test triage eval bench conversations fresh-round clean key masking
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ eval: install model ## print every figure of the triage spec's "What is measured
 
 bench: install model train ## performance figures (install, train, start-up, memory, latency)
 	@$(APP_PY) -m benchmarks.bench
+
+masking: install ## what personal data still shows after masking in the 4,326 unlabeled gov messages, and mask() speed
+	@$(APP_PY) -m benchmarks.masking_report
 
 conversations: install model train ## play fresh conversation rounds through a real stack and score them (ROUNDS="a.yml b.yml" [RECORD=1] [JSON=out.json])
 	@test -n "$(ROUNDS)" || { echo 'usage: make conversations ROUNDS="benchmarks/conversations/round-1.yml ..." [RECORD=1] [JSON=out.json]' >&2; exit 2; }

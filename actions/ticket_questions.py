@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 
 
 def _summary(tracker: Tracker, now: datetime, language: str) -> list[str]:
-    from bot.intake.fields import mask_contact, parse_contact, summary_lines
+    from bot.intake.fields import parse_contact, summary_lines
+    from bot.privacy import mask_contact
 
     english = is_english(language)
     slots = tuple(s for s in form_slots(tracker, now) if s.startswith("problem_") or s == "callback_time")

@@ -1,4 +1,4 @@
-"""The app process: gateway, outbound worker, channels (REST, web chat, Telegram) and the staff console."""
+"""The app process: gateway, outbound worker, channels (REST, web chat, Telegram, WeChat) and the staff console."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.channels import rest, staff_api, telegram_runtime, web
+from bot.channels import rest, staff_api, telegram_runtime, web, wechat
 from bot.channels.telegram_runtime import TelegramDesk, TelegramPusher, start_desks
 from bot.console.routes import mount as console_mount
 from bot.db.engine import make_engine
@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
         # recovery first: it locks the conversations it will answer, so newer messages queue behind
         recovery = await gateway.start_recovery(wait_for_rasa=settings.rasa_timeout_seconds * 3)
         telegram_desks: dict[str, TelegramDesk] = {}
+        wechat_runtime = wechat.WeChatRuntime()
         # return visits (回访) and SLA alerts, every minute by default
         follow_ups = FollowUpService(engine, gateway, interval=settings.follow_up_interval)
         worker = OutboundWorker(engine, pushers={})
@@ -134,6 +135,12 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
                 worker.pushers.update({"telegram": pusher, STAFF_CHANNEL: pusher})
                 worker.wake()
             app.state.telegram_desks = telegram_desks
+            # WeChat Official Accounts (FRONTDOOR_WECHAT_<desk>_*): callbacks at /wechat/<desk>
+            wechat_runtime = wechat.start(settings, gateway, engine, wake=worker.wake)
+            if wechat_runtime.pusher is not None:
+                worker.pushers[wechat.CHANNEL] = wechat_runtime.pusher
+                worker.wake()
+            app.state.wechat_desks = wechat_runtime.desks
             app.state.outbound = worker
 
             async def deliver_staff_message(conversation_id: str, text: str) -> None:
@@ -151,6 +158,7 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
             for desk in telegram_desks.values():
                 await desk.stop()
             await worker.stop()
+            await wechat_runtime.aclose()  # after the worker: its pusher uses the channel's HTTP client
             await gateway.aclose()
             await rasa.aclose()
             engine.dispose()
@@ -161,6 +169,7 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
         *web.routes,
         *staff_api.routes,
         *telegram_runtime.routes,
+        *wechat.routes,
         console_mount,
     ]
     # abuse limits wrap every route: a refused request is answered before any handler reads or stores it

@@ -472,6 +472,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"  Telegram:     {'polling for desk ' + ', '.join(telegram) if telegram else 'off (set FRONTDOOR_TELEGRAM_TOKEN_<desk>)'}"
     )
+    wechat = [d for d in settings.desks if settings.wechat_account(d)]  # a half-set one stopped the app already
+    callbacks = ", ".join(f"{base}/wechat/{d}" for d in wechat)
+    print(f"  WeChat:       {callbacks or 'off (set FRONTDOOR_WECHAT_<desk>_APPID, _SECRET, _TOKEN)'}")
     print(f"  Staff console: {base}/console/   (first account: make admin ADMIN=<name>)")
     print("  Terminal:     make chat DESK=12345   (in another terminal)")
     print(f"  Logs:         {settings.data_dir / 'logs'}")

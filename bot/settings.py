@@ -29,6 +29,9 @@ DEFAULT_STAFF_HOURS = "12355=09:00-18:00"
 DEFAULT_FOLLOW_UP_INTERVAL = 60.0
 TELEGRAM_TOKEN_PREFIX = "FRONTDOOR_TELEGRAM_TOKEN_"
 """A desk's Telegram bot token is FRONTDOOR_TELEGRAM_TOKEN_<desk>, e.g. FRONTDOOR_TELEGRAM_TOKEN_12355."""
+WECHAT_PREFIX = "FRONTDOOR_WECHAT_"
+"""A desk's WeChat Official Account: FRONTDOOR_WECHAT_<desk>_APPID, _SECRET, _TOKEN, _AES_KEY, _AES_KEY_PREVIOUS."""
+WECHAT_PARTS = ("APPID", "SECRET", "TOKEN", "AES_KEY", "AES_KEY_PREVIOUS")
 _ENV = "env"  # field metadata key: the environment variable a field is read from
 
 
@@ -159,6 +162,18 @@ def _warm_up(name: str, raw: str | None) -> bool:
 
 
 @dataclass(frozen=True)
+class WeChatAccount:
+    """One desk's Official Account as the WeChat admin panel shows it (AppSecret, Token, EncodingAESKey)."""
+
+    desk: str
+    app_id: str
+    secret: str = field(repr=False)
+    token: str = field(repr=False)
+    aes_key: str | None = field(default=None, repr=False)  # None: plain mode (local trials only)
+    aes_key_previous: str | None = field(default=None, repr=False)  # accepted after a key rotation
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting of the app; the README's settings table documents each environment variable."""
 
@@ -195,6 +210,8 @@ class Settings:
     staff_hours: str = _from_env("FRONTDOOR_STAFF_HOURS", _text(DEFAULT_STAFF_HOURS))
     # seconds between runs of the follow-up (回访) scheduler and SLA alerts in the app; 0 = off
     follow_up_interval: float = _from_env("FRONTDOOR_FOLLOW_UP_INTERVAL", _follow_up_interval)
+    # WeChat's API server; the fake one (python -m tools.fake_wechat) for local trials and tests
+    wechat_api_base: str = _from_env("FRONTDOOR_WECHAT_API_BASE", _text("https://api.weixin.qq.com"))
     # --- limits (bot/security): token buckets checked before anything is stored; COUNT/SECONDS, 0/… = off
     # proxies whose X-Forwarded-For is believed (CIDRs, comma-separated); default none: the peer is the client
     # (checked when the app is built: bot/security/client_address.py)
@@ -248,6 +265,7 @@ class Settings:
         read = [(f.metadata[_ENV], f.name) for f in fields(cls) if _ENV in f.metadata]
         read += [(name, attribute) for attribute, name in cls.SECRETS.items()]
         read.append((f"{TELEGRAM_TOKEN_PREFIX}<desk>", "telegram_token"))
+        read += [(f"{WECHAT_PREFIX}<desk>_{part}", "wechat_account") for part in WECHAT_PARTS]
         return tuple(read)
 
     @property
@@ -279,6 +297,28 @@ class Settings:
     def telegram_token(desk: str) -> str | None:
         """The Telegram bot token of one desk, if that desk has a Telegram bot."""
         return _secret(f"{TELEGRAM_TOKEN_PREFIX}{desk}")
+
+    @staticmethod
+    def wechat_account(desk: str) -> WeChatAccount | None:
+        """The desk's WeChat Official Account, or None when it has none (the channel is off).
+
+        AppID, AppSecret and Token are all needed; a partial configuration is an error that names
+        what is missing. Without an EncodingAESKey the account runs in plain mode (local trials).
+        """
+        values = {part: _secret(f"{WECHAT_PREFIX}{desk}_{part}") for part in WECHAT_PARTS}
+        if not any(values.values()):
+            return None
+        missing = [f"{WECHAT_PREFIX}{desk}_{part}" for part in WECHAT_PARTS[:3] if not values[part]]
+        if missing:
+            raise MissingSecretError(f"WeChat for desk {desk} is half configured: set {', '.join(missing)}")
+        return WeChatAccount(
+            desk=desk,
+            app_id=values["APPID"] or "",
+            secret=values["SECRET"] or "",
+            token=values["TOKEN"] or "",
+            aes_key=values["AES_KEY"],
+            aes_key_previous=values["AES_KEY_PREVIOUS"],
+        )
 
     @classmethod
     def _require(cls, attribute: str) -> str:

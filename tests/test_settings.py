@@ -18,6 +18,8 @@ from bot.settings import (
     DEFAULT_STAFF_HOURS,
     REPO_ROOT,
     TELEGRAM_TOKEN_PREFIX,
+    WECHAT_PARTS,
+    WECHAT_PREFIX,
     MissingSecretError,
     Settings,
     get_settings,
@@ -61,7 +63,8 @@ def test_the_settings_module_reads_no_variable_it_does_not_list() -> None:
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and VARIABLE.match(node.value)
     }
-    assert written - {TELEGRAM_TOKEN_PREFIX} == read_by_settings() - {f"{TELEGRAM_TOKEN_PREFIX}<desk>"}
+    per_desk = {f"{TELEGRAM_TOKEN_PREFIX}<desk>"} | {f"{WECHAT_PREFIX}<desk>_{part}" for part in WECHAT_PARTS}
+    assert written - {TELEGRAM_TOKEN_PREFIX, WECHAT_PREFIX} == read_by_settings() - per_desk
 
 
 def _environment_reads(path: Path) -> list[tuple[int, str]]:
@@ -269,3 +272,27 @@ def test_settings_stay_light_to_import_for_the_rasa_environment() -> None:
         alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
     } | {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
     assert imported <= {"__future__", "logging", "os", "collections", "dataclasses", "pathlib", "typing"}
+
+
+# --- WeChat accounts per desk -------------------------------------------------------------------
+
+
+def test_a_desk_without_wechat_settings_has_no_account() -> None:
+    assert Settings.wechat_account("12345") is None
+    assert get_settings().wechat_api_base == "https://api.weixin.qq.com"
+
+
+def test_a_wechat_account_is_read_per_desk_and_keeps_its_secrets_out_of_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    for part, value in {"APPID": "wx1", "SECRET": "s3cret", "TOKEN": "tok3n", "AES_KEY": "k" * 43}.items():
+        monkeypatch.setenv(f"{WECHAT_PREFIX}12355_{part}", value)
+    account = Settings.wechat_account("12355")
+    assert account is not None and (account.app_id, account.secret, account.token) == ("wx1", "s3cret", "tok3n")
+    assert account.aes_key == "k" * 43 and account.aes_key_previous is None
+    assert "s3cret" not in repr(account) and "tok3n" not in repr(account)
+    assert Settings.wechat_account("12345") is None
+
+
+def test_a_half_configured_wechat_account_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(f"{WECHAT_PREFIX}12345_APPID", "wx1")
+    with pytest.raises(MissingSecretError, match="FRONTDOOR_WECHAT_12345_SECRET, FRONTDOOR_WECHAT_12345_TOKEN"):
+        Settings.wechat_account("12345")

@@ -23,6 +23,7 @@ from bot.console.accounts import StaffAccounts
 from bot.console.labels import LABELS
 from bot.db.engine import make_engine, session_factory
 from bot.db.migrate import migrate
+from bot.privacy import mask
 from bot.settings import Settings
 from bot.tickets.models import utcnow
 from bot.tickets.repository import TicketStore
@@ -40,6 +41,9 @@ def _local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.filters["local"] = _local_time
+    # summaries are stored masked when a ticket is made; masking again on show applies today's rules
+    # to tickets made before them (idempotent, ~0.1 ms for a summary)
+    templates.env.filters["mask"] = mask
     templates.env.globals["labels"] = LABELS
     return templates
 

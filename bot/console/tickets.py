@@ -26,6 +26,7 @@ from starlette.responses import Response
 from bot.console import overrides
 from bot.console.labels import OUTCOME, STATUS
 from bot.console.web import Ctx, HttpError, not_found, page
+from bot.privacy import mask
 from bot.tickets.errors import InvalidTransition, TicketError, TicketNotFound
 from bot.tickets.models import SafetyVerdict, Ticket
 from bot.tickets.rules import TRANSITIONS
@@ -88,6 +89,7 @@ def render_ticket(
         store.log_staff_action(staff_user=ctx.member.username, action="transcript_viewed", ticket_id=ticket.id)
     gateway = getattr(ctx.request.app.state, "gateway", None)
     conversation = gateway.conversation(ticket.conversation_id) if gateway is not None else None
+    undelivered = gateway.store.undeliverable(ticket.conversation_id) if gateway is not None and conversation else []
     holder = ticket.assignee
     return ctx.render(
         "ticket.html",
@@ -108,10 +110,11 @@ def render_ticket(
         needs_reason=NEEDS_REASON,
         outcomes=OUTCOME,
         conversation=conversation,
+        undelivered=undelivered,
         language=_language(conversation),
         can_claim=holder is None or (holder != ctx.member.username and ctx.member.can("assign_any")),
         can_transfer=holder is not None and (holder == ctx.member.username or ctx.member.can("assign_any")),
-        signals=_signals(ticket.triage_signals),
+        signals=_signals(ticket.triage_signals, masked=not clear),
         now=ctx.state.now(),
     )
 
@@ -130,11 +133,18 @@ def _language(conversation: Any) -> dict[str, str] | None:
     return {"code": code, "label": lang.label(code), "hint": hints.get(code, "")}
 
 
-def _signals(signals: dict[str, Any] | None) -> list[tuple[str, str]]:
-    """The triage decision's reasons as (key, value) lines; long values are shortened, not hidden."""
+def _signals(signals: dict[str, Any] | None, *, masked: bool = True) -> list[tuple[str, str]]:
+    """The triage decision's reasons as (key, value) lines; long values are shortened, not hidden.
+
+    The form's answers live here too (`where`, `who`, `callback_time`, as the person typed them), so the
+    masked view masks every value like the transcript; they are shown clear only with the revealed
+    transcript (a reason given and audited).
+    """
     lines = []
     for key, value in (signals or {}).items():
         text = ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+        if masked:
+            text = mask(text)
         lines.append((str(key), text if len(text) <= 400 else text[:400] + "…"))
     return lines
 

@@ -7,7 +7,7 @@ request (push channels, staff replies, follow-ups, answers recovered after a cra
 `gw_outbound` as `pending` until the outbound worker or a polling client delivers them.
 
 The schema is created by the Alembic chain in bot/db/migrations (revisions 0003_gateway_tables,
-0005_conversation_language and 0006_pending_matters); keep both in step (tests/gateway/test_gateway_schema.py compares them).
+0005_conversation_language, 0006_pending_matters, 0007_integration_keys and 0008_wechat); keep both in step (tests/gateway/test_gateway_schema.py compares them).
 """
 
 from __future__ import annotations
@@ -111,6 +111,41 @@ class TelegramUpdate(GatewayBase):
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     status: Mapped[str] = mapped_column(String(20), default="received", index=True)  # received|handled
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WeChatToken(GatewayBase):
+    """One access_token per Official Account (AppID), shared by every instance of the app.
+
+    Each plain `cgi-bin/token` fetch invalidates the previous token, so instances must not each keep
+    their own: the holder (bot/channels/wechat_api.py) reads it here, and only the instance that wins
+    the refresh lease (`refreshing_until`) asks WeChat for a new one.
+    """
+
+    __tablename__ = "gw_wechat_tokens"
+
+    app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    access_token: Mapped[str | None] = mapped_column(String(600), default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    refreshing_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WeChatWindow(GatewayBase):
+    """The customer-service window of one WeChat user of a desk: 5 messages within 48 h of their last message.
+
+    Every inbound message opens the window again (`last_inbound_at`, `sent` back to 0); every
+    customer-service message sent counts. A message that would fall outside is not sent and its
+    outbound row is marked failed (45015/45047), so staff see that it did not reach the person.
+    """
+
+    __tablename__ = "gw_wechat_windows"
+    __table_args__ = (UniqueConstraint("desk", "open_id", name="uq_gw_wechat_windows_desk_user"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    desk: Mapped[str] = mapped_column(String(20))
+    open_id: Mapped[str] = mapped_column(String(160))
+    last_inbound_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class ChatToken(GatewayBase):

@@ -53,6 +53,11 @@ class OutboundItem:
 
 Progress = Callable[[int], Awaitable[None]]
 
+UNDELIVERABLE = "undeliverable:"
+"""How `last_error` starts when a channel says this person cannot be reached this way now (WeChat's
+45015/45047: outside the 48 h customer-service window): the console shows such messages with a
+call-back suggestion (`GatewayStore.undeliverable`)."""
+
 NOT_FOR_THE_PERSON = ALERT_SOURCES
 """Sources of rows that go to staff (the on-duty chat), never converted for a reader."""
 

@@ -61,7 +61,7 @@ class Inbound:
     """A message as a channel hands it over."""
 
     desk: str
-    channel: str  # telegram | web | rest | terminal
+    channel: str  # telegram | web | rest | terminal | wechat
     user: str  # the channel's user or chat id
     text: str | None
     message_id: str | None = None  # the channel's id, used to drop redeliveries
@@ -174,11 +174,14 @@ class Gateway:
         await self._health.aclose()
 
     # --- the turn ----------------------------------------------------------------------------
-    async def handle(self, inbound: Inbound) -> list[Reply]:
+    async def handle(self, inbound: Inbound, persisted: asyncio.Event | None = None) -> list[Reply]:
         """Answer one inbound message; always returns at least one reply (empty only for a duplicate).
 
         With `inbound.queue_replies` the replies are also queued for the outbound worker; a
-        duplicate then queues nothing, so a redelivered update is answered once.
+        duplicate then queues nothing, so a redelivered update is answered once. `persisted` is set
+        once the message is written (or found to be a duplicate, or refused by a limit): a channel that
+        must acknowledge before the answer is ready (WeChat's 5 s) acknowledges only then, so a crash
+        loses nothing.
 
         A message over a limit is not stored and costs no model time: `Limited` is raised (the HTTP
         channels answer 429 with its replies); a push channel's person gets the reply queued instead.
@@ -187,6 +190,8 @@ class Gateway:
         cid = inbound.conversation_id
         wait = self._rate.take(cid)
         if wait > 0:
+            if persisted is not None:
+                persisted.set()
             return await self._limited(inbound, text, wait, known=True)
         async with self._locks.hold(cid):
             try:
@@ -201,7 +206,11 @@ class Gateway:
                 )
             except ConversationRefused as refused:
                 self._rate.give_back(cid)
+                if persisted is not None:
+                    persisted.set()
                 return await self._limited(inbound, text, refused.retry_after, known=False)
+            if persisted is not None:
+                persisted.set()
             if duplicate is not None:
                 return duplicate
             outcome = await self._answer(inbound, text, turn)

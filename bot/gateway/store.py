@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import language as lang
 from bot.gateway import check_in
 from bot.gateway.models import Conversation, InboundMessage, OutboundMessage, as_utc, utcnow
-from bot.gateway.outbound import for_person
+from bot.gateway.outbound import UNDELIVERABLE, for_person
 from bot.privacy import mask
 
 log = logging.getLogger(__name__)
@@ -337,6 +337,30 @@ class GatewayStore:
             session.add(row)
             session.commit()
             return row.id
+
+    def undeliverable(self, conversation_id: str) -> list[dict[str, Any]]:
+        """Messages a channel refused for good because the person cannot be reached that way now, oldest
+        first and masked: the console shows them so staff call back instead of waiting."""
+        with self.sessions() as session:
+            rows = session.scalars(
+                select(OutboundMessage)
+                .where(
+                    OutboundMessage.conversation_id == conversation_id,
+                    OutboundMessage.status == "failed",
+                    OutboundMessage.last_error.startswith(UNDELIVERABLE),
+                )
+                .order_by(OutboundMessage.id)
+                .limit(50)
+            ).all()
+            return [
+                {
+                    "text": mask(row.text),
+                    "source": row.source,
+                    "reason": (row.last_error or "").removeprefix(UNDELIVERABLE).strip(),
+                    "at": row.created_at,
+                }
+                for row in rows
+            ]
 
     def queued_after(
         self, conversation_id: str, after_id: int, sources: tuple[str, ...] | None = None

@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot.privacy import EMAIL, fold
 from bot.text import normalise
 
 if TYPE_CHECKING:
@@ -203,14 +204,14 @@ def guess_youth_who(text: str) -> str | None:
 
 # -- contact details --------------------------------------------------------------------------------
 
-_MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d[- ]?\d{4}[- ]?\d{4})(?!\d)")
+_MOBILE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d(?:[- ]?\d){8})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?\d{7,8})(?!\d)")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_EMAIL = EMAIL  # ASCII only: "邮箱是abc@qq.com谢谢" gives abc@qq.com, not the words around it
 
 
 def parse_contact(text: str) -> tuple[str, str] | None:
-    """(kind, value) of a phone number or e-mail address in `text`, else None."""
-    text = text or ""
+    """(kind, value) of a phone number or e-mail address in `text`, else None (full-width digits too)."""
+    text = fold(text or "")
     if match := _MOBILE.search(text):
         return "phone", re.sub(r"[- ]", "", match.group(1))
     if match := _LANDLINE.search(text):
@@ -218,16 +219,6 @@ def parse_contact(text: str) -> tuple[str, str] | None:
     if match := _EMAIL.search(text):
         return "email", match.group(0).rstrip(".")
     return None
-
-
-def mask_contact(kind: str, value: str) -> str:
-    """How a contact is shown back to the person in the summary (enough to spot a typo)."""
-    if kind == "email" and "@" in value:
-        local, _, domain = value.partition("@")
-        return f"{local[:2]}***@{domain}"
-    if len(value) >= 7:
-        return value[:3] + "****" + value[-4:]
-    return value
 
 
 # -- words for people -------------------------------------------------------------------------------

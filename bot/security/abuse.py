@@ -7,7 +7,7 @@ who types fast is never left with nothing.
 
 What is counted (settings in bot/settings.py, FRONTDOOR_LIMIT_*):
 - chat messages (POST /api/chat/<desk>, a new web chat session POST /api/chat/<desk>/session,
-  POST /telegram/<desk>): per client address, per
+  POST /telegram/<desk>, POST /wechat/<desk>): per client address, per
   integration key when `Authorization: Bearer fdk_<key_id>_<secret>` is sent (the key is not
   verified here; keyed requests from one address share one bucket at the key's rate, so random key
   ids buy nothing), and a global bucket for everyone together;
@@ -43,7 +43,7 @@ SOURCE = "limit_source"
 """scope["state"] keys: the client address, and "ip:<address>" or "key:<key_id>" (who sent it)."""
 
 _KEY = re.compile(r"^\s*Bearer\s+fdk_([A-Za-z0-9-]{1,64})_\S+\s*$", re.IGNORECASE)
-_MESSAGE = re.compile(r"^/(?:api/chat/([^/]+)(?:/session)?|telegram/([^/]+))$")
+_MESSAGE = re.compile(r"^/(?:api/chat/([^/]+)(?:/session)?|(?:telegram|wechat)/([^/]+))$")
 _READ = re.compile(r"^/(?:chat/([^/]+)|api/chat/([^/]+)/updates|static/.*)$")
 LOGIN = "/console/login"
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from bot.privacy import mask_contact
 from bot.tickets.base import StoreBase, valid_aware, valid_enum, valid_text
 from bot.tickets.errors import ConsentRequired, TicketNotFound
 from bot.tickets.models import Contact, ContactKind, EventKind, StaffAuditEntry
@@ -19,18 +20,6 @@ from bot.tickets.views import ContactView
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,22}$")
-
-
-def mask_contact(kind: str, value: str) -> str:
-    """What staff see before revealing a contact: enough to tell two apart, not enough to use one."""
-    if kind == ContactKind.EMAIL.value and "@" in value:
-        local, _, domain = value.partition("@")
-        return f"{local[:1]}***@{domain}"
-    if len(value) <= 6:
-        return "*" * len(value)
-    if kind == ContactKind.PHONE.value:
-        return value[:3] + "****" + value[-4:]
-    return value[:2] + "***" + value[-2:]
 
 
 class ContactsMixin(StoreBase):

@@ -30,9 +30,9 @@ from sqlalchemy import select
 
 from bot.db.engine import make_engine
 from bot.db.migrate import migrate
-from bot.privacy import mask
+from bot.privacy import mask, mask_contact
 from bot.tickets.audit import StaffAuditMixin
-from bot.tickets.contacts import ContactsMixin, mask_contact
+from bot.tickets.contacts import ContactsMixin
 from bot.tickets.creation import MAX_CREATE_ATTEMPTS, CreationMixin
 from bot.tickets.errors import (
     ConsentRequired,

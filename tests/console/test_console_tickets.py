@@ -6,9 +6,11 @@ from collections.abc import Callable
 
 import pytest
 from console_support import Staff, login
+from sqlalchemy import update
 from starlette.testclient import TestClient
 
 from bot.console.state import ConsoleState
+from bot.gateway.models import OutboundMessage
 from bot.tickets.models import Ticket
 from tests.support.identity import web_session
 
@@ -319,3 +321,74 @@ def test_a_staff_reply_reaches_a_traditional_reader_in_traditional(
     )
     updates = client.get("/api/chat/12345/updates", params={"after": 0}, headers=web).json()
     assert [m["text"] for m in updates["messages"] if m["from"] == "staff"] == ["您好，這個問題我們已經派人處理。"]
+
+
+def test_a_message_the_channel_could_not_deliver_is_shown_with_a_call_back_suggestion(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState
+) -> None:
+    """What the WeChat pusher records for 45015 (tests/channels/test_wechat.py drives it end to end)."""
+    conversation, _ = open_conversation(client, "12345")
+    ticket = new_ticket(conversation_id=conversation)
+    gateway = client.app.state.gateway  # type: ignore[attr-defined]
+    login(client, staff.agent)
+    assert "未送达的消息" not in client.get(f"/console/tickets/{ticket.id}").text
+    outbound_id = gateway.staff_reply(conversation, "请回电13812345678联系我们", staff.agent)
+    with gateway.store.sessions() as session:
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == outbound_id)
+            .values(status="failed", last_error="undeliverable: wechat 45015, over 48 h since the person last wrote")
+        )
+        session.commit()
+    page = client.get(f"/console/tickets/{ticket.id}").text
+    assert "未送达的消息" in page and "电话回访" in page and "wechat 45015" in page
+    assert "138****5678" in page and "13812345678" not in page  # masked like the transcript
+
+
+def test_the_form_answers_in_the_triage_reasons_are_masked_until_the_transcript_is_revealed(
+    client: TestClient, staff: Staff, console: ConsoleState
+) -> None:
+    from bot.intake.records import Intake, open_ticket
+
+    intake = Intake(
+        desk="12345",
+        conversation_id="12345:web:form-answers",
+        origin="m1",
+        what="被同学勒索",
+        category=None,
+        where="实验中学初二3班，家住人民路123号",
+        who="我同学王小明",
+        callback_time="下午打座机 62345678 或 1381 2345 678",
+    )
+    opened = open_ticket(console.store, intake, [("person", "被同学勒索")])
+    stored = console.store.get(opened.id).triage_signals
+    assert stored["who"] == "我同学王小明"  # kept as given: the clear view stays for staff with the right
+    token = login(client, staff.agent)
+    page = client.get(f"/console/tickets/{opened.id}").text
+    for secret in ("实验中学初二3班", "人民路123号", "王小明", "62345678", "1381 2345 678"):
+        assert secret not in page
+    for shown in ("[学校班级]", "人民路[门牌]", "我同学王**", "座机 [电话]", "138****5678"):
+        assert shown in page
+    revealed = client.post(
+        f"/console/tickets/{opened.id}/transcript/reveal", data={"csrf_token": token, "reason": "核对家长反映的情况"}
+    ).text
+    assert "我同学王小明" in revealed and "人民路123号" in revealed
+    actions = [e.action for e in console.store.staff_audit_log(ticket_id=opened.id)]
+    assert sorted(actions) == ["transcript_revealed", "transcript_viewed"]
+
+
+def test_a_summary_stored_under_older_rules_is_masked_again_on_the_queue_and_the_page(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState
+) -> None:
+    from sqlalchemy import update
+
+    ticket = new_ticket(summary="路灯坏了")
+    with console.engine.begin() as conn:  # as a ticket made before spaced numbers were masked
+        conn.execute(
+            update(Ticket).where(Ticket.id == ticket.id).values(summary_redacted="电话1381 2345 678 人民路123号")
+        )
+    login(client, staff.agent)
+    for url in (f"/console/tickets/{ticket.id}", "/console/"):
+        page = client.get(url).text
+        assert "1381 2345 678" not in page and "人民路123号" not in page
+        assert "138****5678 人民路[门牌]" in page
