@@ -84,7 +84,7 @@ def stack_figures() -> dict[str, Any]:
                 "FRONTDOOR_DATA_DIR": data,
                 **{
                     k: os.environ.get(k) or secrets.token_urlsafe(16)
-                    for k in ("FRONTDOOR_RASA_TOKEN", "FRONTDOOR_SECRET_KEY", "FRONTDOOR_STAFF_API_TOKEN")
+                    for k in ("FRONTDOOR_RASA_TOKEN", "FRONTDOOR_SECRET_KEY")
                 },
             }
         )

@@ -42,7 +42,6 @@ def throwaway_stack(
                     "FRONTDOOR_DATA_DIR": tmp,
                     "FRONTDOOR_RASA_TOKEN": secrets.token_urlsafe(16),
                     "FRONTDOOR_SECRET_KEY": secrets.token_urlsafe(16),
-                    "FRONTDOOR_STAFF_API_TOKEN": secrets.token_urlsafe(16),
                 }
             )
             for name in [k for k in os.environ if k.startswith("FRONTDOOR_TELEGRAM_")]:

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.channels import rest, staff_api, telegram_runtime, web, wechat
+from bot.channels import rest, telegram_runtime, web, wechat
 from bot.channels.telegram_runtime import TelegramDesk, TelegramPusher, start_desks
 from bot.console.routes import mount as console_mount
 from bot.db.engine import make_engine
@@ -167,7 +167,6 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
         Route("/healthz", health),
         *rest.routes,
         *web.routes,
-        *staff_api.routes,
         *telegram_runtime.routes,
         *wechat.routes,
         console_mount,

@@ -26,7 +26,7 @@ import httpx
 
 from bot.settings import REPO_ROOT, Settings
 
-SECRET_NAMES = ("FRONTDOOR_RASA_TOKEN", "FRONTDOOR_SECRET_KEY", "FRONTDOOR_STAFF_API_TOKEN")
+SECRET_NAMES = ("FRONTDOOR_RASA_TOKEN", "FRONTDOOR_SECRET_KEY")
 
 
 def ensure_local_secrets(data_dir: Path) -> list[str]:

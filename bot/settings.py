@@ -154,6 +154,26 @@ def _follow_up_interval(name: str, raw: str | None) -> float:
         return DEFAULT_FOLLOW_UP_INTERVAL
 
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+"""Hosts where the console is reached over plain http by the person at the machine (no Secure cookie)."""
+
+
+def _switch(default: bool | None) -> Reader:
+    """ "1"/"true"/"on" or "0"/"false"/"off"; unset or empty: `default` (None: decided in __post_init__)."""
+
+    def read(name: str, raw: str | None) -> bool | None:
+        value = (raw or "").strip().lower()
+        if not value:
+            return default
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"{name} must be 1 or 0, not {raw!r}")
+
+    return read
+
+
 def _warm_up(name: str, raw: str | None) -> bool:
     """Only "1" asks for the warm-up (the launcher sets it); any other value is off, with a warning."""
     if raw not in (None, "", "0", "1"):
@@ -230,8 +250,10 @@ class Settings:
     limit_new_conversations: Rate = _from_env("FRONTDOOR_LIMIT_NEW_CONVERSATIONS", _rate("30/600"))
     # messages per conversation (any channel, Telegram long polling included)
     limit_conversation_messages: Rate = _from_env("FRONTDOOR_LIMIT_CONVERSATION_MESSAGES", _rate("20/30"))
-    # console login attempts per client address (the console's own per-account throttling comes after)
-    limit_login: Rate = _from_env("FRONTDOOR_LIMIT_LOGIN", _rate("20/60"))
+    # console login posts per client address: only a flood cap (each try costs an argon2 hash); accounts
+    # are protected by the console's own throttling (bot/console/throttle.py), so it is set high enough
+    # that a sprayer behind an office's shared proxy cannot lock colleagues out through it
+    limit_login: Rate = _from_env("FRONTDOOR_LIMIT_LOGIN", _rate("120/60"))
     # buckets each limiter keeps (least recently used dropped first): bounds the memory a flood can take
     limit_max_keys: int = _from_env("FRONTDOOR_LIMIT_MAX_KEYS", _bounded_int("10000", 100, 1_000_000))
     # staff alerts: after this many crisis alerts in the window, one summary line per minute instead
@@ -242,12 +264,16 @@ class Settings:
     warm_up: bool = _from_env("FRONTDOOR_WARM_UP", _warm_up)
     # days a web chat token may go unused before it is refused (the page then starts a new conversation)
     chat_token_idle_days: int = _from_env("FRONTDOOR_CHAT_TOKEN_IDLE_DAYS", _bounded_int("30", 1, 3650))
+    # the console's session cookie is Secure (named __Host-fd_session) and its pages send HSTS; unset:
+    # on, unless FRONTDOOR_HOST is a loopback name (a local trial over plain http)
+    cookie_secure: bool = _from_env("FRONTDOOR_COOKIE_SECURE", _switch(None))
+    # supervisors and admins must set up TOTP (an authenticator app) at their next login; on by default
+    console_require_mfa: bool = _from_env("FRONTDOOR_CONSOLE_REQUIRE_MFA", _switch(True))
 
     # secrets: read when asked for (properties below), never stored in the object or its repr
     SECRETS: ClassVar[dict[str, str]] = {
         "rasa_token": "FRONTDOOR_RASA_TOKEN",
         "secret_key": "FRONTDOOR_SECRET_KEY",
-        "staff_api_token": "FRONTDOOR_STAFF_API_TOKEN",
         "telegram_webhook_secret": "FRONTDOOR_TELEGRAM_WEBHOOK_SECRET",
         "admin_password": "FRONTDOOR_ADMIN_PASSWORD",
     }
@@ -257,6 +283,8 @@ class Settings:
             object.__setattr__(self, "database_url", f"sqlite:///{self.data_dir / 'frontdoor.db'}")
         if not self.embedding_model:
             object.__setattr__(self, "embedding_model", str(self.cache_dir / "models" / DEFAULT_MODEL_NAME))
+        if self.cookie_secure is None:
+            object.__setattr__(self, "cookie_secure", self.host.strip().strip("[]").lower() not in LOCAL_HOSTS)
 
     @classmethod
     def variables(cls) -> tuple[tuple[str, str], ...]:
@@ -277,11 +305,6 @@ class Settings:
     def secret_key(self) -> str:
         """Signs staff console sessions and CSRF tokens."""
         return self._require("secret_key")
-
-    @property
-    def staff_api_token(self) -> str:
-        """Bearer token of the staff REST API (replies, handoff)."""
-        return self._require("staff_api_token")
 
     @property
     def telegram_webhook_secret(self) -> str | None:

@@ -10,4 +10,7 @@ Served by the app under `/console` (see `routes.py`). Who may do what:
 
 Desks bound every role: a ticket of another desk answers 404, like a ticket that does not exist.
 The first admin: `python -m bot.console create-admin --username X --desk 12345 --desk 12355`.
+Signing in (auth.py, account.py, throttle.py, mfa.py): password, then the TOTP code for accounts
+with MFA; a password an admin set is replaced at the first login; supervisors and admins set up MFA
+at their next login while FRONTDOOR_CONSOLE_REQUIRE_MFA is on (the default).
 """

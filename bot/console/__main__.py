@@ -1,6 +1,8 @@
 """`python -m bot.console create-admin|bench`: the console's command line.
 
-create-admin reads the password from FRONTDOOR_ADMIN_PASSWORD or asks for it twice (never echoed).
+create-admin reads the password from FRONTDOOR_ADMIN_PASSWORD or asks for it twice (never echoed). The
+admin chose it, so it is not a password to change at the first login; two-step verification is set up
+at that login when FRONTDOOR_CONSOLE_REQUIRE_MFA is on (the default).
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ def create_admin(url: str, username: str, desks: list[str], display_name: str | 
         engine.dispose()
     unknown = [d for d in member.desks if d not in get_settings().desks]
     print(f"管理员 {member.username} 已创建，服务台：{', '.join(member.desks)}。登录：/console/login")
+    if get_settings().console_require_mfa:
+        print("首次登录时，输入密码后需用手机验证器应用（TOTP）设置两步验证，并保存恢复码。")
     if unknown:
         print(f"注意：{', '.join(unknown)} 不在 FRONTDOOR_DESKS 中。", file=sys.stderr)
     return 0

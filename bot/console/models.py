@@ -2,7 +2,7 @@
 
 Staff accounts, their server-side sessions, login attempts (for the rate limit) and the versions of
 the catalogue and FAQ files edited in the browser, and what supervisors decided about staff
-corrections. The schema comes from the migrations `0002_staff_console` and `0004_lessons`;
+corrections. The schema comes from the migrations `0002_staff_console`, `0004_lessons` and `0009_console_security`;
 a test checks that they build exactly these models.
 """
 
@@ -63,6 +63,13 @@ class StaffUser(Base):
     updated_at: Mapped[datetime]
     password_changed_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Set when an admin creates the account or resets its password: the next login asks for a new one."""
+    mfa_secret: Mapped[str | None] = mapped_column(String(64))
+    """Base32 TOTP secret: being enrolled while mfa_enabled_at is None, in use once it is set."""
+    mfa_enabled_at: Mapped[datetime | None]
+    mfa_last_step: Mapped[int | None] = mapped_column(Integer)
+    """The 30-second step of the last accepted code: a code of that step or earlier is a replay."""
 
 
 class StaffSession(Base):
@@ -76,15 +83,35 @@ class StaffSession(Base):
     last_seen_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
     ip: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str | None] = mapped_column(String(16))
+    """None: signed in. Otherwise the step still owed after the password: "mfa" (the code), "password"
+    (a forced change) or "enrol" (set up MFA); such a session opens only that step's page."""
+
+
+class RecoveryCode(Base):
+    """A one-time MFA recovery code, stored as SHA-256 of (user id, code): 60 random bits each."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
 
 class LoginAttempt(Base):
-    """Every login attempt, kept for the per username + IP rate limit (and for the curious auditor)."""
+    """Every login attempt, kept for the per-account and per-IP limits (and for the curious auditor).
+
+    `success` is a whole sign-in (password, and the code when MFA is on); `kind` says which step a
+    failure was ("password" or "mfa"); a `throttled` try was refused unchecked and counts as no failure.
+    """
 
     __tablename__ = "staff_login_attempts"
     __table_args__ = (
         Index("ix_staff_login_attempts_username_ip_at", "username", "ip", "at"),
         Index("ix_staff_login_attempts_ip_at", "ip", "at"),
+        Index("ix_staff_login_attempts_username_at", "username", "at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -92,6 +119,8 @@ class LoginAttempt(Base):
     ip: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
     success: Mapped[bool] = mapped_column(Boolean)
+    kind: Mapped[str] = mapped_column(String(16), default="password")
+    throttled: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class CatalogueVersion(Base):
@@ -170,6 +199,7 @@ CONSOLE_TABLES = (
     StaffUser.__tablename__,
     StaffSession.__tablename__,
     LoginAttempt.__tablename__,
+    RecoveryCode.__tablename__,
     CatalogueVersion.__tablename__,
     Lesson.__tablename__,
 )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.console import analytics, auth, catalogue_editor, hot_topics, lessons, queue, staff, tickets
+from bot.console import account, analytics, auth, catalogue_editor, hot_topics, lessons, queue, staff, tickets
+from bot.console.web import HstsMiddleware
 
 STATIC = Path(__file__).resolve().parent / "static"
 POST = ["POST"]
@@ -18,7 +20,12 @@ routes: list[BaseRoute] = [
     Route("/", queue.queue, name="console-queue"),
     Route("/queue", queue.queue),
     Route("/login", auth.login, methods=["GET", "POST"]),
+    Route("/login/mfa", auth.mfa_step, methods=["GET", "POST"]),
     Route("/logout", auth.logout, methods=POST),
+    Route("/account", account.overview),
+    Route("/account/password", account.change_password, methods=["GET", "POST"]),
+    Route("/account/mfa", account.enrol, methods=["GET", "POST"]),
+    Route("/account/mfa/recovery-codes", account.new_recovery_codes, methods=POST),
     Route(T, tickets.ticket_page),
     Route(T + "/claim", tickets.claim, methods=POST),
     Route(T + "/assign", tickets.assign, methods=POST),
@@ -45,8 +52,9 @@ routes: list[BaseRoute] = [
     Route("/staff", staff.create, methods=POST),
     Route("/staff/{username}/update", staff.update, methods=POST),
     Route("/staff/{username}/password", staff.reset_password, methods=POST),
+    Route("/staff/{username}/mfa-reset", staff.reset_mfa, methods=POST),
     Route("/audit", staff.audit),
     Mount("/static", StaticFiles(directory=STATIC), name="console-static"),
 ]
 
-mount = Mount("/console", routes=routes)
+mount = Mount("/console", routes=routes, middleware=[Middleware(HstsMiddleware)])

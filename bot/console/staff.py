@@ -1,6 +1,7 @@
 """Staff accounts (admins only) and the staff audit log.
 
-An admin creates accounts, sets roles and desks, disables accounts and resets passwords; the last
+An admin creates accounts, sets roles and desks, disables accounts, resets passwords (the member
+chooses a new one at the next login) and resets two-step verification for a lost phone; the last
 active admin cannot remove their own admin rights (nobody could manage accounts after that).
 Every change is written to the staff audit log.
 """
@@ -36,7 +37,8 @@ def staff_list(ctx: Ctx) -> Response:
 
 @page("staff")
 def create(ctx: Ctx) -> Response:
-    """POST: a new account (the admin passes the first password on in person; it is never shown again)."""
+    """POST: a new account (the admin passes the first password on in person; it is never shown again,
+    and the member must replace it at the first login)."""
     try:
         user = ctx.state.accounts.create_user(
             ctx.field("username"),
@@ -44,6 +46,7 @@ def create(ctx: Ctx) -> Response:
             role=ctx.field("role") if ctx.field("role") in ROLE else "",
             desks=ctx.fields("desks"),
             display_name=ctx.field("display_name") or None,
+            must_change_password=True,
         )
     except (AccountError, ValueError) as exc:
         return _render(ctx, error=str(exc) if isinstance(exc, AccountError) else "请选择角色。", status=400)
@@ -93,7 +96,7 @@ def update(ctx: Ctx) -> Response:
 
 @page("staff")
 def reset_password(ctx: Ctx) -> Response:
-    """POST: a new password for an account; all its sessions end."""
+    """POST: a new password for an account; all its sessions end and the member replaces it at login."""
     username = ctx.request.path_params["username"]
     if ctx.state.accounts.get(username) is None:
         raise not_found()
@@ -105,6 +108,20 @@ def reset_password(ctx: Ctx) -> Response:
         staff_user=ctx.member.username, action="staff_password_reset", details={"username": username}
     )
     return ctx.redirect("/console/staff", ok="password")
+
+
+@page("staff")
+def reset_mfa(ctx: Ctx) -> Response:
+    """POST: two-step verification off for an account (a lost phone, no recovery code left); its
+    sessions end, and a supervisor or admin sets it up again at the next login."""
+    username = ctx.request.path_params["username"]
+    if ctx.state.accounts.get(username) is None:
+        raise not_found()
+    ctx.state.accounts.reset_mfa(username)
+    ctx.state.store.log_staff_action(
+        staff_user=ctx.member.username, action="staff_mfa_reset", details={"username": username}
+    )
+    return ctx.redirect("/console/staff", ok="mfa_reset")
 
 
 @page("audit")

@@ -10,25 +10,30 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, MutableHeaders
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.console import csrf
 from bot.console.accounts import SessionInfo, StaffMember
 from bot.console.state import ConsoleState, get_state
-from bot.settings import MissingSecretError
+from bot.settings import MissingSecretError, Settings
 
 log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "fd_session"
+SECURE_SESSION_COOKIE = "__Host-fd_session"
+"""The name when the cookie is Secure: browsers accept a __Host- cookie only with Secure, Path=/ and no
+Domain, so neither a sibling subdomain nor plain http can plant or overwrite it."""
+HSTS = "max-age=31536000"
 SESSION_SALT = "frontdoor-console-session"
 MAX_FORM_FIELD_CHARS = 200_000  # a whole catalogue file fits; anything larger is not a staff edit
 
@@ -61,8 +66,14 @@ OK_MESSAGES = {
     "safety_feedback": "已记录对安全筛查的反馈（管理员在“纠正与学习”页处理）。漏判的危机请同时按危机流程处理。",
     "user_created": "账号已创建。",
     "user_updated": "账号已更新。",
-    "password": "密码已重置，该账号的登录会话已全部退出。",
+    "password": "密码已重置，该账号的登录会话已全部退出。对方下次登录时须自行设置新密码。",
+    "password_changed": "密码已修改。其他设备上的登录已全部退出。",
+    "mfa_reset": "已重置该账号的两步验证，其登录会话已全部退出。对方下次登录时需重新设置。",
+    "recovery_codes": "已生成新的恢复码，旧的恢复码已作废。",
 }
+
+# Where a session that still owes a login step is sent (see accounts.pending_stage).
+STAGE_PAGES = {"mfa": "/console/login/mfa", "password": "/console/account/password", "enrol": "/console/account/mfa"}
 
 
 class HttpError(Exception):
@@ -87,6 +98,7 @@ class Ctx:
     member: StaffMember
     session_id: str
     secret: str
+    stage: str | None = None
     form: FormData | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
 
@@ -107,7 +119,7 @@ class Ctx:
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         ok = self.request.query_params.get("ok", "")
         context.setdefault("ok_message", OK_MESSAGES.get(ok))
-        context.update(member=self.member, csrf_token=self.csrf_token, request=self.request)
+        context.update(member=self.member, csrf_token=self.csrf_token, request=self.request, stage=self.stage)
         response = self.state.templates.TemplateResponse(self.request, template, context, status_code=status)
         return response
 
@@ -121,6 +133,39 @@ def secure(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response
+
+
+class HstsMiddleware:
+    """Strict-Transport-Security on every console response (pages, redirects, static files)
+    when the cookie is Secure (FRONTDOOR_COOKIE_SECURE): the console is then served over https only,
+    and browsers must not fall back to plain http, where the cookie would not be sent anyway."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not cookie_is_secure(scope["app"]):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_hsts(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Strict-Transport-Security", HSTS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_hsts)
+
+
+def cookie_is_secure(app: Any) -> bool:
+    """The console's cookie setting: the console state's settings, else the app's, else the environment."""
+    console = getattr(app.state, "console", None)
+    settings = console.settings if console is not None else getattr(app.state, "settings", None)
+    return bool((settings or Settings()).cookie_secure)
+
+
+def session_cookie_name(secure_cookie: bool) -> str:
+    return SECURE_SESSION_COOKIE if secure_cookie else SESSION_COOKIE
 
 
 def error_page(request: Request, state: ConsoleState | None, status: int, message: str) -> Response:
@@ -137,7 +182,7 @@ def serializer(secret: str) -> URLSafeSerializer:
 
 
 def session_cookie_token(request: Request, secret: str) -> str | None:
-    raw = request.cookies.get(SESSION_COOKIE)
+    raw = request.cookies.get(session_cookie_name(cookie_is_secure(request.app)))
     if not raw:
         return None
     try:
@@ -149,15 +194,24 @@ def session_cookie_token(request: Request, secret: str) -> str | None:
 
 def set_session_cookie(response: Response, request: Request, secret: str, token: str) -> None:
     """HttpOnly, SameSite=Lax (links from alerts keep working; POSTs need the CSRF token anyway),
-    Secure whenever the console is served over https. No max-age: the session ends with the browser
-    or the idle timeout, whichever comes first."""
+    Path=/ and no Domain. Secure with the __Host- prefix unless FRONTDOOR_COOKIE_SECURE says otherwise
+    (by default only a loopback FRONTDOOR_HOST serves it over plain http). No max-age: the session ends
+    with the browser or the idle timeout, whichever comes first."""
+    secure_cookie = cookie_is_secure(request.app)
     response.set_cookie(
-        SESSION_COOKIE,
+        session_cookie_name(secure_cookie),
         serializer(secret).dumps(token),
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
-        path="/console",
+        secure=secure_cookie,
+        path="/",
+    )
+
+
+def delete_session_cookie(response: Response, request: Request) -> None:
+    secure_cookie = cookie_is_secure(request.app)
+    response.delete_cookie(
+        session_cookie_name(secure_cookie), path="/", secure=secure_cookie, httponly=True, samesite="lax"
     )
 
 
@@ -166,7 +220,7 @@ def login_redirect(request: Request, why: str | None = None) -> RedirectResponse
     if request.method != "GET":  # an action URL cannot be opened after login: go back to the queue
         target = "/console/"
     params = {"next": target}
-    if why in ("idle", "expired"):
+    if why in ("idle", "expired", "unfinished"):
         params["why"] = why
     return RedirectResponse("/console/login?" + urlencode(params, quote_via=quote), status_code=303)
 
@@ -178,8 +232,15 @@ def client_ip(request: Request) -> str:
 Handler = Callable[[Ctx], Response | Awaitable[Response]]
 
 
-def page(permission: str = "queue") -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-    """Wrap a handler with the sign-in, role and (for POST) CSRF checks."""
+def page(
+    permission: str = "queue", stages: Iterable[str] = ()
+) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """Wrap a handler with the sign-in, role and (for POST) CSRF checks.
+
+    A session that still owes a login step (`SessionInfo.stage`) opens only the pages that name that
+    step in `stages`; any other page sends it to its step's page.
+    """
+    allowed = frozenset(stages)
 
     def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         is_async = inspect.iscoroutinefunction(handler)
@@ -198,11 +259,13 @@ def page(permission: str = "queue") -> Callable[[Handler], Callable[[Request], A
             if info is None:
                 response: Response = login_redirect(request, why)
                 if token:
-                    response.delete_cookie(SESSION_COOKIE, path="/console")
+                    delete_session_cookie(response, request)
                 return secure(response)
+            if info.stage is not None and info.stage not in allowed:
+                return secure(RedirectResponse(STAGE_PAGES.get(info.stage, "/console/login"), status_code=303))
             if not info.member.can(permission):
                 return error_page(request, state, 403, "您的角色没有这个权限。")
-            ctx = Ctx(request, state, info.member, info.session_id, secret)
+            ctx = Ctx(request, state, info.member, info.session_id, secret, info.stage)
             if request.method == "POST":
                 try:
                     ctx.form = await request.form(max_part_size=MAX_FORM_FIELD_CHARS * 4)

@@ -1,4 +1,5 @@
-"""The app's HTTP surface in-process: REST channel validation, web chat page, staff API auth."""
+"""The app's HTTP surface in-process: REST channel validation, web chat page, staff replies and handover
+as the console makes them (the legacy staff API is gone)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,9 @@ from bot.settings import Settings
 from tests.decisions import no_risk
 from tests.support.identity import key_headers, web_session
 
-STAFF_TOKEN = "test-staff-token"
-
 
 @pytest.fixture
 def client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    monkeypatch.setenv("FRONTDOOR_STAFF_API_TOKEN", STAFF_TOKEN)
     monkeypatch.setenv("FRONTDOOR_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("FRONTDOOR_RASA_URL", "http://127.0.0.1:9")  # nothing listens: Rasa is down
     with TestClient(create_app(Settings(), decide=no_risk)) as test_client:
@@ -124,22 +122,23 @@ def test_web_chat_page_per_desk_is_served_locally(client: TestClient) -> None:
     assert client.get("/chat/nope").status_code == 404
 
 
-def test_staff_api_needs_the_token(client: TestClient) -> None:
+def test_the_legacy_staff_api_is_gone(client: TestClient) -> None:
+    """Staff reply and hand over from the console (login, desk, CSRF, audit), not a shared token."""
     web, sender = web_session(client)
     client.post("/api/chat/12345", json={"text": "你好"}, headers=web)
-    url = f"/api/staff/conversations/12345:web:{sender}/reply"
-    assert client.post(url, json={"text": "您好"}).status_code == 401
-    assert client.post(url, json={"text": "您好"}, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    for action, body in (("reply", {"text": "您好"}), ("handoff", {"to": "staff"})):
+        response = client.post(
+            f"/api/staff/conversations/12345:web:{sender}/{action}",
+            json=body,
+            headers={"Authorization": "Bearer anything", "X-Staff-User": "anyone"},
+        )
+        assert response.status_code == 404
 
 
 def test_staff_reply_reaches_the_web_conversation_once(client: TestClient) -> None:
     web, sender = web_session(client)
     client.post("/api/chat/12345", json={"text": "你好"}, headers=web)
-    headers = {"Authorization": f"Bearer {STAFF_TOKEN}", "X-Staff-User": "agent-1"}
-    sent = client.post(
-        f"/api/staff/conversations/12345:web:{sender}/reply", json={"text": "您好，我是工作人员小李"}, headers=headers
-    )
-    assert sent.status_code == 200
+    client.app.state.gateway.staff_reply(f"12345:web:{sender}", "您好，我是工作人员小李", "agent-1")  # as the console does
     updates = client.get("/api/chat/12345/updates", params={"after": 0}, headers=web).json()["messages"]
     assert [(m["text"], m["from"]) for m in updates] == [("您好，我是工作人员小李", "staff")]
     again = client.get("/api/chat/12345/updates", params={"after": updates[0]["id"]}, headers=web).json()
@@ -151,11 +150,10 @@ def test_staff_reply_reaches_the_web_conversation_once(client: TestClient) -> No
 def test_staff_can_take_over_and_hand_back(client: TestClient) -> None:
     web, sender = web_session(client)
     client.post("/api/chat/12345", json={"text": "你好"}, headers=web)
-    headers = {"Authorization": f"Bearer {STAFF_TOKEN}"}
-    url = f"/api/staff/conversations/12345:web:{sender}/handoff"
-    assert client.post(url, json={"to": "staff"}, headers=headers).json()["owner"] == "staff"
+    gateway = client.app.state.gateway
+    gateway.set_handoff(f"12345:web:{sender}", True, "staff")  # the console's 人工接管 button
     reply = client.post("/api/chat/12345", json={"text": "在吗"}, headers=web).json()
     assert reply["replies"][0]["text"] == messages.handed_to_staff("12345")
-    assert client.post(url, json={"to": "bot"}, headers=headers).json()["owner"] == "bot"
-    assert client.post(url, json={"to": "nobody"}, headers=headers).status_code == 400
-    assert client.post("/api/staff/conversations/none/handoff", json={"to": "bot"}, headers=headers).status_code == 404
+    gateway.set_handoff(f"12345:web:{sender}", False)
+    again = client.post("/api/chat/12345", json={"text": "在吗"}, headers=web).json()
+    assert again["replies"][0]["text"] != messages.handed_to_staff("12345")

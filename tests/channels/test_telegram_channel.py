@@ -26,15 +26,16 @@ from bot.db.engine import make_engine
 from bot.db.migrate import migrate
 from bot.gateway.models import OutboundMessage, TelegramUpdate
 from bot.settings import Settings
+from bot.tickets.repository import TicketStore
 from bot.triage.decision import Decision
 from tests.channels.fake_rasa import FakeRasaServer
 from tests.channels.fake_telegram import FakeTelegram
 from tests.decisions import crisis_when, no_risk
+from tests.support.console import staff_reply
 
 TOKEN = "123:TEST"
 SECRET = "webhook-secret_1"
 STAFF_CHAT = -100777
-STAFF_TOKEN = "staff-token"
 DoorOpener = Callable[..., AbstractContextManager[TestClient]]
 
 
@@ -58,7 +59,7 @@ def rasa() -> Iterator[FakeRasaServer]:
 def door(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, telegram: FakeTelegram, rasa: FakeRasaServer) -> DoorOpener:
     """Opens the app (as a context manager) with the Telegram bot of desk 12345 wired to the fakes."""
     monkeypatch.setenv("FRONTDOOR_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("FRONTDOOR_STAFF_API_TOKEN", STAFF_TOKEN)
+    monkeypatch.setenv("FRONTDOOR_SECRET_KEY", "telegram-test-secret-key-0123456789")
     monkeypatch.setenv("FRONTDOOR_RASA_URL", f"http://127.0.0.1:{rasa.port}")
     monkeypatch.setenv("FRONTDOOR_TELEGRAM_TOKEN_12345", TOKEN)
     monkeypatch.setenv("FRONTDOOR_TELEGRAM_BASE_URL", f"http://127.0.0.1:{telegram.port}")
@@ -212,12 +213,20 @@ def test_staff_reply_is_pushed_to_the_telegram_chat(door: DoorOpener, telegram: 
     with door() as client:
         telegram.user_sends(16, "转人工")
         wait(telegram, lambda: telegram.texts_to(16))
-        response = client.post(
-            "/api/staff/conversations/12345:telegram:16/reply",
-            json={"text": "您好，我是小李"},
-            headers={"Authorization": f"Bearer {STAFF_TOKEN}"},
+        url = Settings().database_url
+        engine = make_engine(url)
+        ticket = TicketStore(engine).create_ticket(
+            desk="12345",
+            route="ticket",
+            conversation_id="12345:telegram:16",
+            channel="telegram",
+            idempotency_key="telegram-16",
+            summary="转人工",
+            sla_first_response_hours=4,
+            sla_resolution_hours=72,
         )
-        assert response.status_code == 200
+        engine.dispose()
+        staff_reply(client, url, ticket.id, "您好，我是小李", desks=("12345",))  # from the console's ticket page
         wait(telegram, lambda: len(telegram.texts_to(16)) == 2)
     assert telegram.texts_to(16)[-1] == "您好，我是小李"
 

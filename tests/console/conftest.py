@@ -49,10 +49,15 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_database:
     monkeypatch.setenv("FRONTDOOR_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("FRONTDOOR_DATABASE_URL", raising=False)
     monkeypatch.setenv("FRONTDOOR_SECRET_KEY", "console-test-secret-key-0123456789")
-    monkeypatch.setenv("FRONTDOOR_STAFF_API_TOKEN", "staff-api-token")
     monkeypatch.setenv("FRONTDOOR_RASA_URL", "http://127.0.0.1:9")  # nothing listens: Rasa is down
     monkeypatch.setenv("FRONTDOOR_RASA_TIMEOUT", "1")
     monkeypatch.setenv("FRONTDOOR_DESKS", "12345,12355")
+    # MFA is on by default; its own tests (tests/security/test_console_security.py and
+    # test_console_mfa.py) turn it on. Here staff sign in with the password alone, so that each test
+    # does not have to spend TOTP steps on a clock that does not move.
+    monkeypatch.setenv("FRONTDOOR_CONSOLE_REQUIRE_MFA", "0")
+    monkeypatch.delenv("FRONTDOOR_COOKIE_SECURE", raising=False)
+    monkeypatch.delenv("FRONTDOOR_HOST", raising=False)
     return Settings()
 
 

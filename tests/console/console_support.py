@@ -38,3 +38,26 @@ def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     queue = client.get("/console/")
     assert queue.status_code == 200
     return csrf_from(queue.text)
+
+
+def first_login(client: TestClient, username: str, given: str, own: str) -> str:
+    """Sign in with a password an admin set: the console opens only after the member chose their own.
+
+    Returns the CSRF token of the full session that follows.
+    """
+    client.cookies.clear()
+    page = client.get("/console/login")
+    response = client.post(
+        "/console/login", data={"username": username, "password": given, "csrf_token": csrf_from(page.text)}
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/console/account/password"
+    blocked = client.get("/console/")
+    assert blocked.status_code == 303 and blocked.headers["location"] == "/console/account/password"
+    form = client.get("/console/account/password")
+    assert form.status_code == 200 and "管理员设置" in form.text
+    data = {"current_password": given, "new_password": own, "new_password_again": own}
+    changed = client.post("/console/account/password", data={**data, "csrf_token": csrf_from(form.text)})
+    assert changed.status_code == 303 and changed.headers["location"] == "/console/", changed.text
+    queue = client.get("/console/")
+    assert queue.status_code == 200
+    return csrf_from(queue.text)

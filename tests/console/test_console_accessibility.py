@@ -133,6 +133,9 @@ def test_every_control_of_the_main_pages_has_a_label_and_every_chart_a_title(
         "/console/catalogue/corrections",
         "/console/staff",
         "/console/audit",
+        "/console/account",
+        "/console/account/password",
+        "/console/account/mfa",
     ]
     client.cookies.clear()
     login_page = client.get("/console/login").text

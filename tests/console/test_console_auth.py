@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +15,7 @@ from starlette.testclient import TestClient
 from bot.console import __main__ as cli
 from bot.console.routes import routes
 from bot.console.state import ConsoleState
-from bot.console.web import SESSION_COOKIE
+from bot.console.web import SECURE_SESSION_COOKIE, SESSION_COOKIE
 from bot.tickets.models import Ticket
 from tests.support.clock import FakeClock
 
@@ -53,20 +54,21 @@ def test_login_sets_a_signed_httponly_samesite_cookie(client: TestClient, staff:
     )
     assert response.status_code == 303 and response.headers["location"] == "/console/"
     cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE + "="))
-    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/console" in cookie
-    assert "Secure" not in cookie  # plain http here; see the https test
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/;" in cookie
+    assert "Secure" not in cookie  # FRONTDOOR_HOST is 127.0.0.1 here; see the secure-cookie test
     assert "." in cookie.split(";")[0]  # itsdangerous signature
 
 
-def test_the_cookie_is_secure_over_https(app: Any, staff: Staff) -> None:
+def test_the_cookie_is_secure_over_https(app: Any, staff: Staff, console: ConsoleState) -> None:
+    console.settings = dataclasses.replace(console.settings, cookie_secure=True)
     with TestClient(app, base_url="https://testserver", follow_redirects=False) as secure_client:
         page = secure_client.get("/console/login")
         response = secure_client.post(
             "/console/login",
             data={"username": staff.agent, "password": PASSWORD, "csrf_token": csrf_from(page.text)},
         )
-    cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE + "="))
-    assert "Secure" in cookie
+    cookie = next(h for h in response.headers.get_list("set-cookie") if h.startswith(SECURE_SESSION_COOKIE + "="))
+    assert "Secure" in cookie and "Path=/;" in cookie and "Domain" not in cookie
 
 
 def test_a_wrong_password_and_an_unknown_name_get_the_same_answer(client: TestClient, staff: Staff) -> None:
@@ -138,7 +140,7 @@ def test_logout_ends_the_session_on_the_server(client: TestClient, staff: Staff)
     token = login(client, staff.agent)
     stolen = client.cookies.get(SESSION_COOKIE)
     assert client.post("/console/logout", data={"csrf_token": token}).status_code == 303
-    client.cookies.set(SESSION_COOKIE, stolen or "", path="/console")
+    client.cookies.set(SESSION_COOKIE, stolen or "", path="/")
     assert client.get("/console/").status_code == 303
 
 
@@ -146,7 +148,7 @@ def test_a_tampered_cookie_is_no_session(client: TestClient, staff: Staff) -> No
     login(client, staff.agent)
     value = client.cookies.get(SESSION_COOKIE) or ""
     client.cookies.clear()
-    client.cookies.set(SESSION_COOKIE, value[:-2] + ("AA" if not value.endswith("AA") else "BB"), path="/console")
+    client.cookies.set(SESSION_COOKIE, value[:-2] + ("AA" if not value.endswith("AA") else "BB"), path="/")
     assert client.get("/console/").status_code == 303
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from console_support import PASSWORD, Staff, login
+from console_support import PASSWORD, Staff, first_login, login
 from starlette.testclient import TestClient
 
 from bot.console.state import ConsoleState
@@ -29,8 +29,10 @@ def test_admin_creates_an_account_that_can_log_in(client: TestClient, staff: Sta
     assert created is not None and created.desks == ("12355",) and created.role == "agent"
     page = client.get("/console/staff").text
     assert "sun.new" in page and "a-good-first-password" not in page
-    login(client, "sun.new", "a-good-first-password")
-    assert any(e.action == "staff_created" for e in console.store.staff_audit_log())
+    first_login(client, "sun.new", "a-good-first-password", "only-sun-knows-this")
+    actions = [e.action for e in console.store.staff_audit_log()]
+    assert "staff_created" in actions and "password_changed" in actions
+    login(client, "sun.new", "only-sun-knows-this")  # from now on a plain login
 
 
 def test_account_rules_are_enforced(client: TestClient, staff: Staff) -> None:
@@ -73,7 +75,7 @@ def test_password_reset_ends_the_accounts_sessions(client: TestClient, staff: St
         )
         assert response.status_code == 303
         assert agent_client.get("/console/").status_code == 303  # the old session is gone
-        login(agent_client, staff.agent, "brand-new-password")
+        first_login(agent_client, staff.agent, "brand-new-password", "agent-chose-this-one")
         page = agent_client.get("/console/login")
         assert page.status_code == 200
     assert (

@@ -29,7 +29,6 @@ def started_stack(data_dir: Path, extra_env: dict[str, str] | None = None, rasa_
         "FRONTDOOR_DATA_DIR": str(data_dir),
         "FRONTDOOR_RASA_TOKEN": secrets.token_urlsafe(16),
         "FRONTDOOR_SECRET_KEY": secrets.token_urlsafe(16),
-        "FRONTDOOR_STAFF_API_TOKEN": secrets.token_urlsafe(16),
         # every test talks from 127.0.0.1 to one shared stack: the abuse limits (tests/security) are off
         **LIMITS_OFF,
         **(extra_env or {}),
@@ -62,7 +61,6 @@ class RunningStack:
     app_url: str
     rasa_url: str
     rasa_token: str
-    staff_token: str
 
     @property
     def headers(self) -> dict[str, str]:
@@ -93,5 +91,4 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
             app_url=f"http://127.0.0.1:{stack.app_port}",
             rasa_url=f"http://127.0.0.1:{stack.rasa_port}",
             rasa_token=stack.settings.rasa_token,
-            staff_token=os.environ["FRONTDOOR_STAFF_API_TOKEN"],
         )

@@ -26,6 +26,7 @@ from bot.gateway.store import GatewayStore
 from bot.launcher import Stack
 from bot.tickets.repository import TicketStore
 from tests.e2e.conftest import RunningStack, started_stack
+from tests.support.console import staff_reply
 
 pytestmark = pytest.mark.integration
 
@@ -65,6 +66,9 @@ def fill_form(chat: Any, first: list[dict[str, Any]], place: str = PLACE, limit:
             return replies
         replies = chat(reply)
     raise AssertionError(f"the form never ended: {texts(replies)}")
+
+
+REPLY = "您好，已派维修人员明天上午到场更换灯具。"
 
 
 def store_of(stack: Stack, **kwargs: Any) -> TicketStore:
@@ -121,19 +125,14 @@ def test_ticket_journey_from_first_message_to_rating(running_stack: RunningStack
     status = texts(chat("我的工单怎么样了"))
     assert number in status and "已受理" in status
 
-    # 3. staff reply through the staff API, seen by the person
-    staff = httpx.post(
-        f"{running_stack.app_url}/api/staff/conversations/{conversation}/reply",
-        json={"text": "您好，已派维修人员明天上午到场更换灯具。"},
-        headers={"Authorization": f"Bearer {running_stack.staff_token}", "X-Staff-User": "wang"},
-        timeout=10,
-    )
-    assert staff.status_code == 200, staff.text
+    # 3. staff reply from the console's ticket page, seen by the person
+    with httpx.Client(base_url=running_stack.app_url, timeout=10) as console:
+        staff_reply(console, running_stack.stack.settings.database_url, ticket.id, REPLY, username="wang")
     seen = wait_for_update(running_stack, desk, sender, 0, "维修人员")
     assert seen["from"] == "staff"
 
     # 4. staff resolve the ticket (as the console does): a return visit is scheduled
-    store.record_staff_reply(ticket.id, staff_user="wang", text="您好，已派维修人员明天上午到场更换灯具。")
+    assert any(e.kind == "reply_sent" and e.actor == "wang" for e in store.events(ticket.id))  # the console recorded it
     store.change_status(ticket.id, "resolved", actor="wang", reason="灯具已更换")
 
     # 5. the scheduler, run once with a clock a day ahead, sends the visit into the conversation

@@ -13,8 +13,10 @@ from sqlalchemy import text
 
 from bot.db.engine import make_engine
 from bot.settings import REPO_ROOT
+from bot.tickets.repository import TicketStore
 from tests.e2e.conftest import RunningStack
 from tests.support.browser import chromium
+from tests.support.console import staff_reply
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 ARTIFACTS = REPO_ROOT / "test-artifacts"
@@ -62,13 +64,19 @@ def test_staff_reply_appears_in_the_web_chat(running_stack: RunningStack, page: 
     page.goto(f"{running_stack.app_url}/chat/12355")
     expect(page.locator("#log li.bot").first).to_contain_text("12355", timeout=60_000)
     sender = page.evaluate("JSON.parse(localStorage.getItem('frontdoor:12355')).sender")
-    response = httpx.post(
-        f"{running_stack.app_url}/api/staff/conversations/12355:web:{sender}/reply",
-        json={"text": "你好，我是值班老师，我在。"},
-        headers={"Authorization": f"Bearer {running_stack.staff_token}"},
-        timeout=10,
+    url = running_stack.stack.settings.database_url
+    engine = make_engine(url)
+    ticket = TicketStore(engine).create_ticket(
+        desk="12355",
+        route="ticket",
+        conversation_id=f"12355:web:{sender}",
+        channel="web",
+        idempotency_key=f"browser-{sender}",
+        summary="想找老师聊聊",
     )
-    assert response.status_code == 200
+    engine.dispose()
+    with httpx.Client(base_url=running_stack.app_url, timeout=10) as client:
+        staff_reply(client, url, ticket.id, "你好，我是值班老师，我在。", desks=("12355",))  # from the console
     expect(page.locator("#log li.staff")).to_contain_text("值班老师", timeout=15_000)
     shot(page, "web-chat-12355-staff-reply")
 

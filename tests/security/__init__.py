@@ -1,0 +1,1 @@
+"""Security tests (issue 18): what an attacker would try, refused."""

@@ -23,7 +23,6 @@ pytestmark = pytest.mark.browser
 def app_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("FRONTDOOR_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("FRONTDOOR_RASA_URL", "http://127.0.0.1:9")  # Rasa down: answers are apologies
-    monkeypatch.setenv("FRONTDOOR_STAFF_API_TOKEN", "t")
     monkeypatch.setenv("FRONTDOOR_LIMIT_IP_MESSAGES", "3/18")  # the session, 你好, 第一条; then one every 6 s
     server: ThreadedServer = serve_in_thread(create_app(Settings(), decide=no_risk))
     try:

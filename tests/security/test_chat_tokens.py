@@ -16,7 +16,7 @@ from bot.db.engine import make_engine
 from bot.db.migrate import migrate
 from bot.settings import Settings
 from tests.decisions import no_risk
-from tests.security.conftest import stored
+from tests.security.chat_app import client, stored  # noqa: F401 (client: the chat app fixture, not the console one)
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 

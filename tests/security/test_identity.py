@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from bot.channels import keys
-from tests.security.conftest import stored
+from tests.security.chat_app import client, stored  # noqa: F401 (client: the chat app fixture, not the console one)
 from tests.support.identity import bearer, key_headers, new_key, web_session
 
 
