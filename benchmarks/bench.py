@@ -3,7 +3,8 @@
 Each figure is measured, never assumed: a cold install (empty package cache, fresh venvs in a temp
 copy of the repo), a forced `rasa train`, the time from starting the stack to its first answer, the
 resident memory of each process after a short conversation, the ticket store's throughput, and how
-long a staff edit of the catalogue takes to go live.
+long a staff edit of the catalogue takes to go live, and what a flood of fake crises does to a real
+one (`abuse`).
 Set BENCH_SKIP=install,train to skip the slow parts while iterating.
 """
 
@@ -202,6 +203,27 @@ def catalogue_edit_figures() -> dict[str, Any]:
     return run(step)
 
 
+def abuse_figures() -> dict[str, Any]:
+    """A fake-crisis flood from one address while a real crisis comes from another (benchmarks/abuse_bench.py)."""
+    from benchmarks.abuse_bench import run_bench
+
+    return run_bench()
+
+
+def abuse_summary(figures: dict[str, Any]) -> str:
+    """One line: did the real crisis get its numbers and its alert in time, and what the flood cost."""
+    real, flood = figures["real_crisis"], figures["flood"]
+    seconds = real["alert_reached_staff_chat_s"]
+    alert = f"in {seconds:.1f} s" if seconds is not None else "NOT SEEN"
+    verdict = "ok" if real["alert_within_10_s"] else "OVER 10 S"
+    return (
+        f"real crisis: numbers in reply {'yes' if real['numbers_in_reply'] else 'NO'}, staff alert {alert} ({verdict}); "
+        f"flood of {flood['sent']}: {flood['flood_messages_stored']} stored, {flood['flood_messages_answered']} answered, "
+        f"{flood['http_status'].get('429', 0)} refused; staff chat {figures['staff_chat']['lines']} lines; "
+        f"app RSS peak {figures['app_rss_mb']['peak']} MB"
+    )
+
+
 def main() -> int:
     parts: list[tuple[str, Callable[[], Any]]] = [
         ("cold_install_s", lambda: round(cold_install_seconds(), 1)),
@@ -211,6 +233,7 @@ def main() -> int:
         ("gateway", gateway_figures),
         ("console", console_figures),
         ("catalogue_edit", catalogue_edit_figures),
+        ("abuse", abuse_figures),
     ]
     results: dict[str, Any] = {"date": datetime.now().isoformat(timespec="seconds"), "cores": os.cpu_count()}
     for name, measure in parts:
@@ -227,6 +250,8 @@ def main() -> int:
     if isinstance(results.get("gateway"), dict):
         print(f"\ngateway (goal: >= {GOAL_MESSAGES_PER_S:g} msg/s at p95 <= {GOAL_P95_MS:g} ms, nothing lost):")
         print("\n".join(f"  {line}" for line in gateway_summary(results["gateway"])))
+    if isinstance(results.get("abuse"), dict):
+        print(f"\nabuse: {abuse_summary(results['abuse'])}")
     print(f"\nwritten: {report.relative_to(REPO_ROOT)}")
     return 0
 

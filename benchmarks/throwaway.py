@@ -16,11 +16,21 @@ from bot.launcher import Stack, free_port, free_ports
 from bot.settings import REPO_ROOT, Settings
 
 MODEL = REPO_ROOT / "models" / "frontdoor.tar.gz"
+LIMITS_OFF = {
+    name: "0/60"
+    for name, _ in Settings.variables()
+    if name.startswith("FRONTDOOR_LIMIT_") and name != "FRONTDOOR_LIMIT_MAX_KEYS"
+}
+"""Every request of a benchmark comes from 127.0.0.1: throughput runs turn the abuse limits off
+(bot/security); the abuse benchmark keeps them (`limits=True`)."""
 
 
 @contextmanager
-def throwaway_stack(prefix: str, rasa_replicas: int = 1) -> Iterator[tuple[Stack, Path]]:
-    """(the started stack, its data folder); `prefix` names the temp folder."""
+def throwaway_stack(
+    prefix: str, rasa_replicas: int = 1, env: dict[str, str] | None = None, limits: bool = False
+) -> Iterator[tuple[Stack, Path]]:
+    """(the started stack, its data folder); `prefix` names the temp folder; `env` is set last (e.g. a
+    fake Telegram server's URL and token); `limits`: the abuse limits at their defaults (else off)."""
     if not MODEL.exists():
         raise RuntimeError("no trained Rasa model: run `make train` first")
     saved = dict(os.environ)
@@ -37,6 +47,10 @@ def throwaway_stack(prefix: str, rasa_replicas: int = 1) -> Iterator[tuple[Stack
             for name in [k for k in os.environ if k.startswith("FRONTDOOR_TELEGRAM_")]:
                 del os.environ[name]
             os.environ.pop("FRONTDOOR_DATABASE_URL", None)
+            for name in [k for k in os.environ if k.startswith(("FRONTDOOR_LIMIT_", "FRONTDOOR_ALERT_"))]:
+                del os.environ[name]
+            os.environ.update({} if limits else LIMITS_OFF)
+            os.environ.update(env or {})
             stack = Stack(
                 Settings(),
                 rasa_port=free_ports(rasa_replicas),

@@ -22,7 +22,9 @@ from bot.followups.runtime import FollowUpService
 from bot.gateway.outbound import OutboundWorker
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.service import STAFF_CHANNEL, Decide, Gateway, triage_decide
+from bot.security.abuse import AbuseLimits
 from bot.security.body_limit import BodyLimit
+from bot.security.limits import BucketLimiter
 from bot.settings import MissingSecretError, Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -108,6 +110,13 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
             decide=decide,
             staff_chat_id=settings.telegram_staff_chat_id,
             action_server_url=settings.action_url,
+            rate_limiter=BucketLimiter(settings.limit_conversation_messages, settings.limit_max_keys),
+            new_conversations=BucketLimiter(settings.limit_new_conversations, settings.limit_max_keys),
+            alerts={
+                "coalesce": settings.alert_coalesce,
+                "bulk": settings.alert_bulk_source,
+                "max_keys": settings.limit_max_keys,
+            },
         )
         app.state.settings = settings
         app.state.engine = engine  # integration keys and web chat tokens (bot/channels/identity.py)
@@ -172,4 +181,8 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
         default=settings.max_body_bytes,  # the JSON APIs and anything not named below
         limits=[("/telegram/", telegram_runtime.MAX_UPDATE_BYTES), ("/console/", CONSOLE_MAX_BODY_BYTES)],
     )
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[body_limit])
+    # abuse limits first (outermost): a refused request is answered before any handler or the body
+    # limit reads or stores anything
+    return Starlette(
+        routes=routes, lifespan=lifespan, middleware=[Middleware(AbuseLimits, settings=settings), body_limit]
+    )

@@ -83,6 +83,46 @@ def _bounded_int(default: str, low: int, high: int) -> Reader:
     return read
 
 
+@dataclass(frozen=True)
+class Rate:
+    """`count` requests per `seconds`: a token bucket of `count` tokens refilled evenly over `seconds`
+    (bot/security/limits.py); also a threshold in a window (staff alerts)."""
+
+    count: int
+    seconds: float
+
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        """ "30/60" = 30 per 60 seconds; a count of 0 turns the limit off."""
+        count, slash, seconds = text.strip().partition("/")
+        try:
+            rate = cls(int(count.strip()), float(seconds.strip()))
+        except ValueError:
+            rate = None
+        if not slash or rate is None or rate.count < 0 or not rate.seconds > 0:
+            raise ValueError(f"a rate is written COUNT/SECONDS, e.g. 30/60, not {text!r}")
+        return rate
+
+    @property
+    def off(self) -> bool:
+        return self.count <= 0
+
+    def __str__(self) -> str:
+        return f"{self.count}/{self.seconds:g}"
+
+
+def _rate(default: str) -> Reader:
+    """A limit written COUNT/SECONDS ("60/60"); a count of 0 turns it off. A bad value stops the process."""
+
+    def read(name: str, raw: str | None) -> Rate:
+        try:
+            return Rate.parse(default if raw is None or not raw.strip() else raw)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc} (default {default})") from None
+
+    return read
+
+
 def _default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "front-door"
@@ -206,6 +246,34 @@ class Settings:
     follow_up_interval: float = _from_env("FRONTDOOR_FOLLOW_UP_INTERVAL", _follow_up_interval)
     # WeChat's API server; the fake one (python -m tools.fake_wechat) for local trials and tests
     wechat_api_base: str = _from_env("FRONTDOOR_WECHAT_API_BASE", _text("https://api.weixin.qq.com"))
+    # --- limits (bot/security): token buckets checked before anything is stored; COUNT/SECONDS, 0/… = off
+    # proxies whose X-Forwarded-For is believed (CIDRs, comma-separated); default none: the peer is the client
+    # (checked when the app is built: bot/security/client_address.py)
+    trusted_proxies: tuple[str, ...] = _from_env(
+        "FRONTDOOR_TRUSTED_PROXIES", lambda _, raw: tuple(p.strip() for p in (raw or "").split(",") if p.strip())
+    )
+    # chat messages (POST /api/chat/<desk>, Telegram webhook) per client address
+    limit_ip_messages: Rate = _from_env("FRONTDOOR_LIMIT_IP_MESSAGES", _rate("60/60"))
+    # other public requests (chat page, polling, static files) per client address
+    limit_ip_requests: Rate = _from_env("FRONTDOOR_LIMIT_IP_REQUESTS", _rate("600/60"))
+    # chat messages per integration key (Authorization: Bearer fdk_<key_id>_...)
+    limit_key_messages: Rate = _from_env("FRONTDOOR_LIMIT_KEY_MESSAGES", _rate("600/60"))
+    # chat messages from everyone together: what the stack can answer (about 30/s on 2 cores)
+    limit_global_messages: Rate = _from_env("FRONTDOOR_LIMIT_GLOBAL_MESSAGES", _rate("1800/60"))
+    # new conversations (a sender never seen before) per client address
+    limit_new_conversations: Rate = _from_env("FRONTDOOR_LIMIT_NEW_CONVERSATIONS", _rate("30/600"))
+    # messages per conversation (any channel, Telegram long polling included)
+    limit_conversation_messages: Rate = _from_env("FRONTDOOR_LIMIT_CONVERSATION_MESSAGES", _rate("20/30"))
+    # console login posts per client address: only a flood cap (each try costs an argon2 hash); accounts
+    # are protected by the console's own throttling (bot/console/throttle.py), so it is set high enough
+    # that a sprayer behind an office's shared proxy cannot lock colleagues out through it
+    limit_login: Rate = _from_env("FRONTDOOR_LIMIT_LOGIN", _rate("120/60"))
+    # buckets each limiter keeps (least recently used dropped first): bounds the memory a flood can take
+    limit_max_keys: int = _from_env("FRONTDOOR_LIMIT_MAX_KEYS", _bounded_int("10000", 100, 1_000_000))
+    # staff alerts: after this many crisis alerts in the window, one summary line per minute instead
+    alert_coalesce: Rate = _from_env("FRONTDOOR_ALERT_COALESCE", _rate("5/300"))
+    # a source (client address or key) with this many crisis conversations in the window is marked bulk
+    alert_bulk_source: Rate = _from_env("FRONTDOOR_ALERT_BULK_SOURCE", _rate("3/300"))
     # the launcher sets 1 for the action server: its worker opens the ticket store at start (actions/warm_up.py)
     warm_up: bool = _from_env("FRONTDOOR_WARM_UP", _warm_up)
     # days a web chat token may go unused before it is refused (the page then starts a new conversation)

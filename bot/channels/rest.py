@@ -23,7 +23,8 @@ from starlette.routing import Route
 from bot.channels import chat_tokens
 from bot.channels.api_models import ChatRequest, read_model
 from bot.channels.identity import error, identify
-from bot.gateway.service import Gateway, Inbound
+from bot.gateway.service import Gateway, Inbound, Limited
+from bot.security.abuse import SOURCE, too_many
 
 
 def unknown_desk(request: Request, desk: str) -> JSONResponse | None:
@@ -47,9 +48,19 @@ async def chat(request: Request) -> JSONResponse:
     if isinstance(user, JSONResponse):
         return user
     gateway: Gateway = request.app.state.gateway
-    replies = await gateway.handle(
-        Inbound(desk=desk, channel=caller.channel, user=user, text=body.text, message_id=body.channel_message_id())
-    )
+    try:
+        replies = await gateway.handle(
+            Inbound(
+                desk=desk,
+                channel=caller.channel,
+                user=user,
+                text=body.text,
+                message_id=body.channel_message_id(),
+                source=request.scope.get("state", {}).get(SOURCE),
+            )
+        )
+    except Limited as limited:  # nothing was stored: the client sends it again after Retry-After
+        return too_many(limited.replies[0].text, limited.retry_after)
     return JSONResponse({"replies": [r.to_dict() for r in replies]})
 
 

@@ -54,7 +54,7 @@ from bot.channels.wechat_api import (
 from bot.channels.wechat_crypto import MessageCrypto, SignatureError, check_signature, parse_xml, text_reply
 from bot.gateway.models import OutboundMessage, WeChatWindow, as_utc, utcnow
 from bot.gateway.outbound import UNDELIVERABLE, DeliveryError, OutboundItem, Progress
-from bot.gateway.service import Gateway, Inbound
+from bot.gateway.service import Gateway, Inbound, Limited
 from bot.gateway.store import Reply, conversation_key
 from bot.privacy import mask
 from bot.settings import Settings, WeChatAccount
@@ -388,6 +388,9 @@ class WeChatDesk:
         for attempt in range(UNWRITTEN_RETRIES + 1):
             try:
                 replies = await self.gateway.handle(inbound, persisted)
+                break
+            except Limited as limited:  # not stored: the person still hears why, with the numbers to call
+                replies = limited.replies
                 break
             except Exception as exc:  # e.g. SQLite busy past its timeout under a burst
                 if persisted.is_set() or attempt == UNWRITTEN_RETRIES:

@@ -1,23 +1,68 @@
-"""Alerts for on-duty staff: a crisis or an urgent ticket posts a masked line to the staff chat.
+"""Alerts for on-duty staff: a crisis or an urgent ticket posts one line to the staff chat.
+
+The staff chat is a Telegram group outside the deployment, so an alert carries no personal content
+(issue 19): the desk, the ticket number and where to look, never the person's words, the masked
+text or a conversation id (which embeds the sender). Staff read the rest in the console.
 
 The staff chat is a queue destination like any conversation (channel `STAFF_CHANNEL`), so alerts
-get the outbound worker's retries and pacing. At most one crisis alert per conversation per
-`every_seconds`: staff need one ping, not a flood.
+get the outbound worker's retries and pacing; crisis alerts are queued with source `CRISIS_ALERT`,
+which the worker sends before any other alert (bot/gateway/outbound.py).
+
+Under load (issue 18):
+- one crisis alert per conversation per `every_seconds`: staff need one ping, not a flood;
+- a source (client address or integration key, `Inbound.source`) with `bulk.count` crisis
+  conversations within `bulk.seconds` is a *bulk source*: its conversations still get the crisis
+  answer and their ticket (marked `BULK_SIGNAL` by the gateway), but no line of their own; they are
+  counted in the summary;
+- after `coalesce.count` crisis alerts (from other sources) within `coalesce.seconds`, further ones
+  are coalesced too: one summary line per desk at most every `summary_every` seconds ("过去5分钟新增
+  N 个危机会话，请到员工后台查看").
+A real crisis from a source that is not flooding therefore keeps its own immediate alert while a
+script floods from one address; a flood spread over many addresses turns every alert, the real one
+included, into the per-minute summary. Nothing is ever dropped from the console queue: tickets are
+filed by the actions whatever happens to the alert.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable
+from typing import Any
 
+from bot.gateway.models import CRISIS_ALERT
 from bot.gateway.store import GatewayStore
 from bot.privacy import mask
+from bot.security.limits import Rate
 
 STAFF_CHANNEL = "telegram_staff"
+BULK_SIGNAL = "疑似批量来源"
+"""Added to the decision's signals of a crisis from a bulk source: the ticket shows it to staff."""
+SUMMARY_EVERY = 60.0
+COALESCE = Rate(5, 300)
+"""Defaults (FRONTDOOR_ALERT_COALESCE, FRONTDOOR_ALERT_BULK_SOURCE): 5 crisis alerts in 5 minutes, and a
+source with 3 crisis conversations in 5 minutes."""
+BULK = Rate(3, 300)
 
 log = logging.getLogger(__name__)
+
+
+def crisis_line(desk: str, ticket: str | None = None) -> str:
+    number = f" 工单 #{ticket}" if ticket else ""
+    return f"【危机预警】{desk}服务台 新危机会话{number}，已给出紧急求助电话，请值班人员立即到员工后台查看。"
+
+
+def ticket_line(desk: str, number: str) -> str:
+    return f"【紧急工单】{desk}服务台 工单 #{number}，请值班人员尽快到员工后台处理。"
+
+
+def summary_line(desk: str, count: int, bulk: int, window_seconds: float) -> str:
+    minutes = max(1, round(window_seconds / 60))
+    marked = f"（其中 {bulk} 个疑似批量来源）" if bulk else ""
+    return f"【危机预警】{desk}服务台 过去{minutes}分钟新增 {count} 个危机会话{marked}，请到员工后台查看。"
 
 
 class StaffAlerts:
@@ -27,43 +72,76 @@ class StaffAlerts:
         staff_chat_id: str | None,
         every_seconds: float,
         wake: Callable[[str], None],
+        coalesce: Rate = COALESCE,
+        bulk: Rate = BULK,
+        summary_every: float = SUMMARY_EVERY,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._staff_chat_id = staff_chat_id
         self._every = every_seconds
         self._wake = wake
-        self._last: dict[str, float] = {}
+        self._coalesce, self._bulk = coalesce, bulk
+        self._summary_every = summary_every
+        self._max_keys = max_keys
+        self._clock = clock
+        self._last: OrderedDict[str, float] = OrderedDict()  # conversation -> its last crisis alert
+        self._by_source: OrderedDict[str, deque[float]] = OrderedDict()  # source -> its crisis times
+        self._own: deque[float] = deque()  # crisis conversations not from a bulk source
+        self._crises: deque[tuple[float, str, bool]] = deque()  # (time, desk, bulk) of every crisis conversation
+        self._held: dict[str, int] = {}  # desk -> crises coalesced since its last summary
+        self._last_summary: dict[str, float] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.immediate = self.coalesced = self.summaries = 0
+
+    # --- what the gateway asks ---------------------------------------------------------------
+    def is_bulk(self, source: str | None) -> bool:
+        """Would one more crisis from `source` make it a bulk source? (The gateway marks the ticket.)"""
+        if source is None or self._bulk.off:
+            return False
+        times = self._by_source.get(source)
+        return times is not None and len(self._trim(times, self._bulk.seconds)) + 1 >= self._bulk.count
 
     async def crisis(
-        self, desk: str, conversation_id: str, channel: str, text: str, tickets: list[str] | None = None
+        self,
+        desk: str,
+        conversation_id: str,
+        tickets: list[str] | None = None,
+        source: str | None = None,
     ) -> None:
         """A crisis in a conversation; later ones within `every_seconds` only announce new tickets."""
-        now = time.monotonic()
+        now = self._clock()
         last = self._last.get(conversation_id)
         if last is not None and now - last < self._every:
             for number in tickets or []:  # a new ticket is still worth a line
-                await self.ticket(desk, conversation_id, text, number)
+                await self.ticket(desk, number)
             return
-        self._last[conversation_id] = now
-        ticket = f" 工单 {tickets[0]}" if tickets else ""
-        await self.notify(
-            desk,
-            f"【危机预警】{desk}服务台{ticket}\n会话：{conversation_id}（{channel}）\n"
-            f"内容：{mask(text)[:160]}\n已给出紧急求助电话，请值班人员立即在员工后台接入。",
-        )
+        self._remember(self._last, conversation_id, now)
+        bulk = self._count_source(source, now)
+        self._crises.append((now, desk, bulk))
+        while self._crises and now - self._crises[0][0] > self._window:
+            self._crises.popleft()
+        if not bulk:
+            self._own.append(now)
+        crowded = not self._coalesce.off and len(self._trim(self._own, self._coalesce.seconds)) > self._coalesce.count
+        if not bulk and not crowded:
+            self.immediate += 1
+            await self.notify(desk, crisis_line(desk, tickets[0] if tickets else None), CRISIS_ALERT)
+            return
+        self.coalesced += 1
+        self._held[desk] = self._held.get(desk, 0) + 1
+        await self._summary_due(desk)
 
-    async def ticket(self, desk: str, conversation_id: str, text: str, number: str) -> None:
+    async def ticket(self, desk: str, number: str) -> None:
         """An urgent ticket (e.g. 12355 rights protection) that staff must see first."""
-        await self.notify(
-            desk,
-            f"【紧急工单】{desk}服务台 工单 {number}\n会话：{conversation_id}\n"
-            f"内容：{mask(text)[:160]}\n请值班人员尽快在员工后台处理。",
-        )
+        await self.notify(desk, ticket_line(desk, number))
 
-    async def notify(self, desk: str, text: str) -> int | None:
+    async def notify(self, desk: str, text: str, source: str = "alert") -> int | None:
         """Post an alert to the on-duty staff chat (FRONTDOOR_TELEGRAM_STAFF_CHAT_ID) through the queue.
 
-        The text should already be masked; it is masked again here to be safe. Returns the outbound
+        The text should carry no personal content; it is masked here to be safe. Returns the outbound
         id, or None when no staff chat is configured (then the alert is only logged).
         """
         masked = mask(text)
@@ -73,6 +151,69 @@ class StaffAlerts:
         conversation_id = await asyncio.to_thread(
             self._store.ensure_conversation, desk, STAFF_CHANNEL, self._staff_chat_id
         )
-        outbound_id = await asyncio.to_thread(self._store.enqueue, conversation_id, masked, "alert")
+        outbound_id = await asyncio.to_thread(self._store.enqueue, conversation_id, masked, source)
         self._wake(conversation_id)
         return outbound_id
+
+    def close(self) -> None:
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        for task in self._tasks:
+            task.cancel()
+
+    # --- coalescing --------------------------------------------------------------------------
+    @property
+    def _window(self) -> float:
+        return max(self._coalesce.seconds, self._bulk.seconds)
+
+    async def _summary_due(self, desk: str) -> None:
+        wait = self._last_summary.get(desk, -math.inf) + self._summary_every - self._clock()
+        if wait <= 0:
+            await self._summarise(desk)
+        elif desk not in self._timers:
+            loop = asyncio.get_running_loop()
+            self._timers[desk] = loop.call_later(wait, self._summarise_later, desk)
+
+    def _summarise_later(self, desk: str) -> None:
+        self._timers.pop(desk, None)
+        task = asyncio.create_task(self._summarise(desk))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _summarise(self, desk: str) -> None:
+        if not self._held.pop(desk, 0):
+            return
+        now = self._clock()
+        self._last_summary[desk] = now
+        recent = [c for c in self._crises if c[1] == desk and now - c[0] <= self._coalesce.seconds]
+        bulk = sum(1 for c in recent if c[2])
+        self.summaries += 1
+        try:
+            await self.notify(desk, summary_line(desk, len(recent), bulk, self._coalesce.seconds), CRISIS_ALERT)
+        except Exception as exc:  # a database hiccup: the next coalesced crisis tries again
+            self._held[desk] = self._held.get(desk, 0) + 1
+            log.error("crisis summary for desk %s failed: %s", desk, type(exc).__name__)
+
+    # --- bounded bookkeeping -----------------------------------------------------------------
+    def _count_source(self, source: str | None, now: float) -> bool:
+        """Record a crisis conversation from `source`; True when the source is now a bulk source."""
+        if source is None or self._bulk.off:
+            return False
+        times = self._by_source.get(source) or deque()
+        times.append(now)
+        self._trim(times, self._bulk.seconds)
+        self._remember(self._by_source, source, times)
+        return len(times) >= self._bulk.count
+
+    def _remember(self, table: OrderedDict[str, Any], key: str, value: Any) -> None:
+        table[key] = value
+        table.move_to_end(key)
+        while len(table) > self._max_keys:
+            table.popitem(last=False)
+
+    def _trim(self, times: deque[float], seconds: float) -> deque[float]:
+        now = self._clock()
+        while times and now - times[0] > seconds:
+            times.popleft()
+        return times

@@ -91,9 +91,19 @@ def handed_to_staff(desk: str, language: str = DEFAULT, back_at: str | None = No
 
 
 def rate_limited(desk: str, language: str = DEFAULT) -> str:
+    """Too many messages (or too many new conversations from one place): wait and resend. Always with
+    the numbers to call, in the desk's voice: a person in crisis who types fast is never left with nothing."""
     if is_english(language):
+        wait = "You are sending messages a little fast and I need a moment to catch up. Please wait a few seconds and send it again."
+        if is_youth(desk):
+            return (
+                f"{wait} If you are in danger, call 110 (police) or 120 (ambulance) now. To talk to someone, call "
+                "12356, the psychological assistance hotline (24 hours)."
+            )
+        return f"{wait} In an emergency, call 110 (police), 120 (ambulance) or 119 (fire)."
+    if is_youth(desk):
         return (
-            "You are sending messages a little fast and I need a moment to catch up. Please wait a few seconds "
-            "and send it again. In an emergency, call 110 (police) or 120 (ambulance)."
+            "你发消息有点快，我需要一点时间处理，请等几秒再发。如果你有危险，请马上拨打110或120；"
+            "想找人说说话，可以随时拨打12356心理援助热线（24小时）。"
         )
-    return f"{you(desk)}发消息有点快，我需要一点时间处理。请稍等几秒再发。紧急情况请拨打110/120。"
+    return "您发消息有点快，我需要一点时间处理，请稍等几秒再发。紧急情况请拨打110（报警）、120（急救）或119（火警）。"

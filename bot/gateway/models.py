@@ -36,6 +36,12 @@ class GatewayBase(DeclarativeBase):
     """Metadata of the gateway's own tables (kept apart from the ticket store's)."""
 
 
+CRISIS_ALERT = "crisis_alert"
+"""Outbound source of crisis alerts (and their summaries) to the staff chat: sent before other alerts."""
+ALERT_SOURCES = ("alert", CRISIS_ALERT)
+"""Outbound sources of rows that go to staff (the on-duty chat), never to the person."""
+
+
 class Conversation(GatewayBase):
     __tablename__ = "gw_conversations"
 
@@ -77,7 +83,7 @@ class OutboundMessage(GatewayBase):
     inbound_id: Mapped[int | None] = mapped_column(ForeignKey("gw_inbound.id"), default=None, index=True)
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=None)
-    source: Mapped[str] = mapped_column(String(20))  # bot|gateway|check-in|staff|followup|alert
+    source: Mapped[str] = mapped_column(String(20))  # bot|gateway|check-in|staff|followup|alert|crisis_alert
     delivery: Mapped[str] = mapped_column(String(10), default="inline")  # DELIVERIES
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # OUTBOUND_STATUSES
     attempts: Mapped[int] = mapped_column(Integer, default=0)

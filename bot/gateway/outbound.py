@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, case, select, update
 from sqlalchemy.orm import sessionmaker
 
 from bot import language as lang
-from bot.gateway.models import Conversation, OutboundMessage, as_utc, utcnow
+from bot.gateway.models import ALERT_SOURCES, CRISIS_ALERT, Conversation, OutboundMessage, as_utc, utcnow
 from bot.privacy import mask
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ UNDELIVERABLE = "undeliverable:"
 45015/45047: outside the 48 h customer-service window): the console shows such messages with a
 call-back suggestion (`GatewayStore.undeliverable`)."""
 
-NOT_FOR_THE_PERSON = ("alert",)
+NOT_FOR_THE_PERSON = ALERT_SOURCES
 """Sources of rows that go to staff (the on-duty chat), never converted for a reader."""
 
 
@@ -228,7 +228,10 @@ class OutboundWorker:
             return list(rows)
 
     def _claim_next(self, conversation_id: str) -> OutboundItem | None:
-        """The oldest pending message of the conversation if it is due, marked 'sending' (else None)."""
+        """The oldest pending message of the conversation if it is due, marked 'sending' (else None).
+
+        Crisis alerts come first (only the staff chat has them): one is never queued behind urgent-ticket
+        or SLA alerts waiting for Telegram's group pace."""
         with self._sessions() as session:
             conversation = session.get(Conversation, conversation_id)
             if conversation is None or conversation.channel not in self.pushers:
@@ -240,7 +243,7 @@ class OutboundWorker:
                     OutboundMessage.status.in_(("pending", "sending")),
                     OutboundMessage.delivery == "queue",
                 )
-                .order_by(OutboundMessage.id)
+                .order_by(case((OutboundMessage.source == CRISIS_ALERT, 0), else_=1), OutboundMessage.id)
                 .limit(1)
             ).first()
             if row is None or row.status == "sending":

@@ -1,6 +1,8 @@
 """The gateway: the one path from every channel to Rasa, and the one place that decides.
 
 Order of work for each inbound message, and why:
+0. limits first, nothing stored when they refuse (`Limited`): messages per conversation, and new
+   conversations per source (bot/security: the HTTP routes are limited before they get here);
 1. clean and size-limit the text, then persist it (before acknowledging: a crash loses nothing);
 2. drop duplicates by the channel's message id (Telegram and webhooks redeliver);
 3. take the conversation's lock so one person's messages are handled in order;
@@ -26,7 +28,7 @@ import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Engine
@@ -34,17 +36,17 @@ from sqlalchemy import Engine
 from bot import language as lang
 from bot import text as textutil
 from bot.gateway import check_in, matters, messages
-from bot.gateway.alerts import STAFF_CHANNEL, StaffAlerts
+from bot.gateway.alerts import BULK_SIGNAL, STAFF_CHANNEL, StaffAlerts
 from bot.gateway.health import ActionServerHealth
-from bot.gateway.limits import RateLimiter
 from bot.gateway.locks import ConversationLocks
 from bot.gateway.models import Conversation, InboundMessage, utcnow
 from bot.gateway.rasa_client import BotReply, RasaClient, RasaUnavailable
-from bot.gateway.store import GatewayStore, Reply, Turn, conversation_key
+from bot.gateway.store import ConversationRefused, GatewayStore, Reply, Turn, conversation_key
 from bot.intake.cancel import cancel_kind
 from bot.intake.hours import back_on_duty
 from bot.privacy import mask
 from bot.security import payloads
+from bot.security.limits import BucketLimiter, Rate
 from bot.text import length_units
 from bot.triage.decision import METADATA_KEY, Decision
 from bot.triage.replies import crisis_reply
@@ -52,7 +54,7 @@ from bot.triage.vocabulary import CRISIS_CHANNEL, Route
 
 log = logging.getLogger(__name__)
 
-__all__ = ["STAFF_CHANNEL", "Decide", "Gateway", "Inbound", "RateLimiter", "Reply", "triage_decide"]
+__all__ = ["STAFF_CHANNEL", "Decide", "Gateway", "Inbound", "Limited", "Reply", "triage_decide"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class Inbound:
     text: str | None
     message_id: str | None = None  # the channel's id, used to drop redeliveries
     queue_replies: bool = False  # push channels: replies go to the outbound queue, not the return value
+    source: str | None = None  # who sent it over HTTP: "ip:<address>" or "key:<key_id>" (bot/security/abuse.py)
 
     @property
     def conversation_id(self) -> str:
@@ -74,6 +77,15 @@ class Inbound:
 Decide = Callable[[str, str, Sequence[str], str], Decision]
 """decide(text, desk, history, language) -> the triage decision; history = the person's earlier messages,
 language = the conversation's (bot/language.py: the decision's reply is written in it)."""
+
+
+class Limited(Exception):
+    """A message refused by a limit before anything was stored; `replies` carry the numbers to call."""
+
+    def __init__(self, replies: list[Reply], retry_after: float) -> None:
+        super().__init__(f"limited; retry in {retry_after:.0f} s")
+        self.replies = replies
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -132,28 +144,34 @@ class Gateway:
         engine: Engine,
         rasa: RasaClient,
         decide: Decide = triage_decide,
-        rate_limiter: RateLimiter | None = None,
+        rate_limiter: BucketLimiter | None = None,
         max_chars: int = textutil.MAX_MESSAGE_CHARS,
         staff_chat_id: str | None = None,
         alert_every_seconds: float = 600.0,
         action_server_url: str | None = None,
+        new_conversations: BucketLimiter | None = None,
+        alerts: dict[str, Any] | None = None,
     ) -> None:
         """The schema comes from the Alembic chain, not from here.
 
         With `action_server_url` (the webhook URL Rasa calls) every turn also checks the action
         server's health: when it is down Rasa still answers, but with whatever needs no action.
+        `rate_limiter` counts messages per conversation, `new_conversations` new conversations per
+        client address (messages with an "ip:" source); `alerts` are StaffAlerts' load settings.
         """
         self.store = GatewayStore(engine)
         self._rasa = rasa
         self._decide = decide
-        self._rate = rate_limiter or RateLimiter()
+        self._rate = rate_limiter if rate_limiter is not None else BucketLimiter(Rate(20, 30))
+        self._new_conversations = new_conversations
         self._max_chars = max_chars
         self._locks = ConversationLocks()
         self._outbound_listeners: list[Callable[[str], None]] = []
         self._health = ActionServerHealth(action_server_url)
-        self.alerts = StaffAlerts(self.store, staff_chat_id, alert_every_seconds, self._wake)
+        self.alerts = StaffAlerts(self.store, staff_chat_id, alert_every_seconds, self._wake, **(alerts or {}))
 
     async def aclose(self) -> None:
+        self.alerts.close()
         await self._health.aclose()
 
     # --- the turn ----------------------------------------------------------------------------
@@ -162,26 +180,64 @@ class Gateway:
 
         With `inbound.queue_replies` the replies are also queued for the outbound worker; a
         duplicate then queues nothing, so a redelivered update is answered once. `persisted` is set
-        once the message is written (or found to be a duplicate): a channel that must acknowledge
-        before the answer is ready (WeChat's 5 s) acknowledges only then, so a crash loses nothing.
+        once the message is written (or found to be a duplicate, or refused by a limit): a channel that
+        must acknowledge before the answer is ready (WeChat's 5 s) acknowledges only then, so a crash
+        loses nothing.
+
+        A message over a limit is not stored and costs no model time: `Limited` is raised (the HTTP
+        channels answer 429 with its replies); a push channel's person gets the reply queued instead.
         """
         text, truncated = textutil.truncate(textutil.clean(inbound.text), self._max_chars)
-        async with self._locks.hold(inbound.conversation_id):
-            record, duplicate, turn = await asyncio.to_thread(
-                self.store.persist_inbound, inbound.desk, inbound.channel, inbound.user, inbound.message_id, text
-            )
+        cid = inbound.conversation_id
+        wait = self._rate.take(cid)
+        if wait > 0:
+            if persisted is not None:
+                persisted.set()
+            return await self._limited(inbound, text, wait, known=True)
+        async with self._locks.hold(cid):
+            try:
+                record, duplicate, turn = await asyncio.to_thread(
+                    self.store.persist_inbound,
+                    inbound.desk,
+                    inbound.channel,
+                    inbound.user,
+                    inbound.message_id,
+                    text,
+                    self._may_open(inbound),
+                )
+            except ConversationRefused as refused:
+                self._rate.give_back(cid)
+                if persisted is not None:
+                    persisted.set()
+                return await self._limited(inbound, text, refused.retry_after, known=False)
             if persisted is not None:
                 persisted.set()
             if duplicate is not None:
                 return duplicate
-            if not self._rate.allow(inbound.conversation_id):
-                limited = messages.rate_limited(inbound.desk, turn.language)
-                return await self._finish(inbound, record, Outcome([Reply(limited, source="gateway")]))
             outcome = await self._answer(inbound, text, turn)
             if truncated:
                 too_long = messages.too_long(inbound.desk, self._max_chars, turn.language)
                 outcome.replies.insert(0, Reply(too_long, source="gateway"))
             return await self._finish(inbound, record, outcome)
+
+    def _may_open(self, inbound: Inbound) -> Callable[[], float] | None:
+        """The new-conversation check for this message's client address (none for other sources)."""
+        limiter, source = self._new_conversations, inbound.source
+        if limiter is None or source is None or not source.startswith("ip:"):
+            return None
+        return lambda: limiter.take(source)
+
+    async def _limited(self, inbound: Inbound, text: str, wait: float, known: bool) -> list[Reply]:
+        """The limit's reply (with the numbers to call); raises Limited unless the channel pushes replies."""
+        language = lang.conversation_language(None, text)
+        replies = [Reply(messages.rate_limited(inbound.desk, language), source="gateway")]
+        log.info("message in %s limited (retry in %.0f s); not stored", mask(inbound.conversation_id), wait)
+        if not inbound.queue_replies:
+            raise Limited(replies, wait)
+        if known:  # a push channel: the person still hears it (the conversation exists: it sent the others)
+            with contextlib.suppress(KeyError):
+                await asyncio.to_thread(self.enqueue, inbound.conversation_id, replies[0].text, "gateway")
+        return replies
 
     async def _answer(self, inbound: Inbound, text: str, turn: Turn) -> Outcome:
         language = turn.language
@@ -203,7 +259,7 @@ class Gateway:
         route = decision.route if decision is not None and decision.is_safety else None
         if turn.handoff:
             if route is Route.CRISIS:
-                await self.alerts.crisis(inbound.desk, cid, inbound.channel, text)
+                await self.alerts.crisis(inbound.desk, cid, source=inbound.source)
                 back = _back_at(inbound.desk, language)
                 reminder = messages.handoff_crisis_reminder(inbound.desk, language, back)
                 return Outcome([Reply(reminder, source="gateway")], "to_staff", safety)
@@ -237,6 +293,8 @@ class Gateway:
                 rasa_text = "/cancel"
         if route is Route.CRISIS:
             rasa_text = "/crisis"
+            if decision is not None and self.alerts.is_bulk(inbound.source):  # the ticket says so to staff
+                decision = replace(decision, signals=(*decision.signals, BULK_SIGNAL))
         elif route is Route.EMERGENCY and decision is not None and decision.channel:
             rasa_text = "/emergency" + json.dumps({"channel": decision.channel})
         metadata: dict[str, Any] = {
@@ -253,17 +311,17 @@ class Gateway:
             bot_replies = await self._rasa.send(cid, rasa_text, metadata)
         except RasaUnavailable:
             if route is Route.CRISIS:
-                await self.alerts.crisis(inbound.desk, cid, inbound.channel, text)
+                await self.alerts.crisis(inbound.desk, cid, source=inbound.source)
             return Outcome(await self._fallback(inbound, decision, language), safety=safety)
         replies, signals = self._apply_custom(bot_replies)
         crisis = route is Route.CRISIS or signals.handoff == "crisis"
         if crisis:
             await self._begin_handoff(cid, "crisis")
-            await self.alerts.crisis(inbound.desk, cid, inbound.channel, text, signals.tickets[:1])
+            await self.alerts.crisis(inbound.desk, cid, signals.tickets[:1], source=inbound.source)
         elif signals.handoff:
             await self._begin_handoff(cid, signals.handoff)
         for number in signals.tickets[1 if crisis else 0 :]:
-            await self.alerts.ticket(inbound.desk, cid, text, number)
+            await self.alerts.ticket(inbound.desk, number)
         if not signals.handoff and self._check_in_due(text, turn, decision):
             back = _back_at(inbound.desk, language)
             replies.append(Reply(messages.check_in(inbound.desk, language, back_at=back), source=check_in.SOURCE))

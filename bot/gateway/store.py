@@ -6,6 +6,7 @@ Each method is one short transaction: the gateway must never hold a database loc
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -65,22 +66,40 @@ def conversation_key(desk: str, channel: str, user: str) -> str:
     return f"{desk}:{channel}:{user}"
 
 
+class ConversationRefused(Exception):
+    """A new conversation was not opened (too many from the same source); `retry_after` in seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"new conversation refused; retry in {retry_after:.0f} s")
+        self.retry_after = retry_after
+
+
 class GatewayStore:
     def __init__(self, engine: Engine) -> None:
         self.sessions = sessionmaker(engine, expire_on_commit=False)
 
     # --- inbound -----------------------------------------------------------------------------
     def persist_inbound(
-        self, desk: str, channel: str, user: str, message_id: str | None, text: str
+        self,
+        desk: str,
+        channel: str,
+        user: str,
+        message_id: str | None,
+        text: str,
+        may_open: Callable[[], float] | None = None,
     ) -> tuple[InboundMessage, list[Reply] | None, Turn]:
         """Write the message (first thing, before any answer); a known message id returns its stored replies.
 
         One transaction that also reads what the turn needs (handoff state, the last few messages), so a
-        turn costs two database transactions: this one and `finish`.
+        turn costs two database transactions: this one and `finish`. A sender with no conversation yet
+        opens one only if `may_open()` returns 0 (else ConversationRefused, nothing written): the
+        lookup that tells a new sender from a known one is the one this transaction makes anyway.
         """
         conversation_id = conversation_key(desk, channel, user)
         with self.sessions() as session:
             conversation = session.get(Conversation, conversation_id)
+            if conversation is None and may_open is not None and (wait := may_open()) > 0:
+                raise ConversationRefused(wait)
             if conversation is None:
                 conversation = Conversation(
                     id=conversation_id,

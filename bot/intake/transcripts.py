@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from bot.gateway.models import InboundMessage, OutboundMessage, as_utc
+from bot.gateway.models import ALERT_SOURCES, InboundMessage, OutboundMessage, as_utc
 
 if TYPE_CHECKING:
     from bot.tickets.repository import TicketStore
 
 MAX_TRANSCRIPT_LINES = 200
 MAX_LINE_CHARS = 2000
-NOT_FOR_THE_PERSON = ("alert",)
+NOT_FOR_THE_PERSON = ALERT_SOURCES
 """Outbound sources that are not part of the conversation (staff alerts go to the staff chat)."""
 
 

@@ -1,2 +1,2 @@
-"""Hardening that sits around the app rather than inside one feature: what binds where, request
-bodies, files on disk (issue 18)."""
+"""What keeps the front door usable and safe when it is open to the public (issue 18): limits and client
+addresses, what binds where, request bodies, payloads, files on disk."""

@@ -151,12 +151,22 @@ async def test_a_broken_safety_screen_does_not_silence_the_bot(db: Engine) -> No
     assert replies[0].text == "收到：你好"
 
 
-async def test_flood_is_rate_limited_politely(db: Engine) -> None:
-    from bot.gateway.service import RateLimiter
+async def test_flood_is_rate_limited_politely_and_not_stored(db: Engine) -> None:
+    from bot.gateway.models import InboundMessage
+    from bot.gateway.service import Limited
+    from bot.security.limits import BucketLimiter, Rate
 
-    gateway = Gateway(db, FakeRasa().client(), decide=no_risk, rate_limiter=RateLimiter(limit=2, window=60))
-    texts = [(await gateway.handle(msg(f"m{i}")))[0].text for i in range(3)]
-    assert texts[2] == messages.rate_limited("12345")
+    rasa = FakeRasa()
+    gateway = Gateway(db, rasa.client(), decide=no_risk, rate_limiter=BucketLimiter(Rate(2, 60)))
+    for i in range(2):
+        await gateway.handle(msg(f"m{i}", f"k{i}"))
+    with pytest.raises(Limited) as limited:
+        await gateway.handle(msg("m2", "k2"))
+    assert limited.value.replies[0].text == messages.rate_limited("12345")
+    assert limited.value.retry_after > 0
+    assert len(rasa.sent) == 2
+    with Session(db) as session:
+        assert [r.text for r in session.scalars(select(InboundMessage)).all()] == ["m0", "m1"]
 
 
 async def test_a_message_just_under_the_crisis_bar_gets_a_check_in_once_an_hour(db: Engine) -> None:

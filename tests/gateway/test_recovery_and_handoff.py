@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bot.gateway import messages
-from bot.gateway.models import InboundMessage, OutboundMessage
+from bot.gateway.models import ALERT_SOURCES, CRISIS_ALERT, InboundMessage, OutboundMessage
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.service import Gateway
 from tests.gateway.fakes import FakeRasa, crisis_when, msg, no_risk
@@ -147,10 +147,13 @@ async def test_crisis_alerts_the_staff_chat_once_and_hands_over(db: Engine) -> N
     await gateway.handle(msg("我不想活了 我叫张三 电话13812345678", "c1", desk="12355"))
     await gateway.handle(msg("真的不想活了", "c2", desk="12355"))
     with Session(db) as session:
-        alerts = session.scalars(select(OutboundMessage).where(OutboundMessage.source == "alert")).all()
-        assert [(a.conversation_id, a.status) for a in alerts] == [("12355:telegram_staff:-100", "pending")]
+        alerts = session.scalars(select(OutboundMessage).where(OutboundMessage.source.in_(ALERT_SOURCES))).all()
+        assert [(a.conversation_id, a.status, a.source) for a in alerts] == [
+            ("12355:telegram_staff:-100", "pending", CRISIS_ALERT)
+        ]
+        # no personal content leaves the deployment (issue 19): not the words, not the conversation id
         assert (
-            "13812345678" not in alerts[0].text and "张三" not in alerts[0].text and "12355:rest:u1" in alerts[0].text
+            alerts[0].text == "【危机预警】12355服务台 新危机会话，已给出紧急求助电话，请值班人员立即到员工后台查看。"
         )
     conversation = gateway.conversation("12355:rest:u1")
     assert conversation is not None and (conversation.handoff, conversation.handoff_reason) == (True, "crisis")
@@ -186,5 +189,6 @@ async def test_a_crisis_ticket_from_an_action_makes_one_alert_with_its_number(db
     gateway = Gateway(db, FakeRasa(reply).client(), decide=crisis_when("不想活"), staff_chat_id="-100")
     await gateway.handle(msg("我不想活了", "t1", desk="12355"))
     with Session(db) as session:
-        alerts = session.scalars(select(OutboundMessage.text).where(OutboundMessage.source == "alert")).all()
-    assert len(alerts) == 1 and "危机" in alerts[0] and "12355-20261123-0007" in alerts[0]
+        alerts = session.scalars(select(OutboundMessage.text).where(OutboundMessage.source.in_(ALERT_SOURCES))).all()
+    assert len(alerts) == 1 and "危机" in alerts[0] and "工单 #12355-20261123-0007" in alerts[0]
+    assert "不想活" not in alerts[0] and "rest:u1" not in alerts[0]

@@ -76,6 +76,10 @@
   }
 
   class Refused extends Error {}
+  // 429: the server stored nothing; its body still carries what to do now (the numbers to call)
+  class Limited extends Error {
+    constructor(replies, seconds) { super("limited"); this.replies = replies; this.seconds = seconds; }
+  }
 
   let tokenRequest = null;
   // The conversation's token, asked for once (concurrent callers share the request).
@@ -115,6 +119,12 @@
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ text: item.text, message_id: item.id }),
     });
+    if (response.status === 429) {
+      let body = {};
+      try { body = await response.json(); } catch (e) { /* not JSON */ }
+      const seconds = Number(response.headers.get("Retry-After")) || body.retry_after || 5;
+      throw new Limited(body.replies || [], seconds);
+    }
     if (response.status >= 400 && response.status < 500) {
       let reason = response.statusText;
       try { reason = (await response.json()).error || reason; } catch (e) { /* not JSON */ }
@@ -139,6 +149,15 @@
           status.textContent = "";
           retryDelay = 2000;
         } catch (err) {
+          if (err instanceof Limited) {  // keep the message and send it again when the server says
+            if (!item.limitedShown) {
+              item.limitedShown = true; save();
+              for (const r of err.replies) showReply(r, "bot");
+            }
+            status.textContent = "消息发得有点快，" + err.seconds + "秒后自动重发。";
+            setTimeout(flush, err.seconds * 1000);
+            return;
+          }
           if (err instanceof Refused) {  // the server will never take this one: say so and move on
             state.pending.shift(); save();
             status.textContent = "这条消息没有发送成功：" + err.message;
