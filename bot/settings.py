@@ -180,7 +180,9 @@ class Settings:
     purge_interval_hours: int = _from_env("FRONTDOOR_PURGE_INTERVAL_HOURS", _bounded_int("24", 0, 720))
     # what the embedding cache keeps on disk: "reference" (catalogue and FAQ texts only; live messages
     # stay in a bounded memory cache) or "all" (benchmarks on public data: every text, for speed)
-    embedding_disk_cache: str = _from_env("FRONTDOOR_EMBEDDING_DISK_CACHE", lambda name, raw: _choice(name, raw, ("reference", "all")))
+    embedding_disk_cache: str = _from_env(
+        "FRONTDOOR_EMBEDDING_DISK_CACHE", lambda name, raw: _choice(name, raw, ("reference", "all"))
+    )
     # the launcher sets 1 for the action server: its worker opens the ticket store at start (actions/warm_up.py)
     warm_up: bool = _from_env("FRONTDOOR_WARM_UP", _warm_up)
 

@@ -130,7 +130,9 @@ class StoreBase:
         session.add(event)
         if texts:
             session.flush()
-            session.add_all(EventText(event_id=event.id, ticket_id=ticket_id, field=k, text=v) for k, v in texts.items())
+            session.add_all(
+                EventText(event_id=event.id, ticket_id=ticket_id, field=k, text=v) for k, v in texts.items()
+            )
             session.flush()
             session.expunge(event)  # a detached snapshot: the merged details below are never written
             event.details = {**structure, **texts}

@@ -56,7 +56,9 @@ def upgrade() -> None:
         sa.Column("field", sa.String(32), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_ticket_event_texts"),
-        sa.ForeignKeyConstraint(["event_id"], ["ticket_events.id"], name="fk_ticket_event_texts_event_id_ticket_events"),
+        sa.ForeignKeyConstraint(
+            ["event_id"], ["ticket_events.id"], name="fk_ticket_event_texts_event_id_ticket_events"
+        ),
         sa.ForeignKeyConstraint(["ticket_id"], ["tickets.id"], name="fk_ticket_event_texts_ticket_id_tickets"),
         sa.UniqueConstraint("event_id", "field", name="uq_ticket_event_texts_event_id_field"),
     )
@@ -106,7 +108,7 @@ def _move_texts_back() -> None:
         bind.execute(sa.update(_events).where(_events.c.id == event_id).values(details={**(details or {}), **texts}))
 
 
-class _events_writable:  # noqa: N801 - used as a statement: `with _events_writable():`
+class _events_writable:
     """Lift the append-only trigger on ticket_events for the duration of the block, then restore it."""
 
     def __enter__(self) -> None:
