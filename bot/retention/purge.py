@@ -2,18 +2,20 @@
 
 Idempotent (a rule matches only what is still due) and safe to run twice or to interrupt: each
 batch is its own short transaction, so the app keeps serving while a long purge runs. `dry_run`
-counts what would go and changes nothing.
+runs the same statements in one transaction and rolls it back: the counts are exact, nothing
+changes (on SQLite it holds the write lock for that time: ~2 s for 10,000 conversations).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine, TextClause, bindparam, inspect, text
+from sqlalchemy import Connection, Engine, TextClause, bindparam, inspect, text
 
 from bot.retention import caches, logs, tracker
 from bot.retention.policy import RULES, Rule, days
@@ -62,33 +64,50 @@ def _statement(sql: str) -> TextClause:
 
 
 def apply_rule(
-    engine: Engine, rule: Rule, cutoff: datetime, now: datetime, *, dry_run: bool, progress: Progress
+    batches: Callable[[], AbstractContextManager[Connection]],
+    rule: Rule,
+    cutoff: datetime,
+    now: datetime,
+    progress: Progress,
 ) -> int:
-    """Rows of `rule` due at `cutoff`: counted, then removed batch by batch unless `dry_run`."""
+    """Remove the rows of `rule` due at `cutoff`, batch by batch, each batch in `batches()`."""
     values = {"cutoff": cutoff, "now": now}
-    with engine.connect() as conn:
+    with batches() as conn:
         count_sql = f"SELECT COUNT(*) FROM {rule.table} WHERE {rule.where}"
-        due = int(
-            conn.execute(_statement(count_sql), {k: v for k, v in values.items() if f":{k}" in count_sql}).scalar_one()
-        )
-    if dry_run or not due:
-        return due
+        due = int(conn.execute(_statement(count_sql), _bound(count_sql, values)).scalar_one())
+    if not due:
+        return 0
     chosen = f"SELECT {rule.key} FROM {rule.table} WHERE {rule.where} LIMIT {BATCH}"
     if rule.set_ is None:
         sql = f"DELETE FROM {rule.table} WHERE {rule.key} IN ({chosen})"
     else:
         sql = f"UPDATE {rule.table} SET {rule.set_} WHERE {rule.key} IN ({chosen})"
     statement = _statement(sql)
-    bound = {k: v for k, v in values.items() if f":{k}" in sql}
     done = 0
     while True:
-        with engine.begin() as conn:
-            changed = conn.execute(statement, bound).rowcount
+        with batches() as conn:
+            changed = conn.execute(statement, _bound(sql, values)).rowcount
         done += changed
         if due > BATCH:
             progress(f"  {rule.table}: {done}/{due}")
         if changed < BATCH:
             return done
+
+
+def _bound(sql: str, values: dict[str, datetime]) -> dict[str, datetime]:
+    return {k: v for k, v in values.items() if f":{k}" in sql}
+
+
+@contextmanager
+def _rolled_back(engine: Engine) -> Iterator[Callable[[], AbstractContextManager[Connection]]]:
+    """For a dry run: every batch on one connection, in one transaction that is rolled back at the
+    end, so the counts are exactly what a real run would remove (later rules see earlier ones)."""
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            yield lambda: nullcontext(conn)
+        finally:
+            transaction.rollback()
 
 
 def purge(
@@ -105,12 +124,13 @@ def purge(
     now = now or datetime.now(UTC)
     report = Report(dry_run)
     tables = set(inspect(engine).get_table_names())
-    for rule in RULES:
-        if rule.table not in tables:
-            continue
-        kept = days(rule, settings)
-        rows = apply_rule(engine, rule, now - timedelta(days=kept), now, dry_run=dry_run, progress=progress)
-        report.lines.append(Line(rule.name, rule.table, rows, kept))
+    with _rolled_back(engine) if dry_run else nullcontext(engine.begin) as batches:
+        for rule in RULES:
+            if rule.table not in tables:
+                continue
+            kept = days(rule, settings)
+            rows = apply_rule(batches, rule, now - timedelta(days=kept), now, progress)
+            report.lines.append(Line(rule.name, rule.table, rows, kept))
 
     files = tracker.tracker_files(settings) if tracker_dbs is None else tracker_dbs
     chat_cutoff = now - timedelta(days=settings.retain_chat_days)

@@ -63,8 +63,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("event_id", "field", name="uq_ticket_event_texts_event_id_field"),
     )
     op.create_index("ix_ticket_event_texts_ticket_id", "ticket_event_texts", ["ticket_id"])
-    with op.batch_alter_table("tickets") as batch:
-        batch.add_column(sa.Column("anonymised_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("tickets", sa.Column("anonymised_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "retention_leases",
         sa.Column("name", sa.String(64), nullable=False),
@@ -80,8 +79,7 @@ def downgrade() -> None:
     with _events_writable():
         _move_texts_back()
     op.drop_table("retention_leases")
-    with op.batch_alter_table("tickets") as batch:
-        batch.drop_column("anonymised_at")
+    op.drop_column("tickets", "anonymised_at")  # native on SQLite >= 3.35: no table rebuild under the events' FKs
     op.drop_index("ix_ticket_event_texts_ticket_id", table_name="ticket_event_texts")
     op.drop_table("ticket_event_texts")
 
