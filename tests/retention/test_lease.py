@@ -32,4 +32,4 @@ def test_the_job_skips_while_another_process_holds_the_lease(engine: Engine, set
     assert report is not None and not report.dry_run
     with engine.connect() as conn:
         holder, expires = conn.execute(text("SELECT holder, expires_at FROM retention_leases")).one()
-    assert holder == "this-host:2"  # released at the end: the row stays, expired
+    assert holder == "this-host:2" and str(expires) < str(now + HOUR)  # released at the end: the row stays, expired

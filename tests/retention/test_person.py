@@ -114,7 +114,7 @@ def test_export_holds_everything_about_the_person_and_nobody_else(
 def test_erase_leaves_nothing_about_the_person_and_keeps_everyone_else(
     engine: Engine, settings: Settings, world
 ) -> None:
-    store, zhang, li = world
+    store, zhang, _ = world
     li_before = _held(engine, settings, LI)
     events_before = len(store.events(zhang.id))
     assert main(["erase", "--ticket", zhang.number]) == 0  # without --yes: only says what would go
