@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 LEASE = "purge"
 LEASE_TTL = timedelta(hours=2)
+FIRST_RUN_DELAY = 600.0
+"""Seconds after start before the first purge: start-up (model loading, recovery) comes first, and a
+process that only lives briefly (a test, a restart loop) never purges."""
 
 
 class PurgeJob:
@@ -45,8 +48,9 @@ class PurgeJob:
         )
         return report
 
-    async def run_forever(self) -> None:
+    async def run_forever(self, first_delay: float = FIRST_RUN_DELAY) -> None:
         interval = self.settings.purge_interval_hours * 3600
+        await asyncio.sleep(min(first_delay, interval))
         while True:
             try:
                 await asyncio.to_thread(self.run_once)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine, text
 
 from bot.retention import lease
@@ -33,3 +35,26 @@ def test_the_job_skips_while_another_process_holds_the_lease(engine: Engine, set
     with engine.connect() as conn:
         holder, expires = conn.execute(text("SELECT holder, expires_at FROM retention_leases")).one()
     assert holder == "this-host:2" and str(expires) < str(now + HOUR)  # released at the end: the row stays, expired
+
+
+async def test_the_app_runs_the_job_beside_the_follow_ups(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FollowUpService (the app's one place for periodic jobs) owns the purge task; 0 hours turns it off."""
+    from bot.followups.runtime import FollowUpService
+
+    class NoGateway:
+        language = None
+
+    service = FollowUpService(engine, NoGateway(), interval=0)  # type: ignore[arg-type]
+    assert service.purge_job is not None
+    service.start()
+    assert service._purge_task is not None and service._task is None
+    await service.stop()
+    assert service._purge_task is None
+    with pytest.raises(TimeoutError):  # the loop: a first run at once here, then it sleeps for the interval
+        await asyncio.wait_for(service.purge_job.run_forever(first_delay=0), 5)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT holder FROM retention_leases")).scalar_one() == service.purge_job.holder
+    monkeypatch.setenv("FRONTDOOR_PURGE_INTERVAL_HOURS", "0")
+    assert FollowUpService(engine, NoGateway(), interval=0).purge_job is None  # type: ignore[arg-type]
