@@ -39,16 +39,16 @@ def rotate(folder: Path, now: datetime, *, dry_run: bool = False) -> int:
     return rotated
 
 
-def expired(folder: Path, days: int, now: datetime) -> list[Path]:
-    """Log files (rotated or live) last written more than `days` ago."""
+def expired(folder: Path, days: int, now: datetime, pattern: str = "*.log*") -> list[Path]:
+    """Files matching `pattern` (log files, rotated or live) last written more than `days` ago."""
     if not folder.is_dir():
         return []
     limit = now.timestamp() - days * 86400
-    return [p for p in sorted(folder.glob("*.log*")) if p.is_file() and p.stat().st_mtime < limit]
+    return [p for p in sorted(folder.glob(pattern)) if p.is_file() and p.stat().st_mtime < limit]
 
 
-def prune(folder: Path, days: int, now: datetime, *, dry_run: bool = False) -> int:
-    old = expired(folder, days, now)
+def prune(folder: Path, days: int, now: datetime, *, dry_run: bool = False, pattern: str = "*.log*") -> int:
+    old = expired(folder, days, now, pattern)
     if not dry_run:
         for path in old:
             path.unlink(missing_ok=True)

@@ -23,6 +23,8 @@ from bot.settings import Settings
 from bot.tickets.models import UTCDateTime
 
 BATCH = 2000
+EXPORT_DAYS = 7
+"""Days an export written by `make export` stays in <data dir>/exports (it is handed to the person, not kept)."""
 Progress = Callable[[str], None]
 
 
@@ -149,6 +151,9 @@ def purge(
     report.lines.append(
         Line("log files rotated", "logs/", logs.rotate(folder, now, dry_run=dry_run), settings.retain_log_days)
     )
+
+    exports = logs.prune(settings.data_dir / "exports", EXPORT_DAYS, now, dry_run=dry_run, pattern="*.json")
+    report.lines.append(Line("export files", "exports/", exports, EXPORT_DAYS))
 
     legacy = caches.delete_legacy(caches.embedding_dir(settings), dry_run=dry_run)
     report.lines.append(Line("old embedding cache files", "embedding cache", legacy, 0))

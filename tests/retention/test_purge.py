@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
@@ -36,6 +37,12 @@ def test_after_the_purge_nothing_older_than_the_policy_remains(engine: Engine, s
         c=chat,
     )
     assert young_before > 0 and held_old_before > 0
+
+    exports = settings.data_dir / "exports"
+    exports.mkdir()
+    for name, age in (("old.json", 8), ("new.json", 1)):
+        (exports / name).write_text("{}")
+        os.utime(exports / name, (NOW.timestamp(), (NOW - timedelta(days=age)).timestamp()))
 
     preview = purge(engine, settings, now=NOW, dry_run=True)
     assert _count(engine, "SELECT COUNT(*) FROM gw_inbound") == written["gw_inbound"]  # a dry run changes nothing
@@ -117,6 +124,7 @@ def test_after_the_purge_nothing_older_than_the_policy_remains(engine: Engine, s
         assert tracker.execute("SELECT COUNT(*) FROM events").fetchone()[0] > 0
     logs = sorted(p.name for p in (settings.data_dir / "logs").iterdir())
     assert len(logs) == 4 and "app.log" in logs  # the 31- and 90-day files went; 0, 10 and 29 days stay
+    assert [p.name for p in exports.iterdir()] == ["new.json"]  # an export is handed over, not kept
     cache = sorted(p.name for p in (settings.cache_dir / "embeddings").iterdir())
     assert cache == ["multilingual-e5-small-0123456789abcdef.reference.sqlite"]  # the old every-message cache went
 
