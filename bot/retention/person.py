@@ -228,7 +228,12 @@ def erase(
         run("gw_inbound", "DELETE FROM gw_inbound WHERE conversation_id IN :c", c=c)
         for user in subject.external_users:  # Telegram's raw updates name the chat, not the conversation
             if user:
-                run("gw_telegram_updates", "DELETE FROM gw_telegram_updates WHERE payload LIKE :p", p=f'%"id": {user}%')
+                run(
+                    "gw_telegram_updates",
+                    "DELETE FROM gw_telegram_updates WHERE CAST(payload AS TEXT) LIKE :a OR CAST(payload AS TEXT) LIKE :b",
+                    a=f'%"id": {user},%',
+                    b=f'%"id": {user}}}%',
+                )
         run("gw_conversations", "DELETE FROM gw_conversations WHERE id IN :c", c=c)
         conn.execute(
             insert(StaffAuditEntry).values(

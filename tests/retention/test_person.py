@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, insert, text
 
 from benchmarks.purge_bench import TRACKER_SCHEMA
-from bot.gateway.models import Conversation, InboundMessage, OutboundMessage
+from bot.gateway.models import Conversation, InboundMessage, OutboundMessage, TelegramUpdate
 from bot.retention import person
 from bot.retention.__main__ import main
 from bot.settings import Settings
@@ -184,3 +184,33 @@ def test_an_unknown_ticket_says_what_to_check(
 ) -> None:
     assert main(["export", "--ticket", "12355-20990101-0001"]) == 1
     assert "no ticket numbered 12355-20990101-0001" in capsys.readouterr().err
+
+
+def test_a_telegram_persons_raw_updates_go_and_a_neighbours_stay(engine: Engine, settings: Settings) -> None:
+    now = datetime.now(UTC)
+    conversation = "12355:telegram:4242"
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Conversation).values(
+                id=conversation,
+                desk="12355",
+                channel="telegram",
+                external_user="4242",
+                handoff=False,
+                bot_reset_pending=False,
+                language="zh-Hans",
+                created_at=now,
+                last_seen_at=now,
+            )
+        )
+        for update_id, chat in ((1, 4242), (2, 42420), (3, 424)):
+            payload = {"update_id": update_id, "message": {"message_id": 9, "chat": {"id": chat}, "text": "我想死"}}
+            conn.execute(
+                insert(TelegramUpdate).values(
+                    desk="12355", update_id=update_id, payload=payload, status="handled", received_at=now
+                )
+            )
+    done = person.erase(engine, person.find(engine, conversation=conversation), settings, actor="admin.chen")
+    assert done["gw_telegram_updates"] == 1 and done["gw_conversations"] == 1
+    with engine.connect() as conn:
+        assert sorted(r[0] for r in conn.execute(text("SELECT update_id FROM gw_telegram_updates"))) == [2, 3]
