@@ -257,10 +257,31 @@ class Encoder:
             except sqlite3.Error:
                 self._disk_failed, stored = True, {}  # a broken cache must not stop triage
             from_disk = {k: v for k, v in stored.items() if self._dim in (None, v.shape[0])}
+            missing = [k for k in wanted if k not in from_disk]
+            if missing and self.disk_mode == "reference":
+                from_disk.update(self._from_legacy(disk, missing))
             self.stats.disk_hits += len(from_disk)
             self._remember(from_disk.items())
             found.update(from_disk)
         return found
+
+    def _from_legacy(self, disk: _DiskCache, keys: list[bytes]) -> dict[bytes, np.ndarray]:
+        """Reference vectors still in the old every-message cache file (until the purge deletes it):
+        read only the keys asked for - catalogue and FAQ texts - and copy them to the reference file,
+        so the first start after the upgrade does not embed the whole catalogue again."""
+        path = self._cache_dir / f"{self.model_id}.sqlite"
+        if not path.is_file():
+            return {}
+        legacy = _DiskCache(path)
+        try:
+            found = {k: v for k, v in legacy.get_many(keys).items() if self._dim in (None, v.shape[0])}
+            if found:
+                disk.put_many(list(found.items()))
+            return found
+        except sqlite3.Error:
+            return {}
+        finally:
+            legacy.close()
 
     def _store(self, items: list[tuple[bytes, np.ndarray]], on_disk: bool) -> None:
         self._remember(items)
