@@ -11,7 +11,7 @@ export TMPDIR := $(CURDIR)/var/tmp
 RASA_INPUTS := config.yml domain.yml $(shell find nlu_data -name '*.yml' 2>/dev/null)
 RASA_MODEL  := models/frontdoor.tar.gz
 
-.PHONY: help install model train run chat admin test lint types unit rasa-validate rasa-test triage eval bench conversations fresh-round clean key masking
+.PHONY: help install model train run chat admin test lint types unit rasa-validate rasa-test triage eval bench conversations fresh-round clean key masking purge export erase bench-purge
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -72,7 +72,7 @@ triage: install model ## classify JSONL from stdin (make -s triage DESK=12345 < 
 	@$(APP_PY) -m bot.triage.cli --desk $(DESK)
 
 eval: install model ## print every figure of the triage spec's "What is measured" table
-	@$(APP_PY) -m benchmarks.eval
+	@FRONTDOOR_EMBEDDING_DISK_CACHE=all $(APP_PY) -m benchmarks.eval
 
 bench: install model train ## performance figures (install, train, start-up, memory, latency)
 	@$(APP_PY) -m benchmarks.bench
@@ -88,5 +88,20 @@ fresh-round: install model ## score a fresh writer's round of single messages on
 	@test -n "$(ROUND)" || { echo 'usage: make fresh-round ROUND=benchmarks/fresh_rounds/round-N.jsonl [RECORD=1] [RERUN=1]' >&2; exit 2; }
 	@$(APP_PY) -m benchmarks.fresh_rounds $(ROUND) $(if $(RECORD),--record) $(if $(RERUN),--rerun)
 
-clean: ## remove trained models, local data and caches (keeps the environments)
+purge: ## apply the retention policy now (DRY_RUN=1: only print what would be removed)
+	@$(APP_PY) -m bot.retention purge $(if $(DRY_RUN),--dry-run)
+
+export: ## write everything held about one person to a JSON file (TICKET=<number> or CONVERSATION=<id>)
+	@test -n "$(TICKET)$(CONVERSATION)" || { echo "usage: make export TICKET=<number> | CONVERSATION=<desk:channel:user>" >&2; exit 2; }
+	@$(APP_PY) -m bot.retention export $(if $(TICKET),--ticket "$(TICKET)",--conversation "$(CONVERSATION)")
+
+erase: ## erase one person's data everywhere (TICKET=<number> or CONVERSATION=<id>; YES=1 to really do it)
+	@test -n "$(TICKET)$(CONVERSATION)" || { echo "usage: make erase TICKET=<number> | CONVERSATION=<desk:channel:user> [YES=1]" >&2; exit 2; }
+	@$(APP_PY) -m bot.retention erase $(if $(TICKET),--ticket "$(TICKET)",--conversation "$(CONVERSATION)") $(if $(YES),--yes)
+
+bench-purge: ## purge benchmark: seed 10,000 conversations of mixed ages, purge, report rows per table
+	@$(APP_PY) -m benchmarks.purge_bench
+
+clean: ## remove trained models, local data and caches, embedding vector caches included (keeps the environments)
+	-@test -x $(APP_PY) && $(APP_PY) -m bot.retention clean-caches
 	rm -rf models var .pytest_cache .mypy_cache .ruff_cache

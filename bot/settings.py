@@ -181,6 +181,14 @@ def _flag(name: str, raw: str | None) -> bool:
     return raw == "1"
 
 
+def _choice(name: str, raw: str | None, allowed: tuple[str, ...]) -> str:
+    """One of `allowed` (the first is the default); anything else stops with the list."""
+    value = (raw or allowed[0]).strip()
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
 def _warm_up(name: str, raw: str | None) -> bool:
     """Only "1" asks for the warm-up (the launcher sets it); any other value is off, with a warning."""
     if raw not in (None, "", "0", "1"):
@@ -274,6 +282,26 @@ class Settings:
     alert_coalesce: Rate = _from_env("FRONTDOOR_ALERT_COALESCE", _rate("5/300"))
     # a source (client address or key) with this many crisis conversations in the window is marked bulk
     alert_bulk_source: Rate = _from_env("FRONTDOOR_ALERT_BULK_SOURCE", _rate("3/300"))
+    # retention (bot/retention, README "Personal data"): days each class of personal data is kept
+    # raw chat turns (gw_inbound/gw_outbound, Telegram updates, Rasa tracker events) of conversations with no open ticket
+    retain_chat_days: int = _from_env("FRONTDOOR_RETAIN_CHAT_DAYS", _bounded_int("30", 1, 3650))
+    # a ticket's transcript, notes and summary are anonymised this many days after it is closed
+    retain_ticket_days: int = _from_env("FRONTDOOR_RETAIN_TICKET_DAYS", _bounded_int("180", 1, 3650))
+    # contact details (phone, WeChat, e-mail) are deleted this many days after the ticket is closed
+    retain_contact_days: int = _from_env("FRONTDOOR_RETAIN_CONTACT_DAYS", _bounded_int("30", 1, 3650))
+    # matters a person listed and has not come back to (gw_conversations.pending_matters)
+    retain_matters_days: int = _from_env("FRONTDOOR_RETAIN_MATTERS_DAYS", _bounded_int("7", 1, 3650))
+    # log files under <data dir>/logs (rotated daily by the purge)
+    retain_log_days: int = _from_env("FRONTDOOR_RETAIN_LOG_DAYS", _bounded_int("30", 1, 3650))
+    # staff console sessions and login attempts
+    retain_session_days: int = _from_env("FRONTDOOR_RETAIN_SESSION_DAYS", _bounded_int("30", 1, 3650))
+    # hours between scheduled purges in the app (one process runs them, under a database lease); 0 = off
+    purge_interval_hours: int = _from_env("FRONTDOOR_PURGE_INTERVAL_HOURS", _bounded_int("24", 0, 720))
+    # what the embedding cache keeps on disk: "reference" (catalogue and FAQ texts only; live messages
+    # stay in a bounded memory cache) or "all" (benchmarks on public data: every text, for speed)
+    embedding_disk_cache: str = _from_env(
+        "FRONTDOOR_EMBEDDING_DISK_CACHE", lambda name, raw: _choice(name, raw, ("reference", "all"))
+    )
     # the launcher sets 1 for the action server: its worker opens the ticket store at start (actions/warm_up.py)
     warm_up: bool = _from_env("FRONTDOOR_WARM_UP", _warm_up)
     # days a web chat token may go unused before it is refused (the page then starts a new conversation)

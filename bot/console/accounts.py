@@ -62,6 +62,7 @@ PERMISSIONS: dict[str, Role] = {
     "safety": Role.ADMIN,  # the safety screen of all desks (crisis and emergency examples, negatives)
     "staff": Role.ADMIN,  # accounts, roles, desks
     "audit": Role.ADMIN,  # read the staff audit log
+    "personal_data": Role.ADMIN,  # export or erase everything held about a person (bot/retention/person.py)
 }
 
 

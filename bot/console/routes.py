@@ -8,7 +8,18 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.console import account, analytics, auth, catalogue_editor, hot_topics, lessons, queue, staff, tickets
+from bot.console import (
+    account,
+    analytics,
+    auth,
+    catalogue_editor,
+    hot_topics,
+    lessons,
+    personal_data,
+    queue,
+    staff,
+    tickets,
+)
 from bot.console.web import HstsMiddleware
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -38,6 +49,8 @@ routes: list[BaseRoute] = [
     Route(T + "/transcript/reveal", tickets.reveal_transcript, methods=POST),
     Route(T + "/contacts/{contact_id:int}/reveal", tickets.reveal_contact, methods=POST),
     Route(T + "/follow-ups/{follow_up_id:int}/outcome", tickets.follow_up_outcome, methods=POST),
+    Route(T + "/personal-data/export", personal_data.export, methods=POST),
+    Route(T + "/personal-data/erase", personal_data.erase, methods=POST),
     Route("/analytics", analytics.analytics),
     Route("/topics", hot_topics.topics),
     Route("/catalogue", catalogue_editor.index),

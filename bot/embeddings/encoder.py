@@ -1,11 +1,15 @@
-"""Sentence embeddings for triage and FAQ matching, with a persistent cache.
+"""Sentence embeddings for triage and FAQ matching, with a bounded memory cache and a disk cache of
+reference texts.
 
 The model loads lazily, on the first `encode` that needs it, never at import: rasa-sdk's Sanic
 server re-imports the actions module in a worker process, and a model loaded at import time breaks
-that (and makes every import of `bot` slow). Vectors are cached on disk per model in SQLite (WAL,
-so the action server and a batch job can share the file) with an in-memory LRU on top, so a text is
-embedded once per model and prompt. The cache key is a SHA-256 of prompt and text, so citizens'
-messages are not stored in clear in the cache.
+that (and makes every import of `bot` slow). Every vector is kept in a bounded in-memory LRU
+(`memory_items`). Only reference texts - catalogue examples and FAQ questions, what the models are
+fitted on, asked for with `encode(..., reference=True)` - are also kept on disk per model in SQLite
+(WAL, so the action server and a batch job can share the file): a person's message is never written
+to disk, because a SHA-256 of a short text (a phone number) can be reversed by trying them all.
+`FRONTDOOR_EMBEDDING_DISK_CACHE=all` keeps every text on disk, in a file of its own, for benchmarks
+on public data; `python -m bot.retention clean-caches` (run by `make clean`) removes the files.
 """
 
 from __future__ import annotations
@@ -33,6 +37,10 @@ QUERY_PROMPT = "query: "
 PASSAGE_PROMPT = "passage: "
 MAX_SEQ_LENGTH = 256
 """Tokens per text; e5 allows 512, but 256 halves the worst case and hotline messages are shorter."""
+
+DISK_MODES = {"reference": "reference", "all": "all"}
+"""FRONTDOOR_EMBEDDING_DISK_CACHE value -> the suffix of the cache file (`<model id>.<suffix>.sqlite`).
+A file without a suffix is the old cache that held every message: the purge deletes it."""
 
 _SQL_CHUNK = 500  # stays under SQLite's bound-parameter limit on old builds (999)
 _WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
@@ -136,10 +144,16 @@ class _DiskCache:
 class Encoder:
     """Embeds texts with one sentence-transformers model; see `get_encoder` for the shared instance."""
 
-    def __init__(self, model: str, *, cache_dir: Path | None = None, memory_items: int = 20_000) -> None:
+    def __init__(
+        self, model: str, *, cache_dir: Path | None = None, memory_items: int = 20_000, disk_mode: str | None = None
+    ) -> None:
         self.model_name = str(Path(model).expanduser().absolute()) if is_local_model(model) else model
         self.local = is_local_model(model)
-        self._cache_dir = cache_dir if cache_dir is not None else Settings().cache_dir / "embeddings"
+        settings = Settings()
+        self._cache_dir = cache_dir if cache_dir is not None else settings.cache_dir / "embeddings"
+        self.disk_mode = disk_mode or settings.embedding_disk_cache
+        if self.disk_mode not in DISK_MODES:
+            raise ValueError(f"disk_mode must be one of {', '.join(DISK_MODES)}, not {self.disk_mode!r}")
         self._memory: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self._memory_items = memory_items
         self._disk: _DiskCache | None = None
@@ -188,21 +202,25 @@ class Encoder:
         """Load the model and run it once (torch's first call is slow), writing nothing to the cache."""
         self.model.encode(["预热 warm-up"], prompt=QUERY_PROMPT, normalize_embeddings=True, show_progress_bar=False)
 
-    def encode(self, texts: Sequence[str], *, prompt: str = QUERY_PROMPT, batch_size: int = 32) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], *, prompt: str = QUERY_PROMPT, batch_size: int = 32, reference: bool = False
+    ) -> np.ndarray:
         """L2-normalised float32 vectors, shape (len(texts), dim); only texts never seen are embedded.
 
-        `prompt` is prepended to every text ("query: " or "passage: " for e5).
+        `prompt` is prepended to every text ("query: " or "passage: " for e5). `reference=True`: the
+        texts are reference data (catalogue, FAQ), not a person's words, and may be cached on disk.
         """
         if isinstance(texts, str):
             raise TypeError("encode() takes a sequence of texts; wrap a single text in a list")
+        on_disk = reference or self.disk_mode == "all"
         with self._lock:
             keys = [_cache_key(prompt, t) for t in texts]
-            vectors = self._lookup(keys)
+            vectors = self._lookup(keys, on_disk)
             missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in vectors}
             if missing:
                 new = self._embed(list(missing.values()), prompt, batch_size)
                 fresh = list(zip(missing, new, strict=True))
-                self._store(fresh)
+                self._store(fresh, on_disk)
                 vectors.update(fresh)
             if not keys:
                 return np.zeros((0, self.dim), dtype=np.float32)
@@ -216,7 +234,14 @@ class Encoder:
 
     # -- cache ---------------------------------------------------------------------------
 
-    def _lookup(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
+    def forget_memory(self) -> int:
+        """Drop every vector held in memory (an erasure in this process); returns how many there were."""
+        with self._lock:
+            held = len(self._memory)
+            self._memory.clear()
+            return held
+
+    def _lookup(self, keys: Sequence[bytes], on_disk: bool) -> dict[bytes, np.ndarray]:
         found: dict[bytes, np.ndarray] = {}
         for key in keys:
             vec = self._memory.get(key)
@@ -225,21 +250,42 @@ class Encoder:
                 found[key] = vec
         self.stats.memory_hits += len(found)
         wanted = [k for k in dict.fromkeys(keys) if k not in found]
-        disk = self._disk_cache()
+        disk = self._disk_cache() if on_disk else None
         if wanted and disk is not None:
             try:
                 stored = disk.get_many(wanted)
             except sqlite3.Error:
                 self._disk_failed, stored = True, {}  # a broken cache must not stop triage
             from_disk = {k: v for k, v in stored.items() if self._dim in (None, v.shape[0])}
+            missing = [k for k in wanted if k not in from_disk]
+            if missing and self.disk_mode == "reference":
+                from_disk.update(self._from_legacy(disk, missing))
             self.stats.disk_hits += len(from_disk)
             self._remember(from_disk.items())
             found.update(from_disk)
         return found
 
-    def _store(self, items: list[tuple[bytes, np.ndarray]]) -> None:
+    def _from_legacy(self, disk: _DiskCache, keys: list[bytes]) -> dict[bytes, np.ndarray]:
+        """Reference vectors still in the old every-message cache file (until the purge deletes it):
+        read only the keys asked for - catalogue and FAQ texts - and copy them to the reference file,
+        so the first start after the upgrade does not embed the whole catalogue again."""
+        path = self._cache_dir / f"{self.model_id}.sqlite"
+        if not path.is_file():
+            return {}
+        legacy = _DiskCache(path)
+        try:
+            found = {k: v for k, v in legacy.get_many(keys).items() if self._dim in (None, v.shape[0])}
+            if found:
+                disk.put_many(list(found.items()))
+            return found
+        except sqlite3.Error:
+            return {}
+        finally:
+            legacy.close()
+
+    def _store(self, items: list[tuple[bytes, np.ndarray]], on_disk: bool) -> None:
         self._remember(items)
-        disk = self._disk_cache()
+        disk = self._disk_cache() if on_disk else None
         if disk is not None:
             try:
                 disk.put_many(items)
@@ -259,7 +305,7 @@ class Encoder:
     def _disk_cache(self) -> _DiskCache | None:
         """The cache file, or None when it cannot be used (read-only disk...): then memory only."""
         if self._disk is None and not self._disk_failed:
-            disk = _DiskCache(self._cache_dir / f"{self.model_id}.sqlite")
+            disk = _DiskCache(self._cache_dir / f"{self.model_id}.{DISK_MODES[self.disk_mode]}.sqlite")
             try:
                 disk.open()
                 self._disk = disk

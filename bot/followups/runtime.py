@@ -4,6 +4,9 @@
 out. Return-visit questions go into the gateway's outbound queue (pushed to Telegram, polled by the
 web chat and REST clients); SLA alerts go to the on-duty staff chat (`Gateway.notify_staff`).
 `FRONTDOOR_FOLLOW_UP_INTERVAL` (seconds, default 60; 0 turns the scheduler off).
+
+The retention purge runs here too (bot/retention/job.py), the app's one place for periodic jobs:
+every `FRONTDOOR_PURGE_INTERVAL_HOURS` (default 24; 0 off), under a database lease.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.followups.scheduler import Alert, FollowUpScheduler, Send, Unreachable
+from bot.retention.job import PurgeJob
 from bot.settings import get_settings
 
 if TYPE_CHECKING:
@@ -61,14 +65,20 @@ class FollowUpService:
             TicketStore(engine), gateway_sender(gateway), gateway_alert(gateway), language_of=gateway.language
         )
         self._task: asyncio.Task[None] | None = None
+        settings = get_settings()
+        self.purge_job = PurgeJob(engine, settings) if settings.purge_interval_hours > 0 else None
+        self._purge_task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         if self.interval > 0 and self._task is None:
             self._task = asyncio.create_task(self.scheduler.run_forever(self.interval), name="follow-ups")
+        if self.purge_job is not None and self._purge_task is None:
+            self._purge_task = asyncio.create_task(self.purge_job.run_forever(), name="retention-purge")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._purge_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._purge_task = None

@@ -18,10 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.db.engine import READ_ONLY, session_factory
 from bot.tickets.errors import TicketNotFound
-from bot.tickets.models import Event, EventKind, Ticket, utcnow
+from bot.tickets.models import Event, EventKind, EventText, Ticket, utcnow
 from bot.tickets.rules import CHINA_TZ, DEFAULT_FOLLOW_UP_HOURS
 
 E = TypeVar("E", bound=enum.Enum)
+
+PERSONAL_DETAIL_KEYS = ("text", "reason")
+"""Keys of an event's details that may hold free text typed by staff or the person: stored in
+`ticket_event_texts` (deletable), not in the append-only event row."""
 
 
 def valid_enum(kind: type[E], value: E | str, what: str) -> str:
@@ -115,7 +119,21 @@ class StoreBase:
     def _event(
         session: Session, ticket_id: int, kind: EventKind, actor: str, at: datetime, details: dict[str, Any]
     ) -> Event:
-        """Append an event. There is deliberately no function that updates or deletes one."""
-        event = Event(ticket_id=ticket_id, kind=kind.value, actor=actor, at=at, details=details)
+        """Append an event. There is deliberately no function that updates or deletes one.
+
+        Free text in `details` (PERSONAL_DETAIL_KEYS) goes to `ticket_event_texts`, so erasing a
+        person's data never needs to touch the event; the returned event shows the whole details.
+        """
+        texts = {k: details[k] for k in PERSONAL_DETAIL_KEYS if isinstance(details.get(k), str)}
+        structure = {k: v for k, v in details.items() if k not in texts}
+        event = Event(ticket_id=ticket_id, kind=kind.value, actor=actor, at=at, details=structure)
         session.add(event)
+        if texts:
+            session.flush()
+            session.add_all(
+                EventText(event_id=event.id, ticket_id=ticket_id, field=k, text=v) for k, v in texts.items()
+            )
+            session.flush()
+            session.expunge(event)  # a detached snapshot: the merged details below are never written
+            event.details = {**structure, **texts}
         return event

@@ -205,6 +205,8 @@ class Ticket(Base):
     assignee: Mapped[str | None] = mapped_column(String(120))
     department: Mapped[str | None] = mapped_column(String(120))
     first_handler: Mapped[str | None] = mapped_column(String(120))
+    # set when retention or an erasure request emptied the personal fields (migration 0009)
+    anonymised_at: Mapped[datetime | None]
 
 
 class Message(Base):
@@ -236,6 +238,33 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(32))
     at: Mapped[datetime]
     details: Mapped[dict[str, Any]]
+
+
+class EventText(Base):
+    """Free text of an event (a note, a reason typed by staff), apart from the append-only event row.
+
+    Deletable: erasure and retention remove it while the event itself (kind, actor, time) stays, so
+    the audit chain is intact and holds no personal text (migration 0009).
+    """
+
+    __tablename__ = "ticket_event_texts"
+    __table_args__ = (UniqueConstraint("event_id", "field"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("ticket_events.id"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    field: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class RetentionLease(Base):
+    """Who runs a periodic job now: one row per job, held until `expires_at` (one purger in a cluster)."""
+
+    __tablename__ = "retention_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    expires_at: Mapped[datetime]
 
 
 class FollowUp(Base):

@@ -45,7 +45,7 @@ from bot.tickets.errors import (
 )
 from bot.tickets.follow_ups import MAX_COMMENT_CHARS, FollowUpsMixin
 from bot.tickets.handling import HandlingMixin
-from bot.tickets.models import Event, Message, Ticket
+from bot.tickets.models import Event, EventText, Message, Ticket
 from bot.tickets.rules import (
     CHINA_TZ,
     CLOSED,
@@ -134,6 +134,15 @@ class TicketStore(CreationMixin, HandlingMixin, FollowUpsMixin, ContactsMixin, S
         ]
 
     def events(self, ticket_id: int) -> list[Event]:
-        """The audit trail of a ticket, oldest first."""
+        """The audit trail of a ticket, oldest first, with each event's free text (notes, reasons) put
+        back into its details (they are stored apart, in `ticket_event_texts`, so they can be erased)."""
         with self._read() as session:
-            return list(session.scalars(select(Event).where(Event.ticket_id == ticket_id).order_by(Event.id)))
+            events = list(session.scalars(select(Event).where(Event.ticket_id == ticket_id).order_by(Event.id)))
+            texts: dict[int, dict[str, str]] = {}
+            for row in session.scalars(select(EventText).where(EventText.ticket_id == ticket_id)):
+                texts.setdefault(row.event_id, {})[row.field] = row.text
+            session.expunge_all()
+        for event in events:
+            if event.id in texts:
+                event.details = {**(event.details or {}), **texts[event.id]}
+        return events

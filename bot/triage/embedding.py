@@ -8,6 +8,7 @@ Lexicon and patterns still read the whole message.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Sequence
 from typing import Protocol
@@ -27,7 +28,11 @@ class Embedder(Protocol):
     """The encoder interface triage needs (bot.embeddings.encoder.Encoder implements it)."""
 
     def encode(self, texts: Sequence[str], *, prompt: str = ..., batch_size: int = ...) -> np.ndarray:
-        """L2-normalised float32 vectors, one row per text."""
+        """L2-normalised float32 vectors, one row per text.
+
+        An embedder may also take `reference=True` (texts that are reference data, cacheable on
+        disk; bot.embeddings.encoder.Encoder does); `embed` passes it only to one that declares it.
+        """
         ...
 
 
@@ -71,8 +76,16 @@ def prepare(text: str | None) -> tuple[str, str]:
     return norm, embedding_view(norm)
 
 
-def embed(embedder: Embedder, views: Sequence[str]) -> np.ndarray:
-    """Embed already prepared views with the query prompt (what e5 was trained to use for short texts)."""
+def embed(embedder: Embedder, views: Sequence[str], *, reference: bool = False) -> np.ndarray:
+    """Embed already prepared views with the query prompt (what e5 was trained to use for short texts).
+
+    `reference=True` for catalogue and FAQ texts (the encoder may keep them on disk); a person's
+    message is never reference and stays in the encoder's memory cache only.
+    """
     if not views:
         return np.zeros((0, 384), dtype=np.float32)
-    return np.asarray(embedder.encode(list(views), prompt=QUERY_PROMPT), dtype=np.float32)
+    if reference and "reference" in inspect.signature(embedder.encode).parameters:
+        vectors = embedder.encode(list(views), prompt=QUERY_PROMPT, reference=True)  # type: ignore[call-arg]
+    else:
+        vectors = embedder.encode(list(views), prompt=QUERY_PROMPT)
+    return np.asarray(vectors, dtype=np.float32)

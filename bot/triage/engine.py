@@ -223,7 +223,7 @@ class TriageEngine:
         """Models of `catalogue`, reusing what the current ones fitted from the same inputs."""
         fitter = ModelFitter(
             self.tuning,
-            lambda views: embed(self.embedder, list(views)),
+            lambda views: embed(self.embedder, list(views), reference=True),
             getattr(self.embedder, "model_id", None),
             self._cache_dir,
         )

@@ -117,17 +117,41 @@ def test_prompt_is_part_of_the_cache_key(encoder: Encoder, spy: CountingSpy) -> 
 
 def test_disk_cache_serves_a_new_encoder_without_loading_the_model(encoder: Encoder, shared_cache: Path) -> None:
     texts = ["小区停水三天了", "学校门口交通拥堵"]
-    original = encoder.encode(texts)
+    original = encoder.encode(texts, reference=True)
     fresh = Encoder(encoder.model_name, cache_dir=shared_cache)  # as another process would
-    np.testing.assert_array_equal(fresh.encode(texts), original)
+    np.testing.assert_array_equal(fresh.encode(texts, reference=True), original)
     assert not fresh.loaded
     assert fresh.stats.disk_hits == 2 and fresh.stats.embedded == 0
     fresh.close()
 
 
+def test_a_persons_message_never_reaches_the_disk(encoder: Encoder, shared_cache: Path) -> None:
+    """Live messages stay in the bounded memory cache: a hash of a phone number on disk can be reversed."""
+    message = "我的电话是13812345678，请回电"
+    encoder.encode([message])
+    fresh = Encoder(encoder.model_name, cache_dir=shared_cache, memory_items=2)
+    fresh.encode([message])
+    assert fresh.stats.disk_hits == 0 and fresh.stats.embedded == 1  # not found on disk: embedded again
+    fresh.encode(["甲", "乙", "丙"])
+    assert len(fresh._memory) == 2  # the memory cache is bounded (LRU)
+    assert fresh.forget_memory() == 2 and not fresh._memory
+    fresh.close()
+
+
+def test_benchmarks_may_keep_every_text_on_disk_in_a_file_of_their_own(encoder: Encoder, tmp_path: Path) -> None:
+    bench = Encoder(encoder.model_name, cache_dir=tmp_path, disk_mode="all")
+    bench._model = encoder.model  # share the loaded model (loading takes seconds)
+    bench.encode(["公开数据集里的一句话"])
+    assert (tmp_path / f"{bench.model_id}.all.sqlite").is_file()
+    assert not (tmp_path / f"{bench.model_id}.reference.sqlite").exists()
+    bench.close()
+    with pytest.raises(ValueError, match="disk_mode"):
+        Encoder(encoder.model_name, cache_dir=tmp_path, disk_mode="everything")
+
+
 def test_cache_file_is_per_model_and_uses_wal(encoder: Encoder, shared_cache: Path) -> None:
-    encoder.encode(["天然气价格咨询"])
-    path = shared_cache / f"{encoder.model_id}.sqlite"
+    encoder.encode(["天然气价格咨询"], reference=True)
+    path = shared_cache / f"{encoder.model_id}.reference.sqlite"
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("SELECT COUNT(*) FROM vectors").fetchone()[0] >= 1
