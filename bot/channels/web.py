@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot.channels.rest import POLLING_CHANNELS
 from bot.desks import profile
+from bot.privacy_notice import notice
 from bot.gateway.service import Gateway
 from bot.gateway.store import conversation_key
 from bot.voice import is_youth, staff, you
@@ -38,6 +39,7 @@ async def chat_page(request: Request) -> HTMLResponse:
         "you": you(desk),
         "staff": staff(desk),
         "prompt": YOUTH_PROMPT if is_youth(desk) else CITIZEN_PROMPT,
+        "notice": notice(desk),  # before the first message is sent (PIPL: notice before processing)
     }
     for key, value in words.items():
         page = page.replace("{" + key + "}", html.escape(value))

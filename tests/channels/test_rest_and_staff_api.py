@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from bot import app as app_module
 from bot.app import create_app
+from bot import privacy_notice
 from bot.gateway import messages
 from bot.settings import Settings
 from tests.decisions import no_risk
@@ -75,7 +76,12 @@ def test_a_failed_warm_up_is_reported_but_the_app_keeps_serving(
 def test_rest_chat_answers_even_when_rasa_is_down(client: TestClient) -> None:
     response = client.post("/api/chat/12345", json={"sender": "a", "text": "路灯坏了"})
     assert response.status_code == 200
-    assert response.json() == {"replies": [{"id": 1, "text": messages.backend_down("12345"), "buttons": []}]}
+    assert response.json() == {
+        "replies": [
+            {"id": 1, "text": privacy_notice.notice("12345"), "buttons": []},
+            {"id": 2, "text": messages.backend_down("12345"), "buttons": []},
+        ]
+    }
 
 
 def test_rest_caller_cannot_speak_in_another_channel(client: TestClient) -> None:
