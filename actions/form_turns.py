@@ -35,7 +35,14 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-OPTIONAL_QUESTIONS = ("sensitive_consent", "person_age", "contact_consent", "contact_value", "callback_time", "ticket_edit")
+OPTIONAL_QUESTIONS = (
+    "sensitive_consent",
+    "person_age",
+    "contact_consent",
+    "contact_value",
+    "callback_time",
+    "ticket_edit",
+)
 """Questions a bare "算了" / "不用了" answers with a no (the person keeps the ticket)."""
 SOFT_NO: dict[str, dict[str, Any]] = {
     "sensitive_consent": {"sensitive_consent": False},  # "算了" to recording it: nothing is filed

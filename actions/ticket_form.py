@@ -51,8 +51,8 @@ from actions.safety import (
 )
 from bot.language import is_english
 from bot.text import normalise, reads_as_question
-from bot.voice import is_youth
 from bot.triage.vocabulary import Route
+from bot.voice import is_youth
 
 if TYPE_CHECKING:
     from bot.tickets.repository import TicketStore

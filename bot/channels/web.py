@@ -17,9 +17,9 @@ from starlette.staticfiles import StaticFiles
 
 from bot.channels.rest import POLLING_CHANNELS
 from bot.desks import profile
-from bot.privacy_notice import notice
 from bot.gateway.service import Gateway
 from bot.gateway.store import conversation_key
+from bot.privacy_notice import notice
 from bot.voice import is_youth, staff, you
 
 STATIC = Path(__file__).parent / "static"

@@ -16,18 +16,42 @@ NOT_SAID = "未说明"
 """What the form stores when the person would rather not say (or says something that is no age)."""
 
 _DIGITS = re.compile(r"(?<![\d.])(\d{1,2})(?![\d.])\s*(?:周岁|週歲|岁|歲|years?\s*old|yrs?|yo\b|y/o)?", re.IGNORECASE)
-_HAN_NUMBER = re.compile(r"([一二两兩三四五六七八九]?十[一二三四五六七八九]?|[一二两兩三四五六七八九])\s*(周岁|週歲|岁|歲)?")
+_HAN_NUMBER = re.compile(
+    r"([一二两兩三四五六七八九]?十[一二三四五六七八九]?|[一二两兩三四五六七八九])\s*(周岁|週歲|岁|歲)?"
+)
 _HAN_DIGITS = {"一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _ENGLISH = {
     word: n
     for n, word in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-        "sixteen seventeen eighteen nineteen twenty".split()
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
     )
 }
 _ENGLISH_WORD = re.compile(r"\b(" + "|".join(_ENGLISH) + r")\b", re.IGNORECASE)
 _NOT_AN_AGE = re.compile(
-    r"\d+\s*(?:年级|年級|年|月|日|号|號|点|點|班|[:：]\d*)|[初高][一二三]|[一二三四五六]年[级級]|grade\s*\d+", re.IGNORECASE
+    r"\d+\s*(?:年级|年級|年|月|日|号|號|点|點|班|[:：]\d*)|[初高][一二三]|[一二三四五六]年[级級]|grade\s*\d+",
+    re.IGNORECASE,
 )
 """Numbers that are dates, times or school years ("初二", "3班"): never read as an age."""
 

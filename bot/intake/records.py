@@ -211,8 +211,6 @@ ANSWERED_ROUTES = ("refer", "decline", "faq")
 id, channel, masked text), never the person's words in a transcript (PIPL: no more than the purpose needs)."""
 
 
-
-
 def record_answer(
     store: TicketStore,
     *,

@@ -93,7 +93,9 @@ async def test_a_crisis_at_the_consent_question_gets_help_at_once_without_consen
     make_tracker, dispatcher, domain, store
 ):
     decision = decided(route="crisis", channel="12356", desk="12355")
-    tracker = at(make_tracker, "sensitive_consent", "记不记都无所谓了，我不想活了", "describe_problem", decision=decision)
+    tracker = at(
+        make_tracker, "sensitive_consent", "记不记都无所谓了，我不想活了", "describe_problem", decision=decision
+    )
 
     events = await ValidateTicketForm(store=store, clock=lambda: DAY).run(dispatcher, tracker, domain)
 

@@ -18,10 +18,9 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-
-from bot.privacy_notice import MARK as NOTICE_MARK
 from starlette.routing import Route
 
+from bot.privacy_notice import MARK as NOTICE_MARK
 from tests.support.servers import ThreadedServer, serve_in_thread
 
 BOT = {

@@ -11,8 +11,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from bot import app as app_module
-from bot.app import create_app
 from bot import privacy_notice
+from bot.app import create_app
 from bot.gateway import messages
 from bot.settings import Settings
 from tests.decisions import no_risk
@@ -124,6 +124,12 @@ def test_web_chat_page_per_desk_is_served_locally(client: TestClient) -> None:
     assert "http" not in page.text.split("<body")[1]  # no CDN: every asset is local
     assert client.get("/static/chat.js").status_code == 200
     assert client.get("/chat/nope").status_code == 404
+
+
+def test_the_web_chat_page_shows_the_desks_privacy_notice_before_anything_is_sent(client: TestClient) -> None:
+    youth = client.get("/chat/12355").text
+    assert privacy_notice.notice("12355") in youth and f"{privacy_notice.retention_days()}天后删除" in youth
+    assert privacy_notice.notice("12345") in client.get("/chat/12345").text
 
 
 def test_staff_api_needs_the_token(client: TestClient) -> None:

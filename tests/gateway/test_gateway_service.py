@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bot import language
-from bot import privacy_notice
+from bot import language, privacy_notice
 from bot.gateway import check_in, messages
 from bot.gateway.models import InboundMessage, OutboundMessage
 from bot.gateway.rasa_client import RasaClient
@@ -20,7 +19,7 @@ from bot.gateway.service import Decide, Gateway
 from bot.triage.decision import Decision
 from bot.triage.vocabulary import Route
 from tests.decisions import close_to_crisis, decided
-from tests.gateway.fakes import FakeRasa, crisis_when, msg, no_risk, answers
+from tests.gateway.fakes import FakeRasa, answers, crisis_when, msg, no_risk
 
 
 async def test_message_is_persisted_and_answered(db: Engine) -> None:

@@ -19,7 +19,7 @@ from bot.gateway.service import Gateway
 from bot.language import ENGLISH, METADATA_KEY, SIMPLIFIED, TRADITIONAL
 from bot.triage.decision import Decision
 from tests.decisions import decided
-from tests.gateway.fakes import FakeRasa, msg, no_risk, answers
+from tests.gateway.fakes import FakeRasa, answers, msg, no_risk
 
 BUTTONS = [{"title": "查询工单进度", "payload": "/check_status"}, {"title": "转人工", "payload": "/ask_human"}]
 

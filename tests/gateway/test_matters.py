@@ -13,7 +13,7 @@ from bot.gateway.service import Decide, Gateway
 from bot.triage.decision import Decision
 from bot.triage.vocabulary import Route
 from tests.decisions import decided
-from tests.gateway.fakes import FakeRasa, msg, answers
+from tests.gateway.fakes import FakeRasa, answers, msg
 
 TWO = "我要反映两个问题：一是小区电梯经常坏，二是物业乱收停车费"
 

@@ -13,7 +13,7 @@ from bot.gateway import messages
 from bot.gateway.models import InboundMessage, OutboundMessage
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.service import Gateway
-from tests.gateway.fakes import FakeRasa, crisis_when, msg, no_risk, answers, without_notice
+from tests.gateway.fakes import FakeRasa, answers, crisis_when, msg, no_risk, without_notice
 
 
 def statuses(db: Engine) -> list[tuple[str, str]]:
@@ -127,7 +127,9 @@ async def test_the_action_server_health_is_fetched_once_per_interval_but_a_stop_
     async with health as url:
         gateway = Gateway(db, rasa.client(), decide=no_risk, action_server_url=url)
         for n in range(3):
-            assert [r.text for r in answers(await gateway.handle(msg(f"路灯坏了{n}", f"h{n}")))] == [f"收到：路灯坏了{n}"]
+            assert [r.text for r in answers(await gateway.handle(msg(f"路灯坏了{n}", f"h{n}")))] == [
+                f"收到：路灯坏了{n}"
+            ]
         assert health.gets == 1  # then only a TCP connect until the interval has passed
     down = await gateway.handle(msg("还在吗", "h9"))  # the server is gone: noticed on the very next message
     assert [r.text for r in down] == [messages.backend_down("12345")]
@@ -139,7 +141,9 @@ async def test_an_action_server_health_error_counts_as_down(db: Engine) -> None:
     rasa = FakeRasa()
     async with HealthServer(status=503) as url:
         gateway = Gateway(db, rasa.client(), decide=no_risk, action_server_url=url)
-        assert [r.text for r in answers(await gateway.handle(msg("路灯坏了", "e1")))] == [messages.backend_down("12345")]
+        assert [r.text for r in answers(await gateway.handle(msg("路灯坏了", "e1")))] == [
+            messages.backend_down("12345")
+        ]
         await gateway.aclose()
     assert rasa.sent == []
 
