@@ -216,3 +216,18 @@ def test_the_under_14_message_is_kind_and_truthful(domain):
     text = youth_zh["text"]
     assert "14岁" in text and "监护人" in text and "学校" in text and "还是会记下来" in text
     assert "您" not in text
+
+
+async def test_asking_for_a_person_mid_form_still_marks_an_under_14s_ticket(make_tracker, dispatcher, domain, store):
+    from actions.handoff import ActionHandoff
+
+    tracker = make_tracker(
+        "转人工",
+        intent="ask_human",
+        active_loop="ticket_form",
+        sender_id=KID,
+        slots={**COUNSELLING, "sensitive_consent": True, "person_age": "11", "requested_slot": "contact_consent"},
+    )
+    await ActionHandoff(store=store).run(dispatcher, tracker, domain)
+    [ticket] = store.tickets_for_conversation(KID)
+    assert ticket.triage_signals["under_14"] is True and UNDER_14_NOTE in ticket.summary_redacted

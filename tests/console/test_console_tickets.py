@@ -308,7 +308,8 @@ def test_a_staff_reply_reaches_a_traditional_reader_in_traditional(
 ) -> None:
     response = client.post("/api/chat/12345", json={"sender": "hk-1", "text": "請問這個問題怎麼處理", "channel": "web"})
     assert response.status_code == 200
-    assert "系統暫時有點忙" in response.json()["replies"][0]["text"]  # the gateway's own apology, converted
+    first, apology = response.json()["replies"]  # first contact: the privacy notice, then the apology
+    assert "個人信息說明" in first["text"] and "系統暫時有點忙" in apology["text"]  # the gateway's own, converted
     ticket = new_ticket(conversation_id="12345:web:hk-1")
     token = login(client, staff.agent)
     client.post(
