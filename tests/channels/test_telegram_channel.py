@@ -116,8 +116,8 @@ def test_start_greets_through_the_bot_and_help_is_local(door: DoorOpener, telegr
         wait(telegram, lambda: len(telegram.texts_to(9)) == 2)
     assert "回声：你好" in telegram.texts_to(9)
     assert any("/cancel" in t for t in telegram.texts_to(9))
-    texts = telegram.all_texts_to(9)  # /help is answered locally, maybe first; /start's notice before its greeting
-    assert texts.index(privacy_notice.notice("12345")) == texts.index("回声：你好") - 1
+    texts = telegram.all_texts_to(9)  # /help is answered locally, at any moment; /start's notice before its greeting
+    assert texts.index(privacy_notice.notice("12345")) < texts.index("回声：你好")
 
 
 def test_start_shows_the_privacy_notice_every_time_and_other_messages_once(
