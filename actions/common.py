@@ -178,6 +178,8 @@ FORM_SLOTS: tuple[str, ...] = (
     "problem_where",
     "problem_since",
     "problem_who",
+    "sensitive_consent",
+    "person_age",
     "contact_consent",
     "contact_value",
     "callback_time",

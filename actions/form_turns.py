@@ -35,9 +35,18 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-OPTIONAL_QUESTIONS = ("contact_consent", "contact_value", "callback_time", "ticket_edit")
+OPTIONAL_QUESTIONS = (
+    "sensitive_consent",
+    "person_age",
+    "contact_consent",
+    "contact_value",
+    "callback_time",
+    "ticket_edit",
+)
 """Questions a bare "算了" / "不用了" answers with a no (the person keeps the ticket)."""
 SOFT_NO: dict[str, dict[str, Any]] = {
+    "sensitive_consent": {"sensitive_consent": False},  # "算了" to recording it: nothing is filed
+    "person_age": {"person_age": "未说明"},
     "contact_consent": {"contact_consent": False},
     "contact_value": {"contact_value": None, "contact_consent": False},
     "callback_time": {"callback_time": "未说明"},

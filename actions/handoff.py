@@ -72,8 +72,10 @@ class ActionHandoff(Action):
         what = tracker.get_slot("problem_what")
         if not what or (tracker.get_slot("route") != "ticket" and not tracker.active_loop_name):
             return None
+        from bot.intake.age import under_guardian_age
         from bot.intake.records import Intake, open_ticket
 
+        age = tracker.get_slot("person_age")
         intake = Intake(
             desk=desk_of(tracker),
             conversation_id=tracker.sender_id,
@@ -85,6 +87,8 @@ class ActionHandoff(Action):
             since=tracker.get_slot("problem_since"),
             who=tracker.get_slot("problem_who"),
             callback_time=tracker.get_slot("callback_time"),
+            age=str(age) if age else None,
+            under_14=under_guardian_age(age),  # staff take over: they are told all the same
             signals={
                 "handoff": True,
                 "incomplete": tracker.get_slot("ticket_confirmed") is not True,

@@ -11,6 +11,13 @@
 * `action_submit_ticket` opens the ticket (idempotent: a retried action finds the same ticket),
   says its number and the expected response time, and empties the form.
 * `action_cancel_ticket_form` stops politely ("取消", "算了").
+
+Personal data (PIPL): a sensitive category (`sensitive: true` in the desk catalogue: health, abuse,
+sexual matters) asks separate consent first (`sensitive_consent`); a no ends the form without a
+ticket (`action_submit_ticket` says what the person can do without one). A youth desk asks the age
+(`person_age`) when a ticket is filed; under 14 the ticket is still filed, marked for a guardian.
+Crisis and emergency help needs no consent: the gateway sends them as their own intents, whose rules
+leave the form, and every free-text answer here is checked against the gateway's decision first.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from actions.safety import (
 from bot.language import is_english
 from bot.text import normalise, reads_as_question
 from bot.triage.vocabulary import Route
+from bot.voice import is_youth
 
 if TYPE_CHECKING:
     from bot.tickets.repository import TicketStore
@@ -135,6 +143,12 @@ def form_slots(tracker: Tracker, now: datetime) -> list[str]:
         return []
     info = _info(tracker)
     slots = list(info.slots)
+    if info.sensitive:
+        if tracker.get_slot("sensitive_consent") is False:
+            return []  # not to be recorded: the form ends, action_submit_ticket files nothing
+        slots.insert(1, "sensitive_consent")  # asked before any detail is collected
+    if is_youth(desk_of(tracker)):
+        slots.append("person_age")
     if info.asks_contact:
         slots.append("contact_consent")
         if tracker.get_slot("contact_consent") is True:
@@ -240,6 +254,47 @@ class ValidateTicketForm(FormValidationAction):
             )
             return {slot: None, "ticket_reasked": slot}
         return {slot: text}
+
+    # -- separate consent for sensitive matters, and the age on a youth desk -------------------
+
+    async def validate_sensitive_consent(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Yes: recorded. No: nothing is filed (form_slots ends the form). Anything else: asked again."""
+        if isinstance(value, bool):
+            return {"sensitive_consent": value}
+        text = str(value or "").strip()
+        if text in ("/affirm", "/deny"):
+            return {"sensitive_consent": text == "/affirm"}
+        decision = gateway_decision(tracker)
+        if decision is not None and decision.is_safety:  # help first, no consent needed
+            return await self._stop_for_safety(decision, "sensitive_consent", dispatcher, tracker)
+        lowered = normalise(text).lower()
+        if NO_WORDS.match(lowered) or lowered.startswith(("don't", "do not", "dont")):
+            return {"sensitive_consent": False}
+        if YES_WORDS.match(lowered) or CONFIRM_WORDS.fullmatch(lowered) or lowered.startswith(("记", "要", "sure")):
+            return {"sensitive_consent": True}
+        return {"sensitive_consent": None}
+
+    async def validate_person_age(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The age in years, or "未说明" (rather not say). Under 14: told kindly and truthfully that a
+        guardian or the school will be involved; the ticket is still filed."""
+        from bot.intake.age import NOT_SAID, parse_age, under_guardian_age
+
+        text = str(value or "").strip()
+        if not text or text == "/deny" or latest_intent(tracker) == "deny":
+            return {"person_age": NOT_SAID}
+        decision = gateway_decision(tracker)
+        if decision is not None and decision.is_safety and not text.startswith("/"):
+            return await self._stop_for_safety(decision, "person_age", dispatcher, tracker)
+        age = parse_age(text)
+        if age is None:
+            return {"person_age": NOT_SAID}
+        if under_guardian_age(age):
+            dispatcher.utter_message(response="utter_under_14")
+        return {"person_age": str(age)}
 
     # -- contact, with consent ---------------------------------------------------------------
 

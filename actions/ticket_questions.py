@@ -25,7 +25,9 @@ def _summary(tracker: Tracker, now: datetime, language: str) -> list[str]:
     from bot.privacy import mask_contact
 
     english = is_english(language)
-    slots = tuple(s for s in form_slots(tracker, now) if s.startswith("problem_") or s == "callback_time")
+    slots = tuple(
+        s for s in form_slots(tracker, now) if s.startswith("problem_") or s in ("person_age", "callback_time")
+    )
     values = {name: tracker.get_slot(name) for name in slots}
     lines = summary_lines(values, slots, language)
     contact = tracker.get_slot("contact_value")

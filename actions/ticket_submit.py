@@ -44,6 +44,13 @@ def consent_text(domain: dict[str, Any], desk: str, language: str = DEFAULT) -> 
     return f"{text}（回答：同意）"
 
 
+def sensitive_consent_text(domain: dict[str, Any], desk: str, language: str = DEFAULT) -> str:
+    """The separate consent to record a sensitive matter, verbatim as it was asked, with the answer."""
+    chosen = response_variation(domain, "utter_ask_sensitive_consent", {"desk": desk, "language": slot_value(language)})
+    text = str((chosen or {}).get("text") or "同意记录本事项中的敏感个人信息。")
+    return f"{text} (Answer: yes)" if is_english(language) else f"{text}（回答：同意）"
+
+
 class ActionSubmitTicket(Action):
     """The form is complete and confirmed: open the ticket, tell its number and when staff answer."""
 
@@ -55,12 +62,19 @@ class ActionSubmitTicket(Action):
         return "action_submit_ticket"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[EventType]:
+        if tracker.get_slot("sensitive_consent") is False and not tracker.get_slot("ticket_abort"):
+            # the person said no to recording a sensitive matter: nothing is filed; what they can do instead
+            dispatcher.utter_message(response="utter_sensitive_not_recorded")
+            return [*clear_form_events(tracker), SlotSet("route", None)]
         if tracker.get_slot("ticket_abort") or tracker.get_slot("ticket_confirmed") is not True:
             return [*clear_form_events(tracker), SlotSet("route", None)]
+        from bot.intake.age import under_guardian_age
         from bot.intake.fields import format_duration, parse_contact
         from bot.intake.records import Intake, open_ticket
 
         desk = desk_of(tracker)
+        age = tracker.get_slot("person_age")
+        consented = tracker.get_slot("sensitive_consent") is True
         contact = None
         if tracker.get_slot("contact_consent") is True and tracker.get_slot("contact_value"):
             contact = parse_contact(str(tracker.get_slot("contact_value")))
@@ -78,6 +92,9 @@ class ActionSubmitTicket(Action):
             consent_text=consent_text(domain, desk, language_of(tracker)) if contact else None,
             callback_time=tracker.get_slot("callback_time"),
             signals=concern_signals(tracker),
+            age=str(age) if age else None,
+            under_14=under_guardian_age(age),
+            sensitive_consent_text=sensitive_consent_text(domain, desk, language_of(tracker)) if consented else None,
         )
         try:
             store = await ticket_store(self._store)
@@ -104,4 +121,4 @@ class ActionSubmitTicket(Action):
         return [*clear_form_events(tracker), SlotSet("route", None), SlotSet("last_ticket", opened.number)]
 
 
-__all__ = ["ActionCancelTicketForm", "ActionSubmitTicket", "consent_text"]
+__all__ = ["ActionCancelTicketForm", "ActionSubmitTicket", "consent_text", "sensitive_consent_text"]

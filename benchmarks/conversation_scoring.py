@@ -22,12 +22,26 @@ from bot.text import normalise
 
 DESKS = ("12345", "12355")
 LANGUAGES = ("zh-Hans", "zh-Hant", "en")
-DETAIL_KEYS = ("what", "where", "since", "who", "contact", "phone", "callback", "confirm", "which", "other_matter")
+DETAIL_KEYS = (
+    "what",
+    "where",
+    "since",
+    "who",
+    "consent",
+    "age",
+    "contact",
+    "phone",
+    "callback",
+    "confirm",
+    "which",
+    "other_matter",
+)
 ROUTES = ("crisis", "emergency", "refer", "decline", "faq", "ticket", "smalltalk", "clarify")
 FILED_ROUTES = ("ticket", "crisis")
 """Ticket records that are cases for staff; faq/refer/decline/emergency answers are closed records."""
-MAX_UNSCRIPTED = 6
-"""Answers the runner makes up per conversation (questions the script has no answer for)."""
+MAX_UNSCRIPTED = 8
+"""Answers the runner makes up per conversation (questions the script has no answer for); eight since the
+consent and age questions (rounds 1-5 were scored with six)."""
 
 # --- what the bot asks -------------------------------------------------------------------------
 # One table: a slot (Rasa's `requested_slot`, or the X of an `utter_ask_X` / `action_ask_X` the
@@ -37,6 +51,8 @@ SLOT_KEYS: dict[str, str] = {
     "problem_where": "where",
     "problem_since": "since",
     "problem_who": "who",
+    "sensitive_consent": "consent",  # a sensitive matter: may it be recorded as a ticket?
+    "person_age": "age",  # the youth desk's age question when filing
     "contact_consent": "contact",
     "contact_value": "phone",
     "callback_time": "callback",
@@ -53,6 +69,9 @@ FORM_SLOTS = frozenset(FORM_SLOT_NAMES)
 DONT_KNOW = {"zh-Hans": "不清楚", "zh-Hant": "不清楚", "en": "I don't know"}
 UNSCRIPTED: dict[str, dict[str, str]] = {
     "confirm": {"zh-Hans": "对，提交吧", "zh-Hant": "對，提交吧", "en": "yes, submit it"},
+    # a person who came to report agrees to it being recorded, and keeps their age to themselves
+    "consent": {"zh-Hans": "可以，记下来吧", "zh-Hant": "可以，記下來吧", "en": "yes, you can note it down"},
+    "age": {"zh-Hans": "不想说", "zh-Hant": "不想說", "en": "I'd rather not say"},
     "contact": {
         "zh-Hans": "不用了，不留联系方式",
         "zh-Hant": "不用了，不留聯繫方式",

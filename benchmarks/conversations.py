@@ -13,7 +13,7 @@ ports with a throw-away database, and plays every conversation over the public R
   with the stack's token): the form's `requested_slot` while a loop is active, or an ask action of
   the latest turn, mapped to a detail by `conversation_scoring.SLOT_KEYS`;
 * a question the script has no answer for gets the answer FORMAT.md gives (don't know, confirm,
-  decline contact...), at most six per conversation; the choice is `ScriptCursor`'s (documented there);
+  decline contact, yes to recording a sensitive matter, rather not say the age...), at most eight per conversation; the choice is `ScriptCursor`'s (documented there);
 * at the end it reads what the stack recorded: the conversation's ticket records (filed cases =
   route ticket or crisis), the gateway's check-in lines (gw_outbound source "check-in"), its crisis
   handoff and safety decisions, and the tracker (each message's decision, a cancelled form).

@@ -160,7 +160,7 @@ class TelegramChannel:
         self.gateway = gateway
         self.staff_chat_id = staff_chat_id
 
-    async def _handle_text(self, update: Update, text: str) -> None:
+    async def _handle_text(self, update: Update, text: str, notice: bool = False) -> None:
         chat = update.effective_chat
         if chat is None:
             return
@@ -171,6 +171,7 @@ class TelegramChannel:
             text=text,
             message_id=message_id_of(update),
             queue_replies=True,
+            notice=notice,
         )
         await self.gateway.handle(inbound)  # the replies go out through the outbound queue
 
@@ -192,8 +193,9 @@ class TelegramChannel:
         await self._handle_text(update, update.effective_message.text or "")
 
     async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/start: greets through the bot so the desk's greeting is used."""
-        await self._handle_text(update, "你好")
+        """/start: greets through the bot so the desk's greeting is used, with the privacy notice
+        before it every time (a chat that starts again reads it again)."""
+        await self._handle_text(update, "你好", notice=True)
 
     async def on_cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/cancel: stops whatever form is being filled."""

@@ -21,6 +21,7 @@ from bot.channels.rest import unknown_desk
 from bot.desks import profile
 from bot.gateway.service import Gateway
 from bot.gateway.store import conversation_key
+from bot.privacy_notice import notice
 from bot.voice import is_youth, staff, you
 
 STATIC = Path(__file__).parent / "static"
@@ -40,6 +41,7 @@ async def chat_page(request: Request) -> HTMLResponse:
         "you": you(desk),
         "staff": staff(desk),
         "prompt": YOUTH_PROMPT if is_youth(desk) else CITIZEN_PROMPT,
+        "notice": notice(desk),  # before the first message is sent (PIPL: notice before processing)
     }
     for key, value in words.items():
         page = page.replace("{" + key + "}", html.escape(value))

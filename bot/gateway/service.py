@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from bot import language as lang
+from bot import privacy_notice
 from bot import text as textutil
 from bot.gateway import check_in, matters, messages
 from bot.gateway.alerts import BULK_SIGNAL, STAFF_CHANNEL, StaffAlerts
@@ -68,6 +69,7 @@ class Inbound:
     message_id: str | None = None  # the channel's id, used to drop redeliveries
     queue_replies: bool = False  # push channels: replies go to the outbound queue, not the return value
     source: str | None = None  # who sent it over HTTP: "ip:<address>" or "key:<key_id>" (bot/security/abuse.py)
+    notice: bool = False  # show the privacy notice even if the conversation has had it (Telegram /start)
 
     @property
     def conversation_id(self) -> str:
@@ -104,6 +106,8 @@ class Outcome:
     replies: list[Reply]
     status: str = "answered"
     safety: dict[str, Any] | None = None
+    urgent: bool = False
+    """A crisis or emergency answer: it goes out alone, with no privacy notice before it."""
 
 
 _RESERVED_PAYLOAD = re.compile(r"^\s*/(?=(crisis|emergency)\b)")
@@ -215,6 +219,7 @@ class Gateway:
             if duplicate is not None:
                 return duplicate
             outcome = await self._answer(inbound, text, turn)
+            self._add_notice(inbound, turn, outcome)
             if truncated:
                 too_long = messages.too_long(inbound.desk, self._max_chars, turn.language)
                 outcome.replies.insert(0, Reply(too_long, source="gateway"))
@@ -262,7 +267,7 @@ class Gateway:
                 await self.alerts.crisis(inbound.desk, cid, source=inbound.source)
                 back = _back_at(inbound.desk, language)
                 reminder = messages.handoff_crisis_reminder(inbound.desk, language, back)
-                return Outcome([Reply(reminder, source="gateway")], "to_staff", safety)
+                return Outcome([Reply(reminder, source="gateway")], "to_staff", safety, urgent=True)
             waiting = messages.handed_to_staff(inbound.desk, language, _back_at(inbound.desk, language))
             return Outcome([Reply(waiting, source="gateway")], "to_staff", safety)
         if route is None and self._heard_no(text, turn):
@@ -312,7 +317,7 @@ class Gateway:
         except RasaUnavailable:
             if route is Route.CRISIS:
                 await self.alerts.crisis(inbound.desk, cid, source=inbound.source)
-            return Outcome(await self._fallback(inbound, decision, language), safety=safety)
+            return Outcome(await self._fallback(inbound, decision, language), safety=safety, urgent=route is not None)
         replies, signals = self._apply_custom(bot_replies)
         crisis = route is Route.CRISIS or signals.handoff == "crisis"
         if crisis:
@@ -327,7 +332,20 @@ class Gateway:
             replies.append(Reply(messages.check_in(inbound.desk, language, back_at=back), source=check_in.SOURCE))
         elif signals.filed and not signals.handoff:
             replies += await self._offer_next_matter(inbound, language)
-        return Outcome(replies, safety=safety)
+        return Outcome(replies, safety=safety, urgent=crisis or route is not None)
+
+    @staticmethod
+    def _add_notice(inbound: Inbound, turn: Turn, outcome: Outcome) -> None:
+        """The privacy notice goes first in the first answer of a conversation (and again on Telegram's
+        /start), on every channel and desk; never with a crisis or emergency answer, which goes out
+        alone (the notice then comes with the next ordinary answer), nor while staff have the
+        conversation (they speak for themselves)."""
+        if outcome.urgent or outcome.status != "answered" or not outcome.replies:
+            return
+        if turn.notice_given and not inbound.notice:
+            return
+        text = privacy_notice.notice(inbound.desk, turn.language)
+        outcome.replies.insert(0, Reply(text, source=privacy_notice.SOURCE))
 
     async def _take_matters(
         self, inbound: Inbound, text: str, turn: Turn, decision: Decision | None
@@ -532,7 +550,9 @@ class Gateway:
                     )
                     try:
                         turn = await asyncio.to_thread(self.store.history, conversation_id, record.id)
-                        await self._finish(inbound, record, await self._answer(inbound, record.text, turn))
+                        outcome = await self._answer(inbound, record.text, turn)
+                        self._add_notice(inbound, turn, outcome)
+                        await self._finish(inbound, record, outcome)
                         done += 1
                     except Exception as exc:  # one bad message must not block the others
                         log.error("recovery of message %s failed: %s", record.id, type(exc).__name__)

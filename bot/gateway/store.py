@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import language as lang
+from bot import privacy_notice
 from bot.gateway import check_in
 from bot.gateway.models import Conversation, InboundMessage, OutboundMessage, as_utc, utcnow
 from bot.gateway.outbound import UNDELIVERABLE, for_person
@@ -59,6 +60,8 @@ class Turn:
     bot_asked: bool = False
     """The bot's last reply to the previous message asked something (a form question, "是吗？"): a
     short message now is most likely its answer."""
+    notice_given: bool = False
+    """The conversation has had the privacy notice (bot/privacy_notice.py; an outbound row of its source)."""
 
 
 def conversation_key(desk: str, channel: str, user: str) -> str:
@@ -247,7 +250,18 @@ class GatewayStore:
             check_in_was_last_turn=was_last_turn,
             asked_before_check_in=GatewayStore._question_of(session, last[0]) if was_last_turn and last else None,
             bot_asked=bool(recent) and GatewayStore._question_of(session, recent[-1][0]) is not None,
+            notice_given=GatewayStore._notice_given(session, conversation.id),
         )
+
+    @staticmethod
+    def _notice_given(session: Session, conversation_id: str) -> bool:
+        """Has the conversation had the privacy notice? Read from the outbound table: survives restarts."""
+        found = session.execute(
+            select(OutboundMessage.id)
+            .where(OutboundMessage.conversation_id == conversation_id, OutboundMessage.source == privacy_notice.SOURCE)
+            .limit(1)
+        ).first()
+        return found is not None
 
     @staticmethod
     def _question_of(session: Session, inbound_id: int | None) -> Reply | None:
@@ -256,7 +270,10 @@ class GatewayStore:
             return None
         last = session.scalars(
             select(OutboundMessage)
-            .where(OutboundMessage.inbound_id == inbound_id, OutboundMessage.source != check_in.SOURCE)
+            .where(
+                OutboundMessage.inbound_id == inbound_id,
+                OutboundMessage.source.not_in((check_in.SOURCE, privacy_notice.SOURCE)),
+            )
             .order_by(OutboundMessage.id.desc())
             .limit(1)
         ).first()

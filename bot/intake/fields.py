@@ -36,6 +36,7 @@ FIELD_LABELS: dict[str, str] = {
     "problem_where": "地点",
     "problem_since": "开始时间",
     "problem_who": "涉及对象",
+    "person_age": "年龄",
     "contact_value": "联系方式",
     "callback_time": "方便联系的时间",
 }
@@ -44,6 +45,7 @@ FIELD_LABELS_EN: dict[str, str] = {
     "problem_where": "Place",
     "problem_since": "Since",
     "problem_who": "Involved",
+    "person_age": "Age",
     "contact_value": "Contact",
     "callback_time": "Best time to call",
 }
@@ -73,6 +75,8 @@ class CategoryInfo:
     sla_hours: int = DEFAULT_SLA_HOURS
     form: tuple[str, ...] = DEFAULT_FORM
     name_en: str | None = None
+    sensitive: bool = False
+    """Health, abuse, sexual matters: separate consent before the ticket is recorded (actions/ticket_form.py)."""
 
     @property
     def asks_contact(self) -> bool:
@@ -119,6 +123,7 @@ def category_info(desk: str, category_id: str | None) -> CategoryInfo:
         sla_hours=int(category.sla_hours or DEFAULT_SLA_HOURS),
         form=tuple(category.form) or DEFAULT_FORM,
         name_en=category.name_en or None,
+        sensitive=category.sensitive,
     )
 
 

@@ -30,6 +30,11 @@ CONCERN = "check_in"
 signal). Its ticket is `high` priority: staff see it before the ordinary ones, because words just
 under the bar are where masked distress hides (the person was also asked the check-in question,
 unless it had been asked in the past hour)."""
+UNDER_14_NOTE = (
+    "【未满14周岁】依《个人信息保护法》第31条及未成年人保护法，跟进时请联系其监护人或学校；"
+    "如侵害可能来自监护人，请联系学校、其他监护人或相关部门，不要先告知该监护人。"
+)
+"""Told to staff at the top of an under-14's ticket (the person is told in `utter_under_14`)."""
 PERSON_ROUTES = ("ticket", "crisis")
 """Routes whose records are the person's tickets (numbers they are told and can ask about)."""
 
@@ -90,14 +95,23 @@ class Intake:
     consent_text: str | None = None
     callback_time: str | None = None
     signals: dict[str, Any] = field(default_factory=dict)
+    age: str | None = None
+    """The age the person gave on a youth desk ("15", or "未说明")."""
+    under_14: bool = False
+    """Under 14 (PIPL Art. 31): filed all the same, and staff are told to involve a guardian or the school."""
+    sensitive_consent_text: str | None = None
+    """A sensitive matter's separate consent, verbatim as asked, with the answer."""
 
     def summary(self) -> str:
         parts = [self.what.strip()]
+        if self.under_14:
+            parts.append(UNDER_14_NOTE)
         for label, value in (
             ("地点", self.where),
             ("开始时间", self.since),
             ("涉及", self.who),
             ("方便联系的时间", self.callback_time),
+            ("年龄", self.age),
         ):
             if value:
                 parts.append(f"{label}：{value}")
@@ -129,6 +143,9 @@ def open_ticket(
         "who": intake.who,
         "callback_time": intake.callback_time,
         "contact_consent": intake.contact is not None,
+        "age": intake.age,
+        "under_14": True if intake.under_14 else None,
+        "sensitive_consent": intake.sensitive_consent_text,
         **intake.signals,
     }
     priority = "urgent" if info.priority == "urgent" else "high" if intake.signals.get(CONCERN) else "normal"
@@ -189,6 +206,11 @@ def open_crisis_ticket(
     )
 
 
+ANSWERED_ROUTES = ("refer", "decline", "faq")
+"""Answers at the first gate: their records keep only what analytics need (route, reason code or FAQ
+id, channel, masked text), never the person's words in a transcript (PIPL: no more than the purpose needs)."""
+
+
 def record_answer(
     store: TicketStore,
     *,
@@ -206,6 +228,9 @@ def record_answer(
     """A closed record of a request answered at the first gate (refer / decline / faq / emergency).
 
     It counts as answered in analytics; declines keep their reason code (the catalogue entry id).
+    A refer, decline or FAQ record keeps the request only masked (the store masks the summary) and
+    no transcript: nobody follows it up, so the person's words are not kept with it. An emergency
+    record keeps its transcript: it is a safety record staff may have to read.
     """
     details: dict[str, Any] = {"entry_id": entry_id, "channel": channel}
     if route == "decline":
@@ -216,9 +241,11 @@ def record_answer(
         details["confidence"] = round(float(confidence), 4)
     if signals:
         details["signals"] = [str(s) for s in signals][:20]
-    transcript = [("person", text[:MAX_LINE_CHARS])] if text else []
-    if reply:
-        transcript.append(("bot", reply[:MAX_LINE_CHARS]))
+    transcript: list[tuple[str, str]] = []
+    if route not in ANSWERED_ROUTES:
+        transcript = [("person", text[:MAX_LINE_CHARS])] if text else []
+        if reply:
+            transcript.append(("bot", reply[:MAX_LINE_CHARS]))
     return store.create_ticket(
         desk=desk,
         route=route,

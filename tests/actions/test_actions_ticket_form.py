@@ -69,9 +69,11 @@ def test_youth_rights_protection_asks_who_and_contact_only_with_consent(make_tra
     tracker = make_tracker("x", sender_id=YOUTH, slots=base)
     assert form_slots(tracker, DAY) == [
         "problem_what",
+        "sensitive_consent",  # abuse is sensitive: separate consent before any detail
         "problem_who",
         "problem_where",
         "problem_since",
+        "person_age",  # a youth desk asks the age when filing
         "contact_consent",
         "ticket_confirmed",
     ]
@@ -81,7 +83,14 @@ def test_youth_rights_protection_asks_who_and_contact_only_with_consent(make_tra
 
 def test_youth_counselling_asks_only_what_and_since_and_contact_with_consent(make_tracker):
     tracker = make_tracker("x", sender_id=YOUTH, slots={"desk": "12355", "category": "counselling"})
-    assert form_slots(tracker, DAY) == ["problem_what", "problem_since", "contact_consent", "ticket_confirmed"]
+    assert form_slots(tracker, DAY) == [
+        "problem_what",
+        "sensitive_consent",
+        "problem_since",
+        "person_age",
+        "contact_consent",
+        "ticket_confirmed",
+    ]
 
 
 def test_out_of_youth_staff_hours_the_callback_time_is_asked(make_tracker, monkeypatch):

@@ -115,7 +115,22 @@ async def test_refer_and_decline_reply_offer_buttons_and_are_recorded_with_reaso
         assert record.triage_signals["entry_id"] == entry
         if route == "decline":
             assert record.triage_signals["reason_code"] == "wishing_well"
-        assert [line.sender for line in store.transcript(record.id)] == ["person", "bot"]
+        assert store.transcript(record.id) == []  # nobody follows it up: the person's words are not kept
+
+
+async def test_an_answered_request_keeps_only_masked_text_for_analytics(make_tracker, dispatcher, domain, store):
+    decision = decided(route="decline", entry_id="wishing_well", reply="这个没办法帮您办理。")
+    text = "帮我儿子找个对象，我叫王小明，电话13912345678"
+    await ActionTriageRequest(store=store).run(dispatcher, make_tracker(text, decision=decision), domain)
+
+    [record] = store.tickets_for_conversation("12345:test:1")
+    assert (record.route, record.status, record.triage_signals["reason_code"]) == (
+        "decline",
+        "declined",
+        "wishing_well",
+    )
+    assert "13912345678" not in record.summary_redacted and "139****5678" in record.summary_redacted
+    assert store.transcript(record.id, masked=False) == []
 
 
 async def test_a_retried_action_records_the_answer_once(make_tracker, domain, store):

@@ -231,6 +231,20 @@ def tracker(requested: str | None = None, loop: str | None = None, events: list[
     }
 
 
+def test_the_consent_and_age_questions_are_answered_like_a_person_who_came_to_report() -> None:
+    """The runner answers the new questions (a sensitive matter's consent, the youth desk's age): yes,
+    and rather not say; the form's own readers take those answers (so no ticket is lost to them)."""
+    from actions.ticket_form import YES_WORDS
+    from benchmarks.conversation_scoring import unscripted_answer
+    from bot.intake.age import parse_age
+
+    assert asked_key(tracker("sensitive_consent", "ticket_form")) == ("consent", "sensitive_consent")
+    assert asked_key(tracker("person_age", "ticket_form")) == ("age", "person_age")
+    for language in ("zh-Hans", "zh-Hant", "en"):
+        assert YES_WORDS.match(unscripted_answer("consent", language).lower())
+        assert parse_age(unscripted_answer("age", language)) is None
+
+
 def test_asked_key_reads_the_forms_requested_slot() -> None:
     assert asked_key(tracker("problem_where", "ticket_form")) == ("where", "problem_where")
     assert asked_key(tracker("ticket_edit", "ticket_form")) == ("confirm", "ticket_edit")

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.privacy_notice import MARK as NOTICE_MARK
 from tests.support.servers import ThreadedServer, serve_in_thread
 
 BOT = {
@@ -117,6 +118,14 @@ class FakeTelegram:
         self._forced.append(self.update(update_id))
 
     def texts_to(self, chat_id: int) -> list[str]:
+        """What the bot sent the chat, without the privacy notice of its first answer (`notices_to`)."""
+        return [t for t in self.all_texts_to(chat_id) if not t.startswith(NOTICE_MARK)]
+
+    def notices_to(self, chat_id: int) -> list[str]:
+        """The privacy notices the bot sent the chat (bot/privacy_notice.py)."""
+        return [t for t in self.all_texts_to(chat_id) if t.startswith(NOTICE_MARK)]
+
+    def all_texts_to(self, chat_id: int) -> list[str]:
         return [m["text"] for m in self.sent if int(m["chat_id"]) == chat_id]
 
     def wait_for(self, condition: Any, timeout: float = 30.0) -> None:

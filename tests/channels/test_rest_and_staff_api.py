@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from bot import app as app_module
+from bot import privacy_notice
 from bot.app import create_app
 from bot.gateway import messages
 from bot.settings import Settings
@@ -74,7 +75,12 @@ def test_a_failed_warm_up_is_reported_but_the_app_keeps_serving(
 def test_rest_chat_answers_even_when_rasa_is_down(client: TestClient) -> None:
     response = client.post("/api/chat/12345", json={"sender": "a", "text": "路灯坏了"}, headers=key_headers(client))
     assert response.status_code == 200
-    assert response.json() == {"replies": [{"id": 1, "text": messages.backend_down("12345"), "buttons": []}]}
+    assert response.json() == {
+        "replies": [
+            {"id": 1, "text": privacy_notice.notice("12345"), "buttons": []},
+            {"id": 2, "text": messages.backend_down("12345"), "buttons": []},
+        ]
+    }
 
 
 def test_rest_caller_cannot_speak_in_another_channel(client: TestClient) -> None:
@@ -133,6 +139,12 @@ def test_the_legacy_staff_api_is_gone(client: TestClient) -> None:
             headers={"Authorization": "Bearer anything", "X-Staff-User": "anyone"},
         )
         assert response.status_code == 404
+
+
+def test_the_web_chat_page_shows_the_desks_privacy_notice_before_anything_is_sent(client: TestClient) -> None:
+    youth = client.get("/chat/12355").text
+    assert privacy_notice.notice("12355") in youth and f"{privacy_notice.retention_days()}天后删除" in youth
+    assert privacy_notice.notice("12345") in client.get("/chat/12345").text
 
 
 def test_staff_reply_reaches_the_web_conversation_once(client: TestClient) -> None:

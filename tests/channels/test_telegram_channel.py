@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.testclient import TestClient
 
+from bot import privacy_notice
 from bot.app import create_app
 from bot.channels.telegram import (
     NOT_TEXT,
@@ -96,7 +97,9 @@ def test_text_message_is_answered_with_an_inline_keyboard(door: DoorOpener, tele
         telegram.user_sends(7, "路灯坏了")
         wait(telegram, lambda: telegram.texts_to(7))
     assert telegram.texts_to(7) == ["回声：路灯坏了"]
-    assert telegram.sent[0]["reply_markup"]["inline_keyboard"][0][0] == {"text": "有帮助", "callback_data": "/affirm"}
+    [answer] = [m for m in telegram.sent if m["text"] == "回声：路灯坏了"]
+    assert answer["reply_markup"]["inline_keyboard"][0][0] == {"text": "有帮助", "callback_data": "/affirm"}
+    assert telegram.notices_to(7) == [privacy_notice.notice("12345")]  # before the first answer, once
 
 
 def test_button_press_is_acknowledged_and_handled(door: DoorOpener, telegram: FakeTelegram) -> None:
@@ -116,6 +119,24 @@ def test_start_greets_through_the_bot_and_help_is_local(door: DoorOpener, telegr
         wait(telegram, lambda: len(telegram.texts_to(9)) == 2)
     assert "回声：你好" in telegram.texts_to(9)
     assert any("/cancel" in t for t in telegram.texts_to(9))
+    texts = telegram.all_texts_to(9)  # /help is answered locally, at any moment; /start's notice before its greeting
+    assert texts.index(privacy_notice.notice("12345")) < texts.index("回声：你好")
+
+
+def test_start_shows_the_privacy_notice_every_time_and_other_messages_once(
+    door: DoorOpener, telegram: FakeTelegram
+) -> None:
+    with door():
+        telegram.user_sends(19, "路灯坏了")
+        wait(telegram, lambda: telegram.texts_to(19))
+        telegram.user_sends(19, "还有一件事")
+        wait(telegram, lambda: len(telegram.texts_to(19)) == 2)
+        telegram.user_sends(19, "/start")
+        wait(telegram, lambda: len(telegram.texts_to(19)) == 3)
+    assert telegram.texts_to(19) == ["回声：路灯坏了", "回声：还有一件事", "回声：你好"]
+    all_texts = telegram.all_texts_to(19)
+    assert telegram.notices_to(19) == [privacy_notice.notice("12345")] * 2
+    assert all_texts.index("回声：你好") == all_texts.index("回声：还有一件事") + 2  # the notice right before it
 
 
 def test_sticker_gets_a_polite_request_for_text(door: DoorOpener, telegram: FakeTelegram) -> None:
@@ -178,7 +199,11 @@ def test_failed_send_is_retried_from_the_outbound_queue(
         time.sleep(0.3)
     assert telegram.texts_to(14) == ["回声：你好"]
     sent = [r for r in rows(tmp_path, OutboundMessage) if r.conversation_id == "12345:telegram:14"]
-    assert [(r.status, r.attempts, r.delivery) for r in sent] == [("sent", 2, "queue")]
+    # the privacy notice goes first and met the outage; the answer waited behind it, in order
+    assert [(r.source, r.status, r.attempts, r.delivery) for r in sent] == [
+        ("notice", "sent", 2, "queue"),
+        ("bot", "sent", 0, "queue"),
+    ]
 
 
 def test_queued_messages_and_journalled_updates_survive_a_restart(

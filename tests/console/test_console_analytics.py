@@ -75,6 +75,34 @@ def test_answer_first_response_and_satisfaction_figures(
     assert "139****5678" in page and "13912345678" not in page  # examples are masked
 
 
+def test_first_gate_answers_are_counted_from_records_that_keep_no_transcript(
+    client: TestClient, staff: Staff, console: ConsoleState
+) -> None:
+    """FAQ, refer and decline answers keep route, reason code and masked text only (bot.intake.records):
+    the wishing-well and referral counts still come out of them."""
+    from bot.intake.records import record_answer
+
+    for n, (route, entry) in enumerate(
+        (("decline", "wishing_well"), ("decline", "wishing_well"), ("refer", "litigation"))
+    ):
+        record = record_answer(
+            console.store,
+            route=route,
+            desk="12345",
+            conversation_id=f"12345:web:p{n}",
+            origin=f"m{n}",
+            text=f"帮我中彩票，电话1391234567{n}",
+            entry_id=entry,
+            channel="12368" if route == "refer" else None,
+            reply="这个没办法帮您办理。",
+        )
+        assert console.store.transcript(record.id, masked=False) == []
+    login(client, staff.supervisor)
+    page = client.get("/console/analytics").text
+    assert "wishing_well：2 件" in page and "litigation：1 件" in page
+    assert "13912345670" not in page
+
+
 def test_satisfaction_ignores_declined_and_auto_closed_records(
     client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState
 ) -> None:

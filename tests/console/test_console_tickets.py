@@ -313,7 +313,8 @@ def test_a_staff_reply_reaches_a_traditional_reader_in_traditional(
     web, sender = web_session(client, "12345")
     response = client.post("/api/chat/12345", json={"text": "請問這個問題怎麼處理"}, headers=web)
     assert response.status_code == 200
-    assert "系統暫時有點忙" in response.json()["replies"][0]["text"]  # the gateway's own apology, converted
+    first, apology = response.json()["replies"]  # first contact: the privacy notice, then the apology
+    assert "個人信息說明" in first["text"] and "系統暫時有點忙" in apology["text"]  # the gateway's own, converted
     ticket = new_ticket(conversation_id=f"12345:web:{sender}")
     token = login(client, staff.agent)
     client.post(

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot import privacy_notice
 from bot.gateway import messages
 from bot.settings import REPO_ROOT
 from tests.e2e.conftest import RunningStack, free_port
@@ -173,10 +174,10 @@ def test_rasa_down_or_slow_gets_an_apology_and_a_crisis_still_gets_the_numbers(
     # Rasa down: nothing listens on its port
     crisis = "\n".join(app.chat("down-1", CRISIS))
     assert "12356" in crisis and "110" in crisis
-    assert app.chat("down-2", ORDINARY) == [messages.backend_down("12345")]
+    assert app.chat("down-2", ORDINARY) == [privacy_notice.notice("12345"), messages.backend_down("12345")]
     # Rasa slow: answers after 5 s, the gateway gives up after 1 s
     broken_rasa.start(delay=5)
-    assert app.chat("slow-1", "你好，我想问一下办事大厅几点开门") == [messages.backend_down("12345")]
+    assert app.chat("slow-1", "你好，我想问一下办事大厅几点开门")[-1:] == [messages.backend_down("12345")]
     assert time.monotonic() - broken_rasa.arrived_at < 3  # measured from the Rasa call, not the safety screen
     assert broken_rasa.calls == 1  # a timeout is not retried: Rasa may have acted on the message
     assert app.db("SELECT status FROM gw_inbound") == [("answered",)] * 3
@@ -187,13 +188,13 @@ def test_action_server_down_gets_an_apology_and_a_crisis_still_gets_the_numbers(
     stack.kill("action server")
     try:
         replies = running_stack.chat("12345", "e2e-noactions-1", ORDINARY)
-        assert [r["text"] for r in replies] == [messages.backend_down("12345")]
+        assert [r["text"] for r in replies] == [privacy_notice.notice("12345"), messages.backend_down("12345")]
         crisis = "\n".join(str(r["text"]) for r in running_stack.chat("12355", "e2e-noactions-2", CRISIS))
         assert "12356" in crisis and "110" in crisis and "12355" in crisis
     finally:
         stack.restart("action server")
     reply = running_stack.chat("12345", "e2e-noactions-3", "你好")  # back to normal
-    assert reply and messages.backend_down("12345") not in str(reply[0]["text"])
+    assert reply and messages.backend_down("12345") not in [str(r["text"]) for r in reply]
 
 
 def test_a_message_received_when_the_app_was_killed_is_answered_once_after_restart(
@@ -219,7 +220,8 @@ def test_a_message_received_when_the_app_was_killed_is_answered_once_after_resta
         assert time.monotonic() < deadline, "the recovered message was never answered"
         found = httpx.get(updates_url, params={"after": 0}, headers=second.web(sender), timeout=10).json()["messages"]
         time.sleep(0.3)
-    assert "12345" in str(found[0]["text"])  # the desk's greeting, from the real Rasa
+    assert str(found[0]["text"]) == privacy_notice.notice("12345")  # first contact: the notice first
+    assert "在线助手" in str(found[-1]["text"])  # the desk's greeting, from the real Rasa
     time.sleep(1.0)
     last = max(int(str(m["id"])) for m in found)
     again = httpx.get(updates_url, params={"after": last}, headers=second.web(sender), timeout=10).json()

@@ -45,7 +45,7 @@ def test_bad_input_gets_a_sensible_reply(running_stack: RunningStack, text: str)
 
 
 def test_empty_message_is_answered(running_stack: RunningStack) -> None:
-    assert texts(running_stack.chat("12345", "e2e-empty", "")) == messages.empty_message("12345")
+    assert texts(running_stack.chat("12345", "e2e-empty", "")).endswith(messages.empty_message("12345"))
 
 
 def test_crisis_message_gets_the_numbers_through_the_real_stack(running_stack: RunningStack) -> None:

@@ -11,7 +11,7 @@ import httpx
 
 from bot.gateway.outbound import DeliveryError, OutboundItem, Progress
 from bot.gateway.rasa_client import RasaClient
-from bot.gateway.service import Inbound
+from bot.gateway.service import Inbound, Reply
 from tests.decisions import crisis_when, no_risk
 
 __all__ = ["FakeRasa", "FlakyPusher", "crisis_when", "msg", "no_risk"]
@@ -74,3 +74,19 @@ class FlakyPusher:
             raise DeliveryError("network down")
         self.delivered.append(item.text)
         await progress(1)
+
+
+def answers(replies: list[Reply]) -> list[Reply]:
+    """The replies without the privacy notice the first answer of a conversation starts with
+    (bot/privacy_notice.py; tested on its own in tests/gateway/test_privacy_notice.py)."""
+    from bot import privacy_notice
+
+    return [r for r in replies if r.source != privacy_notice.SOURCE]
+
+
+def without_notice(items: list[dict[str, Any]], desk: str = "12345") -> list[dict[str, Any]]:
+    """Queued messages (`Gateway.queued_after`) without the desk's privacy notice."""
+    from bot import privacy_notice
+
+    notices = {privacy_notice.notice(desk, language) for language in ("zh-Hans", "en")}
+    return [m for m in items if m["text"] not in notices]

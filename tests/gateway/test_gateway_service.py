@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bot import language
+from bot import language, privacy_notice
 from bot.gateway import check_in, messages
 from bot.gateway.models import InboundMessage, OutboundMessage
 from bot.gateway.rasa_client import RasaClient
@@ -19,18 +19,19 @@ from bot.gateway.service import Decide, Gateway
 from bot.triage.decision import Decision
 from bot.triage.vocabulary import Route
 from tests.decisions import close_to_crisis, decided
-from tests.gateway.fakes import FakeRasa, crisis_when, msg, no_risk
+from tests.gateway.fakes import FakeRasa, answers, crisis_when, msg, no_risk
 
 
 async def test_message_is_persisted_and_answered(db: Engine) -> None:
     rasa = FakeRasa()
     gateway = Gateway(db, rasa.client(), decide=no_risk)
     replies = await gateway.handle(msg("路灯坏了", "m1"))
-    assert [r.text for r in replies] == ["收到：路灯坏了"]
+    assert [r.text for r in answers(replies)] == ["收到：路灯坏了"]
     with Session(db) as session:
         inbound = session.scalars(select(InboundMessage)).one()
         assert (inbound.text, inbound.status) == ("路灯坏了", "answered")
-        assert session.scalars(select(OutboundMessage.text)).all() == ["收到：路灯坏了"]
+        stored = session.scalars(select(OutboundMessage.text)).all()
+        assert stored == [privacy_notice.notice("12345"), "收到：路灯坏了"]  # the notice comes first, once
     assert rasa.sent[0]["sender"] == "12345:rest:u1"
     assert rasa.sent[0]["metadata"]["desk"] == "12345"
 
@@ -104,21 +105,21 @@ async def test_crisis_gets_the_numbers_when_rasa_is_down(db: Engine) -> None:
 async def test_empty_rasa_answer_becomes_an_apology_with_next_steps(db: Engine) -> None:
     gateway = Gateway(db, FakeRasa(reply=lambda p: []).client(), decide=no_risk)
     replies = await gateway.handle(msg("路灯坏了", "e1"))
-    assert replies[0].text == messages.backend_down("12345")
+    assert answers(replies)[0].text == messages.backend_down("12345")
 
 
 async def test_slow_rasa_times_out_into_the_apology(db: Engine) -> None:
     slow = FakeRasa(delay=3)
     gateway = Gateway(db, slow.client(), decide=no_risk)
     replies = await gateway.handle(msg("路灯坏了", "s1"))
-    assert replies[0].text == messages.backend_down("12345")
+    assert answers(replies)[0].text == messages.backend_down("12345")
 
 
 @pytest.mark.parametrize("text", ["", "   ", None, "\x00\x01"])
 async def test_empty_input_is_answered_without_rasa(db: Engine, text: str | None) -> None:
     rasa = FakeRasa()
     replies = await Gateway(db, rasa.client(), decide=no_risk).handle(msg(text))
-    assert replies[0].text == messages.empty_message("12345")
+    assert answers(replies)[0].text == messages.empty_message("12345")
     assert rasa.sent == []
 
 
@@ -148,7 +149,7 @@ async def test_a_broken_safety_screen_does_not_silence_the_bot(db: Engine) -> No
         raise RuntimeError("model missing")
 
     replies = await Gateway(db, FakeRasa().client(), decide=broken).handle(msg("你好"))
-    assert replies[0].text == "收到：你好"
+    assert answers(replies)[0].text == "收到：你好"
 
 
 async def test_flood_is_rate_limited_politely_and_not_stored(db: Engine) -> None:
@@ -173,7 +174,7 @@ async def test_a_message_just_under_the_crisis_bar_gets_a_check_in_once_an_hour(
     rasa = FakeRasa()
     gateway = Gateway(db, rasa.client(), decide=close_to_crisis("好累"))
     first = await gateway.handle(msg("最近好累，什么都不想做", "k1", desk="12355"))
-    assert [r.text for r in first] == ["收到：最近好累，什么都不想做", messages.check_in("12355")]
+    assert [r.text for r in answers(first)] == ["收到：最近好累，什么都不想做", messages.check_in("12355")]
     assert "12356" in first[-1].text and "12355" in first[-1].text
     assert rasa.sent[0]["message"] == "最近好累，什么都不想做"  # Rasa still answers the message itself
     await gateway.handle(msg("路灯坏了", "k1b", desk="12355"))
@@ -182,7 +183,7 @@ async def test_a_message_just_under_the_crisis_bar_gets_a_check_in_once_an_hour(
     other = await gateway.handle(msg("好累", "k3", user="u2", desk="12355"))
     assert other[-1].text == messages.check_in("12355")  # every conversation gets its own
     calm = await gateway.handle(msg("路灯坏了", "k4", user="u3"))
-    assert [r.text for r in calm] == ["收到：路灯坏了"]
+    assert [r.text for r in answers(calm)] == ["收到：路灯坏了"]
 
 
 async def test_the_check_in_hour_is_kept_in_the_database_across_a_restart(db: Engine) -> None:
@@ -325,7 +326,7 @@ async def test_a_short_answer_to_the_bots_question_never_gets_the_check_in(db: E
 
     gateway = Gateway(db, rasa.client(), decide=decide)
     first = await gateway.handle(msg("楼上装修", "s1"))
-    assert [r.text for r in first] == [r["text"] for r in form_question({})]
+    assert [r.text for r in answers(first)] == [r["text"] for r in form_question({})]
     for n, answer in enumerate(fragments):
         replies = await gateway.handle(msg(answer, f"s{n + 2}"))
         assert check_in.SOURCE not in [r.source for r in replies]
@@ -459,7 +460,7 @@ async def test_two_matters_the_engine_cannot_place_as_a_whole_are_still_split(db
 
     gateway = Gateway(db, rasa.client(), decide=decide)
     replies = await gateway.handle(msg("我想问两个事情 一个是老板欠了三个月工钱 还有一个是娃儿转学读书报不到名", "s1"))
-    assert replies[0].source == "matter-choice" and rasa.sent == []
+    assert answers(replies)[0].source == "matter-choice" and rasa.sent == []
 
 
 @pytest.mark.parametrize("typed", ["/crisis", ' /emergency{"channel":"110"}'])

@@ -13,7 +13,7 @@ from bot.gateway.service import Decide, Gateway
 from bot.triage.decision import Decision
 from bot.triage.vocabulary import Route
 from tests.decisions import decided
-from tests.gateway.fakes import FakeRasa, msg
+from tests.gateway.fakes import FakeRasa, answers, msg
 
 TWO = "我要反映两个问题：一是小区电梯经常坏，二是物业乱收停车费"
 
@@ -85,7 +85,7 @@ async def test_two_matters_are_taken_one_at_a_time_and_the_second_is_offered(db:
     rasa = FakeRasa(reply=filing)
     gateway = Gateway(db, rasa.client(), decide=categorised(电梯="housing", 停车="parking"))
 
-    asked = await gateway.handle(msg(TWO, "m1"))
+    asked = answers(await gateway.handle(msg(TWO, "m1")))
     assert [r.source for r in asked] == [matters.SOURCE_CHOICE] and rasa.sent == []
     assert "1. 小区电梯经常坏" in asked[0].text and "2. 物业乱收停车费" in asked[0].text
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from bot import privacy_notice
 from bot.gateway.models import OutboundMessage
 from bot.gateway.outbound import OutboundWorker
 from bot.gateway.rasa_client import RasaClient
@@ -124,9 +125,9 @@ async def test_push_channel_replies_go_through_the_queue_once(db: Engine) -> Non
         inbound = Inbound("12345", "telegram", "42", "你好", message_id="m1", queue_replies=True)
         await gateway.handle(inbound)
         await gateway.handle(inbound)  # Telegram redelivered it
-        await until(lambda: [r.status for r in outbound(db)] == ["sent"])
+        await until(lambda: [r.status for r in outbound(db)] == ["sent", "sent"])
         await asyncio.sleep(0.2)
     finally:
         await worker.stop()
-    assert pusher.delivered == ["收到：你好"]
+    assert pusher.delivered == [privacy_notice.notice("12345"), "收到：你好"]  # the first answer starts with it
     assert len(rasa.sent) == 1

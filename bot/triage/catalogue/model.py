@@ -39,6 +39,9 @@ class Category:
     priority: str = "normal"
     sla_hours: int | None = None
     form: tuple[str, ...] = ()
+    sensitive: bool = False
+    """Sensitive personal information (health, abuse, sexual matters; PIPL Art. 28-29): the ticket form
+    asks separate consent before it is recorded as a ticket."""
     name_en: str = ""
     """The name in English ("" when the catalogue has none yet: English conversations then see `name`)."""
 

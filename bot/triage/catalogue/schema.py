@@ -167,6 +167,9 @@ def parse_desk(doc: Any, path: str | Path, channels: Mapping[str, Channel]) -> D
         bad = [f for f in form if f not in FORM_FIELDS]
         if bad:
             raise r.fail(r.line_of(entry, "form"), f"{what}: unknown form fields {bad}; use {', '.join(FORM_FIELDS)}")
+        sensitive = entry.get("sensitive", False)
+        if not isinstance(sensitive, bool):
+            raise r.fail(r.line_of(entry, "sensitive"), f"{what}: sensitive must be true or false")
         l1 = r.text(entry, "category_l1", what, required=desk == "12345") or None
         categories.append(
             Category(
@@ -178,6 +181,7 @@ def parse_desk(doc: Any, path: str | Path, channels: Mapping[str, Channel]) -> D
                 priority=priority,
                 sla_hours=int(sla) if sla is not None else None,
                 form=form,
+                sensitive=sensitive,
                 name_en=r.optional_text(entry, "name_en", what),
             )
         )
