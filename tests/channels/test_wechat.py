@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from bot import privacy_notice
 from bot.app import create_app
 from bot.channels.telegram import NOT_TEXT
 from bot.channels.wechat import TEXT_LIMIT_BYTES, WeChatDesk
@@ -37,6 +38,20 @@ DESK = "12345"
 USER = "o_user_aaaaaaaaaaaaaaaaaaaaaa"
 LONG = "很长的回答。" * 500  # 3,000 characters, 9,000 UTF-8 bytes
 CRISIS_SCRIPT = "你的安全最重要。请现在就拨打心理援助热线12356，或110、120。我已经通知工作人员。"
+NOTICE = privacy_notice.notice(DESK)
+"""A conversation's first answer starts with the privacy notice (bot/privacy_notice.py)."""
+
+
+def after_notice(text: str | None) -> str | None:
+    """A passive reply without the first contact's notice in front of it."""
+    return text[len(NOTICE) :].lstrip("\n") if text is not None and text.startswith(NOTICE) else text
+
+
+def sent_after_notice(texts: list[str]) -> list[str]:
+    """Customer-service messages without the first contact's notice (sent as its own message)."""
+    return [t for t in texts if t != NOTICE]
+
+
 BUTTONS = [{"title": "查询进度", "payload": "/check_status"}, {"title": "我要反映", "payload": "/report"}]
 
 
@@ -164,7 +179,7 @@ def test_safe_mode_round_trip_with_an_encrypted_passive_reply(
     delivery = wechat.text(USER, "路灯坏了")
     assert len(delivery.attempts) == 1 and delivery.attempts[0].status == 200
     assert "<Encrypt>" in delivery.attempts[0].body and "回声" not in delivery.attempts[0].body  # encrypted
-    assert delivery.reply is not None and delivery.text == "回声：路灯坏了\n\n回复数字选择：\n1. 有帮助"
+    assert delivery.reply is not None and after_notice(delivery.text) == "回声：路灯坏了\n\n回复数字选择：\n1. 有帮助"
     assert delivery.reply["ToUserName"] == USER and delivery.reply["MsgType"] == "text"
     assert rasa.received[-1]["sender"] == f"{DESK}:wechat:{USER}"
 
@@ -203,14 +218,14 @@ def test_a_slow_answer_goes_out_once_through_customer_service_and_retries_make_n
     rasa.slow_seconds = 4.0
     delivery = wechat.text(USER, "慢慢说")
     assert [a.status for a in delivery.attempts] == [None, None, None, None] and delivery.reply is None
-    wait_for(lambda: wechat.texts_to(USER))
+    wait_for(lambda: sent_after_notice(wechat.texts_to(USER)))
     time.sleep(1.5)  # anything doubled would have arrived by now
-    assert wechat.texts_to(USER) == ["回声：慢慢说"]
+    assert wechat.texts_to(USER) == [NOTICE, "回声：慢慢说"]
     assert [r["message"] for r in rasa.received] == ["慢慢说"]
     assert opened.count(InboundMessage) == 1
     with opened.engine.connect() as connection:
         rows = connection.execute(select(OutboundMessage.delivery, OutboundMessage.status)).all()
-    assert [tuple(r) for r in rows] == [("queue", "sent")]
+    assert [tuple(r) for r in rows] == [("queue", "sent")] * 2  # the first contact's notice and the answer, once each
 
 
 def test_a_slow_answer_within_wechats_patience_is_success_then_a_customer_service_message(
@@ -223,7 +238,7 @@ def test_a_slow_answer_within_wechats_patience_is_success_then_a_customer_servic
     delivery = wechat.text(USER, "慢一点")
     assert len(delivery.attempts) == 1 and delivery.attempts[0].body == "success"
     assert time.monotonic() - started < 2.0
-    wait_for(lambda: wechat.texts_to(USER) == ["回声：慢一点"])
+    wait_for(lambda: sent_after_notice(wechat.texts_to(USER)) == ["回声：慢一点"])
 
 
 def test_a_crisis_gets_its_numbers_in_the_passive_reply_within_5_seconds(
@@ -243,7 +258,9 @@ def test_buttons_are_numbered_options_and_a_number_selects_one(
     door: Callable[..., Door], wechat: FakeWeChat, rasa: WeChatRasa
 ) -> None:
     door()
-    assert wechat.text(USER, "选择").text == "您想办理哪一项？\n\n回复数字选择：\n1. 查询进度\n2. 我要反映"
+    assert (
+        after_notice(wechat.text(USER, "选择").text) == "您想办理哪一项？\n\n回复数字选择：\n1. 查询进度\n2. 我要反映"
+    )
     assert wechat.text(USER, "2").text is not None
     assert rasa.received[-1]["message"] == "/report"
     wechat.text(USER, "9")  # no such option: the words as they are
@@ -256,9 +273,9 @@ def test_a_3000_character_answer_is_split_under_wechats_limit(
     door()
     delivery = wechat.text(USER, "长答")
     assert delivery.text is not None
-    wait_for(lambda: len(wechat.texts_to(USER)) >= 4)
+    wait_for(lambda: len(sent_after_notice([delivery.text, *wechat.texts_to(USER)])) >= 5)
     time.sleep(0.5)
-    parts = [delivery.text, *wechat.texts_to(USER)]
+    parts = sent_after_notice([delivery.text, *wechat.texts_to(USER)])
     assert len(parts) == 5 and wechat.refused == []
     assert all(len(p.encode("utf-8")) <= TEXT_LIMIT_BYTES for p in parts)
     assert "".join(parts) == LONG
@@ -344,7 +361,7 @@ def test_success_is_said_only_once_the_message_is_written(
     assert delivery.reply is None and delivery.attempts[-1].body == "success"
     wait_for(lambda: wechat.texts_to(USER))
     time.sleep(1.0)
-    assert wechat.texts_to(USER) == ["回声：路灯坏了\n\n回复数字选择：\n1. 有帮助"]
+    assert sent_after_notice(wechat.texts_to(USER)) == ["回声：路灯坏了\n\n回复数字选择：\n1. 有帮助"]
     assert opened.count(InboundMessage) == 1 and len(rasa.received) == 1
 
 
