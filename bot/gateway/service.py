@@ -445,12 +445,18 @@ class Gateway:
     def _hear_check_in_answer(text: str, turn: Turn, decision: Decision | None) -> Decision | None:
         """The message right after the check-in question is its answer: a yes, or a second message
         close to the crisis bar, is a crisis (the person said so, or said it twice); see `check_in`.
-        The crisis decision replaces the engine's, so Rasa and the actions act on the same one."""
-        if decision is None or decision.is_safety:
+        The crisis decision replaces the engine's, so Rasa and the actions act on the same one. When
+        the screen already made it a crisis (e.g. read with the earlier message), a yes is still
+        recorded among its signals: staff should know the person said so, whatever the score was."""
+        if decision is None:
             return decision
         if not check_in.answer_due(turn.last_check_in, turn.check_in_was_last_turn, utcnow()):
             return decision
         answer = check_in.read_answer(text)
+        if decision.is_safety:
+            if answer is check_in.Answer.YES and decision.route is Route.CRISIS:
+                return replace(decision, signals=(*decision.signals, f"{check_in.ANSWER_SIGNAL}:yes"))
+            return decision
         if answer is check_in.Answer.YES:
             reason = f"{check_in.ANSWER_SIGNAL}:yes"
         elif answer is None and check_in.close_again(decision.signals):

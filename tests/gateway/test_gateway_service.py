@@ -227,6 +227,24 @@ async def test_yes_to_the_check_in_hands_the_person_to_a_human(db: Engine, answe
     assert later[0].text == messages.handed_to_staff("12355")
 
 
+async def test_a_yes_the_screen_already_made_a_crisis_by_context_still_records_the_yes(db: Engine) -> None:
+    """The screen may read "有" with the message before it and call it a crisis itself (a score that
+    sits on the bar can land either side of it); staff must still see that the person said yes."""
+    rasa = FakeRasa()
+    close = close_to_crisis("好累")
+
+    def decide(text: str, desk: str, history: Sequence[str], language: str = "zh-Hans") -> Decision:
+        if text == "有":
+            return decided(Route.CRISIS, desk, channel="12356", signals=("history", "context:0.56"), priority="urgent")
+        return close(text, desk, history, language)
+
+    gateway = Gateway(db, rasa.client(), decide=decide)
+    await gateway.handle(msg("最近好累，什么都不想做", "c1", desk="12355"))
+    await gateway.handle(msg("有", "c2", desk="12355"))
+    assert rasa.sent[-1]["message"] == "/crisis"
+    assert rasa.sent[-1]["metadata"]["decision"]["signals"] == ["history", "context:0.56", "check-in-answer:yes"]
+
+
 @pytest.mark.parametrize("answer", ["好的", "嗯", "我想问一下怎么投诉学校乱收费"])
 async def test_another_topic_after_the_check_in_goes_on_as_usual(db: Engine, answer: str) -> None:
     rasa = FakeRasa()
