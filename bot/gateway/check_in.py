@@ -24,6 +24,7 @@ between two check-ins and the question's answer survive a restart of the app.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import Enum
 
@@ -184,3 +185,16 @@ def administrative(decision: Decision | None, text: str) -> Decision | None:
 def short_answer(text: str, bot_asked: bool) -> bool:
     """Is this message a short answer to the bot's own question (not a reason to ask about self-harm)?"""
     return bot_asked and length_units(text) <= SHORT_ANSWER_UNITS
+
+
+_OWN_EVIDENCE = ("lexicon:", "pattern:")
+
+
+def only_context(signals: Sequence[str]) -> bool:
+    """A crisis decision with no evidence in the message itself: the screen read it with the messages
+    before it (history, context, a short answer read in context). A "no" to the check-in question
+    overrides exactly that: what the person said before cannot outweigh their answer."""
+    if any(str(s).startswith(_OWN_EVIDENCE) for s in signals):
+        return False
+    read_with_context = any(str(s).startswith(("history", "context:", "short-in-context:")) for s in signals)
+    return read_with_context

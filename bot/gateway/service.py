@@ -259,6 +259,14 @@ class Gateway:
         may_ask = check_in.check_in_due(turn.last_check_in, utcnow())
         decision = check_in.administrative(decision, text)
         decision = check_in.proportionate(decision, text, turn.bot_asked, language, may_ask)
+        if (
+            decision is not None
+            and decision.is_safety
+            and check_in.only_context(decision.signals)
+            and check_in.answer_due(turn.last_check_in, turn.check_in_was_last_turn, utcnow())
+            and check_in.read_answer(text) is check_in.Answer.NO
+        ):  # "没有" to the check-in: the person's answer, not the earlier words read with it, decides
+            decision = await self._safe_decide(text, inbound.desk, (), language)
         decision = self._hear_check_in_answer(text, turn, decision)
         safety = _safety_record(decision)
         route = decision.route if decision is not None and decision.is_safety else None

@@ -17,6 +17,7 @@ from bot.gateway.models import InboundMessage, OutboundMessage
 from bot.gateway.rasa_client import RasaClient
 from bot.gateway.service import Decide, Gateway
 from bot.triage.decision import Decision
+from bot.triage.replies import crisis_reply
 from bot.triage.vocabulary import Route
 from tests.decisions import close_to_crisis, decided
 from tests.gateway.fakes import FakeRasa, answers, crisis_when, msg, no_risk
@@ -243,6 +244,25 @@ async def test_a_yes_the_screen_already_made_a_crisis_by_context_still_records_t
     await gateway.handle(msg("有", "c2", desk="12355"))
     assert rasa.sent[-1]["message"] == "/crisis"
     assert rasa.sent[-1]["metadata"]["decision"]["signals"] == ["history", "context:0.56", "check-in-answer:yes"]
+
+
+async def test_a_no_to_the_check_in_is_not_made_a_crisis_by_the_words_before_it(db: Engine) -> None:
+    """Read with the earlier message, "没有" can score over the crisis bar; the person's answer decides."""
+    rasa = FakeRasa()
+    close = close_to_crisis("好累")
+
+    def decide(text: str, desk: str, history: Sequence[str], language: str = "zh-Hans") -> Decision:
+        if text == "没有" and history:
+            return decided(Route.CRISIS, desk, channel="12356", signals=("history", "context:0.56"), priority="urgent")
+        return close(text, desk, history, language)
+
+    gateway = Gateway(db, rasa.client(), decide=decide)
+    await gateway.handle(msg("最近好累，什么都不想做", "d1", desk="12355"))
+    replies = await gateway.handle(msg("没有", "d2", desk="12355"))
+    assert replies[0].text.startswith(messages.check_in_no("12355", resuming=False)[:6])
+    assert all(r.text != crisis_reply("12355") for r in replies)
+    conversation = gateway.store.conversation("12355:rest:u1")
+    assert conversation is not None and not conversation.handoff
 
 
 @pytest.mark.parametrize("answer", ["好的", "嗯", "我想问一下怎么投诉学校乱收费"])
