@@ -256,6 +256,13 @@ class Gateway:
         decision, actions_up = await asyncio.gather(
             self._safe_decide(text, inbound.desk, turn.history, language), self._health.up()
         )
+        if (
+            decision is not None
+            and decision.route is Route.CRISIS
+            and turn.bot_asked
+            and check_in.joint_reading_only(decision.signals)
+        ):  # an answer to the bot's question, crisis only when read with earlier (non-crisis) words
+            decision = await self._safe_decide(text, inbound.desk, (), language)
         may_ask = check_in.check_in_due(turn.last_check_in, utcnow())
         decision = check_in.administrative(decision, text)
         decision = check_in.proportionate(decision, text, turn.bot_asked, language, may_ask)

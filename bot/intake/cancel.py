@@ -227,7 +227,7 @@ def is_pleasantry(text: str | None) -> bool:
 
 
 _QUESTION_ZH = re.compile(
-    r"(?:吗|嗎|呢|么|麼)$|会不会|會不會|能不能|可不可以|是不是|有没有|有沒有|怎么|怎麼|为什么|為什麼|为啥|多久|什么时候|什麼時候|谁会|誰會|哪里|哪裡|咩|點解|係咪|會唔會"
+    r"(?:吗|嗎|呢|么|麼)$|(?:吗|嗎)[\s,，;；]|会不会|會不會|能不能|可不可以|是不是|有没有|有沒有|怎么|怎麼|为什么|為什麼|为啥|多久|什么时候|什麼時候|谁会|誰會|哪里|哪裡|咩|點解|係咪|會唔會"
 )
 _QUESTION_EN = re.compile(
     r"^(?:(?:btw|by the way|also|and|oh|ok|okay|so|but|wait|one more thing|quick question)[,\s]+)*"

@@ -210,3 +210,66 @@ async def test_a_redirect_nlu_calls_an_answer_is_asked_again_once_too(in_form, d
     assert responses(dispatcher) == ["utter_form_go_on"]
     tracker = in_form("problem_where", "等一下", intent="inform", slots={"ticket_reasked": "problem_where"})
     assert await validator.validate_problem_where("等一下", dispatcher, tracker, domain) == {"problem_where": "未说明"}
+
+
+# -- a question instead of the answer (contact, consent, age) ------------------------------------------
+
+
+async def test_a_question_at_the_contact_question_gets_its_answer_and_the_contact_question_once_more(
+    in_form, dispatcher, domain, store
+):
+    text = "对了你们晚上有人吗 我白天上班 电话经常接不了"
+    decision = decided(route="faq", faq_id="service_hours", reply="12345热线24小时有人接听。")
+    tracker = in_form("contact_consent", text, intent="inform", decision=decision)
+
+    result = await ValidateTicketForm(store=store).validate_contact_consent(text, dispatcher, tracker, domain)
+
+    assert [m.get("text") for m in dispatcher.messages if m.get("text")] == ["12345热线24小时有人接听。"]
+    assert [r for r in responses(dispatcher) if r] == ["utter_form_continue"]
+    assert result == {"contact_consent": None, "ticket_reasked": "contact_consent"}
+
+
+async def test_a_question_nobody_can_answer_here_goes_on_the_ticket_and_the_person_is_told(
+    in_form, dispatcher, domain, store
+):
+    text = "btw will the bar see my name??"
+    tracker = in_form("sensitive_consent", text, intent="inform", decision=decided(route="clarify"))
+
+    result = await ValidateTicketForm(store=store).validate_sensitive_consent(text, dispatcher, tracker, domain)
+
+    assert responses(dispatcher) == ["utter_form_question_noted", "utter_form_continue"]
+    assert result == {
+        "sensitive_consent": None,
+        "ticket_reasked": "sensitive_consent",
+        "problem_what": f"小区电梯经常坏\n群众提问：{text}",
+    }
+
+
+async def test_a_second_question_at_the_same_question_is_not_answered_twice(in_form, dispatcher, domain, store):
+    text = "你们会不会告诉物业是我打的？"
+    decision = decided(route="faq", faq_id="anonymity", reply="您的信息只有工作人员能看到。")
+    tracker = in_form(
+        "contact_consent", text, intent="inform", decision=decision, slots={"ticket_reasked": "contact_consent"}
+    )
+
+    result = await ValidateTicketForm(store=store).validate_contact_consent(text, dispatcher, tracker, domain)
+
+    assert dispatcher.messages == []
+    assert result == {"contact_consent": None}
+
+
+async def test_a_question_at_the_age_question_is_answered_and_a_statement_is_no_age(in_form, dispatcher, domain, store):
+    form = ValidateTicketForm(store=store)
+    asked = "为什么要问我几岁？"
+    decision = decided(route="faq", desk="12355", faq_id="why_age", reply="年龄帮助老师判断怎么帮你。")
+    result = await form.validate_person_age(
+        asked, dispatcher, in_form("person_age", asked, intent="inform", decision=decision), domain
+    )
+    assert result == {"person_age": None, "ticket_reasked": "person_age"}
+    assert [m.get("text") for m in dispatcher.messages if m.get("text")] == ["年龄帮助老师判断怎么帮你。"]
+
+    dispatcher.messages.clear()
+    result = await form.validate_person_age(
+        "不想说", dispatcher, in_form("person_age", "不想说", intent="inform"), domain
+    )
+    assert result["person_age"] != "不想说" and dispatcher.messages == []

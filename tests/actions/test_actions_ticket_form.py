@@ -249,7 +249,7 @@ async def test_the_description_asked_for_after_an_faq_is_triaged_for_its_categor
 
 async def test_consent_and_number_in_one_message(answer, dispatcher, domain):
     tracker = answer("contact_consent", "可以，13812345678", sender_id=YOUTH)
-    result = ValidateTicketForm().validate_contact_consent("可以，13812345678", dispatcher, tracker, domain)
+    result = await ValidateTicketForm().validate_contact_consent("可以，13812345678", dispatcher, tracker, domain)
     assert result == {"contact_consent": True, "contact_value": "13812345678"}
 
 
