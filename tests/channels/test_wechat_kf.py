@@ -287,3 +287,13 @@ def test_one_access_token_from_gettoken_serves_every_call_and_an_expired_one_is_
     wecom.kf_send(USER, "还在吗")
     wait_for(lambda: len(wecom.kf_texts_to(USER)) >= 3)
     assert wecom.kf_token_fetches == 2 and wecom.kf_texts_to(USER)[-1].startswith("回声：还在吗")
+
+
+def test_callbacks_are_not_refused_by_the_per_address_limit(
+    door: Callable[..., Door], wecom: FakeWeChat, rasa: WeChatRasa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FRONTDOOR_LIMIT_IP_MESSAGES", "2/60")
+    door()
+    deliveries = [wecom.kf_send(f"wm_burst_{n}", "路灯坏了") for n in range(5)]
+    assert [[a.status for a in d.attempts] for d in deliveries] == [[200]] * 5
+    wait_for(lambda: len(rasa.received) == 5)
