@@ -325,5 +325,7 @@ def test_a_wechat_kf_account_is_read_per_desk_and_keeps_its_secrets_out_of_repr(
 def test_a_half_configured_wechat_kf_account_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(f"{WECHAT_KF_PREFIX}12355_CORPID", "ww1")
     monkeypatch.setenv(f"{WECHAT_KF_PREFIX}12355_SECRET", "s")
-    with pytest.raises(MissingSecretError, match="FRONTDOOR_WECHAT_KF_12355_OPEN_KFID, FRONTDOOR_WECHAT_KF_12355_TOKEN"):
+    with pytest.raises(
+        MissingSecretError, match="FRONTDOOR_WECHAT_KF_12355_OPEN_KFID, FRONTDOOR_WECHAT_KF_12355_TOKEN"
+    ):
         Settings.wechat_kf_account("12355")

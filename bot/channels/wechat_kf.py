@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -282,8 +283,7 @@ class KfDesk:
                 task = self._track(asyncio.create_task(self._in_turn(before, pulled, persisted)))
                 handling = self._inflight[pulled.msgid] = (persisted, task)
                 self._last_of[pulled.user] = task
-                task.add_done_callback(lambda _, key=pulled.msgid: self._inflight.pop(key, None))
-                task.add_done_callback(lambda done, user=pulled.user: self._forget(user, done))
+                task.add_done_callback(functools.partial(self._forget, pulled.msgid, pulled.user))
             handlings.append(handling)
         try:
             await asyncio.wait_for(self._written(handlings), self.persist_wait)
@@ -294,7 +294,9 @@ class KfDesk:
             return False
         return all(event.is_set() for event, _ in handlings)
 
-    def _forget(self, user: str, done: asyncio.Task[None]) -> None:
+    def _forget(self, msgid: str, user: str, done: asyncio.Task[None]) -> None:
+        """A handled message: a later pull hands it to the gateway again (its dedupe drops it)."""
+        self._inflight.pop(msgid, None)
         if self._last_of.get(user) is done:
             del self._last_of[user]
 

@@ -218,7 +218,9 @@ def test_the_cursor_survives_a_restart_and_no_message_is_answered_twice(
     wait_for(lambda: len(wecom.kf_texts_to(USER)) >= 5)
     settle()
     assert [r["message"] for r in rasa.received] == ["第一句", "第二句", "停机时写的", "第三句"]
-    assert wecom.kf_texts_to(USER)[1:] == [f"回声：{m}\n\n回复数字选择：\n1. 有帮助" for m in ["第一句", "第二句", "停机时写的", "第三句"]]
+    assert wecom.kf_texts_to(USER)[1:] == [
+        f"回声：{m}\n\n回复数字选择：\n1. 有帮助" for m in ["第一句", "第二句", "停机时写的", "第三句"]
+    ]
     assert second.count(InboundMessage) == 4
 
 
