@@ -39,7 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from benchmarks.procfs import cpu_seconds
+from benchmarks.procfs import cpu_seconds, run_queue_wait_seconds
 from bot import privacy_notice
 from bot.triage.decision import Decision
 from bot.triage.vocabulary import Route as TriageRoute
@@ -148,6 +148,7 @@ def run(
             wechat.sent.clear()
             barrier = threading.Barrier(users)
             app_cpu, own_cpu, load = cpu_seconds(app.pid), _own_cpu(), os.getloadavg()[0]
+            app_waited = run_queue_wait_seconds(app.pid)
             burst_started = time.monotonic()
 
             def one(index: int) -> tuple[str, float, Any]:
@@ -166,6 +167,7 @@ def run(
                 time.sleep(0.2)
             burst_seconds = time.monotonic() - burst_started
             app_cpu, own_cpu = cpu_seconds(app.pid) - app_cpu, _own_cpu() - own_cpu
+            app_waited = run_queue_wait_seconds(app.pid) - app_waited
             load_after = os.getloadavg()[0]
             time.sleep(2.0)  # anything doubled would arrive now
         finally:
@@ -229,6 +231,8 @@ def run(
         "written_but_unanswered": unanswered,  # the restart recovery would answer these
         "burst_seconds": round(burst_seconds, 1),  # from the users' first send to the last first answer
         "app_cpu_seconds": round(app_cpu, 1),  # the app process (one interpreter: at most 1 core for Python)
+        # the app's threads ready to run but waiting for a core (other processes had it): summed over threads
+        "app_waited_for_a_core_seconds": round(app_waited, 1),
         "bench_cpu_seconds": round(own_cpu, 1),  # this process: the fake WeChat's 200 users and the Rasa stand-in
         "load_average_before_after": (round(load, 2), round(load_after, 2)),
         "cores": os.cpu_count(),
