@@ -106,6 +106,7 @@ class FakeWeChat:
     kf_servicer_holds: set[str] = field(default_factory=set)  # users whose session a WeCom servicer took
     kf_token_fetches: int = 0
     kf_syncs: int = 0
+    kf_busy: int = 0  # the next this many kf/sync_msg calls answer -1 (system busy)
     _kf_access: dict[str, float] = field(default_factory=dict)
     _kf_msgtokens: dict[str, float] = field(default_factory=dict)
     _kf_users: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -224,6 +225,9 @@ class FakeWeChat:
         body = json.loads(await request.body())
         with self._lock:
             self.kf_syncs += 1
+            if self.kf_busy > 0:
+                self.kf_busy -= 1
+                return JSONResponse({"errcode": -1, "errmsg": "system busy"})
             msgtoken = body.get("token")
             if msgtoken and self._kf_msgtokens.get(msgtoken, 0) <= time.time():
                 return JSONResponse({"errcode": 95007, "errmsg": "invalid msg token"})

@@ -63,7 +63,8 @@ DEFAULT_API_BASE = "https://qyapi.weixin.qq.com"
 EVENT = "kf_msg_or_event"
 FROM_PERSON = 3  # origin of a message the WeChat user sent (4: a system event, 5: a WeCom servicer)
 PERSIST_WAIT = 30.0  # seconds a pulled batch may take to be written before the cursor stays put
-RETRY_PULL = 5.0  # seconds before pulling again when a batch could not be written
+RETRY_PULL = 5.0  # seconds before pulling again when a pull failed; doubled each time it fails again
+RETRY_PULL_MAX = 300.0
 MAX_BODY_BYTES = 64 * 1024
 BAD_MSGTOKEN = 95007  # the callback's Token expired (10 minutes) or is not for this account
 TOKEN_INVALID = frozenset({40014, 42001})  # WeCom: invalid / expired access_token (40001 is a bad secret)
@@ -193,6 +194,8 @@ class KfDesk:
     crypto: MessageCrypto = field(init=False)
     pulls: int = 0  # kf/sync_msg calls (tests and logs)
     _wanted: bool = False
+    _stopped: bool = False
+    _failures: int = 0  # pulls failed in a row (WeCom unreachable, a wrong secret): the retry waits longer
     _token: str | None = None
     _runner: asyncio.Task[None] | None = None
     _inflight: dict[str, tuple[asyncio.Event, asyncio.Task[None]]] = field(default_factory=dict)
@@ -212,16 +215,16 @@ class KfDesk:
     def cursor_key(self) -> str:
         return f"{self.account.corp_id}:{self.account.open_kfid}"
 
-    def notify(self, token: str | None) -> asyncio.Task[None]:
+    def notify(self, token: str | None) -> None:
         """A callback (or the start) says there is something to pull; pull now, or once more after the pull under way."""
         if token:
             self._token = token
         self._wanted = True
-        if self._runner is None or self._runner.done():
+        if not self._stopped and (self._runner is None or self._runner.done()):
             self._runner = self._track(asyncio.create_task(self._run()))
-        return self._runner
 
     async def stop(self, grace: float = 5.0) -> None:
+        self._stopped = True
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=grace)
         for task in list(self._tasks):
@@ -240,8 +243,13 @@ class KfDesk:
             except Exception as exc:  # WeCom unreachable, database busy: the cursor stayed, try again soon
                 log.warning("微信客服 pull for desk %s failed: %s", self.desk, mask(str(exc))[:200])
                 complete = False
-            if not complete:
-                asyncio.get_running_loop().call_later(self.retry_pull, self._again)
+            if complete:
+                self._failures = 0
+                continue
+            self._failures += 1
+            delay = min(RETRY_PULL_MAX, self.retry_pull * 2 ** (self._failures - 1))
+            asyncio.get_running_loop().call_later(delay, self._again)
+            return
 
     def _again(self) -> None:
         with contextlib.suppress(RuntimeError):  # the loop is closing

@@ -242,6 +242,19 @@ def test_a_cursor_from_before_a_crash_pulls_again_without_a_second_answer(
     assert second.count(InboundMessage) == 1
 
 
+def test_a_pull_wecom_refuses_is_made_again_later_and_answered_once(
+    door: Callable[..., Door], wecom: FakeWeChat, rasa: WeChatRasa
+) -> None:
+    opened = door()
+    opened.desk.retry_pull = 0.3
+    settle(0.5)  # the catch-up pull at start
+    wecom.kf_busy = 2  # WeCom answers -1 twice: the pull is made again, later each time
+    wecom.kf_send(USER, "路灯坏了")
+    wait_for(lambda: len(wecom.kf_texts_to(USER)) >= 2)
+    settle()
+    assert wecom.kf_busy == 0 and len(rasa.received) == 1 and opened.count(InboundMessage) == 1
+
+
 # --- the window and the token -----------------------------------------------------------------------
 def test_a_staff_reply_after_48_hours_is_shown_as_undeliverable(door: Callable[..., Door], wecom: FakeWeChat) -> None:
     opened = door()
