@@ -44,7 +44,7 @@ from bot import privacy_notice
 from bot.triage.decision import Decision
 from bot.triage.vocabulary import Route as TriageRoute
 from tests.support.servers import ThreadedServer, serve_in_thread
-from tools.fake_wechat import FakeWeChat, random_aes_key
+from tools.fake_wechat import Delivery, FakeWeChat, random_aes_key
 
 DESK = "12345"
 NOTICE = privacy_notice.notice(DESK)
@@ -180,50 +180,10 @@ def run(
         if keep_log:
             Path(keep_log).write_text("\n".join(app_log) + "\n", encoding="utf-8")
         unanswered = _unanswered(os.path.join(tmp, "frontdoor.db"))
-    first: list[float] = []
-    lost = duplicated = fallbacks = 0
-    passive_in_5 = 0
-    attempts = 0
-    statuses: Counter[str] = Counter()
-    for index, (open_id, t0, delivery) in enumerate(results):
-        # the answer is "答复：<the user's words>"; the first contact's privacy notice comes with it (in
-        # the passive reply) or as a customer-service message of its own: it is not a second answer
-        answer = f"答复：{message_of(index)}"
-        pushed = [m for m in wechat.sent if m["touser"] == open_id]
-        replies = [m["text"]["content"] for m in pushed if m["text"]["content"] != NOTICE]
-        passive_text = (delivery.text or "").removeprefix(NOTICE).strip()
-        answers = (1 if passive_text else 0) + len(replies)  # the gateway's apology also answers
-        pushed_answers = [m["at"] for m in pushed if m["text"]["content"] != NOTICE]
-        passive = 1 if passive_text else 0
-        notices = sum(NOTICE in m["text"]["content"] for m in pushed) + (
-            1 if delivery.text and NOTICE in delivery.text else 0
-        )
-        fallbacks += not any(answer in text for text in [passive_text, *replies])
-        attempts += len(delivery.attempts)
-        statuses.update("timeout" if a.status is None else str(a.status) for a in delivery.attempts)
-        if answers == 0:
-            lost += 1
-            continue
-        if answers > 1 or notices > 1:
-            duplicated += 1
-        if passive:
-            seconds = sum(a.seconds for a in delivery.attempts)
-            first.append(seconds)
-            passive_in_5 += seconds < 5.0
-        else:
-            first.append(min(pushed_answers) - t0)
-    first.sort()
     return {
         "users": users,
         "slow_share": slow_share,
-        "lost": lost,
-        "duplicated": duplicated,
-        "passive_within_5s": round(passive_in_5 / users, 3),
-        "answered_with_an_apology": fallbacks,  # Rasa (the stand-in) did not answer in time: the gateway apologised
-        "callback_attempts": attempts,
-        "callback_statuses": dict(sorted(statuses.items())),
-        "first_answer_median_s": round(statistics.median(first), 2) if first else None,
-        "first_answer_p95_s": round(first[int(0.95 * (len(first) - 1))], 2) if first else None,
+        **score(results, wechat.sent),
         "customer_service_messages": len(wechat.sent),
         "refused_by_wechat": len(wechat.refused),
         "app_503_not_yet_written": sum("not yet written" in line for line in app_log),
@@ -236,6 +196,51 @@ def run(
         "bench_cpu_seconds": round(own_cpu, 1),  # this process: the fake WeChat's 200 users and the Rasa stand-in
         "load_average_before_after": (round(load, 2), round(load_after, 2)),
         "cores": os.cpu_count(),
+    }
+
+
+def score(results: list[tuple[str, float, Delivery]], sent: list[dict[str, Any]]) -> dict[str, Any]:
+    """Lost, duplicated, passive share and time to the first answer, from what each user got.
+
+    The answer to user i is "答复：<their words>" (the Rasa stand-in), or the gateway's apology when the
+    stand-in was too slow (an answer too, counted apart). The first contact's privacy notice comes in
+    front of it in the passive reply, or as a customer-service message of its own: it is not an answer,
+    and not a second one. Duplicated: two answers, or the notice twice.
+    """
+    first: list[float] = []
+    lost = duplicated = apologies = passive_in_5 = attempts = 0
+    statuses: Counter[str] = Counter()
+    for index, (open_id, t0, delivery) in enumerate(results):
+        attempts += len(delivery.attempts)
+        statuses.update("timeout" if a.status is None else str(a.status) for a in delivery.attempts)
+        pushed = [m for m in sent if m["touser"] == open_id]
+        replies = [m for m in pushed if m["text"]["content"] != NOTICE]
+        passive_text = (delivery.text or "").removeprefix(NOTICE).strip()
+        notices = sum(m["text"]["content"] == NOTICE for m in pushed) + (NOTICE in (delivery.text or ""))
+        answers = (1 if passive_text else 0) + len(replies)
+        if answers == 0:
+            lost += 1
+            continue
+        if answers > 1 or notices > 1:
+            duplicated += 1
+        answer = f"答复：{message_of(index)}"
+        apologies += not any(answer in text for text in [passive_text, *(m["text"]["content"] for m in replies)])
+        if passive_text:
+            seconds = sum(a.seconds for a in delivery.attempts)
+            first.append(seconds)
+            passive_in_5 += seconds < 5.0
+        else:
+            first.append(min(m["at"] for m in replies) - t0)
+    first.sort()
+    return {
+        "lost": lost,
+        "duplicated": duplicated,
+        "passive_within_5s": round(passive_in_5 / len(results), 3) if results else None,
+        "answered_with_an_apology": apologies,  # the Rasa stand-in did not answer in time: the gateway apologised
+        "callback_attempts": attempts,
+        "callback_statuses": dict(sorted(statuses.items())),
+        "first_answer_median_s": round(statistics.median(first), 2) if first else None,
+        "first_answer_p95_s": round(first[int(0.95 * (len(first) - 1))], 2) if first else None,
     }
 
 
@@ -273,4 +278,4 @@ if __name__ == "__main__":
         args.keep_log,
     )
     for key, value in result.items():
-        print(f"{key:28} {value}")
+        print(f"{key:32} {value}")
