@@ -1,4 +1,4 @@
-"""The app process: gateway, outbound worker, channels (REST, web chat, Telegram, WeChat) and the staff console."""
+"""The app process: gateway, outbound worker, channels (REST, web chat, Telegram, WeChat, 微信客服) and the staff console."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.channels import api_models, rest, telegram_runtime, web, wechat
+from bot.channels import api_models, rest, telegram_runtime, web, wechat, wechat_kf
 from bot.channels.telegram_runtime import TelegramDesk, TelegramPusher, start_desks
 from bot.console.routes import mount as console_mount
 from bot.db.engine import make_engine
@@ -127,6 +127,7 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
         recovery = await gateway.start_recovery(wait_for_rasa=settings.rasa_timeout_seconds * 3)
         telegram_desks: dict[str, TelegramDesk] = {}
         wechat_runtime = wechat.WeChatRuntime()
+        kf_runtime = wechat_kf.KfRuntime()
         # return visits (回访) and SLA alerts, every minute by default
         follow_ups = FollowUpService(engine, gateway, interval=settings.follow_up_interval)
         worker = OutboundWorker(engine, pushers={})
@@ -145,6 +146,13 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
                 worker.pushers[wechat.CHANNEL] = wechat_runtime.pusher
                 worker.wake()
             app.state.wechat_desks = wechat_runtime.desks
+            # WeCom 微信客服 accounts (FRONTDOOR_WECHAT_KF_<desk>_*): callbacks at /wechat-kf/<desk>
+            kf_runtime = wechat_kf.start(settings, gateway, engine)
+            if kf_runtime.pusher is not None:
+                worker.pushers[wechat_kf.CHANNEL] = kf_runtime.pusher
+                worker.wake()
+            app.state.wechat_kf_desks = kf_runtime.desks
+            kf_runtime.catch_up()  # what came while the app was down, from the stored cursor
             app.state.outbound = worker
 
             async def deliver_staff_message(conversation_id: str, text: str) -> None:
@@ -163,6 +171,7 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
                 await desk.stop()
             await worker.stop()
             await wechat_runtime.aclose()  # after the worker: its pusher uses the channel's HTTP client
+            await kf_runtime.aclose()
             await gateway.aclose()
             await rasa.aclose()
             engine.dispose()
@@ -174,6 +183,7 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
         *web.routes,
         *telegram_runtime.routes,
         *wechat.routes,
+        *wechat_kf.routes,
         console_mount,
     ]
     body_limit = Middleware(

@@ -32,6 +32,10 @@ TELEGRAM_TOKEN_PREFIX = "FRONTDOOR_TELEGRAM_TOKEN_"
 WECHAT_PREFIX = "FRONTDOOR_WECHAT_"
 """A desk's WeChat Official Account: FRONTDOOR_WECHAT_<desk>_APPID, _SECRET, _TOKEN, _AES_KEY, _AES_KEY_PREVIOUS."""
 WECHAT_PARTS = ("APPID", "SECRET", "TOKEN", "AES_KEY", "AES_KEY_PREVIOUS")
+WECHAT_KF_PREFIX = "FRONTDOOR_WECHAT_KF_"
+"""A desk's WeCom customer-service account (微信客服): FRONTDOOR_WECHAT_KF_<desk>_CORPID, _SECRET, _OPEN_KFID,
+_TOKEN, _AES_KEY, _AES_KEY_PREVIOUS."""
+WECHAT_KF_PARTS = ("CORPID", "SECRET", "OPEN_KFID", "TOKEN", "AES_KEY", "AES_KEY_PREVIOUS")
 _ENV = "env"  # field metadata key: the environment variable a field is read from
 
 
@@ -209,6 +213,20 @@ class WeChatAccount:
 
 
 @dataclass(frozen=True)
+class WeChatKfAccount:
+    """One desk's 微信客服 account in WeCom: the corp, the 微信客服 secret, the account (open_kfid) and the
+    callback's Token and EncodingAESKey (WeCom always encrypts callbacks)."""
+
+    desk: str
+    corp_id: str
+    secret: str = field(repr=False)
+    open_kfid: str
+    token: str = field(repr=False)
+    aes_key: str = field(repr=False)
+    aes_key_previous: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting of the app; the README's settings table documents each environment variable."""
 
@@ -254,6 +272,8 @@ class Settings:
     follow_up_interval: float = _from_env("FRONTDOOR_FOLLOW_UP_INTERVAL", _follow_up_interval)
     # WeChat's API server; the fake one (python -m tools.fake_wechat) for local trials and tests
     wechat_api_base: str = _from_env("FRONTDOOR_WECHAT_API_BASE", _text("https://api.weixin.qq.com"))
+    # WeCom's API server (微信客服: gettoken, kf/sync_msg, kf/send_msg); the fake one for trials and tests
+    wechat_kf_api_base: str = _from_env("FRONTDOOR_WECHAT_KF_API_BASE", _text("https://qyapi.weixin.qq.com"))
     # --- limits (bot/security): token buckets checked before anything is stored; COUNT/SECONDS, 0/… = off
     # proxies whose X-Forwarded-For is believed (CIDRs, comma-separated); default none: the peer is the client
     # (checked when the app is built: bot/security/client_address.py)
@@ -337,6 +357,7 @@ class Settings:
         read += [(name, attribute) for attribute, name in cls.SECRETS.items()]
         read.append((f"{TELEGRAM_TOKEN_PREFIX}<desk>", "telegram_token"))
         read += [(f"{WECHAT_PREFIX}<desk>_{part}", "wechat_account") for part in WECHAT_PARTS]
+        read += [(f"{WECHAT_KF_PREFIX}<desk>_{part}", "wechat_kf_account") for part in WECHAT_KF_PARTS]
         return tuple(read)
 
     @property
@@ -388,6 +409,28 @@ class Settings:
             secret=values["SECRET"] or "",
             token=values["TOKEN"] or "",
             aes_key=values["AES_KEY"],
+            aes_key_previous=values["AES_KEY_PREVIOUS"],
+        )
+
+    @staticmethod
+    def wechat_kf_account(desk: str) -> WeChatKfAccount | None:
+        """The desk's 微信客服 (WeCom) account, or None when it has none (that channel is off).
+
+        Everything but the previous EncodingAESKey is needed; a partial configuration names what is missing.
+        """
+        values = {part: _secret(f"{WECHAT_KF_PREFIX}{desk}_{part}") for part in WECHAT_KF_PARTS}
+        if not any(values.values()):
+            return None
+        missing = [f"{WECHAT_KF_PREFIX}{desk}_{part}" for part in WECHAT_KF_PARTS[:-1] if not values[part]]
+        if missing:
+            raise MissingSecretError(f"微信客服 for desk {desk} is half configured: set {', '.join(missing)}")
+        return WeChatKfAccount(
+            desk=desk,
+            corp_id=values["CORPID"] or "",
+            secret=values["SECRET"] or "",
+            open_kfid=values["OPEN_KFID"] or "",
+            token=values["TOKEN"] or "",
+            aes_key=values["AES_KEY"] or "",
             aes_key_previous=values["AES_KEY_PREVIOUS"],
         )
 

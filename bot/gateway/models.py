@@ -7,7 +7,7 @@ request (push channels, staff replies, follow-ups, answers recovered after a cra
 `gw_outbound` as `pending` until the outbound worker or a polling client delivers them.
 
 The schema is created by the Alembic chain in bot/db/migrations (revisions 0003_gateway_tables,
-0005_conversation_language, 0006_pending_matters, 0007_integration_keys and 0008_wechat); keep both in step (tests/gateway/test_gateway_schema.py compares them).
+0005_conversation_language, 0006_pending_matters, 0007_integration_keys, 0008_wechat and 0011_wechat_kf); keep both in step (tests/gateway/test_gateway_schema.py compares them).
 """
 
 from __future__ import annotations
@@ -146,6 +146,21 @@ class WeChatWindow(GatewayBase):
     open_id: Mapped[str] = mapped_column(String(160))
     last_inbound_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WeChatKfCursor(GatewayBase):
+    """Where this app stands in one 微信客服 account's message stream (WeCom's `kf/sync_msg` cursor).
+
+    The cursor moves on only once every message of a batch is written by the gateway, so a restart
+    pulls again from the last batch that was fully written and never skips a message; a message
+    pulled twice is dropped by the gateway's dedupe (its msgid). One row per corp and open_kfid.
+    """
+
+    __tablename__ = "gw_wechat_kf_cursors"
+
+    account: Mapped[str] = mapped_column(String(200), primary_key=True)  # "<corp_id>:<open_kfid>"
+    cursor: Mapped[str | None] = mapped_column(String(200), default=None)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ChatToken(GatewayBase):
