@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -208,6 +209,11 @@ class WeChatAccount:
     aes_key_previous: str | None = field(default=None, repr=False)  # accepted after a key rotation
 
 
+def _default_instance() -> str:
+    """Unique per process, so two instances never take each other's rows for their own."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the app; the README's settings table documents each environment variable."""
@@ -297,6 +303,17 @@ class Settings:
     retain_session_days: int = _from_env("FRONTDOOR_RETAIN_SESSION_DAYS", _bounded_int("30", 1, 3650))
     # hours between scheduled purges in the app (one process runs them, under a database lease); 0 = off
     purge_interval_hours: int = _from_env("FRONTDOOR_PURGE_INTERVAL_HOURS", _bounded_int("24", 0, 720))
+    # several app instances on one PostgreSQL database (README "Several instances"): this instance's name
+    # in leases and in-flight rows; unset: "<host>:<pid>" (a stable name lets a restart reclaim its own rows)
+    instance_id: str = _from_env("FRONTDOOR_INSTANCE_ID", lambda _, raw: (raw or "").strip() or _default_instance())
+    # seconds an inbound message in flight stays with its instance before another may answer it
+    inbound_lease_seconds: int = _from_env("FRONTDOOR_INBOUND_LEASE_SECONDS", _bounded_int("60", 2, 3600))
+    # seconds a queued message being sent stays claimed before another instance may send it again
+    outbound_lease_seconds: int = _from_env("FRONTDOOR_OUTBOUND_LEASE_SECONDS", _bounded_int("120", 2, 3600))
+    # seconds a leader lease (return visits and SLA alerts, Telegram polling) lasts without renewal
+    leader_lease_seconds: int = _from_env("FRONTDOOR_LEADER_LEASE_SECONDS", _bounded_int("30", 2, 3600))
+    # seconds between looks for catalogue versions saved on another instance (PostgreSQL only)
+    catalogue_poll_seconds: float = _from_env("FRONTDOOR_CATALOGUE_POLL_SECONDS", _number("1", float))
     # what the embedding cache keeps on disk: "reference" (catalogue and FAQ texts only; live messages
     # stay in a bounded memory cache) or "all" (benchmarks on public data: every text, for speed)
     embedding_disk_cache: str = _from_env(
