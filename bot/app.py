@@ -117,6 +117,8 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
                 "bulk": settings.alert_bulk_source,
                 "max_keys": settings.limit_max_keys,
             },
+            instance_id=settings.instance_id,
+            inbound_lease_seconds=settings.inbound_lease_seconds,
         )
         app.state.settings = settings
         app.state.engine = engine  # integration keys and web chat tokens (bot/channels/identity.py)
@@ -129,7 +131,9 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
         wechat_runtime = wechat.WeChatRuntime()
         # return visits (回访) and SLA alerts, every minute by default
         follow_ups = FollowUpService(engine, gateway, interval=settings.follow_up_interval)
-        worker = OutboundWorker(engine, pushers={})
+        worker = OutboundWorker(
+            engine, pushers={}, instance_id=settings.instance_id, lease_seconds=settings.outbound_lease_seconds
+        )
         gateway.on_outbound(worker.wake)
         await worker.start()
         try:
