@@ -18,6 +18,7 @@ from bot.channels.telegram_runtime import TelegramDesk, TelegramPusher, start_de
 from bot.console.routes import mount as console_mount
 from bot.db.engine import make_engine
 from bot.db.migrate import migrate
+from bot.console.catalogue_sync import CatalogueSync
 from bot.followups.runtime import FollowUpService
 from bot.gateway.outbound import OutboundWorker
 from bot.gateway.rasa_client import RasaClient
@@ -125,6 +126,15 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
         app.state.triage_state = _start_warm_up(decide)
         app.state.rasa = rasa
         app.state.gateway = gateway
+        # several instances on PostgreSQL: catalogue edits saved on any of them are made live here too
+        catalogue_sync: asyncio.Task[None] | None = None
+        if engine.dialect.name == "postgresql":
+            sync = CatalogueSync(engine, settings)
+            with contextlib.suppress(Exception):  # a new host starts with the edits (else the first poll)
+                await asyncio.to_thread(sync.sync_once)
+            catalogue_sync = asyncio.create_task(
+                sync.run_forever(settings.catalogue_poll_seconds), name="catalogue-sync"
+            )
         # recovery first: it locks the conversations it will answer, so newer messages queue behind
         recovery = await gateway.start_recovery(wait_for_rasa=settings.rasa_timeout_seconds * 3)
         telegram_desks: dict[str, TelegramDesk] = {}
@@ -161,8 +171,9 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
             yield
         finally:
             await follow_ups.stop()
-            if recovery is not None:
-                recovery.cancel()
+            for task in (recovery, catalogue_sync):
+                if task is not None:
+                    task.cancel()
             for desk in telegram_desks.values():
                 await desk.stop()
             await worker.stop()
