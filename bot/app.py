@@ -15,10 +15,10 @@ from starlette.routing import Route
 
 from bot.channels import api_models, rest, telegram_runtime, web, wechat
 from bot.channels.telegram_runtime import TelegramDesk, TelegramPusher, start_desks
+from bot.console.catalogue_sync import CatalogueSync
 from bot.console.routes import mount as console_mount
 from bot.db.engine import make_engine
 from bot.db.migrate import migrate
-from bot.console.catalogue_sync import CatalogueSync
 from bot.followups.runtime import FollowUpService
 from bot.gateway.outbound import OutboundWorker
 from bot.gateway.rasa_client import RasaClient

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -211,7 +210,8 @@ class WeChatAccount:
 
 def _default_instance() -> str:
     """Unique per process, so two instances never take each other's rows for their own."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    host = os.uname().nodename if hasattr(os, "uname") else "host"  # stdlib os only: see the import test
+    return f"{host}:{os.getpid()}"
 
 
 @dataclass(frozen=True)

@@ -75,9 +75,7 @@ class Leader:
         was = self.leading
         self.leading = acquire(self.engine, self.name, self.holder, datetime.now(UTC), self.ttl)
         if self.leading != was:
-            log.info(
-                "%s %s the %s lease", self.holder, "holds" if self.leading else "lost", self.name
-            )
+            log.info("%s %s the %s lease", self.holder, "holds" if self.leading else "lost", self.name)
         return self.leading
 
     def release(self) -> None:

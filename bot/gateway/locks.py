@@ -91,9 +91,7 @@ class ConversationLocks:
     def __init__(self, engine: Engine | None = None) -> None:
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: dict[str, int] = defaultdict(int)
-        self._advisory = (
-            _AdvisoryLocks(engine) if engine is not None and engine.dialect.name == "postgresql" else None
-        )
+        self._advisory = _AdvisoryLocks(engine) if engine is not None and engine.dialect.name == "postgresql" else None
 
     @property
     def shared(self) -> bool:

@@ -580,7 +580,7 @@ class Gateway:
         first = True
         while True:
             try:
-                if first and await asyncio.to_thread(self.store.unanswered, 1):
+                if first and len(await asyncio.to_thread(self.store.unanswered, 1)) > 0:
                     await self._wait_for_rasa(wait_for_rasa)
                 first = False
                 await self.sweep_once()

@@ -95,7 +95,9 @@ class FollowUpsMixin(LifecycleBase):
         with self._tx() as session:
             renewed = session.execute(
                 update(SlaAlert)
-                .where(SlaAlert.ticket_id == ticket_id, SlaAlert.deadline == deadline, SlaAlert.alerted_at <= now - every)
+                .where(
+                    SlaAlert.ticket_id == ticket_id, SlaAlert.deadline == deadline, SlaAlert.alerted_at <= now - every
+                )
                 .values(alerted_at=now)
             )
             if getattr(renewed, "rowcount", 0):

@@ -4,17 +4,21 @@ within the inbound lease (bot/gateway/service.py, store.py, locks.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine, func, select
 
 from bot.channels.keys import create_key
 from bot.gateway.models import InboundMessage, OutboundMessage
 from tests.cluster.conftest import LEASE_SECONDS, Instance, WatchfulRasa, wait_until
+
+pytestmark = pytest.mark.integration  # starts app processes on a real PostgreSQL
 
 
 def send(instance: Instance, key: str, sender: str, text: str, message_id: str) -> httpx.Response:
@@ -77,10 +81,8 @@ def test_a_message_whose_instance_is_killed_mid_turn_is_answered_by_the_other_wi
         wait_until(lambda: "慢：路灯坏了" in rasa.texts(), 30, "instance a is in the turn (Rasa has the message)")
         a.kill()
         killed_at = time.monotonic()
-        try:
+        with contextlib.suppress(httpx.HTTPError):  # the connection died with the instance: the point
             pending.result(timeout=30)
-        except httpx.HTTPError:
-            pass  # the connection died with the instance: that is the point
 
     [row] = wait_until(
         lambda: [r for r in inbound(engine) if r.status == "answered"], LEASE_SECONDS + 20, "b answers it"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 
 from bot.console import overrides
@@ -21,6 +22,8 @@ from tests.support.console import csrf_from
 
 FAQ = "/console/catalogue/12355/faq"
 PASSWORD = "cluster-Test-password-1"
+
+pytestmark = pytest.mark.integration  # starts app processes on a real PostgreSQL
 
 
 def served_faq_ids(data_dir: Path) -> set[str]:
@@ -47,7 +50,12 @@ def test_an_edit_on_one_instance_is_live_on_the_other_within_5_seconds(
         page = console.get("/console/login")
         login = console.post(
             "/console/login",
-            data={"username": "root.admin", "password": PASSWORD, "csrf_token": csrf_from(page.text), "next": "/console/"},
+            data={
+                "username": "root.admin",
+                "password": PASSWORD,
+                "csrf_token": csrf_from(page.text),
+                "next": "/console/",
+            },
         )
         assert login.status_code == 303, login.text
         token = csrf_from(console.get(FAQ).text)

@@ -11,6 +11,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,8 @@ from bot.gateway.store import GatewayStore
 from bot.tickets.models import FollowUp
 from bot.tickets.repository import TicketStore
 from tests.cluster.conftest import LEASE_SECONDS, wait_until
+
+pytestmark = pytest.mark.integration  # starts app processes on a real PostgreSQL
 
 
 def due_visits(engine: Engine, count: int, start: int = 0) -> list[str]:

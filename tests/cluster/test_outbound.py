@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,8 @@ from tests.channels.fake_telegram import FakeTelegram
 from tests.cluster.conftest import wait_until
 
 CHATS = ["501", "502", "503", "504"]
+
+pytestmark = pytest.mark.integration  # starts app processes on a real PostgreSQL
 
 
 def statuses(engine: Engine) -> Counter[str]:
@@ -78,7 +81,9 @@ def test_a_sending_row_is_left_to_its_live_instance_and_taken_over_once_its_leas
         assert session.get(OutboundMessage, second).status == "pending"  # type: ignore[union-attr]
         # ghost dies: its lease runs out
         session.execute(
-            update(OutboundMessage).where(OutboundMessage.id == first).values(lease_until=utcnow() - timedelta(seconds=1))
+            update(OutboundMessage)
+            .where(OutboundMessage.id == first)
+            .values(lease_until=utcnow() - timedelta(seconds=1))
         )
         session.commit()
 
