@@ -127,12 +127,7 @@ class TelegramDesk:
         """Check the token (getMe), handle what a previous run left, then poll or register the webhook."""
         await self.application.initialize()
         await asyncio.to_thread(self.journal.prune)
-        for payload in await asyncio.to_thread(self.journal.unhandled, self.desk):
-            try:
-                self._spawn(Update.de_json(payload, self.bot))
-            except (KeyError, TypeError, AttributeError):
-                log.error("journalled Telegram update %s cannot be read; skipped", payload.get("update_id"))
-                await asyncio.to_thread(self.journal.handled, self.desk, int(payload.get("update_id") or 0))
+        await self._replay_journal()
         if self.webhook_url:
             await self.bot.set_webhook(
                 url=f"{self.webhook_url.rstrip('/')}/telegram/{self.desk}",
@@ -175,6 +170,16 @@ class TelegramDesk:
         self._spawn(update)
         return True
 
+    async def _replay_journal(self) -> None:
+        """Handle what was journalled but never handled (a process stopped mid-update). Safe to repeat:
+        the gateway drops a message it already has (by its Telegram message id) and queues nothing."""
+        for payload in await asyncio.to_thread(self.journal.unhandled, self.desk):
+            try:
+                self._spawn(Update.de_json(payload, self.bot))
+            except (KeyError, TypeError, AttributeError):
+                log.error("journalled Telegram update %s cannot be read; skipped", payload.get("update_id"))
+                await asyncio.to_thread(self.journal.handled, self.desk, int(payload.get("update_id") or 0))
+
     async def _leading(self) -> bool:
         assert self.leader is not None
         try:
@@ -211,11 +216,16 @@ class TelegramDesk:
         timeout = self.poll_timeout
         if self.leader is not None:  # renewed before every getUpdates: a poll must end well within the lease
             timeout = max(1, min(timeout, int(self.leader.ttl.total_seconds() / 3)))
+        followed = False
         while True:
             if self.leader is not None and not await self._leading():
                 offset = None  # the leader confirmed what it got; start from what Telegram still holds
+                followed = True
                 await asyncio.sleep(self.leader.ttl.total_seconds() / 3)
                 continue
+            if followed:  # taking over from a leader that may have died mid-update: its journal rows are ours
+                followed = False
+                await self._replay_journal()
             try:
                 updates = await self.bot.get_updates(offset=offset, timeout=timeout, allowed_updates=Update.ALL_TYPES)
                 backoff = 1.0

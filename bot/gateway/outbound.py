@@ -246,15 +246,17 @@ class OutboundWorker:
     def _due_conversations(self) -> list[str]:
         if not self.pushers:
             return []
+        now = utcnow()
         with self._sessions() as session:
             rows = session.scalars(
                 select(OutboundMessage.conversation_id)
                 .join(Conversation, Conversation.id == OutboundMessage.conversation_id)
                 .where(
-                    OutboundMessage.status == "pending",
+                    # pending, or being sent by an instance whose lease ran out (it died mid-send)
+                    (OutboundMessage.status == "pending") | self._expired_sending(now),
                     OutboundMessage.delivery == "queue",
                     Conversation.channel.in_(list(self.pushers)),
-                    (OutboundMessage.next_attempt_at.is_(None)) | (OutboundMessage.next_attempt_at <= utcnow()),
+                    (OutboundMessage.next_attempt_at.is_(None)) | (OutboundMessage.next_attempt_at <= now),
                 )
                 .distinct()
                 .limit(500)

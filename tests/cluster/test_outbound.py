@@ -71,10 +71,20 @@ def test_a_sending_row_is_left_to_its_live_instance_and_taken_over_once_its_leas
         session.commit()
     other = store.ensure_conversation("12345", "telegram", "602")
     store.enqueue(other, "别的对话照常发送", "staff")
+    alone = store.ensure_conversation("12345", "telegram", "603")  # a dead instance's only row there
+    orphan = store.enqueue(alone, "死掉的实例没发完的", "staff")
+    with Session(engine) as session:
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id == orphan)
+            .values(status="sending", owner="dead", lease_until=utcnow() - timedelta(seconds=1))
+        )
+        session.commit()
 
     start_instance("a", telegram_bot=True)  # start-up must not reset ghost's row
     start_instance("b", telegram_bot=True)
     wait_until(lambda: telegram.texts_to(602), 30, "the other conversation is delivered")
+    wait_until(lambda: telegram.texts_to(603), 30, "the dead instance's row is sent again")
     assert telegram.texts_to(601) == []  # the order holds behind the row ghost is sending
     with Session(engine) as session:
         assert session.get(OutboundMessage, first).status == "sending"  # type: ignore[union-attr]
@@ -87,5 +97,6 @@ def test_a_sending_row_is_left_to_its_live_instance_and_taken_over_once_its_leas
         )
         session.commit()
 
-    wait_until(lambda: statuses(engine) == Counter(sent=3), 30, "ghost's row is sent again, then the next")
+    wait_until(lambda: statuses(engine) == Counter(sent=4), 30, "ghost's row is sent again, then the next")
     assert telegram.texts_to(601) == ["第一条（另一实例正在发送）", "第二条"]
+    assert telegram.texts_to(603) == ["死掉的实例没发完的"]  # once, though both instances could take it
