@@ -35,8 +35,10 @@ def advisory_key(conversation_id: str) -> int:
 class _AdvisoryLocks:
     """Session advisory locks on PostgreSQL, each on its own autocommit connection held for the turn."""
 
-    def __init__(self, engine: Engine, pool_size: int = 10, max_overflow: int = 200) -> None:
-        # a pool of its own: turns hold these connections while Rasa answers, the store's pool stays free
+    def __init__(self, engine: Engine, pool_size: int = 10, max_overflow: int = 40) -> None:
+        # a pool of its own: turns hold these connections while Rasa answers, the store's pool stays free.
+        # One connection per conversation in a turn on this instance (waiters queue on the asyncio lock
+        # first); at most 50, well under PostgreSQL's default 100 connections for two instances
         self._engine = create_engine(
             engine.url, isolation_level="AUTOCOMMIT", pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
         )
