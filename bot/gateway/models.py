@@ -7,7 +7,7 @@ request (push channels, staff replies, follow-ups, answers recovered after a cra
 `gw_outbound` as `pending` until the outbound worker or a polling client delivers them.
 
 The schema is created by the Alembic chain in bot/db/migrations (revisions 0003_gateway_tables,
-0005_conversation_language, 0006_pending_matters, 0007_integration_keys, 0008_wechat and 0011_cluster_leases); keep both in step (tests/gateway/test_gateway_schema.py compares them).
+0005_conversation_language, 0006_pending_matters, 0007_integration_keys, 0008_wechat and 0012_cluster_leases); keep both in step (tests/gateway/test_gateway_schema.py compares them).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Cluster mode, database half: leases on work in flight, shared SLA alert memory, renewed leases.
 
-Revision ID: 0011_cluster_leases
-Revises: 0010_retention
+Revision ID: 0012_cluster_leases
+Revises: 0011_wechat_kf
 Create Date: 2026-12-07
 
 Models: bot/gateway/models.py (`InboundMessage`, `OutboundMessage`), bot/tickets/models.py
@@ -23,8 +23,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_cluster_leases"
-down_revision: str | None = "0010_retention"
+revision: str = "0012_cluster_leases"
+down_revision: str | None = "0011_wechat_kf"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
