@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from bot.channels import api_models, rest, telegram_runtime, web, wechat, wechat_kf
 from bot.channels.telegram_runtime import TelegramDesk, TelegramPusher, start_desks
+from bot.console.catalogue_sync import CatalogueSync
 from bot.console.routes import mount as console_mount
 from bot.db.engine import make_engine
 from bot.db.migrate import migrate
@@ -117,12 +118,23 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
                 "bulk": settings.alert_bulk_source,
                 "max_keys": settings.limit_max_keys,
             },
+            instance_id=settings.instance_id,
+            inbound_lease_seconds=settings.inbound_lease_seconds,
         )
         app.state.settings = settings
         app.state.engine = engine  # integration keys and web chat tokens (bot/channels/identity.py)
         app.state.triage_state = _start_warm_up(decide)
         app.state.rasa = rasa
         app.state.gateway = gateway
+        # several instances on PostgreSQL: catalogue edits saved on any of them are made live here too
+        catalogue_sync: asyncio.Task[None] | None = None
+        if engine.dialect.name == "postgresql":
+            sync = CatalogueSync(engine, settings)
+            with contextlib.suppress(Exception):  # a new host starts with the edits (else the first poll)
+                await asyncio.to_thread(sync.sync_once)
+            catalogue_sync = asyncio.create_task(
+                sync.run_forever(settings.catalogue_poll_seconds), name="catalogue-sync"
+            )
         # recovery first: it locks the conversations it will answer, so newer messages queue behind
         recovery = await gateway.start_recovery(wait_for_rasa=settings.rasa_timeout_seconds * 3)
         telegram_desks: dict[str, TelegramDesk] = {}
@@ -130,7 +142,9 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
         kf_runtime = wechat_kf.KfRuntime()
         # return visits (回访) and SLA alerts, every minute by default
         follow_ups = FollowUpService(engine, gateway, interval=settings.follow_up_interval)
-        worker = OutboundWorker(engine, pushers={})
+        worker = OutboundWorker(
+            engine, pushers={}, instance_id=settings.instance_id, lease_seconds=settings.outbound_lease_seconds
+        )
         gateway.on_outbound(worker.wake)
         await worker.start()
         try:
@@ -165,8 +179,9 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
             yield
         finally:
             await follow_ups.stop()
-            if recovery is not None:
-                recovery.cancel()
+            for task in (recovery, catalogue_sync):
+                if task is not None:
+                    task.cancel()
             for desk in telegram_desks.values():
                 await desk.stop()
             await worker.stop()

@@ -212,6 +212,12 @@ class WeChatAccount:
     aes_key_previous: str | None = field(default=None, repr=False)  # accepted after a key rotation
 
 
+def _default_instance() -> str:
+    """Unique per process, so two instances never take each other's rows for their own."""
+    host = os.uname().nodename if hasattr(os, "uname") else "host"  # stdlib os only: see the import test
+    return f"{host}:{os.getpid()}"
+
+
 @dataclass(frozen=True)
 class WeChatKfAccount:
     """One desk's 微信客服 account in WeCom: the corp, the 微信客服 secret, the account (open_kfid) and the
@@ -317,6 +323,17 @@ class Settings:
     retain_session_days: int = _from_env("FRONTDOOR_RETAIN_SESSION_DAYS", _bounded_int("30", 1, 3650))
     # hours between scheduled purges in the app (one process runs them, under a database lease); 0 = off
     purge_interval_hours: int = _from_env("FRONTDOOR_PURGE_INTERVAL_HOURS", _bounded_int("24", 0, 720))
+    # several app instances on one PostgreSQL database (README "Several instances"): this instance's name
+    # in leases and in-flight rows; unset: "<host>:<pid>" (a stable name lets a restart reclaim its own rows)
+    instance_id: str = _from_env("FRONTDOOR_INSTANCE_ID", lambda _, raw: (raw or "").strip() or _default_instance())
+    # seconds an inbound message in flight stays with its instance before another may answer it
+    inbound_lease_seconds: int = _from_env("FRONTDOOR_INBOUND_LEASE_SECONDS", _bounded_int("60", 2, 3600))
+    # seconds a queued message being sent stays claimed before another instance may send it again
+    outbound_lease_seconds: int = _from_env("FRONTDOOR_OUTBOUND_LEASE_SECONDS", _bounded_int("120", 2, 3600))
+    # seconds a leader lease (return visits and SLA alerts, Telegram polling) lasts without renewal
+    leader_lease_seconds: int = _from_env("FRONTDOOR_LEADER_LEASE_SECONDS", _bounded_int("30", 2, 3600))
+    # seconds between looks for catalogue versions saved on another instance (PostgreSQL only)
+    catalogue_poll_seconds: float = _from_env("FRONTDOOR_CATALOGUE_POLL_SECONDS", _number("1", float))
     # what the embedding cache keeps on disk: "reference" (catalogue and FAQ texts only; live messages
     # stay in a bounded memory cache) or "all" (benchmarks on public data: every text, for speed)
     embedding_disk_cache: str = _from_env(

@@ -7,7 +7,8 @@ request (push channels, staff replies, follow-ups, answers recovered after a cra
 `gw_outbound` as `pending` until the outbound worker or a polling client delivers them.
 
 The schema is created by the Alembic chain in bot/db/migrations (revisions 0003_gateway_tables,
-0005_conversation_language, 0006_pending_matters, 0007_integration_keys, 0008_wechat and 0011_wechat_kf); keep both in step (tests/gateway/test_gateway_schema.py compares them).
+0005_conversation_language, 0006_pending_matters, 0007_integration_keys, 0008_wechat, 0011_wechat_kf and
+0012_cluster_leases); keep both in step (tests/gateway/test_gateway_schema.py compares them).
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ class InboundMessage(GatewayBase):
     safety: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # the instance answering it and until when; after that (it died) another instance may answer it
+    owner: Mapped[str | None] = mapped_column(String(120), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 class OutboundMessage(GatewayBase):
@@ -92,6 +96,9 @@ class OutboundMessage(GatewayBase):
     last_error: Mapped[str | None] = mapped_column(String(300), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # while 'sending': the instance sending it and until when (then another instance may send it again)
+    owner: Mapped[str | None] = mapped_column(String(120), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 class TelegramUpdate(GatewayBase):
