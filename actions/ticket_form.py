@@ -225,12 +225,18 @@ class ValidateTicketForm(FormValidationAction):
         """An answer to where / since / who; "不清楚" is an answer too; a new request is a digression."""
         if tracker.get_slot("requested_slot") != slot:
             return {slot: _clean(value)}  # pre-filled (e.g. "since" read from the first message)
+        from bot.intake.cancel import dont_know
+
         raw = str(value or "").strip()
         intent = latest_intent(tracker)
-        if intent == "deny" or raw == "/deny":
+        if intent == "deny" or raw == "/deny" or dont_know(raw):
             return {slot: NOT_GIVEN[slot]}
         if intent == "affirm" or raw == "/affirm":
-            return {slot: SEE_DESCRIPTION if slot == "problem_where" else None}
+            if slot == "problem_where":
+                return {slot: SEE_DESCRIPTION}
+            if tracker.get_slot("ticket_reasked") == slot:  # a second bare yes: never ask a third time
+                return {slot: NOT_GIVEN[slot]}
+            return {slot: None, "ticket_reasked": slot}
         if intent == "gibberish":
             return {slot: None}  # keyboard mash: the question is asked again
         text = _clean(value)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from bot.text import reads_as_question, to_simplified
+from bot.text import length_units, reads_as_question, to_simplified
 
 CancelKind = Literal["cancel", "soft"]
 """`cancel`: giving up, whatever the question. `soft`: a bare "算了" / "不用了" / "no thanks", which at
@@ -276,6 +276,21 @@ _DONT_KNOW = re.compile(
 )
 
 
+_NO_ANSWER = re.compile(
+    r"\b(?:i\s+)?(?:don'?t|do not)\s+(?:really\s+)?(?:know|remember|recall)\b|\bdunno\b|\bnot sure\b|\bno idea\b"
+    r"|\bno clue\b|can'?t (?:remember|recall|say)|不清楚|不知道|不记得|记不清|忘了|说不清|说不上来|唔知|唔记得|唔清楚"
+)
+NO_ANSWER_MAX_UNITS = 8
+"""Longer messages carry something besides "I don't know" ("not sure, maybe since March") and are taken as said."""
+
+
+def dont_know(text: str | None) -> bool:
+    """ "I don't know", "not sure", "记不清了", "唔知": a short message saying the person has no answer to
+    give, which is an answer (NLU may read "I don't know" as affirm and "not sure" as a yes)."""
+    normal = _normal(text)
+    return bool(_NO_ANSWER.search(normal)) and length_units(normal) <= NO_ANSWER_MAX_UNITS
+
+
 def looks_like_answer(slot: str | None, text: str | None) -> bool:
     """Does a message NLU took for small talk carry an answer to the form's question `slot`?
 
@@ -300,5 +315,6 @@ __all__ = [
     "is_pleasantry",
     "is_question",
     "is_redirect_only",
+    "dont_know",
     "looks_like_answer",
 ]

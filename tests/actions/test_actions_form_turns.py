@@ -273,3 +273,34 @@ async def test_a_question_at_the_age_question_is_answered_and_a_statement_is_no_
         "不想说", dispatcher, in_form("person_age", "不想说", intent="inform"), domain
     )
     assert result["person_age"] != "不想说" and dispatcher.messages == []
+
+
+# -- "I don't know" is an answer, whatever NLU makes of it -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("slot", "intent"), [("problem_since", "affirm"), ("problem_who", "crisis"), ("problem_where", "inform")]
+)
+@pytest.mark.parametrize("text", ["I don't know", "not sure", "唔知", "记不清了"])
+async def test_i_dont_know_is_taken_as_the_answer(in_form, dispatcher, domain, store, slot, intent, text):
+    tracker = in_form(slot, text, intent=intent)
+    result = await ValidateTicketForm(store=store)._detail(slot, text, dispatcher, tracker)
+    assert result == {slot: {"problem_where": "未说明", "problem_since": "记不清", "problem_who": "未说明"}[slot]}
+
+
+async def test_a_bare_yes_to_an_open_question_is_asked_about_once_then_taken_as_no_answer(
+    in_form, dispatcher, domain, store
+):
+    form = ValidateTicketForm(store=store)
+    first = await form._detail("problem_since", "ok", dispatcher, in_form("problem_since", "ok", intent="affirm"))
+    assert first == {"problem_since": None, "ticket_reasked": "problem_since"}
+    again = in_form("problem_since", "yes", intent="affirm", slots={"ticket_reasked": "problem_since"})
+    assert await form._detail("problem_since", "yes", dispatcher, again) == {"problem_since": "记不清"}
+
+
+async def test_a_longer_answer_with_not_sure_in_it_is_kept_as_said(in_form, dispatcher, domain, store):
+    text = "not sure, maybe since March when the new tenants moved in"
+    result = await ValidateTicketForm(store=store)._detail(
+        "problem_since", text, dispatcher, in_form("problem_since", text, intent="inform")
+    )
+    assert result == {"problem_since": text}
