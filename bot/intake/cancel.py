@@ -311,10 +311,10 @@ __all__ = [
     "CancelKind",
     "cancel_kind",
     "clauses",
+    "dont_know",
     "is_cancel",
     "is_pleasantry",
     "is_question",
     "is_redirect_only",
-    "dont_know",
     "looks_like_answer",
 ]
