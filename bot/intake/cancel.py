@@ -262,6 +262,12 @@ _ANSWER_MARKERS = {
         r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend|always|recently)\b",
         re.IGNORECASE,
     ),
+    "contact_value": re.compile(r"\d[\d\s().+-]{5,}\d|@|微信|wechat|weixin|\bwx\b", re.IGNORECASE),
+    "callback_time": re.compile(
+        r"\d|点|點|上午|下午|晚上|中午|早上|周|週|星期|礼拜|都可以|随时|隨時|\b(?:am|pm|morning|afternoon|evening|anytime|weekend)\b",
+        re.IGNORECASE,
+    ),
+    "person_age": re.compile(r"\d|岁|歲|初[一二三]|高[一二三]|大[一二三四]|\b(?:years?|yo)\b", re.IGNORECASE),
     "problem_who": re.compile(
         r"公司|单位|單位|店|饭店|商家|物业|物業|学校|老师|老師|同学|同學|邻居|鄰居|老板|老闆|家长|父母|局|所|中心|医院|醫院"
         r"|\b(?:company|shop|store|restaurant|bar|landlord|neighbou?r|school|teacher|boss|manager|office|hospital|bureau)\b",

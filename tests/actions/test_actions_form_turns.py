@@ -304,3 +304,21 @@ async def test_a_longer_answer_with_not_sure_in_it_is_kept_as_said(in_form, disp
         "problem_since", text, dispatcher, in_form("problem_since", text, intent="inform")
     )
     assert result == {"problem_since": text}
+
+
+@pytest.mark.parametrize(
+    ("slot", "text", "expected"),
+    [
+        ("contact_value", "139 8012 4476", "13980124476"),
+        ("contact_value", "+86 186 0000 1234", "18600001234"),
+    ],
+)
+async def test_a_phone_number_nlu_took_for_a_goodbye_is_the_answer_not_a_cancel(
+    in_form, dispatcher, domain, slot, text, expected
+):
+    """After a retrain NLU read "139 8012 4476" as goodbye (0.66) and the form was cancelled."""
+    tracker = in_form(slot, text, intent="goodbye", slots={"contact_consent": True})
+    events = await ActionCancelTicketForm().run(dispatcher, tracker, domain)
+
+    assert "utter_ticket_cancelled" not in responses(dispatcher) and not _loop_ended(events)
+    assert slot_values(events)[slot] == expected
