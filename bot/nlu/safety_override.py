@@ -43,6 +43,8 @@ CRISIS_INTENT = "crisis"
 EMERGENCY_INTENT = "emergency"
 CHANNEL_ENTITY = "channel"
 EXTRACTOR_NAME = "SafetyOverride"
+CONFIDENT_GUESS = 0.9
+"""DIET's crisis/emergency confidence from which its guess stands even when the gateway saw none."""
 DECISION_KEY = "decision"
 """The metadata key of the gateway's decision (bot.triage.decision.METADATA_KEY; Rasa's process does
 not import the triage package)."""
@@ -141,12 +143,16 @@ class SafetyOverride(GraphComponent, IntentClassifier):
     @staticmethod
     def _defer_to_gateway(message: Message) -> None:
         """The gateway decides once per message: when it screened this message and found no crisis or
-        emergency, the classifier's guess of one ("i dont know" read as crisis at 0.52) is not a
-        second opinion that may overrule it. The intent becomes the next one in the ranking. Messages
-        without a gateway decision (rasa shell, tests) keep the classifier's intent."""
-        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        emergency, the classifier's unsure guess of one ("i dont know" read as crisis at 0.52) does not
+        overrule it; the intent becomes the next one in the ranking. A guess at `CONFIDENT_GUESS` or
+        above still stands (defence in depth: the screen missed "I started cutting again", DIET did
+        not). Messages without a gateway decision (rasa shell, tests) keep the classifier's intent."""
+        predicted = message.get(INTENT) or {}
+        intent = predicted.get(INTENT_NAME_KEY)
         if intent not in (CRISIS_INTENT, EMERGENCY_INTENT):
             return
+        if float(predicted.get(PREDICTED_CONFIDENCE_KEY) or 0.0) >= CONFIDENT_GUESS:
+            return  # defence in depth: a confident guess stands (the crisis answer is never withheld on a tie)
         metadata = message.get("metadata")
         decision = metadata.get(DECISION_KEY) if isinstance(metadata, dict) else None
         if not isinstance(decision, dict) or decision.get("route") in (CRISIS_INTENT, EMERGENCY_INTENT):

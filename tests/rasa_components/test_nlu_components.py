@@ -183,6 +183,13 @@ def test_the_guess_stands_when_the_gateway_saw_a_crisis_or_did_not_decide(
     assert message.get(INTENT)["name"] == "crisis"
 
 
+def test_a_confident_guess_of_crisis_stands_as_defence_in_depth(override: SafetyOverride) -> None:
+    message = _guessed_crisis("i dont know", "clarify")
+    message.set(INTENT, {"name": "crisis", "confidence": 0.97}, add_to_output=True)
+    override.process([message])
+    assert message.get(INTENT)["name"] == "crisis"
+
+
 def test_a_crisis_word_is_a_crisis_whatever_the_gateway_sent(override: SafetyOverride) -> None:
     message = _guessed_crisis("我不想活了", "clarify")
     override.process([message])
