@@ -27,8 +27,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import FORM_NAME, clear_form_events, latest_intent, person_text, ticket_store
+from actions.common import FORM_NAME, clear_form_events, gateway_decision, latest_intent, person_text, ticket_store
 from actions.ticket_form import NOT_GIVEN, ValidateTicketForm, now_utc
+from bot.triage.vocabulary import Route
 
 if TYPE_CHECKING:
     from bot.tickets.repository import TicketStore
@@ -155,6 +156,17 @@ class ActionFormAside(Action):
         if tracker.active_loop_name == FORM_NAME and (at_summary or looks_like_answer(slot, text)):
             validator = ValidateTicketForm(store=self._store, clock=self._clock)
             return await hear_as_answer(validator, text, dispatcher, tracker, domain)
+        decision = gateway_decision(tracker)
+        if (
+            is_question(text)
+            and decision is not None
+            and decision.route in (Route.FAQ, Route.REFER)
+            and decision.reply
+            and tracker.get_slot(REASKED) != slot
+        ):  # "你们晚上有人吗" read as small talk: the engine's answer, then the same question once more
+            dispatcher.utter_message(text=decision.reply)
+            dispatcher.utter_message(response="utter_form_continue")
+            return [SlotSet(REASKED, slot)] if slot else []
         dispatcher.utter_message(
             response="utter_chitchat" if latest_intent(tracker) == "chitchat" else "utter_form_continue"
         )

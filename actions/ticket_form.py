@@ -112,10 +112,13 @@ EDIT_WORDS: tuple[tuple[str, str], ...] = (
 NO_EDIT_WORDS = ("不改", "不用改", "没有", "都对", "没问题", "算了", "none")
 YES_WORDS = re.compile(r"^(好|好的|可以|行|嗯|嗯嗯|留|愿意|同意|ok|yes)")
 NO_WORDS = re.compile(r"^(不|别|算了|没有|no)")
+_CONFIRM_WORD = (
+    r"对|對|对的|是的|是|係|系|啱|啱啱|冇错|冇錯|冇问题|冇問題|没错|沒錯|没问题|沒問題|可以|好|好的|行|确认|確認|提交|就这样|就這樣|係咁|系咁"
+    r"|yes|yep|yeah|correct|right|that's right|looks good|ok|okay|submit"
+)
 CONFIRM_WORDS = re.compile(
-    r"[\s,，.。!！~～]*(对|對|对的|是的|是|係|系|啱|啱啱|冇错|冇問題|没错|没问题|沒問題|可以|好|好的|行|确认|確認|提交|就这样|係咁|系咁"
-    r"|yes|yep|yeah|correct|right|that's right|looks good|ok|okay|submit)([\s,，.。!！~～]*(对|的|了|啊|呀|吧|咁|系咁|係咁|系|係|嘅|喇|提交|提交吧|没问题|冇問題"
-    r"|that's right|correct|please|submit it|go ahead))*[\s,，.。!！~～]*",
+    rf"[\s,，.。!！~～]*({_CONFIRM_WORD})([\s,，.。!！~～]*({_CONFIRM_WORD}|的|了|啊|呀|吧|咁|嘅|喇|提交吧"
+    r"|please|submit it|go ahead))*[\s,，.。!！~～]*",
     re.IGNORECASE,
 )
 """A plain yes to the summary, in any of the ways people say it (NLU may call it something else)."""

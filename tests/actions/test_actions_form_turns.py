@@ -322,3 +322,30 @@ async def test_a_phone_number_nlu_took_for_a_goodbye_is_the_answer_not_a_cancel(
 
     assert "utter_ticket_cancelled" not in responses(dispatcher) and not _loop_ended(events)
     assert slot_values(events)[slot] == expected
+
+
+async def test_a_question_nlu_took_for_small_talk_gets_the_engines_answer_once(in_form, dispatcher, domain):
+    text = "請問你哋係咪24小時都有人？我夜晚先得閒"
+    decision = decided(route="faq", faq_id="service_hours", reply="12345熱線24小時有人接聽。")
+    events = await ActionFormAside().run(
+        dispatcher, in_form("contact_consent", text, intent="chitchat", decision=decision), domain
+    )
+
+    assert [m.get("text") for m in dispatcher.messages if m.get("text")] == ["12345熱線24小時有人接聽。"]
+    assert [r for r in responses(dispatcher) if r] == ["utter_form_continue"]
+    assert slot_values(events) == {"ticket_reasked": "contact_consent"}
+
+    again = CollectingDispatcher()
+    tracker = in_form(
+        "contact_consent", text, intent="chitchat", decision=decision, slots={"ticket_reasked": "contact_consent"}
+    )
+    await ActionFormAside().run(again, tracker, domain)
+    assert [m.get("text") for m in again.messages if m.get("text")] == []
+
+
+@pytest.mark.parametrize("text", ["啱，冇錯", "对，提交吧", "冇問題，係咁"])
+async def test_a_cantonese_or_doubled_yes_confirms_the_summary(in_form, dispatcher, domain, store, text):
+    result = await ValidateTicketForm(store=store).validate_ticket_confirmed(
+        text, dispatcher, in_form("ticket_confirmed", text, intent="inform"), domain
+    )
+    assert result == {"ticket_confirmed": True}
