@@ -190,6 +190,11 @@ def short_answer(text: str, bot_asked: bool) -> bool:
 _OWN_EVIDENCE = ("lexicon:", "pattern:")
 
 
+def has_own_evidence(signals: Sequence[str]) -> bool:
+    """Does a safety decision rest on a crisis or emergency word or pattern in the message itself?"""
+    return any(str(s).startswith(_OWN_EVIDENCE) for s in signals)
+
+
 def only_context(signals: Sequence[str]) -> bool:
     """A crisis decision with no evidence in the message itself: the screen read it with the messages
     before it (history, context, a short answer read in context). A "no" to the check-in question

@@ -313,6 +313,8 @@ class Gateway:
             if taken is not None:
                 rasa_text, decision = taken
                 words = rasa_text
+                if decision is not None and decision.is_safety:  # the chosen matter has a safety word of its own
+                    route, safety = decision.route, _safety_record(decision)
             elif turn.bot_asked and cancel_kind(text) == "cancel":
                 # "算了 不弄了，同学说…": explicit giving-up, whatever NLU makes of the reasons around it;
                 # the cancel action reads the words from the metadata
@@ -411,7 +413,12 @@ class Gateway:
         categories = [d.category if d is not None and d.route is Route.TICKET else fallback for d in decided]
         if not matters.several(parts, categories, text):
             return None
-        chosen = {"stage": "choose", "matters": parts, "decisions": [d.to_dict() if d else None for d in decided]}
+        chosen = {
+            "stage": "choose",
+            "matters": parts,
+            "decisions": [d.to_dict() if d else None for d in decided],
+            "whole": decision.to_dict(),
+        }
         await asyncio.to_thread(self.store.set_pending_matters, cid, chosen)
         question, buttons = matters.ask_which(desk, parts, language)
         return Outcome([Reply(question, buttons, source=matters.SOURCE_CHOICE)])
@@ -426,11 +433,20 @@ class Gateway:
         decision = await self._safe_decide(chosen, desk, turn.history, turn.language)
         if decision is not None and decision.is_safety:
             # the whole message passed the safety screen; a part of it alone can read like an emergency
-            # ("电梯坏了…没人修" -> 119): file it as the category it got when the message was split
-            first = (turn.pending_matters or {}).get("decisions") or []
+            # ("电梯坏了…我妈82了天天在家出不去" -> 119 at 0.76): file it as the category it got when the
+            # message was split, or as the whole message's, unless the part has a safety word of its own
+            pending = turn.pending_matters or {}
+            first = pending.get("decisions") or []
             stored = first[index] if index < len(first) else None
+            whole = pending.get("whole")
             if isinstance(stored, dict) and stored.get("route") == Route.TICKET.value:
                 decision = Decision.from_dict(stored)
+            elif (
+                isinstance(whole, dict)
+                and whole.get("route") == Route.TICKET.value
+                and not check_in.has_own_evidence(decision.signals)
+            ):
+                decision = Decision.from_dict(whole)
         return chosen, decision
 
     async def _offer_next_matter(self, inbound: Inbound, language: str) -> list[Reply]:

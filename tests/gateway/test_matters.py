@@ -118,3 +118,33 @@ async def test_one_matter_in_two_sentences_goes_to_rasa_as_it_is(db: Engine) -> 
     gateway = Gateway(db, rasa.client(), decide=categorised(电梯="housing"))
     await gateway.handle(msg("电梯坏了，还有人被困过", "o1"))
     assert rasa.sent[-1]["message"] == "电梯坏了，还有人被困过"
+
+
+@pytest.mark.parametrize(
+    ("signals", "filed_as_ticket"),
+    [(("embedding:0.76",), True), (("lexicon:被困", "embedding:0.76"), False)],
+)
+async def test_the_chosen_matter_read_alone_is_an_emergency_only_on_its_own_words(
+    db: Engine, signals: tuple[str, ...], filed_as_ticket: bool
+) -> None:
+    """The whole message passed the screen; "电梯又坏了…我妈82了天天在家出不去" alone scored 119 at 0.76
+    in a fresh round. A learned score alone keeps the filing; a word of its own ("被困") is heeded."""
+    text = "两个事：一是电梯又坏了我妈82了天天在家出不去，二是垃圾站好几天没人清"
+    lift = "电梯又坏了我妈82了天天在家出不去"
+
+    def decide(message: str, desk: str, history: Sequence[str], language: str = "zh-Hans") -> Decision:
+        if message == lift:  # the part, read alone
+            return decided(Route.EMERGENCY, desk, channel="119", signals=signals, priority="urgent")
+        if message == text:
+            return decided(Route.TICKET, desk, category="urban_management")
+        return decided(Route.TICKET, desk, category="urban_management" if "垃圾" in message else None)
+
+    rasa = FakeRasa(reply=filing)
+    gateway = Gateway(db, rasa.client(), decide=decide)
+    await gateway.handle(msg(text, "e1"))
+    await gateway.handle(msg("先说电梯吧", "e2"))
+    sent = rasa.sent[-1]
+    if filed_as_ticket:
+        assert sent["message"] == lift and sent["metadata"]["decision"]["route"] == "ticket"
+    else:
+        assert sent["message"].startswith("/emergency")
