@@ -50,6 +50,10 @@ _ZH_STRONG = (
     r"算咗(?:佢)?",
     r"唔(?:搞|做|办|登记|报|要|想搞)(?:喇|啦|了|嘞)?",
     r"唔使(?:登记|搞|办|理)",
+    # postponing or handling it oneself: "下次再说", "我自己再托人问问", "不麻烦你们了"
+    r"(?:下次|以后|改天|回头|有空|过两天)再(?:说|讲|弄|办|来|联系|找你们)",
+    r"(?:我)?自己(?:再)?(?:想办法|想想办法|找找|找找看|找人|托人(?:问问)?|问问|处理|解决|去问问?|看看|搞掂|搞定)",
+    r"不(?:麻烦|劳烦)(?:你们|您|你)?",
 )
 _ZH_SOFT = (
     r"算(?:了)?",
@@ -78,6 +82,7 @@ _EN_STRONG = (
     r"(?:i\s+)?(?:don't|dont|do not)\s+(?:want\s+to\s+)?(?:file|report|continue|submit|log)(?:\s+(?:it|this|anything|anymore))*",
     r"(?:don't|dont|do not)\s+bother",
     r"withdraw(?:\s+(?:it|this))?",
+    r"i'?ll\s+(?:figure|sort|work)\s+it\s+out(?:\s+myself)?|i'?ll\s+(?:handle|deal\s+with)\s+it\s+myself",
 )
 _EN_SOFT = (
     r"never\s*mind|nevermind|nvm|never\s+mnd",

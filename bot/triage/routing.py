@@ -156,7 +156,12 @@ def route_decision(
             reply=_question(t, desk, desk_model.entries[best], desk_model.entries[second], p_best - p_second, language),
             signals=(*signals, *why),
         )
-    if check_in and entry.entry_id not in check_in_entries and _score(check_in[0]) < t.check_in_threshold_practical:
+    exaggerated = any(s.startswith("hyperbole:") for s in safety.signals)
+    if (
+        check_in
+        and entry.entry_id not in check_in_entries
+        and (exaggerated or _score(check_in[0]) < t.check_in_threshold_practical)
+    ):
         # a practical matter (wages, theft, noise): no question about self-harm unless very close
         signals = (*(s for s in signals if not s.startswith(CHECK_IN_SIGNAL)), "practical:no-check-in")
     return decision_from_entry(desk, entry, p_best, signals, language)

@@ -19,6 +19,7 @@ so staff can see why a message was flagged:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -34,6 +35,12 @@ from bot.triage.vocabulary import CRISIS_CHANNEL, EMERGENCY_CHANNELS, Route
 
 CRISIS = "crisis"
 ORDINARY = "ordinary"
+
+HYPERBOLE = re.compile(
+    r"(气|吵|烦|急|累|热|冷|饿|笑|困|忙|臭|闷|冻|吓|愁|挤|晒|疼|痛)(得|的)?(我|人)?(要|快)?死(了|啦|咯|啰|我|人|啊|呀|掉)?"
+    r"|气炸|(要|快|都)?(炸了|爆炸了|疯了|崩溃了)|(脑子|头|肺|心态)(都)?(要|快)?炸"
+)
+"""Everyday exaggerations in complaints (on the normalised text): "吵死了", "气炸了", "脑子要炸了"."""
 
 
 @dataclass(frozen=True)
@@ -244,6 +251,12 @@ class SafetyScreen:
             score = context.crisis
             signals.append(f"short-in-context:{evidence.crisis:.2f}->{context.crisis:.2f}")
         crisis_learned = score >= threshold and not lookalike
+        hyperbole = HYPERBOLE.search(text)
+        exaggerated = hyperbole is not None and not crisis_lexicon and threshold == t.crisis_threshold
+        if crisis_learned and exaggerated and score < t.hyperbole_bar and hyperbole is not None:
+            # "吵死了…气死了" in a complaint, no crisis word, no earlier crisis talk
+            crisis_learned = False
+            signals.append(f"hyperbole:{hyperbole.group(0)}")
         if crisis_lexicon or crisis_learned:
             if crisis_learned:
                 signals.append(f"embedding:{score:.2f}")
@@ -253,7 +266,11 @@ class SafetyScreen:
             )
         if lookalike:
             signals.append(f"lookalike:{evidence.lookalike_margin:.2f}")
-        if context is not None and context.crisis >= t.crisis_threshold and not lookalike:
+        if (
+            context is not None
+            and context.crisis >= max(t.crisis_threshold, t.hyperbole_bar if hyperbole else 0.0)
+            and not lookalike
+        ):
             signals += ["history", f"context:{context.crisis:.2f}"]
             return SafetyResult(
                 Route.CRISIS, CRISIS_CHANNEL, context.crisis, tuple(signals), None, evidence.crisis, evidence.emergency
@@ -262,7 +279,8 @@ class SafetyScreen:
         wordy = len(text.replace(" ", "")) >= t.check_in_min_chars
         if result.route is None and not lookalike and wordy and score >= t.check_in_threshold:
             # not a crisis, but close: the gateway adds a gentle check-in with 12356 to the answer
-            return replace(result, signals=(*result.signals, f"{CHECK_IN_SIGNAL}:{score:.2f}"))
+            waived = tuple(s for s in signals if s.startswith("hyperbole:"))
+            return replace(result, signals=(*result.signals, *waived, f"{CHECK_IN_SIGNAL}:{score:.2f}"))
         return result
 
     def _emergency(self, text: str, hits: Sequence[LexiconHit], evidence: Evidence) -> SafetyResult:

@@ -67,6 +67,11 @@ class Tuning:
     check_in_min_chars: int = 4
     """Shorter messages never get the check-in ("在不在", "hi?"): a question about self-harm needs
     some words to go on. Chosen by reading the ordinary dev rows that got it (dev-071 "在不在")."""
+    hyperbole_bar: float = 0.9
+    """A message with an everyday exaggeration ("吵死了", "气炸了", "脑子要炸了", "氣死我") and no crisis
+    word is a crisis by the learned score alone only from this score up: below it the exaggeration is
+    what the score heard. Set on fresh conversation rounds 4 and 6, where practical complaints with
+    such words scored 0.65-0.69 (noise upstairs, a leaking ceiling, a gym that closed)."""
     lookalike_margin: float = 0.03
     """A message this much closer to one of the safety file's negatives than to any crisis or
     emergency example is not flagged by the learned scores (the lexicon still decides)."""

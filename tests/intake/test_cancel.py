@@ -168,3 +168,22 @@ def test_a_cancel_word_beside_a_question_or_a_redirect_is_not(text: str) -> None
 @pytest.mark.parametrize("text", ["I don't know", "not sure", "记不清了", "唔知"])
 def test_dont_know_is_an_answer_to_any_detail(text: str) -> None:
     assert looks_like_answer("problem_since", text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "行吧 那算了 我自己再托人问问",
+        "好 谢谢 我自己再找找",
+        "先这样吧 下次再说",
+        "不麻烦你们了 谢谢",
+        "ok I'll figure it out myself",
+    ],
+)
+def test_postponing_or_handling_it_oneself_gives_up_the_report(text: str) -> None:
+    assert cancel_kind(text) == "cancel"
+
+
+@pytest.mark.parametrize("text", ["我自己去问问物业再告诉你", "下次再说吧 先说电梯", "自己家楼下"])
+def test_a_plan_to_come_back_with_the_answer_or_a_redirect_is_not(text: str) -> None:
+    assert cancel_kind(text) is None

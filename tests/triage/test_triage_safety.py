@@ -148,3 +148,24 @@ def test_a_short_message_inside_a_conversation_is_read_with_it(screen: SafetyScr
     assert screen.screen(long, alone, context=calm_conversation).route is Route.CRISIS
     worried = Evidence(T.crisis_threshold + 0.01, quiet().emergency)
     assert screen.screen("今天早上就没了", alone, context=worried).route is Route.CRISIS  # the conversation agrees
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["楼上天天蹦迪 吵死了 我真的要气死了 脑子要炸了", "wy太坑了 楼上渗水一个多月 我真的气炸了", "氣死我！健身房執咗笠"],
+)
+def test_an_everyday_exaggeration_is_not_a_crisis_on_the_learned_score_below_the_bar(
+    screen: SafetyScreen, text: str
+) -> None:
+    from bot.text import normalise
+
+    norm = normalise(text)
+    below = screen.screen(norm, Evidence(T.hyperbole_bar - 0.2, {}))
+    assert below.route is None and any(s.startswith("hyperbole:") for s in below.signals)
+    assert screen.screen(norm, Evidence(T.hyperbole_bar + 0.05, {})).route is Route.CRISIS
+
+
+def test_an_exaggeration_beside_a_crisis_word_or_after_crisis_talk_is_still_a_crisis(screen: SafetyScreen) -> None:
+    assert screen.screen("烦死了 真的不想活了", quiet()).route is Route.CRISIS
+    after = HistoryEvidence(True, ("history:lexicon:不想活",))
+    assert screen.screen("累死了", Evidence(T.crisis_threshold + 0.1, {}), after).route is Route.CRISIS
