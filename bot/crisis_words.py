@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bot.desks import profile
 from bot.language import DEFAULT, is_english
-from bot.voice import is_youth, title_en
+from bot.voice import is_youth, title_en, you
 
 CHECK_IN_QUESTION = "最近有没有过伤害自己、或者不想活下去的念头？"
 """The check-in question itself: direct, as crisis-line guidance recommends (asking does not plant the idea)."""
@@ -32,13 +32,14 @@ def crisis_fallback(desk: str, language: str = DEFAULT, back_at: str | None = No
             f"call 12356, the psychological assistance hotline (24 hours), at any time{youth_en}. {coming}"
         )
     youth = f"、{profile(desk).title}" if is_youth(desk) else ""
+    ni = you(desk)  # 你 to young people, 您 to citizens
     coming = (
-        "我已经请值班的工作人员来陪你，请留在这里，我们会一直在。"
+        f"我已经请值班的工作人员来陪{ni}，请留在这里，我们会一直在。"
         if back_at is None
-        else f"现在工作人员不在线（{back_at}上班），你的情况已经留给他们；请先拨打12356，我们会一直在这里。"
+        else f"现在工作人员不在线（{back_at}上班），{ni}的情况已经留给他们；请先拨打12356，我们会一直在这里。"
     )
     return (
-        "我很在意你现在的安全，你不是一个人。如果你有危险或已经伤害了自己，请马上拨打110或120。"
+        f"我很在意{ni}现在的安全，{ni}不是一个人。如果{ni}有危险或已经伤害了自己，请马上拨打110或120。"
         f"想找人说说话，可以随时拨打12356心理援助热线（24小时）{youth}。{coming}"
     )
 
@@ -52,7 +53,7 @@ def emergency_fallback(channel: str, language: str = DEFAULT) -> str:
         call = f"Call {channel} ({who}) now!" if who else f"Call {channel} now!"
         return f"{call} In an emergency, phone first. We will be here, and you can write to us again afterwards."
     names = {"110": "报警电话110", "119": "火警电话119", "120": "急救电话120", "122": "交通事故报警电话122"}
-    return f"请立即拨打{names.get(channel, channel)}！紧急情况请先打电话，我们在这里等你，处理完可以再来留言。"
+    return f"请立即拨打{names.get(channel, channel)}！紧急情况请先打电话，我们一直在这里，处理完可以再来留言。"
 
 
 def handoff_crisis_reminder(desk: str, language: str = DEFAULT, back_at: str | None = None) -> str:

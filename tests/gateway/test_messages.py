@@ -17,6 +17,8 @@ SAID_TO_A_PERSON: list[Callable[[str], str]] = [
     messages.crisis_fallback,
     messages.handoff_crisis_reminder,
     messages.check_in,
+    lambda desk: messages.check_in_no(desk, resuming=True),
+    lambda desk: messages.check_in_no(desk, resuming=False),
 ]
 
 
@@ -25,6 +27,12 @@ def test_the_youth_desk_is_never_addressed_as_nin(say: Callable[[str], str]) -> 
     youth, citizen = say("12355"), say("12345")
     assert youth and "您" not in youth
     assert citizen
+
+
+@pytest.mark.parametrize("say", SAID_TO_A_PERSON)
+def test_citizens_are_never_addressed_as_ni(say: Callable[[str], str]) -> None:
+    citizen = say("12345").replace("你们", "")
+    assert "你" not in citizen
 
 
 def test_the_polite_form_stays_on_12345() -> None:
