@@ -149,6 +149,11 @@ def route_decision(
         )[0]
     if best == CLARIFY_LABEL or not sure:
         why = () if best == CLARIFY_LABEL else ("decline-withheld",) if withheld else ("low-confidence",)
+        emotional = any(desk_model.entries[c].entry_id in check_in_entries for c in (best, second))
+        if check_in and not withheld and not emotional and _score(check_in[0]) < t.check_in_threshold_practical:
+            # unsure between practical matters or wishes ("邻居的狗…叫得我心脏都受不了"): asked what it is
+            # about, not about self-harm, unless the score is as close as on a practical matter
+            signals = (*(x for x in signals if not x.startswith(CHECK_IN_SIGNAL)), "practical:no-check-in")
         return Decision(
             Route.CLARIFY,
             desk,

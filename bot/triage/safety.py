@@ -215,7 +215,11 @@ class SafetyScreen:
             hit = self.lexicon.match_crisis(text)
             if hit is not None:
                 signals.append(f"history:{hit.signal}")
-            elif ev.crisis >= self.tuning.crisis_threshold and ev.lookalike_margin < self.tuning.lookalike_margin:
+            elif (
+                ev.crisis >= self.tuning.crisis_threshold
+                and ev.lookalike_margin < self.tuning.lookalike_margin
+                and not (HYPERBOLE.search(text) and ev.crisis < self.tuning.hyperbole_bar)
+            ):
                 # the same verdict the screen gave that message: a look-alike of an ordinary example
                 # ("气死我了" in a complaint) was not a crisis then and is no crisis evidence now
                 signals.append(f"history:embedding:{ev.crisis:.2f}")

@@ -429,3 +429,18 @@ def test_a_message_nearest_the_safety_files_look_alikes_carries_no_check_in(engi
         for desk in ("12345", "12355"):
             decision = eager.decide(text, desk)
             assert decision.check_in_signal is None and "lookalike:no-check-in" in decision.signals, (text, desk)
+
+
+def test_an_unsure_route_between_practical_matters_carries_no_check_in(engine: TriageEngine) -> None:
+    """12345, "邻居的狗天天半夜叫，叫得我心脏都受不了": unsure what it is (clarify) but nothing emotional among
+    the candidates; with the practical bar out of reach the person is asked what it is about, not about
+    self-harm."""
+    import dataclasses
+
+    tuning = dataclasses.replace(
+        engine.tuning, check_in_threshold=0.0, lookalike_margin=9.0, check_in_threshold_practical=0.99
+    )
+    eager = TriageEngine(engine.store, engine.embedder, tuning)
+    decision = eager.decide("我要反映个事 楼上邻居养了条大狗 天天半夜叫 叫得我心脏都受不了", "12345")
+    assert decision.route is Route.CLARIFY
+    assert decision.check_in_signal is None and "practical:no-check-in" in decision.signals

@@ -169,3 +169,32 @@ def test_an_exaggeration_beside_a_crisis_word_or_after_crisis_talk_is_still_a_cr
     assert screen.screen("烦死了 真的不想活了", quiet()).route is Route.CRISIS
     after = HistoryEvidence(True, ("history:lexicon:不想活",))
     assert screen.screen("累死了", Evidence(T.crisis_threshold + 0.1, {}), after).route is Route.CRISIS
+
+
+def test_an_earlier_exaggeration_below_the_bar_is_no_crisis_history(screen: SafetyScreen) -> None:
+    """ "气炸了我…差点摔死" was waived as an exaggeration; the next answer must not be read after crisis talk."""
+    from bot.text import normalise
+
+    waived = Evidence(T.hyperbole_bar - 0.2, {})
+    assert not screen.history_evidence([normalise("气炸了我 井盖松了 我今天送外卖差点摔死")], [waived]).crisis_signal
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my friend just sent me a message saying 'thank you for everything, sorry for being a burden'",
+        "she's been cutting herself for a while",
+        "my friend said she wants to die",
+    ],
+)
+def test_english_crisis_about_a_friend_is_a_crisis_word(text: str) -> None:
+    from bot.text import normalise
+
+    assert SafetyLexicon.load().match_crisis(normalise(text)) is not None
+
+
+@pytest.mark.parametrize("text", ["thank you for everything, the staff were great", "我没有想不开 就是想有人说说话"])
+def test_thanks_and_reassurance_are_no_crisis_word(text: str) -> None:
+    from bot.text import normalise
+
+    assert SafetyLexicon.load().match_crisis(normalise(text)) is None
