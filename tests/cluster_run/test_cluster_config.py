@@ -45,7 +45,9 @@ def test_haproxy_accepts_its_configuration(tmp_path: Path) -> None:
     if binary is None:
         pytest.fail("haproxy is not installed: apt-get install haproxy (.ci/run does it)")
     text = haproxy_cfg(PORTS, apps=3)
-    assert text.count("check inter 1000ms fall 2 rise 2") == 3 and "option httpchk GET /healthz" in text
+    assert text.count("check inter 1000ms fall 2 rise 2") == 6 and "option httpchk GET /healthz" in text
+    # Telegram's webhook: one healthy instance at a time (a chat's updates in order), any instance can
+    assert "use_backend telegram if { path_beg /telegram/ }" in text and "balance first" in text
     assert "127.0.0.1:24004" in text and "127.0.0.1:24006" in text  # apps on app .. app + 2
     path = tmp_path / "haproxy.cfg"
     path.write_text(text)
