@@ -199,7 +199,10 @@ async def run(
     ]
     warm: list[Sent] = []  # 20 s of the same load first: first turns of fresh processes, not counted
     await load(cluster, WARM_UP, rate, people, warm, [])
-    print(f"  warm-up: {len(warm)} messages, {sum(s.status == 'answered' for s in warm)} answered", flush=True)
+    outcomes: dict[str, int] = {}
+    for record in warm:
+        outcomes[record.status] = outcomes.get(record.status, 0) + 1
+    print(f"  warm-up: {len(warm)} messages: {outcomes}", flush=True)
     sent: list[Sent] = []
     meter = CpuMeter()
     stop = asyncio.Event()

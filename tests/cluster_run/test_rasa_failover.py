@@ -45,6 +45,7 @@ class FakeReplica:
                 self.wfile.write(data)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.handle_error = lambda *_: None  # type: ignore[method-assign]  # a client that gave up
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
