@@ -11,7 +11,7 @@ export TMPDIR := $(CURDIR)/var/tmp
 RASA_INPUTS := config.yml domain.yml $(shell find nlu_data -name '*.yml' 2>/dev/null)
 RASA_MODEL  := models/frontdoor.tar.gz
 
-.PHONY: help install model train run chat admin test lint types unit rasa-validate rasa-test triage eval bench conversations fresh-round clean key masking purge export erase bench-purge cluster soak
+.PHONY: help install model train run chat admin test lint types unit rasa-validate rasa-test triage eval bench conversations fresh-round clean key masking purge export erase bench-purge wechat-try cluster soak
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ run: install model train ## start the whole front door on 127.0.0.1 (Ctrl-C stop
 
 cluster: install model train ## a local cluster on loopback: PostgreSQL, Redis, HAProxy, APPS app instances, RASA replicas (default 2, 2; Ctrl-C stops all)
 	@$(APP_PY) -m bot.cluster.launcher $(if $(APPS),--apps $(APPS)) $(if $(RASA),--rasa $(RASA))
+
+wechat-try: install model train ## try a desk on WeChat without an account: fake WeChat + the front door + a simulator (DESK=12345 [KF=1] for 微信客服)
+	@$(APP_PY) -m tools.wechat_try --desk $(DESK) $(if $(KF),--kf)
 
 chat: ## chat in the terminal with the running front door (DESK=12345|12355)
 	@$(APP_PY) -m bot.channels.terminal --desk $(DESK)

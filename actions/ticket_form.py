@@ -225,12 +225,18 @@ class ValidateTicketForm(FormValidationAction):
         """An answer to where / since / who; "不清楚" is an answer too; a new request is a digression."""
         if tracker.get_slot("requested_slot") != slot:
             return {slot: _clean(value)}  # pre-filled (e.g. "since" read from the first message)
+        from bot.intake.cancel import dont_know
+
         raw = str(value or "").strip()
         intent = latest_intent(tracker)
-        if intent == "deny" or raw == "/deny":
+        if intent == "deny" or raw == "/deny" or dont_know(raw):
             return {slot: NOT_GIVEN[slot]}
         if intent == "affirm" or raw == "/affirm":
-            return {slot: SEE_DESCRIPTION if slot == "problem_where" else None}
+            if slot == "problem_where":
+                return {slot: SEE_DESCRIPTION}
+            if tracker.get_slot("ticket_reasked") == slot:  # a second bare yes: never ask a third time
+                return {slot: NOT_GIVEN[slot]}
+            return {slot: None, "ticket_reasked": slot}
         if intent == "gibberish":
             return {slot: None}  # keyboard mash: the question is asked again
         text = _clean(value)
@@ -274,7 +280,8 @@ class ValidateTicketForm(FormValidationAction):
             return {"sensitive_consent": False}
         if YES_WORDS.match(lowered) or CONFIRM_WORDS.fullmatch(lowered) or lowered.startswith(("记", "要", "sure")):
             return {"sensitive_consent": True}
-        return {"sensitive_consent": None}
+        asked = await self._question_in_form(text, "sensitive_consent", dispatcher, tracker)
+        return asked if asked is not None else {"sensitive_consent": None}
 
     async def validate_person_age(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -290,15 +297,16 @@ class ValidateTicketForm(FormValidationAction):
         if decision is not None and decision.is_safety and not text.startswith("/"):
             return await self._stop_for_safety(decision, "person_age", dispatcher, tracker)
         age = parse_age(text)
-        if age is None:
-            return {"person_age": NOT_SAID}
+        if age is None:  # "为什么要问年龄？" is answered and the age asked once more; anything else: not said
+            asked = await self._question_in_form(text, "person_age", dispatcher, tracker)
+            return asked if asked is not None else {"person_age": NOT_SAID}
         if under_guardian_age(age):
             dispatcher.utter_message(response="utter_under_14")
         return {"person_age": str(age)}
 
     # -- contact, with consent ---------------------------------------------------------------
 
-    def validate_contact_consent(
+    async def validate_contact_consent(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         from bot.intake.fields import parse_contact
@@ -313,7 +321,8 @@ class ValidateTicketForm(FormValidationAction):
             return {"contact_consent": True}
         if NO_WORDS.match(text.lower()):
             return {"contact_consent": False}
-        return {"contact_consent": None}
+        asked = await self._question_in_form(text, "contact_consent", dispatcher, tracker)
+        return asked if asked is not None else {"contact_consent": None}
 
     def validate_contact_value(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -415,6 +424,31 @@ class ValidateTicketForm(FormValidationAction):
         await self._record_digression(decision, text, tracker)
         dispatcher.utter_message(response="utter_form_continue")
         return {slot: None}
+
+    async def _question_in_form(
+        self, text: str, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any] | None:
+        """A question asked instead of the answer ("btw will the bar see my name??" at the contact
+        question, "你们晚上有人吗"): answered when the engine has an answer (FAQ, referral), else put
+        on the ticket for staff and the person told so; then the same question comes back, once.
+        None when the text is not a question (the caller asks again as before)."""
+        from bot.intake.cancel import is_question
+
+        if not is_question(text) or tracker.get_slot("ticket_reasked") == slot:
+            return None
+        decision = gateway_decision(tracker)
+        if decision is not None and decision.is_safety:
+            return await self._stop_for_safety(decision, slot, dispatcher, tracker)
+        if decision is not None and decision.route in (Route.FAQ, Route.REFER) and decision.reply:
+            dispatcher.utter_message(text=decision.reply)
+            await self._record_digression(decision, text, tracker)
+            dispatcher.utter_message(response="utter_form_continue")
+            return {slot: None, "ticket_reasked": slot}
+        what = str(tracker.get_slot("problem_what") or "").strip()
+        dispatcher.utter_message(response="utter_form_question_noted")
+        dispatcher.utter_message(response="utter_form_continue")
+        asked = f"Question: {text}" if is_english(language_of(tracker)) else f"群众提问：{text}"
+        return {slot: None, "ticket_reasked": slot, "problem_what": f"{what}\n{asked}" if what else text}
 
     async def _record_digression(self, decision: Decision, text: str, tracker: Tracker) -> None:
         try:

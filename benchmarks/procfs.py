@@ -49,3 +49,24 @@ def rss_mb(pid: int) -> float:
         except (OSError, StopIteration):
             continue
     return total_kb / 1024
+
+
+def run_queue_wait_seconds(pid: int) -> float:
+    """How long the threads of a process (children included) were ready to run but waited for a core.
+
+    Read from /proc/<pid>/task/<tid>/schedstat (its second field, in ns; threads that have ended are
+    not counted): on a shared machine it tells time lost to other processes from time spent working
+    or waiting on I/O. 0 where the kernel keeps no scheduler statistics.
+    """
+    total_ns = 0
+    for current in process_tree(pid):
+        try:
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                total_ns += int((task / "schedstat").read_text().split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return total_ns / 1e9

@@ -12,7 +12,7 @@ duplicated; answers split across passive and customer-service when they fit one)
 messages answered in the passive reply within 5 s, and the time to the first answer (passive or
 customer-service message): median and p95.
 
-    .venv-app/bin/python -m benchmarks.wechat_bench [users] [slow_share] [slow_seconds]
+    .venv-app/bin/python -m benchmarks.wechat_bench --users 200 [--slow-share 0.1] [--slow-seconds 6]
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -37,12 +39,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from benchmarks.procfs import cpu_seconds, run_queue_wait_seconds
+from bot import privacy_notice
 from bot.triage.decision import Decision
 from bot.triage.vocabulary import Route as TriageRoute
 from tests.support.servers import ThreadedServer, serve_in_thread
-from tools.fake_wechat import FakeWeChat, random_aes_key
+from tools.fake_wechat import Delivery, FakeWeChat, random_aes_key
 
 DESK = "12345"
+NOTICE = privacy_notice.notice(DESK)
+
+
+def message_of(index: int) -> str:
+    return f"第{index}号用户：小区路灯坏了"
 
 
 def ordinary(text: str, desk: str, history: Sequence[str], language: str = "zh-Hans") -> Decision:
@@ -100,7 +109,9 @@ def _wait_up(url: str, process: subprocess.Popen[bytes], timeout: float = 120.0)
     raise TimeoutError("the app did not start")
 
 
-def run(users: int = 200, slow_share: float = 0.1, slow_seconds: float = 6.0) -> dict[str, Any]:
+def run(
+    users: int = 200, slow_share: float = 0.1, slow_seconds: float = 6.0, keep_log: str | None = None
+) -> dict[str, Any]:
     rasa = serve_in_thread(RasaStandIn(slow_share, slow_seconds).app())
     wechat = FakeWeChat(aes_key=random_aes_key())
     api = serve_in_thread(wechat.app())
@@ -136,20 +147,28 @@ def run(users: int = 200, slow_share: float = 0.1, slow_seconds: float = 6.0) ->
             time.sleep(1.0)
             wechat.sent.clear()
             barrier = threading.Barrier(users)
+            app_cpu, own_cpu, load = cpu_seconds(app.pid), _own_cpu(), os.getloadavg()[0]
+            app_waited = run_queue_wait_seconds(app.pid)
+            burst_started = time.monotonic()
 
             def one(index: int) -> tuple[str, float, Any]:
                 open_id = f"o_bench_{index:04d}"
                 barrier.wait()
-                return open_id, time.time(), wechat.text(open_id, f"第{index}号用户：小区路灯坏了")
+                return open_id, time.time(), wechat.text(open_id, message_of(index))
 
             with ThreadPoolExecutor(users) as pool:
                 results = list(pool.map(one, range(users)))
             deadline = time.time() + slow_seconds + 120
-            passive = {open_id for open_id, _, d in results if d.text}
-            while time.time() < deadline:
-                if len(passive | {m["touser"] for m in wechat.sent}) >= users:
+            passive = {open_id for open_id, _, d in results if (d.text or "").removeprefix(NOTICE).strip()}
+            while time.time() < deadline:  # until every user has an answer (not only the notice)
+                pushed = {m["touser"] for m in list(wechat.sent) if m["text"]["content"] != NOTICE}
+                if len(passive | pushed) >= users:
                     break
                 time.sleep(0.2)
+            burst_seconds = time.monotonic() - burst_started
+            app_cpu, own_cpu = cpu_seconds(app.pid) - app_cpu, _own_cpu() - own_cpu
+            app_waited = run_queue_wait_seconds(app.pid) - app_waited
+            load_after = os.getloadavg()[0]
             time.sleep(2.0)  # anything doubled would arrive now
         finally:
             app.terminate()
@@ -158,42 +177,76 @@ def run(users: int = 200, slow_share: float = 0.1, slow_seconds: float = 6.0) ->
             rasa.stop(timeout=5)
         with open(os.path.join(tmp, "app.log"), encoding="utf-8", errors="replace") as log_file:
             app_log = log_file.read().splitlines()
+        if keep_log:
+            Path(keep_log).write_text("\n".join(app_log) + "\n", encoding="utf-8")
         unanswered = _unanswered(os.path.join(tmp, "frontdoor.db"))
-    first: list[float] = []
-    lost = duplicated = 0
-    passive_in_5 = 0
-    attempts = 0
-    for open_id, t0, delivery in results:
-        pushed_at = [m["at"] for m in wechat.sent if m["touser"] == open_id]
-        answers = (1 if delivery.text else 0) + len(pushed_at)
-        attempts += len(delivery.attempts)
-        if answers == 0:
-            lost += 1
-            continue
-        if answers > 1:
-            duplicated += 1
-        if delivery.text:
-            seconds = sum(a.seconds for a in delivery.attempts)
-            first.append(seconds)
-            passive_in_5 += seconds < 5.0
-        else:
-            first.append(min(pushed_at) - t0)
-    first.sort()
     return {
         "users": users,
         "slow_share": slow_share,
-        "lost": lost,
-        "duplicated": duplicated,
-        "passive_within_5s": round(passive_in_5 / users, 3),
-        "callback_attempts": attempts,
-        "first_answer_median_s": round(statistics.median(first), 2) if first else None,
-        "first_answer_p95_s": round(first[int(0.95 * (len(first) - 1))], 2) if first else None,
+        **score(results, wechat.sent),
         "customer_service_messages": len(wechat.sent),
         "refused_by_wechat": len(wechat.refused),
         "app_503_not_yet_written": sum("not yet written" in line for line in app_log),
         "app_errors": sum(" ERROR " in line for line in app_log),
         "written_but_unanswered": unanswered,  # the restart recovery would answer these
+        "burst_seconds": round(burst_seconds, 1),  # from the users' first send to the last first answer
+        "app_cpu_seconds": round(app_cpu, 1),  # the app process (one interpreter: at most 1 core for Python)
+        # the app's threads ready to run but waiting for a core (other processes had it): summed over threads
+        "app_waited_for_a_core_seconds": round(app_waited, 1),
+        "bench_cpu_seconds": round(own_cpu, 1),  # this process: the fake WeChat's 200 users and the Rasa stand-in
+        "load_average_before_after": (round(load, 2), round(load_after, 2)),
+        "cores": os.cpu_count(),
     }
+
+
+def score(results: list[tuple[str, float, Delivery]], sent: list[dict[str, Any]]) -> dict[str, Any]:
+    """Lost, duplicated, passive share and time to the first answer, from what each user got.
+
+    The answer to user i is "答复：<their words>" (the Rasa stand-in), or the gateway's apology when the
+    stand-in was too slow (an answer too, counted apart). The first contact's privacy notice comes in
+    front of it in the passive reply, or as a customer-service message of its own: it is not an answer,
+    and not a second one. Duplicated: two answers, or the notice twice.
+    """
+    first: list[float] = []
+    lost = duplicated = apologies = passive_in_5 = attempts = 0
+    statuses: Counter[str] = Counter()
+    for index, (open_id, t0, delivery) in enumerate(results):
+        attempts += len(delivery.attempts)
+        statuses.update("timeout" if a.status is None else str(a.status) for a in delivery.attempts)
+        pushed = [m for m in sent if m["touser"] == open_id]
+        replies = [m for m in pushed if m["text"]["content"] != NOTICE]
+        passive_text = (delivery.text or "").removeprefix(NOTICE).strip()
+        notices = sum(m["text"]["content"] == NOTICE for m in pushed) + (NOTICE in (delivery.text or ""))
+        answers = (1 if passive_text else 0) + len(replies)
+        if answers == 0:
+            lost += 1
+            continue
+        if answers > 1 or notices > 1:
+            duplicated += 1
+        answer = f"答复：{message_of(index)}"
+        apologies += not any(answer in text for text in [passive_text, *(m["text"]["content"] for m in replies)])
+        if passive_text:
+            seconds = sum(a.seconds for a in delivery.attempts)
+            first.append(seconds)
+            passive_in_5 += seconds < 5.0
+        else:
+            first.append(min(m["at"] for m in replies) - t0)
+    first.sort()
+    return {
+        "lost": lost,
+        "duplicated": duplicated,
+        "passive_within_5s": round(passive_in_5 / len(results), 3) if results else None,
+        "answered_with_an_apology": apologies,  # the Rasa stand-in did not answer in time: the gateway apologised
+        "callback_attempts": attempts,
+        "callback_statuses": dict(sorted(statuses.items())),
+        "first_answer_median_s": round(statistics.median(first), 2) if first else None,
+        "first_answer_p95_s": round(first[int(0.95 * (len(first) - 1))], 2) if first else None,
+    }
+
+
+def _own_cpu() -> float:
+    times = os.times()
+    return times.user + times.system
 
 
 def _unanswered(path: str) -> int:
@@ -207,11 +260,22 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--serve-app"]:
         serve_app(int(sys.argv[2]))
         sys.exit(0)
-    args = sys.argv[1:]
+    import argparse
+
+    parser = argparse.ArgumentParser(description="N WeChat users of the fake WeChat send at the same moment")
+    parser.add_argument("users", nargs="?", type=int, default=200)
+    parser.add_argument("slow_share", nargs="?", type=float, default=0.1)
+    parser.add_argument("slow_seconds", nargs="?", type=float, default=6.0)
+    parser.add_argument("--users", dest="users_option", type=int, help="same as the first positional")
+    parser.add_argument("--slow-share", dest="slow_share_option", type=float)
+    parser.add_argument("--slow-seconds", dest="slow_seconds_option", type=float)
+    parser.add_argument("--keep-log", help="write the app's log here (it is lost with the temporary folder)")
+    args = parser.parse_args()
     result = run(
-        int(args[0]) if args else 200,
-        float(args[1]) if len(args) > 1 else 0.1,
-        float(args[2]) if len(args) > 2 else 6.0,
+        args.users_option or args.users,
+        args.slow_share if args.slow_share_option is None else args.slow_share_option,
+        args.slow_seconds if args.slow_seconds_option is None else args.slow_seconds_option,
+        args.keep_log,
     )
     for key, value in result.items():
-        print(f"{key:28} {value}")
+        print(f"{key:32} {value}")

@@ -1,4 +1,4 @@
-"""The app process: gateway, outbound worker, channels (REST, web chat, Telegram, WeChat) and the staff console."""
+"""The app process: gateway, outbound worker, channels (REST, web chat, Telegram, WeChat, 微信客服) and the staff console."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from bot.channels import api_models, rest, telegram_runtime, web, wechat
+from bot.channels import api_models, rest, telegram_runtime, web, wechat, wechat_kf
 from bot.channels.telegram_runtime import TelegramDesk, TelegramPusher, start_desks
+from bot.console.catalogue_sync import CatalogueSync
 from bot.console.routes import mount as console_mount
 from bot.db.engine import make_engine
 from bot.db.migrate import migrate
@@ -125,6 +126,8 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
                 "memory": shared.alert_memory(),
                 "clock": shared.clock,
             },
+            instance_id=settings.instance_id,
+            inbound_lease_seconds=settings.inbound_lease_seconds,
         )
         app.state.settings = settings
         app.state.shared_state = shared
@@ -132,13 +135,25 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
         app.state.triage_state = _start_warm_up(decide)
         app.state.rasa = rasa
         app.state.gateway = gateway
+        # several instances on PostgreSQL: catalogue edits saved on any of them are made live here too
+        catalogue_sync: asyncio.Task[None] | None = None
+        if engine.dialect.name == "postgresql":
+            sync = CatalogueSync(engine, settings)
+            with contextlib.suppress(Exception):  # a new host starts with the edits (else the first poll)
+                await asyncio.to_thread(sync.sync_once)
+            catalogue_sync = asyncio.create_task(
+                sync.run_forever(settings.catalogue_poll_seconds), name="catalogue-sync"
+            )
         # recovery first: it locks the conversations it will answer, so newer messages queue behind
         recovery = await gateway.start_recovery(wait_for_rasa=settings.rasa_timeout_seconds * 3)
         telegram_desks: dict[str, TelegramDesk] = {}
         wechat_runtime = wechat.WeChatRuntime()
+        kf_runtime = wechat_kf.KfRuntime()
         # return visits (回访) and SLA alerts, every minute by default
         follow_ups = FollowUpService(engine, gateway, interval=settings.follow_up_interval)
-        worker = OutboundWorker(engine, pushers={})
+        worker = OutboundWorker(
+            engine, pushers={}, instance_id=settings.instance_id, lease_seconds=settings.outbound_lease_seconds
+        )
         gateway.on_outbound(worker.wake)
         await worker.start()
         try:
@@ -154,6 +169,13 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
                 worker.pushers[wechat.CHANNEL] = wechat_runtime.pusher
                 worker.wake()
             app.state.wechat_desks = wechat_runtime.desks
+            # WeCom 微信客服 accounts (FRONTDOOR_WECHAT_KF_<desk>_*): callbacks at /wechat-kf/<desk>
+            kf_runtime = wechat_kf.start(settings, gateway, engine)
+            if kf_runtime.pusher is not None:
+                worker.pushers[wechat_kf.CHANNEL] = kf_runtime.pusher
+                worker.wake()
+            app.state.wechat_kf_desks = kf_runtime.desks
+            kf_runtime.catch_up()  # what came while the app was down, from the stored cursor
             app.state.outbound = worker
 
             async def deliver_staff_message(conversation_id: str, text: str) -> None:
@@ -166,12 +188,14 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
             yield
         finally:
             await follow_ups.stop()
-            if recovery is not None:
-                recovery.cancel()
+            for task in (recovery, catalogue_sync):
+                if task is not None:
+                    task.cancel()
             for desk in telegram_desks.values():
                 await desk.stop()
             await worker.stop()
             await wechat_runtime.aclose()  # after the worker: its pusher uses the channel's HTTP client
+            await kf_runtime.aclose()
             await gateway.aclose()
             await rasa.aclose()
             await shared.aclose()
@@ -184,6 +208,7 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
         *web.routes,
         *telegram_runtime.routes,
         *wechat.routes,
+        *wechat_kf.routes,
         console_mount,
     ]
     body_limit = Middleware(

@@ -503,6 +503,9 @@ def main(argv: list[str] | None = None) -> int:
     wechat = [d for d in settings.desks if settings.wechat_account(d)]  # a half-set one stopped the app already
     callbacks = ", ".join(f"{base}/wechat/{d}" for d in wechat)
     print(f"  WeChat:       {callbacks or 'off (set FRONTDOOR_WECHAT_<desk>_APPID, _SECRET, _TOKEN)'}")
+    kf = [d for d in settings.desks if settings.wechat_kf_account(d)]
+    if kf:
+        print(f"  微信客服:     {', '.join(f'{base}/wechat-kf/{d}' for d in kf)}")
     print(f"  Staff console: {base}/console/   (first account: make admin ADMIN=<name>)")
     print("  Terminal:     make chat DESK=12345   (in another terminal)")
     print(f"  Logs:         {settings.data_dir / 'logs'}")

@@ -32,6 +32,10 @@ TELEGRAM_TOKEN_PREFIX = "FRONTDOOR_TELEGRAM_TOKEN_"
 WECHAT_PREFIX = "FRONTDOOR_WECHAT_"
 """A desk's WeChat Official Account: FRONTDOOR_WECHAT_<desk>_APPID, _SECRET, _TOKEN, _AES_KEY, _AES_KEY_PREVIOUS."""
 WECHAT_PARTS = ("APPID", "SECRET", "TOKEN", "AES_KEY", "AES_KEY_PREVIOUS")
+WECHAT_KF_PREFIX = "FRONTDOOR_WECHAT_KF_"
+"""A desk's WeCom customer-service account (微信客服): FRONTDOOR_WECHAT_KF_<desk>_CORPID, _SECRET, _OPEN_KFID,
+_TOKEN, _AES_KEY, _AES_KEY_PREVIOUS."""
+WECHAT_KF_PARTS = ("CORPID", "SECRET", "OPEN_KFID", "TOKEN", "AES_KEY", "AES_KEY_PREVIOUS")
 _ENV = "env"  # field metadata key: the environment variable a field is read from
 
 
@@ -208,6 +212,26 @@ class WeChatAccount:
     aes_key_previous: str | None = field(default=None, repr=False)  # accepted after a key rotation
 
 
+def _default_instance() -> str:
+    """Unique per process, so two instances never take each other's rows for their own."""
+    host = os.uname().nodename if hasattr(os, "uname") else "host"  # stdlib os only: see the import test
+    return f"{host}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class WeChatKfAccount:
+    """One desk's 微信客服 account in WeCom: the corp, the 微信客服 secret, the account (open_kfid) and the
+    callback's Token and EncodingAESKey (WeCom always encrypts callbacks)."""
+
+    desk: str
+    corp_id: str
+    secret: str = field(repr=False)
+    open_kfid: str
+    token: str = field(repr=False)
+    aes_key: str = field(repr=False)
+    aes_key_previous: str | None = field(default=None, repr=False)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the app; the README's settings table documents each environment variable."""
@@ -257,6 +281,8 @@ class Settings:
     follow_up_interval: float = _from_env("FRONTDOOR_FOLLOW_UP_INTERVAL", _follow_up_interval)
     # WeChat's API server; the fake one (python -m tools.fake_wechat) for local trials and tests
     wechat_api_base: str = _from_env("FRONTDOOR_WECHAT_API_BASE", _text("https://api.weixin.qq.com"))
+    # WeCom's API server (微信客服: gettoken, kf/sync_msg, kf/send_msg); the fake one for trials and tests
+    wechat_kf_api_base: str = _from_env("FRONTDOOR_WECHAT_KF_API_BASE", _text("https://qyapi.weixin.qq.com"))
     # --- limits (bot/security): token buckets checked before anything is stored; COUNT/SECONDS, 0/… = off
     # proxies whose X-Forwarded-For is believed (CIDRs, comma-separated); default none: the peer is the client
     # (checked when the app is built: bot/security/client_address.py)
@@ -300,6 +326,17 @@ class Settings:
     retain_session_days: int = _from_env("FRONTDOOR_RETAIN_SESSION_DAYS", _bounded_int("30", 1, 3650))
     # hours between scheduled purges in the app (one process runs them, under a database lease); 0 = off
     purge_interval_hours: int = _from_env("FRONTDOOR_PURGE_INTERVAL_HOURS", _bounded_int("24", 0, 720))
+    # several app instances on one PostgreSQL database (README "Several instances"): this instance's name
+    # in leases and in-flight rows; unset: "<host>:<pid>" (a stable name lets a restart reclaim its own rows)
+    instance_id: str = _from_env("FRONTDOOR_INSTANCE_ID", lambda _, raw: (raw or "").strip() or _default_instance())
+    # seconds an inbound message in flight stays with its instance before another may answer it
+    inbound_lease_seconds: int = _from_env("FRONTDOOR_INBOUND_LEASE_SECONDS", _bounded_int("60", 2, 3600))
+    # seconds a queued message being sent stays claimed before another instance may send it again
+    outbound_lease_seconds: int = _from_env("FRONTDOOR_OUTBOUND_LEASE_SECONDS", _bounded_int("120", 2, 3600))
+    # seconds a leader lease (return visits and SLA alerts, Telegram polling) lasts without renewal
+    leader_lease_seconds: int = _from_env("FRONTDOOR_LEADER_LEASE_SECONDS", _bounded_int("30", 2, 3600))
+    # seconds between looks for catalogue versions saved on another instance (PostgreSQL only)
+    catalogue_poll_seconds: float = _from_env("FRONTDOOR_CATALOGUE_POLL_SECONDS", _number("1", float))
     # what the embedding cache keeps on disk: "reference" (catalogue and FAQ texts only; live messages
     # stay in a bounded memory cache) or "all" (benchmarks on public data: every text, for speed)
     embedding_disk_cache: str = _from_env(
@@ -341,6 +378,7 @@ class Settings:
         read += [(name, attribute) for attribute, name in cls.SECRETS.items()]
         read.append((f"{TELEGRAM_TOKEN_PREFIX}<desk>", "telegram_token"))
         read += [(f"{WECHAT_PREFIX}<desk>_{part}", "wechat_account") for part in WECHAT_PARTS]
+        read += [(f"{WECHAT_KF_PREFIX}<desk>_{part}", "wechat_kf_account") for part in WECHAT_KF_PARTS]
         return tuple(read)
 
     @property
@@ -398,6 +436,28 @@ class Settings:
             secret=values["SECRET"] or "",
             token=values["TOKEN"] or "",
             aes_key=values["AES_KEY"],
+            aes_key_previous=values["AES_KEY_PREVIOUS"],
+        )
+
+    @staticmethod
+    def wechat_kf_account(desk: str) -> WeChatKfAccount | None:
+        """The desk's 微信客服 (WeCom) account, or None when it has none (that channel is off).
+
+        Everything but the previous EncodingAESKey is needed; a partial configuration names what is missing.
+        """
+        values = {part: _secret(f"{WECHAT_KF_PREFIX}{desk}_{part}") for part in WECHAT_KF_PARTS}
+        if not any(values.values()):
+            return None
+        missing = [f"{WECHAT_KF_PREFIX}{desk}_{part}" for part in WECHAT_KF_PARTS[:-1] if not values[part]]
+        if missing:
+            raise MissingSecretError(f"微信客服 for desk {desk} is half configured: set {', '.join(missing)}")
+        return WeChatKfAccount(
+            desk=desk,
+            corp_id=values["CORPID"] or "",
+            secret=values["SECRET"] or "",
+            open_kfid=values["OPEN_KFID"] or "",
+            token=values["TOKEN"] or "",
+            aes_key=values["AES_KEY"] or "",
             aes_key_previous=values["AES_KEY_PREVIOUS"],
         )
 

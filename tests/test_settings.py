@@ -18,6 +18,8 @@ from bot.settings import (
     DEFAULT_STAFF_HOURS,
     REPO_ROOT,
     TELEGRAM_TOKEN_PREFIX,
+    WECHAT_KF_PARTS,
+    WECHAT_KF_PREFIX,
     WECHAT_PARTS,
     WECHAT_PREFIX,
     MissingSecretError,
@@ -63,8 +65,12 @@ def test_the_settings_module_reads_no_variable_it_does_not_list() -> None:
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and VARIABLE.match(node.value)
     }
-    per_desk = {f"{TELEGRAM_TOKEN_PREFIX}<desk>"} | {f"{WECHAT_PREFIX}<desk>_{part}" for part in WECHAT_PARTS}
-    assert written - {TELEGRAM_TOKEN_PREFIX, WECHAT_PREFIX} == read_by_settings() - per_desk
+    per_desk = (
+        {f"{TELEGRAM_TOKEN_PREFIX}<desk>"}
+        | {f"{WECHAT_PREFIX}<desk>_{part}" for part in WECHAT_PARTS}
+        | {f"{WECHAT_KF_PREFIX}<desk>_{part}" for part in WECHAT_KF_PARTS}
+    )
+    assert written - {TELEGRAM_TOKEN_PREFIX, WECHAT_PREFIX, WECHAT_KF_PREFIX} == read_by_settings() - per_desk
 
 
 def _environment_reads(path: Path) -> list[tuple[int, str]]:
@@ -296,3 +302,30 @@ def test_a_half_configured_wechat_account_says_what_is_missing(monkeypatch: pyte
     monkeypatch.setenv(f"{WECHAT_PREFIX}12345_APPID", "wx1")
     with pytest.raises(MissingSecretError, match="FRONTDOOR_WECHAT_12345_SECRET, FRONTDOOR_WECHAT_12345_TOKEN"):
         Settings.wechat_account("12345")
+
+
+def test_a_desk_without_wechat_kf_settings_has_no_kf_account() -> None:
+    assert Settings.wechat_kf_account("12355") is None
+    assert get_settings().wechat_kf_api_base == "https://qyapi.weixin.qq.com"
+
+
+def test_a_wechat_kf_account_is_read_per_desk_and_keeps_its_secrets_out_of_repr(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    values = {"CORPID": "ww1", "SECRET": "kfs3cret", "OPEN_KFID": "wk1", "TOKEN": "kftok3n", "AES_KEY": "k" * 43}
+    for part, value in values.items():
+        monkeypatch.setenv(f"{WECHAT_KF_PREFIX}12355_{part}", value)
+    account = Settings.wechat_kf_account("12355")
+    assert account is not None and (account.corp_id, account.open_kfid, account.secret) == ("ww1", "wk1", "kfs3cret")
+    assert account.aes_key == "k" * 43 and account.aes_key_previous is None
+    assert "kfs3cret" not in repr(account) and "kftok3n" not in repr(account)
+    assert Settings.wechat_kf_account("12345") is None and Settings.wechat_account("12355") is None
+
+
+def test_a_half_configured_wechat_kf_account_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(f"{WECHAT_KF_PREFIX}12355_CORPID", "ww1")
+    monkeypatch.setenv(f"{WECHAT_KF_PREFIX}12355_SECRET", "s")
+    with pytest.raises(
+        MissingSecretError, match="FRONTDOOR_WECHAT_KF_12355_OPEN_KFID, FRONTDOOR_WECHAT_KF_12355_TOKEN"
+    ):
+        Settings.wechat_kf_account("12355")

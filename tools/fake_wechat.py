@@ -1,4 +1,4 @@
-"""A local fake of WeChat for the Official Account channel: tests, and trying it without an account.
+"""A local fake of WeChat (Official Account) and WeCom (微信客服): tests, and trying it without an account.
 
 Both halves of WeChat, over real HTTP on 127.0.0.1:
 - **the platform calling us**: `deliver()` signs (and in safe mode encrypts) a callback like WeChat,
@@ -8,6 +8,13 @@ Both halves of WeChat, over real HTTP on 127.0.0.1:
   (the same token until it expires, unless force_refresh), `cgi-bin/message/custom/send` (40001
   invalid token, 45015 more than 48 h after the user's last message, 45047 over 5 messages since it,
   45002 over 2,048 bytes) and `cgi-bin/menu/create`; everything sent is recorded in `sent`.
+- **WeCom's 微信客服**: `kf_send()` adds the person's message to the account's stream and posts the
+  encrypted, signed `kf_msg_or_event` callback (receive id = the corp id, a 10-minute Token) with
+  the same 5 s / 3 retries; `cgi-bin/gettoken` (the same token while valid; 40013 bad corp id,
+  40001 bad secret), `cgi-bin/kf/sync_msg` (by cursor; 95007 unknown or expired Token, 95000 wrong
+  open_kfid, 40014/42001 token) and `cgi-bin/kf/send_msg` (95002 over 48 h, 95001 over 5 messages,
+  95018 while a servicer holds the session, 40096 unknown user, 45002 over 2,048 bytes); accepted
+  messages are in `kf_sent`.
 
 Run it by hand (prints the app settings to use, then a prompt that sends what you type):
     python -m tools.fake_wechat --app http://127.0.0.1:8000/wechat/12345 --port 8900 [--plain]
@@ -38,6 +45,7 @@ TEXT_LIMIT = 2048
 WINDOW_SECONDS = 48 * 3600
 WINDOW_MESSAGES = 5
 ACCOUNT_ID = "gh_fakeaccount01"
+MSGTOKEN_SECONDS = 600  # a kf_msg_or_event Token is valid for 10 minutes
 
 
 def random_aes_key() -> str:
@@ -85,6 +93,23 @@ class FakeWeChat:
     _users: dict[str, dict[str, float]] = field(default_factory=dict)  # openid -> last message, count
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(10_000_000_000_000_000))
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # WeCom 微信客服
+    kf_callback_url: str = ""  # the app's /wechat-kf/<desk>
+    corp_id: str = "wwfakecorp0000001"
+    kf_secret: str = "fake-kf-secret"
+    kf_token: str = "fakekftoken"
+    kf_aes_key: str = field(default_factory=lambda: random_aes_key())
+    open_kfid: str = "wkfakekf000000001"
+    kf_stream: list[dict[str, Any]] = field(default_factory=list)  # every message of the account, in order
+    kf_sent: list[dict[str, Any]] = field(default_factory=list)
+    kf_refused: list[dict[str, Any]] = field(default_factory=list)
+    kf_servicer_holds: set[str] = field(default_factory=set)  # users whose session a WeCom servicer took
+    kf_token_fetches: int = 0
+    kf_syncs: int = 0
+    kf_busy: int = 0  # the next this many kf/sync_msg calls answer -1 (system busy)
+    _kf_access: dict[str, float] = field(default_factory=dict)
+    _kf_msgtokens: dict[str, float] = field(default_factory=dict)
+    _kf_users: dict[str, dict[str, float]] = field(default_factory=dict)
 
     # --- the API --------------------------------------------------------------------------------
     def _new_token(self) -> str:
@@ -157,9 +182,201 @@ class FakeWeChat:
         self.menus.append(menu)
         return JSONResponse({"errcode": 0, "errmsg": "ok"})
 
+    # --- WeCom's API (微信客服) ------------------------------------------------------------------
+    async def kf_gettoken(self, request: Request) -> JSONResponse:
+        query = request.query_params
+        if query.get("corpid") != self.corp_id:
+            return JSONResponse({"errcode": 40013, "errmsg": "invalid corpid"})
+        if query.get("corpsecret") != self.kf_secret:
+            return JSONResponse({"errcode": 40001, "errmsg": "invalid secret"})
+        with self._lock:
+            now = time.time()
+            valid = [t for t, expiry in self._kf_access.items() if expiry > now]
+            if not valid:  # WeCom: the same token while it is valid, a new one after
+                token = f"WECOM_{uuid.uuid4().hex}"
+                self._kf_access[token] = now + self.token_seconds
+                self.kf_token_fetches += 1
+                valid = [token]
+            return JSONResponse(
+                {
+                    "errcode": 0,
+                    "errmsg": "ok",
+                    "access_token": valid[0],
+                    "expires_in": int(self._kf_access[valid[0]] - now),
+                }
+            )
+
+    def _kf_token_error(self, request: Request) -> JSONResponse | None:
+        expiry = self._kf_access.get(request.query_params.get("access_token", ""))
+        if expiry is None:
+            return JSONResponse({"errcode": 40014, "errmsg": "invalid access_token"})
+        if expiry <= time.time():
+            return JSONResponse({"errcode": 42001, "errmsg": "access_token expired"})
+        return None
+
+    def expire_kf_tokens(self) -> None:
+        with self._lock:
+            for token in self._kf_access:
+                self._kf_access[token] = 0.0
+
+    async def kf_sync_msg(self, request: Request) -> JSONResponse:
+        if (error := self._kf_token_error(request)) is not None:
+            return error
+        body = json.loads(await request.body())
+        with self._lock:
+            self.kf_syncs += 1
+            if self.kf_busy > 0:
+                self.kf_busy -= 1
+                return JSONResponse({"errcode": -1, "errmsg": "system busy"})
+            msgtoken = body.get("token")
+            if msgtoken and self._kf_msgtokens.get(msgtoken, 0) <= time.time():
+                return JSONResponse({"errcode": 95007, "errmsg": "invalid msg token"})
+            if body.get("open_kfid") not in (None, "", self.open_kfid):
+                return JSONResponse({"errcode": 95000, "errmsg": "invalid open_kfid"})
+            cursor = str(body.get("cursor") or "")
+            start = int(cursor[1:]) if cursor.startswith("c") and cursor[1:].isdigit() else 0
+            limit = max(1, min(1000, int(body.get("limit") or 1000)))
+            batch = self.kf_stream[start : start + limit]
+            end = start + len(batch)
+            return JSONResponse(
+                {
+                    "errcode": 0,
+                    "errmsg": "ok",
+                    "next_cursor": f"c{end}",
+                    "has_more": 1 if end < len(self.kf_stream) else 0,
+                    "msg_list": batch,
+                }
+            )
+
+    async def kf_send_msg(self, request: Request) -> JSONResponse:
+        if (error := self._kf_token_error(request)) is not None:
+            return error
+        payload = json.loads(await request.body())
+        user, content = payload.get("touser", ""), payload.get("text", {}).get("content", "")
+        with self._lock:
+            window = self._kf_users.get(user)
+            code = 0
+            if payload.get("open_kfid") != self.open_kfid:
+                code = 95000
+            elif window is None:
+                code = 40096
+            elif user in self.kf_servicer_holds:
+                code = 95018
+            elif time.time() - window["last"] > WINDOW_SECONDS:
+                code = 95002
+            elif window["count"] >= WINDOW_MESSAGES:
+                code = 95001
+            elif len(content.encode("utf-8")) > TEXT_LIMIT:
+                code = 45002
+            if code or window is None:
+                self.kf_refused.append({"errcode": code, **payload})
+                return JSONResponse({"errcode": code, "errmsg": f"refused ({code})"})
+            window["count"] += 1
+            self.kf_sent.append({**payload, "at": time.time()})
+        return JSONResponse({"errcode": 0, "errmsg": "ok", "msgid": uuid.uuid4().hex[:20]})
+
+    def kf_texts_to(self, external_userid: str) -> list[str]:
+        return [m["text"]["content"] for m in self.kf_sent if m.get("touser") == external_userid]
+
+    def kf_age_window(self, external_userid: str, hours: float) -> None:
+        with self._lock:
+            self._kf_users.setdefault(external_userid, {"last": time.time(), "count": 0})["last"] -= hours * 3600
+
+    # --- WeCom calling the app ------------------------------------------------------------------
+    def _kf_crypto(self) -> MessageCrypto:
+        return MessageCrypto(self.kf_token, self.corp_id, self.kf_aes_key)
+
+    def verify_kf_url(self, echostr: str = "kf-echo-42", token: str | None = None) -> httpx.Response:
+        """WeCom's URL check: the echostr is encrypted, the app must answer it decrypted."""
+        timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+        encrypted = self._kf_crypto().current.encrypt(echostr, self.corp_id)
+        query = {
+            "msg_signature": signature(token or self.kf_token, timestamp, nonce, encrypted),
+            "timestamp": timestamp,
+            "nonce": nonce,
+            "echostr": encrypted,
+        }
+        return httpx.get(self.kf_callback_url, params=query, timeout=self.timeout)
+
+    def kf_send(self, external_userid: str, content: str, msgid: str | None = None) -> Delivery:
+        """The person writes to the 微信客服 account: the message joins the stream, then the callback."""
+        with self._lock:
+            msgid = msgid or f"kfmsg{next(self._ids)}"
+            self.kf_stream.append(
+                {
+                    "msgid": msgid,
+                    "open_kfid": self.open_kfid,
+                    "external_userid": external_userid,
+                    "send_time": int(time.time()),
+                    "origin": 3,
+                    "msgtype": "text",
+                    "text": {"content": content},
+                }
+            )
+            window = self._kf_users.setdefault(external_userid, {"last": time.time(), "count": 0})
+            window["last"], window["count"] = time.time(), 0
+        return self.kf_callback(msgid)
+
+    def kf_servicer_says(self, external_userid: str, content: str) -> None:
+        """A WeCom servicer writes in the session (origin 5): in the stream, never the person's words."""
+        with self._lock:
+            self.kf_stream.append(
+                {
+                    "msgid": f"kfmsg{next(self._ids)}",
+                    "open_kfid": self.open_kfid,
+                    "external_userid": external_userid,
+                    "send_time": int(time.time()),
+                    "origin": 5,
+                    "servicer_userid": "zhangsan",
+                    "msgtype": "text",
+                    "text": {"content": content},
+                }
+            )
+
+    def kf_callback(self, key: str = "") -> Delivery:
+        """Post one kf_msg_or_event (a fresh Token), 5 s per attempt, retried like WeChat."""
+        msgtoken = f"ENC{secrets.token_urlsafe(24)}"
+        with self._lock:
+            self._kf_msgtokens[msgtoken] = time.time() + MSGTOKEN_SECONDS
+        inner = render_xml(
+            {
+                "ToUserName": self.corp_id,
+                "CreateTime": int(time.time()),
+                "MsgType": "event",
+                "Event": "kf_msg_or_event",
+                "Token": msgtoken,
+                "OpenKfId": self.open_kfid,
+            }
+        )
+        delivery = Delivery(key or msgtoken)
+        for _ in range(1 + self.retries):
+            timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
+            encrypted = self._kf_crypto().current.encrypt(inner, self.corp_id)
+            query = {
+                "msg_signature": signature(self.kf_token, timestamp, nonce, encrypted),
+                "timestamp": timestamp,
+                "nonce": nonce,
+            }
+            body = render_xml({"ToUserName": self.corp_id, "AgentID": "", "Encrypt": encrypted})
+            started = time.monotonic()
+            try:
+                response = httpx.post(
+                    self.kf_callback_url, params=query, content=body.encode("utf-8"), timeout=self.timeout
+                )
+            except httpx.HTTPError:
+                delivery.attempts.append(Attempt(None, time.monotonic() - started))
+                continue
+            delivery.attempts.append(Attempt(response.status_code, time.monotonic() - started, response.text))
+            if response.status_code == 200:
+                break
+        return delivery
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[
+                Route("/cgi-bin/gettoken", self.kf_gettoken),
+                Route("/cgi-bin/kf/sync_msg", self.kf_sync_msg, methods=["POST"]),
+                Route("/cgi-bin/kf/send_msg", self.kf_send_msg, methods=["POST"]),
                 Route("/cgi-bin/token", self.plain_token),
                 Route("/cgi-bin/stable_token", self.stable_token, methods=["POST"]),
                 Route("/cgi-bin/message/custom/send", self.custom_send, methods=["POST"]),

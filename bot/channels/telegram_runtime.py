@@ -28,6 +28,7 @@ from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, Networ
 from telegram.ext import Application
 
 from bot.channels.telegram import TelegramChannel, keyboard, split_message
+from bot.db.leases import Leader
 from bot.gateway.models import TelegramUpdate, utcnow
 from bot.gateway.outbound import DeliveryError, OutboundItem, Progress
 from bot.gateway.service import Gateway
@@ -101,7 +102,10 @@ class TelegramDesk:
         webhook_url: str | None = None,
         webhook_secret: str | None = None,
         poll_timeout: int = 10,
+        leader: Leader | None = None,
     ) -> None:
+        """`leader`: with several instances only the holder of this desk's polling lease polls (two
+        long-polling processes make Telegram answer 409); webhooks reach any instance and need none."""
         if webhook_url and not webhook_secret:
             raise ValueError("a Telegram webhook needs FRONTDOOR_TELEGRAM_WEBHOOK_SECRET")
         self.desk = desk
@@ -113,6 +117,7 @@ class TelegramDesk:
         self._chat_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._tasks: set[asyncio.Task[None]] = set()
         self._poller: asyncio.Task[None] | None = None
+        self.leader = leader
 
     @property
     def bot(self) -> Bot:
@@ -122,12 +127,7 @@ class TelegramDesk:
         """Check the token (getMe), handle what a previous run left, then poll or register the webhook."""
         await self.application.initialize()
         await asyncio.to_thread(self.journal.prune)
-        for payload in await asyncio.to_thread(self.journal.unhandled, self.desk):
-            try:
-                self._spawn(Update.de_json(payload, self.bot))
-            except (KeyError, TypeError, AttributeError):
-                log.error("journalled Telegram update %s cannot be read; skipped", payload.get("update_id"))
-                await asyncio.to_thread(self.journal.handled, self.desk, int(payload.get("update_id") or 0))
+        await self._replay_journal()
         if self.webhook_url:
             await self.bot.set_webhook(
                 url=f"{self.webhook_url.rstrip('/')}/telegram/{self.desk}",
@@ -145,6 +145,9 @@ class TelegramDesk:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._poller
+        if self.leader is not None:
+            with contextlib.suppress(Exception):  # another instance polls at once, not after the lease
+                await asyncio.to_thread(self.leader.release)
         if self._tasks:  # let handlers in flight finish; whatever is cut off is replayed from the journal
             await asyncio.wait(set(self._tasks), timeout=grace)
         for task in list(self._tasks):
@@ -166,6 +169,24 @@ class TelegramDesk:
             return False
         self._spawn(update)
         return True
+
+    async def _replay_journal(self) -> None:
+        """Handle what was journalled but never handled (a process stopped mid-update). Safe to repeat:
+        the gateway drops a message it already has (by its Telegram message id) and queues nothing."""
+        for payload in await asyncio.to_thread(self.journal.unhandled, self.desk):
+            try:
+                self._spawn(Update.de_json(payload, self.bot))
+            except (KeyError, TypeError, AttributeError):
+                log.error("journalled Telegram update %s cannot be read; skipped", payload.get("update_id"))
+                await asyncio.to_thread(self.journal.handled, self.desk, int(payload.get("update_id") or 0))
+
+    async def _leading(self) -> bool:
+        assert self.leader is not None
+        try:
+            return await asyncio.to_thread(self.leader.held)
+        except Exception as exc:  # the database is down: do not poll (another instance may hold the lease)
+            log.warning("Telegram polling lease of desk %s unknown: %s", self.desk, type(exc).__name__)
+            return False
 
     def _spawn(self, update: Update) -> None:
         if update.callback_query is not None:  # answer at once: the query expires while the chat waits its turn
@@ -192,11 +213,21 @@ class TelegramDesk:
         """Long polling; each batch is journalled before the next getUpdates confirms it."""
         offset: int | None = None
         backoff = 1.0
+        timeout = self.poll_timeout
+        if self.leader is not None:  # renewed before every getUpdates: a poll must end well within the lease
+            timeout = max(1, min(timeout, int(self.leader.ttl.total_seconds() / 3)))
+        followed = False
         while True:
+            if self.leader is not None and not await self._leading():
+                offset = None  # the leader confirmed what it got; start from what Telegram still holds
+                followed = True
+                await asyncio.sleep(self.leader.ttl.total_seconds() / 3)
+                continue
+            if followed:  # taking over from a leader that may have died mid-update: its journal rows are ours
+                followed = False
+                await self._replay_journal()
             try:
-                updates = await self.bot.get_updates(
-                    offset=offset, timeout=self.poll_timeout, allowed_updates=Update.ALL_TYPES
-                )
+                updates = await self.bot.get_updates(offset=offset, timeout=timeout, allowed_updates=Update.ALL_TYPES)
                 backoff = 1.0
             except (InvalidToken, Forbidden) as exc:
                 log.error("Telegram polling of desk %s stopped: %s", self.desk, type(exc).__name__)
@@ -295,6 +326,7 @@ async def start_desks(settings: Settings, gateway: Gateway, engine: Engine) -> d
             journal,
             webhook_url=settings.telegram_webhook_url,
             webhook_secret=settings.telegram_webhook_secret,
+            leader=Leader(engine, f"telegram-poll:{desk_name}", settings.instance_id, settings.leader_lease_seconds),
         )
         try:
             await desk.start()

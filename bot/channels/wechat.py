@@ -66,6 +66,8 @@ CHANNEL = "wechat"
 PASSIVE_BUDGET = 4.0  # seconds the gateway gets before the HTTP answer must go (WeChat gives up at 5)
 ACK_LIMIT = 4.6  # the last moment an attempt may still be answered (WeChat drops it at 5 s)
 UNWRITTEN_RETRIES = 2  # the gateway failed before writing the message: nothing happened yet, so try again
+WRITE_PATIENCE = 300.0  # seconds a message not yet written is tried again in the background: WeChat
+# gives up after its third retry (~20 s), so past that this process holds the only copy
 PASSIVE_FIRST = 1.0  # seconds the rest of a cut answer waits, so the passive first part arrives first
 TEXT_LIMIT_BYTES = 2000  # WeChat refuses text over 2,048 bytes (45002); keep a margin
 WINDOW = timedelta(hours=48)
@@ -295,6 +297,7 @@ class WeChatDesk:
         self.account, self.gateway, self.store, self.api = account, gateway, store, api
         self.passive_budget = passive_budget
         self.ack_limit = ACK_LIMIT
+        self.write_patience = WRITE_PATIENCE
         self.wake = wake or (lambda _: None)  # the outbound worker's: deliver this conversation's queue now
         self.crypto = (
             MessageCrypto(account.token, account.app_id, account.aes_key, account.aes_key_previous)
@@ -385,7 +388,9 @@ class WeChatDesk:
                     text=buttons[index]["payload"],
                     message_id=inbound.message_id,
                 )
-        for attempt in range(UNWRITTEN_RETRIES + 1):
+        deadline = time.monotonic() + self.write_patience
+        attempt = 0
+        while True:
             try:
                 replies = await self.gateway.handle(inbound, persisted)
                 break
@@ -393,10 +398,16 @@ class WeChatDesk:
                 replies = limited.replies
                 break
             except Exception as exc:  # e.g. SQLite busy past its timeout under a burst
-                if persisted.is_set() or attempt == UNWRITTEN_RETRIES:
-                    raise  # written: the restart recovery answers it; else WeChat's next retry starts again
-                log.warning("WeChat message of desk %s not written (%s); trying again", self.desk, type(exc).__name__)
-                await asyncio.sleep(1.0 + attempt)
+                if persisted.is_set() or time.monotonic() > deadline:
+                    raise  # written: the restart recovery answers it; else only this log line is left
+                attempt += 1
+                log.warning(
+                    "WeChat message of desk %s not written (%s); trying again (%d)",
+                    self.desk,
+                    type(exc).__name__,
+                    attempt,
+                )
+                await asyncio.sleep(min(10.0, 0.5 * 2**attempt))
         await asyncio.to_thread(self.store.opened, self.desk, inbound.user)  # 48 h / 5 messages from now
         ids = [r.id for r in replies if r.id is not None]
         already = await asyncio.to_thread(self.store.queued_already, ids)

@@ -22,7 +22,14 @@ ROUTE = {
 PRIORITY = {"urgent": "紧急", "high": "优先", "normal": "普通"}
 ROLE = {"agent": "坐席", "supervisor": "班长", "admin": "管理员"}
 SENDER = {"person": "群众", "bot": "机器人", "staff": "工作人员"}
-CHANNEL = {"telegram": "Telegram", "web": "网页", "rest": "接口", "terminal": "终端", "wechat": "微信公众号"}
+CHANNEL = {
+    "telegram": "Telegram",
+    "web": "网页",
+    "rest": "接口",
+    "terminal": "终端",
+    "wechat": "微信公众号",
+    "wechat_kf": "微信客服",
+}
 OUTCOME = {"solved": "已解决", "not_solved": "未解决", "no_answer": "未接通"}
 FOLLOW_UP_STATUS = {"pending": "待回访", "done": "已完成", "cancelled": "已取消"}
 CONTACT = {"phone": "电话", "wechat": "微信", "email": "邮箱"}

@@ -7,6 +7,11 @@ web chat and REST clients); SLA alerts go to the on-duty staff chat (`Gateway.no
 
 The retention purge runs here too (bot/retention/job.py), the app's one place for periodic jobs:
 every `FRONTDOOR_PURGE_INTERVAL_HOURS` (default 24; 0 off), under a database lease.
+
+Several instances on one database: the scheduler runs only on the holder of the `followups` leader
+lease (bot/db/leases.py), renewed every third of `FRONTDOOR_LEADER_LEASE_SECONDS`; when the leader
+dies another instance takes over once the lease has run out. Each visit is still claimed before its
+question is sent (bot/followups/scheduler.py), so a hand-over never sends one twice.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import TYPE_CHECKING
 
+from bot.db.leases import Leader
 from bot.followups.scheduler import Alert, FollowUpScheduler, Send, Unreachable
 from bot.retention.job import PurgeJob
 from bot.settings import get_settings
@@ -54,6 +61,9 @@ def gateway_alert(gateway: Gateway) -> Alert:
     return alert
 
 
+LEADER_LEASE = "followups"
+
+
 class FollowUpService:
     """Owns the periodic task; a no-op when the interval is 0."""
 
@@ -66,14 +76,32 @@ class FollowUpService:
         )
         self._task: asyncio.Task[None] | None = None
         settings = get_settings()
-        self.purge_job = PurgeJob(engine, settings) if settings.purge_interval_hours > 0 else None
+        self.leader = Leader(engine, LEADER_LEASE, settings.instance_id, settings.leader_lease_seconds)
+        self.purge_job = (
+            PurgeJob(engine, settings, holder=settings.instance_id) if settings.purge_interval_hours > 0 else None
+        )
         self._purge_task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         if self.interval > 0 and self._task is None:
-            self._task = asyncio.create_task(self.scheduler.run_forever(self.interval), name="follow-ups")
+            self._task = asyncio.create_task(self._lead(), name="follow-ups")
         if self.purge_job is not None and self._purge_task is None:
             self._purge_task = asyncio.create_task(self.purge_job.run_forever(), name="retention-purge")
+
+    async def _lead(self) -> None:
+        """Renew (or wait for) the leader lease; while held, run the scheduler every `interval` seconds."""
+        check = min(self.interval, self.leader.ttl.total_seconds() / 3)
+        next_run = 0.0
+        while True:
+            try:
+                if await asyncio.to_thread(self.leader.held) and time.monotonic() >= next_run:
+                    next_run = time.monotonic() + self.interval
+                    await self.scheduler.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("follow-up run failed")
+            await asyncio.sleep(check)
 
     async def stop(self) -> None:
         for task in (self._task, self._purge_task):
@@ -82,3 +110,5 @@ class FollowUpService:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._task = self._purge_task = None
+        with contextlib.suppress(Exception):  # hand over at once rather than after the lease runs out
+            await asyncio.to_thread(self.leader.release)

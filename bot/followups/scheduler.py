@@ -11,8 +11,14 @@ Every run (`run_once`, called periodically by `runtime.FollowUpService`):
 
 `send(conversation_id, text, buttons)` puts a message into the person's conversation (the gateway's
 outbound queue in the app); it raises `Unreachable` when the conversation no longer exists. Any
-other error is transient: the visit stays due and is tried on the next run. A message is sent
-before its attempt is recorded, so a crash in between repeats a question rather than losing it.
+other error is transient: the claim is given back and the visit is tried on the next run.
+
+Several instances: only the leader runs the scheduler (bot/followups/runtime.py), and each visit is
+claimed in the database before its question is sent (`TicketStore.claim_follow_up`: its due time
+moves `claim_minutes` ahead, on the condition nobody took it first), so two instances never send one
+question twice, even during a leader hand-over. The attempt is recorded after the send; a crash
+in between asks again once the claim has run out. The SLA re-alert memory is in the database too
+(`ticket_sla_alerts`), so a new leader does not alert again what the old one just did.
 """
 
 from __future__ import annotations
@@ -122,6 +128,7 @@ class FollowUpScheduler:
         answer_window_hours: float = 48.0,
         realert_hours: float = 4.0,
         batch: int = 100,
+        claim_minutes: float = 10.0,
     ) -> None:
         self.store = store
         self.send = send
@@ -132,7 +139,7 @@ class FollowUpScheduler:
         self.answer_window_hours = answer_window_hours
         self.realert = timedelta(hours=realert_hours)
         self.batch = batch
-        self._alerted: dict[tuple[int, str], datetime] = {}
+        self.claim = timedelta(minutes=claim_minutes)
 
     async def run_once(self, now: datetime | None = None) -> RunReport:
         now = now or self.clock()
@@ -144,19 +151,21 @@ class FollowUpScheduler:
             report.errors.append(f"due_follow_ups: {type(exc).__name__}")
             due = []
         for visit in due:
-            await self._visit(visit, report)
+            await self._visit(visit, report, now)
         await self._watch_sla(now, report)
         if report.asked or report.closed_no_answer or report.alerted:
             log.info("follow-ups: %s", report)
         return report
 
-    async def _visit(self, visit: FollowUp, report: RunReport) -> None:
+    async def _visit(self, visit: FollowUp, report: RunReport, now: datetime) -> None:
         try:
             ticket = await asyncio.to_thread(self.store.get, visit.ticket_id)
             if visit.attempts >= self.max_asks:
                 await self._close(visit, "no answer in time")
                 report.closed_no_answer += 1
                 return
+            if not await asyncio.to_thread(self.store.claim_follow_up, visit, now, now + self.claim):
+                return  # another instance took it (or it is no longer due)
             try:
                 language = self.language_of(ticket.conversation_id) if self.language_of else "zh-Hans"
                 await self.send(
@@ -168,6 +177,9 @@ class FollowUpScheduler:
                 await self._close(visit, "conversation unreachable")
                 report.unreachable += 1
                 return
+            except Exception:
+                await asyncio.to_thread(self.store.unclaim_follow_up, visit, now)  # due again on the next run
+                raise
             await asyncio.to_thread(
                 self.store.record_follow_up_outcome,
                 visit.id,
@@ -205,10 +217,14 @@ class FollowUpScheduler:
         for item in overdue:
             key: tuple[int, str] = (item.ticket.id, item.deadline)
             current.add(key)
-            last = self._alerted.get(key)
-            if last is not None and now - last < self.realert:
+            try:
+                due = await asyncio.to_thread(self.store.claim_sla_alert, key[0], key[1], now, self.realert)
+            except Exception as exc:
+                log.exception("could not record the SLA alert of ticket %s", item.ticket.number)
+                report.errors.append(f"sla memory {item.ticket.number}: {type(exc).__name__}")
                 continue
-            self._alerted[key] = now
+            if not due:
+                continue
             text = overdue_text(item, now)
             log.warning("SLA missed: %s", text)
             report.alerted += 1
@@ -218,9 +234,11 @@ class FollowUpScheduler:
                 except Exception as exc:
                     log.exception("staff alert for ticket %s failed", item.ticket.number)
                     report.errors.append(f"alert {item.ticket.number}: {type(exc).__name__}")
-        for key in list(self._alerted):  # handled tickets leave the watch list
-            if key not in current:
-                del self._alerted[key]
+        try:  # handled tickets leave the watch list
+            await asyncio.to_thread(self.store.forget_sla_alerts, current)
+        except Exception as exc:
+            log.exception("could not forget the SLA alerts of handled tickets")
+            report.errors.append(f"sla memory: {type(exc).__name__}")
 
     async def run_forever(self, interval_seconds: float) -> None:
         """Run every `interval_seconds` until cancelled; errors are logged, never fatal."""

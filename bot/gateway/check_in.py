@@ -198,3 +198,17 @@ def only_context(signals: Sequence[str]) -> bool:
         return False
     read_with_context = any(str(s).startswith(("history", "context:", "short-in-context:")) for s in signals)
     return read_with_context
+
+
+_JOINT_READING = ("context:", "short-in-context:")
+
+
+def joint_reading_only(signals: Sequence[str]) -> bool:
+    """A crisis decision that rests only on reading the message together with the ones before it: no
+    crisis word or pattern in it, and none of the earlier messages was a crisis signal of its own
+    (no "history:..." evidence). Each earlier message was screened when it came; an answer to the
+    bot's own question ("可以，记下来吧" to the consent question, "昨天晚上" to "since when?") adds
+    no risk of its own, and read with a sad account it only repeats that account's score."""
+    if any(str(s).startswith((*_OWN_EVIDENCE, "history:")) for s in signals):
+        return False
+    return any(str(s).startswith(_JOINT_READING) for s in signals)

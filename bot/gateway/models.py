@@ -7,7 +7,8 @@ request (push channels, staff replies, follow-ups, answers recovered after a cra
 `gw_outbound` as `pending` until the outbound worker or a polling client delivers them.
 
 The schema is created by the Alembic chain in bot/db/migrations (revisions 0003_gateway_tables,
-0005_conversation_language, 0006_pending_matters, 0007_integration_keys and 0008_wechat); keep both in step (tests/gateway/test_gateway_schema.py compares them).
+0005_conversation_language, 0006_pending_matters, 0007_integration_keys, 0008_wechat, 0011_wechat_kf and
+0012_cluster_leases); keep both in step (tests/gateway/test_gateway_schema.py compares them).
 """
 
 from __future__ import annotations
@@ -73,6 +74,9 @@ class InboundMessage(GatewayBase):
     safety: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # the instance answering it and until when; after that (it died) another instance may answer it
+    owner: Mapped[str | None] = mapped_column(String(120), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 class OutboundMessage(GatewayBase):
@@ -92,6 +96,9 @@ class OutboundMessage(GatewayBase):
     last_error: Mapped[str | None] = mapped_column(String(300), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    # while 'sending': the instance sending it and until when (then another instance may send it again)
+    owner: Mapped[str | None] = mapped_column(String(120), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
 
 
 class TelegramUpdate(GatewayBase):
@@ -146,6 +153,21 @@ class WeChatWindow(GatewayBase):
     open_id: Mapped[str] = mapped_column(String(160))
     last_inbound_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WeChatKfCursor(GatewayBase):
+    """Where this app stands in one 微信客服 account's message stream (WeCom's `kf/sync_msg` cursor).
+
+    The cursor moves on only once every message of a batch is written by the gateway, so a restart
+    pulls again from the last batch that was fully written and never skips a message; a message
+    pulled twice is dropped by the gateway's dedupe (its msgid). One row per corp and open_kfid.
+    """
+
+    __tablename__ = "gw_wechat_kf_cursors"
+
+    account: Mapped[str] = mapped_column(String(200), primary_key=True)  # "<corp_id>:<open_kfid>"
+    cursor: Mapped[str | None] = mapped_column(String(200), default=None)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ChatToken(GatewayBase):

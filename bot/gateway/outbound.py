@@ -7,6 +7,14 @@ newer message overtake it; a permanent failure (bot blocked, chat gone) or too m
 the row `failed`. Rows live in the database, so a restart resumes where it stopped (a row caught
 mid-send goes back to `pending`: delivery is at least once). Channels without a pusher (web, REST)
 are left to their clients' polling.
+
+Several instances on one PostgreSQL database: a `sending` row carries its instance (`owner`) and a
+lease (`lease_until`, renewed with each part sent). The claim locks the conversation's row with
+`SELECT ... FOR UPDATE SKIP LOCKED` (an instance that finds it locked leaves the conversation to the
+one claiming it and looks again shortly), then flips the oldest due row with a conditional UPDATE; a
+`sending` row is taken over only once its lease has expired (its instance died), never while another
+live instance sends it, and start-up resets only such expired rows (or its own, under the same
+instance id). On SQLite (one process) the conditional UPDATE alone is the claim, as before.
 """
 
 from __future__ import annotations
@@ -16,10 +24,10 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
-from sqlalchemy import Engine, case, select, update
+from sqlalchemy import Engine, case, false, select, update
 from sqlalchemy.orm import sessionmaker
 
 from bot import language as lang
@@ -95,8 +103,13 @@ class OutboundWorker:
         max_delay: float = 300.0,
         max_attempts: int = 10,
         scan_interval: float = 2.0,
+        instance_id: str = "local",
+        lease_seconds: float = 120.0,
     ) -> None:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self.shared = engine.dialect.name != "sqlite"
+        self.instance = instance_id
+        self.lease = timedelta(seconds=lease_seconds)
         self.pushers = pushers
         self.base_delay, self.max_delay, self.max_attempts = base_delay, max_delay, max_attempts
         self.scan_interval = scan_interval
@@ -198,11 +211,32 @@ class OutboundWorker:
         return record
 
     # --- database ----------------------------------------------------------------------------
+    def _taken_over(self, now: datetime) -> Any:
+        """`sending` rows this instance may send again: its own (a previous life under the same instance
+        id) or any whose lease expired; on SQLite (one process) every one."""
+        sending = OutboundMessage.status == "sending"
+        if not self.shared:
+            return sending
+        return sending & (
+            OutboundMessage.lease_until.is_(None)
+            | (OutboundMessage.lease_until < now)
+            | (OutboundMessage.owner == self.instance)
+        )
+
+    def _expired_sending(self, now: datetime) -> Any:
+        """A `sending` row whose instance's lease ran out (never one on SQLite: one process, one sender)."""
+        if not self.shared:
+            return false()
+        return (OutboundMessage.status == "sending") & (OutboundMessage.lease_until < now)
+
     def _reset_sending(self) -> None:
-        """Rows caught mid-send by a crash are sent again (at least once beats never)."""
+        """Rows caught mid-send by a crash are sent again (at least once beats never); with several
+        instances only those no live instance is sending (`_taken_over`)."""
         with self._sessions() as session:
             result = session.execute(
-                update(OutboundMessage).where(OutboundMessage.status == "sending").values(status="pending")
+                update(OutboundMessage)
+                .where(self._taken_over(utcnow()))
+                .values(status="pending", owner=None, lease_until=None)
             )
             session.commit()
             count = int(getattr(result, "rowcount", 0) or 0)
@@ -212,15 +246,17 @@ class OutboundWorker:
     def _due_conversations(self) -> list[str]:
         if not self.pushers:
             return []
+        now = utcnow()
         with self._sessions() as session:
             rows = session.scalars(
                 select(OutboundMessage.conversation_id)
                 .join(Conversation, Conversation.id == OutboundMessage.conversation_id)
                 .where(
-                    OutboundMessage.status == "pending",
+                    # pending, or being sent by an instance whose lease ran out (it died mid-send)
+                    (OutboundMessage.status == "pending") | self._expired_sending(now),
                     OutboundMessage.delivery == "queue",
                     Conversation.channel.in_(list(self.pushers)),
-                    (OutboundMessage.next_attempt_at.is_(None)) | (OutboundMessage.next_attempt_at <= utcnow()),
+                    (OutboundMessage.next_attempt_at.is_(None)) | (OutboundMessage.next_attempt_at <= now),
                 )
                 .distinct()
                 .limit(500)
@@ -232,9 +268,17 @@ class OutboundWorker:
 
         Crisis alerts come first (only the staff chat has them): one is never queued behind urgent-ticket
         or SLA alerts waiting for Telegram's group pace."""
+        now = utcnow()
         with self._sessions() as session:
-            conversation = session.get(Conversation, conversation_id)
-            if conversation is None or conversation.channel not in self.pushers:
+            conversation = session.scalars(
+                select(Conversation).where(Conversation.id == conversation_id).with_for_update(skip_locked=True)
+            ).first()  # PostgreSQL: another instance claiming in this conversation now makes this None
+            if conversation is None:
+                exists = session.scalar(select(Conversation.id).where(Conversation.id == conversation_id))
+                if exists is not None and self._loop is not None:  # locked: look again shortly
+                    self._loop.call_soon_threadsafe(self._loop.call_later, 0.25, self.wake, conversation_id)
+                return None
+            if conversation.channel not in self.pushers:
                 return None
             row = session.scalars(
                 select(OutboundMessage)
@@ -246,14 +290,21 @@ class OutboundWorker:
                 .order_by(case((OutboundMessage.source == CRISIS_ALERT, 0), else_=1), OutboundMessage.id)
                 .limit(1)
             ).first()
-            if row is None or row.status == "sending":
+            if row is None:
                 return None
-            if row.next_attempt_at is not None and as_utc(row.next_attempt_at) > utcnow():
+            if row.status == "sending" and not (
+                self.shared and row.lease_until is not None and as_utc(row.lease_until) < now
+            ):
+                return None  # being sent (here, or by a live instance): the order holds behind it
+            if row.next_attempt_at is not None and as_utc(row.next_attempt_at) > now:
                 return None
             claimed = session.execute(
                 update(OutboundMessage)
-                .where(OutboundMessage.id == row.id, OutboundMessage.status == "pending")
-                .values(status="sending")
+                .where(
+                    OutboundMessage.id == row.id,
+                    (OutboundMessage.status == "pending") | self._expired_sending(now),
+                )
+                .values(status="sending", owner=self.instance, lease_until=now + self.lease)
             )
             session.commit()
             if getattr(claimed, "rowcount", 1) != 1:
@@ -272,7 +323,11 @@ class OutboundWorker:
 
     def _set_parts(self, outbound_id: int, parts: int) -> None:
         with self._sessions() as session:
-            session.execute(update(OutboundMessage).where(OutboundMessage.id == outbound_id).values(parts_sent=parts))
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == outbound_id)
+                .values(parts_sent=parts, lease_until=utcnow() + self.lease)  # each part sent renews the lease
+            )
             session.commit()
 
     def _sent(self, outbound_id: int) -> None:
@@ -280,7 +335,7 @@ class OutboundWorker:
             session.execute(
                 update(OutboundMessage)
                 .where(OutboundMessage.id == outbound_id)
-                .values(status="sent", sent_at=utcnow(), last_error=None)
+                .values(status="sent", sent_at=utcnow(), last_error=None, lease_until=None)
             )
             session.commit()
 
@@ -300,6 +355,7 @@ class OutboundWorker:
                     attempts=attempts,
                     next_attempt_at=None if give_up else utcnow() + timedelta(seconds=delay),
                     last_error=mask(str(error))[:300],
+                    lease_until=None,
                 )
             )
             session.commit()

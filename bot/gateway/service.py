@@ -156,6 +156,8 @@ class Gateway:
         action_server_url: str | None = None,
         new_conversations: Limiter | None = None,
         alerts: dict[str, Any] | None = None,
+        instance_id: str = "local",
+        inbound_lease_seconds: float = 60.0,
     ) -> None:
         """The schema comes from the Alembic chain, not from here.
 
@@ -163,14 +165,17 @@ class Gateway:
         server's health: when it is down Rasa still answers, but with whatever needs no action.
         `rate_limiter` counts messages per conversation, `new_conversations` new conversations per
         client address (messages with an "ip:" source); `alerts` are StaffAlerts' load settings.
+        `instance_id` and `inbound_lease_seconds`: this instance's claim on the messages it is answering
+        (several instances on one PostgreSQL database; README "Several instances").
         """
-        self.store = GatewayStore(engine)
+        self.store = GatewayStore(engine, instance_id, inbound_lease_seconds)
+        self.inbound_lease_seconds = inbound_lease_seconds
         self._rasa = rasa
         self._decide = decide
         self._rate: Limiter = rate_limiter if rate_limiter is not None else BucketLimiter(Rate(20, 30))
         self._new_conversations = new_conversations
         self._max_chars = max_chars
-        self._locks = ConversationLocks()
+        self._locks = ConversationLocks(engine)
         self._outbound_listeners: list[Callable[[str], None]] = []
         self._health = ActionServerHealth(action_server_url)
         self.alerts = StaffAlerts(self.store, staff_chat_id, alert_every_seconds, self._wake, **(alerts or {}))
@@ -178,6 +183,7 @@ class Gateway:
     async def aclose(self) -> None:
         self.alerts.close()
         await self._health.aclose()
+        self._locks.close()
 
     # --- the turn ----------------------------------------------------------------------------
     async def handle(self, inbound: Inbound, persisted: asyncio.Event | None = None) -> list[Reply]:
@@ -261,6 +267,13 @@ class Gateway:
         decision, actions_up = await asyncio.gather(
             self._safe_decide(text, inbound.desk, turn.history, language), self._health.up()
         )
+        if (
+            decision is not None
+            and decision.route is Route.CRISIS
+            and turn.bot_asked
+            and check_in.joint_reading_only(decision.signals)
+        ):  # an answer to the bot's question, crisis only when read with earlier (non-crisis) words
+            decision = await self._safe_decide(text, inbound.desk, (), language)
         may_ask = check_in.check_in_due(turn.last_check_in, utcnow())
         decision = check_in.administrative(decision, text)
         decision = check_in.proportionate(decision, text, turn.bot_asked, language, may_ask)
@@ -533,13 +546,20 @@ class Gateway:
         return outcome.replies
 
     # --- restart recovery --------------------------------------------------------------------
-    async def start_recovery(self, wait_for_rasa: float = 30.0) -> asyncio.Task[int] | None:
+    async def start_recovery(self, wait_for_rasa: float = 30.0) -> asyncio.Task[Any] | None:
         """Answer, exactly once, the messages a killed process had received but not answered.
 
-        Call at start-up before serving: the affected conversations are locked at once, so a new
-        message from the same person waits behind the recovered one; the work itself runs in the
-        background (waiting up to `wait_for_rasa` seconds for Rasa) and its replies are queued.
+        Call at start-up before serving. On SQLite (one process) the affected conversations are locked
+        at once, so a new message from the same person waits behind the recovered one; the work itself
+        runs in the background (waiting up to `wait_for_rasa` seconds for Rasa) and its replies are queued.
+
+        With several instances on PostgreSQL a sweeper runs instead, for the life of the process: every
+        quarter of the inbound lease it answers the messages whose lease expired (their instance died
+        mid-turn), each under its conversation's advisory lock and after a conditional claim, so two
+        live instances never answer one message and a dead one's messages wait at most about a lease.
         """
+        if self._locks.shared:
+            return asyncio.create_task(self._sweep_forever(wait_for_rasa), name="gateway-recovery-sweeper")
         rows = await asyncio.to_thread(self.store.unanswered)
         if not rows:
             return None
@@ -551,33 +571,77 @@ class Gateway:
         log.warning("recovering %d unanswered message(s) in %d conversation(s)", len(rows), len(by_conversation))
         return asyncio.create_task(self._recover(by_conversation, wait_for_rasa), name="gateway-recovery")
 
-    async def _recover(self, work: dict[str, list[tuple[InboundMessage, Conversation]]], wait_for_rasa: float) -> int:
-        deadline = time.monotonic() + wait_for_rasa
+    async def _wait_for_rasa(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline and not await self._rasa.is_up():
             await asyncio.sleep(0.5)
+
+    async def _recover(self, work: dict[str, list[tuple[InboundMessage, Conversation]]], wait_for_rasa: float) -> int:
+        await self._wait_for_rasa(wait_for_rasa)
         done = 0
         for conversation_id, items in work.items():
             try:
-                for record, conversation in items:
-                    inbound = Inbound(
-                        desk=conversation.desk,
-                        channel=conversation.channel,
-                        user=conversation.external_user,
-                        text=record.text,
-                        message_id=record.channel_message_id,
-                        queue_replies=True,
-                    )
-                    try:
-                        turn = await asyncio.to_thread(self.store.history, conversation_id, record.id)
-                        outcome = await self._answer(inbound, record.text, turn)
-                        self._add_notice(inbound, turn, outcome)
-                        await self._finish(inbound, record, outcome)
-                        done += 1
-                    except Exception as exc:  # one bad message must not block the others
-                        log.error("recovery of message %s failed: %s", record.id, type(exc).__name__)
+                done += await self._answer_recovered(items)
             finally:
-                self._locks.release(conversation_id)
+                await self._locks.release(conversation_id)
         log.warning("recovered %d message(s)", done)
+        return done
+
+    async def _sweep_forever(self, wait_for_rasa: float) -> None:
+        interval = min(15.0, max(0.5, self.inbound_lease_seconds / 4))
+        first = True
+        while True:
+            try:
+                if first and len(await asyncio.to_thread(self.store.unanswered, 1)) > 0:
+                    await self._wait_for_rasa(wait_for_rasa)
+                first = False
+                await self.sweep_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a database hiccup must not end the sweeps for good
+                log.error("recovery sweep failed: %s", type(exc).__name__)
+            await asyncio.sleep(interval)
+
+    async def sweep_once(self, limit: int = 200) -> int:
+        """Answer the recoverable messages of every conversation nobody is answering now; how many."""
+        rows = await asyncio.to_thread(self.store.unanswered, limit)
+        by_conversation: dict[str, list[tuple[InboundMessage, Conversation]]] = defaultdict(list)
+        for inbound, conversation in rows:
+            by_conversation[conversation.id].append((inbound, conversation))
+        done = 0
+        for conversation_id, items in by_conversation.items():
+            if not await self._locks.try_acquire(conversation_id):
+                continue  # a live turn (here or on another instance) has it; it is looked at again next time
+            try:
+                done += await self._answer_recovered(items)
+            finally:
+                await self._locks.release(conversation_id)
+        if done:
+            log.warning("recovered %d message(s) left unanswered by a stopped instance", done)
+        return done
+
+    async def _answer_recovered(self, items: list[tuple[InboundMessage, Conversation]]) -> int:
+        """Answer one conversation's recovered messages in order (its lock held); each is claimed first."""
+        done = 0
+        for record, conversation in items:
+            inbound = Inbound(
+                desk=conversation.desk,
+                channel=conversation.channel,
+                user=conversation.external_user,
+                text=record.text,
+                message_id=record.channel_message_id,
+                queue_replies=True,
+            )
+            try:
+                if not await asyncio.to_thread(self.store.claim_inbound, record.id):
+                    continue  # answered meanwhile, or another live instance has it
+                turn = await asyncio.to_thread(self.store.history, conversation.id, record.id)
+                outcome = await self._answer(inbound, record.text, turn)
+                self._add_notice(inbound, turn, outcome)
+                await self._finish(inbound, record, outcome)
+                done += 1
+            except Exception as exc:  # one bad message must not block the others
+                log.error("recovery of message %s failed: %s", record.id, type(exc).__name__)
         return done
 
     # --- handoff -----------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -78,8 +78,13 @@ class ConversationRefused(Exception):
 
 
 class GatewayStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, instance: str = "local", inbound_lease_seconds: float = 60.0) -> None:
+        """`instance` owns the messages this process persists for `inbound_lease_seconds` (leases matter
+        only with several instances on PostgreSQL; on SQLite there is one process and it owns them all)."""
         self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self.instance = instance
+        self.inbound_lease = timedelta(seconds=inbound_lease_seconds)
+        self.shared = engine.dialect.name != "sqlite"
 
     # --- inbound -----------------------------------------------------------------------------
     def persist_inbound(
@@ -119,7 +124,13 @@ class GatewayStore:
                     log.info("conversation %s now in %s", mask(conversation_id), language)
                     conversation.language = language
             recent = self._recent(session, conversation_id)
-            record = InboundMessage(conversation_id=conversation_id, channel_message_id=message_id, text=text)
+            record = InboundMessage(
+                conversation_id=conversation_id,
+                channel_message_id=message_id,
+                text=text,
+                owner=self.instance,
+                lease_until=utcnow() + self.inbound_lease,
+            )
             session.add(record)
             try:
                 session.commit()
@@ -183,6 +194,12 @@ class GatewayStore:
         Traditional conversation), so the rows, and the replies returned to the channel, hold what is sent.
         """
         with self.sessions() as session:
+            stored = session.get(InboundMessage, record.id, with_for_update=self.shared)
+            if stored is not None and stored.status != "received":
+                # answered already (by another instance after this one's lease ran out): never twice
+                log.warning("message %s was answered already; these replies are dropped", record.id)
+                session.rollback()
+                return
             conversation = session.get(Conversation, record.conversation_id)
             language = conversation.language if conversation is not None else None
             for reply in replies:
@@ -201,10 +218,10 @@ class GatewayStore:
                 for reply in replies
             ]
             session.add_all(rows)
-            stored = session.get(InboundMessage, record.id)
-            if stored is not None and stored.status == "received":
+            if stored is not None:
                 stored.status = status
                 stored.answered_at = utcnow()
+                stored.lease_until = None
                 if safety is not None:
                     stored.safety = safety
             session.commit()
@@ -281,16 +298,43 @@ class GatewayStore:
             return None
         return Reply(last.text, list(last.buttons or []), source="gateway")
 
-    def unanswered(self) -> list[tuple[InboundMessage, Conversation]]:
-        """Messages persisted but never answered (a crash between receiving and replying), oldest first."""
+    def _recoverable(self, now: datetime) -> Any:
+        """Which 'received' rows this instance may answer as a recovery: on SQLite all of them (one
+        process: they were left by its previous life); with several instances only those whose lease
+        expired (their instance died) or that this instance's previous life left (same instance id)."""
+        if not self.shared:
+            return InboundMessage.status == "received"
+        return (InboundMessage.status == "received") & (
+            InboundMessage.lease_until.is_(None)
+            | (InboundMessage.lease_until < now)
+            | (InboundMessage.owner == self.instance)
+        )
+
+    def unanswered(self, limit: int | None = None) -> list[tuple[InboundMessage, Conversation]]:
+        """Messages persisted but never answered (a crash between receiving and replying) that this instance
+        may answer (`_recoverable`), oldest first."""
         with self.sessions() as session:
-            rows = session.execute(
+            query = (
                 select(InboundMessage, Conversation)
                 .join(Conversation, Conversation.id == InboundMessage.conversation_id)
-                .where(InboundMessage.status == "received")
+                .where(self._recoverable(utcnow()))
                 .order_by(InboundMessage.id)
-            ).all()
+            )
+            rows = session.execute(query if limit is None else query.limit(limit)).all()
             return [(inbound, conversation) for inbound, conversation in rows]
+
+    def claim_inbound(self, inbound_id: int) -> bool:
+        """Take a recoverable message for this instance (one conditional UPDATE: of two instances that
+        try, one wins); False when it was answered meanwhile or another live instance has it."""
+        now = utcnow()
+        with self.sessions() as session:
+            claimed = session.execute(
+                update(InboundMessage)
+                .where(InboundMessage.id == inbound_id, self._recoverable(now))
+                .values(owner=self.instance, lease_until=now + self.inbound_lease)
+            )
+            session.commit()
+            return bool(getattr(claimed, "rowcount", 0))
 
     def offered_payloads(self, conversation_id: str, window: int = OFFERED_WINDOW) -> set[str]:
         """The button payloads of the latest `window` messages with buttons sent in this conversation."""

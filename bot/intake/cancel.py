@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from bot.text import reads_as_question, to_simplified
+from bot.text import length_units, reads_as_question, to_simplified
 
 CancelKind = Literal["cancel", "soft"]
 """`cancel`: giving up, whatever the question. `soft`: a bare "算了" / "不用了" / "no thanks", which at
@@ -227,7 +227,7 @@ def is_pleasantry(text: str | None) -> bool:
 
 
 _QUESTION_ZH = re.compile(
-    r"(?:吗|嗎|呢|么|麼)$|会不会|會不會|能不能|可不可以|是不是|有没有|有沒有|怎么|怎麼|为什么|為什麼|为啥|多久|什么时候|什麼時候|谁会|誰會|哪里|哪裡|咩|點解|係咪|會唔會"
+    r"(?:吗|嗎|呢|么|麼)$|(?:吗|嗎)[\s,，;；]|会不会|會不會|能不能|可不可以|是不是|有没有|有沒有|怎么|怎麼|为什么|為什麼|为啥|多久|什么时候|什麼時候|谁会|誰會|哪里|哪裡|咩|點解|係咪|會唔會"
 )
 _QUESTION_EN = re.compile(
     r"^(?:(?:btw|by the way|also|and|oh|ok|okay|so|but|wait|one more thing|quick question)[,\s]+)*"
@@ -262,6 +262,12 @@ _ANSWER_MARKERS = {
         r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekend|always|recently)\b",
         re.IGNORECASE,
     ),
+    "contact_value": re.compile(r"\d[\d\s().+-]{5,}\d|@|微信|wechat|weixin|\bwx\b", re.IGNORECASE),
+    "callback_time": re.compile(
+        r"\d|点|點|上午|下午|晚上|中午|早上|周|週|星期|礼拜|都可以|随时|隨時|\b(?:am|pm|morning|afternoon|evening|anytime|weekend)\b",
+        re.IGNORECASE,
+    ),
+    "person_age": re.compile(r"\d|岁|歲|初[一二三]|高[一二三]|大[一二三四]|\b(?:years?|yo)\b", re.IGNORECASE),
     "problem_who": re.compile(
         r"公司|单位|單位|店|饭店|商家|物业|物業|学校|老师|老師|同学|同學|邻居|鄰居|老板|老闆|家长|父母|局|所|中心|医院|醫院"
         r"|\b(?:company|shop|store|restaurant|bar|landlord|neighbou?r|school|teacher|boss|manager|office|hospital|bureau)\b",
@@ -274,6 +280,21 @@ _DONT_KNOW = re.compile(
     r"\b(?:i\s+)?(?:don'?t|do not|dunno)\s*(?:know|remember|recall)?\b|\bnot sure\b|\bno idea\b|can'?t remember"
     r"|不清楚|不知道|不记得|记不清|忘了|说不清|说不上来|唔知|唔记得"
 )
+
+
+_NO_ANSWER = re.compile(
+    r"\b(?:i\s+)?(?:don'?t|do not)\s+(?:really\s+)?(?:know|remember|recall)\b|\bdunno\b|\bnot sure\b|\bno idea\b"
+    r"|\bno clue\b|can'?t (?:remember|recall|say)|不清楚|不知道|不记得|记不清|忘了|说不清|说不上来|唔知|唔记得|唔清楚"
+)
+NO_ANSWER_MAX_UNITS = 8
+"""Longer messages carry something besides "I don't know" ("not sure, maybe since March") and are taken as said."""
+
+
+def dont_know(text: str | None) -> bool:
+    """ "I don't know", "not sure", "记不清了", "唔知": a short message saying the person has no answer to
+    give, which is an answer (NLU may read "I don't know" as affirm and "not sure" as a yes)."""
+    normal = _normal(text)
+    return bool(_NO_ANSWER.search(normal)) and length_units(normal) <= NO_ANSWER_MAX_UNITS
 
 
 def looks_like_answer(slot: str | None, text: str | None) -> bool:
@@ -296,6 +317,7 @@ __all__ = [
     "CancelKind",
     "cancel_kind",
     "clauses",
+    "dont_know",
     "is_cancel",
     "is_pleasantry",
     "is_question",

@@ -43,6 +43,11 @@ CRISIS_INTENT = "crisis"
 EMERGENCY_INTENT = "emergency"
 CHANNEL_ENTITY = "channel"
 EXTRACTOR_NAME = "SafetyOverride"
+CONFIDENT_GUESS = 0.9
+"""DIET's crisis/emergency confidence from which its guess stands even when the gateway saw none."""
+DECISION_KEY = "decision"
+"""The metadata key of the gateway's decision (bot.triage.decision.METADATA_KEY; Rasa's process does
+not import the triage package)."""
 RETRY_SECONDS = 60.0
 """After a failed load, how long to wait before trying to load the lexicon again."""
 
@@ -123,6 +128,7 @@ class SafetyOverride(GraphComponent, IntentClassifier):
                 logger.exception("Safety lexicon failed on a message; intent left unchanged.")
                 continue
             if hit is None:
+                self._defer_to_gateway(message)
                 continue
             if hit.kind == CRISIS_INTENT:
                 self._set_intent(message, CRISIS_INTENT)
@@ -133,6 +139,34 @@ class SafetyOverride(GraphComponent, IntentClassifier):
             else:
                 logger.warning("Unknown safety lexicon hit kind %r ignored.", hit.kind)
         return messages
+
+    @staticmethod
+    def _defer_to_gateway(message: Message) -> None:
+        """The gateway decides once per message: when it screened this message and found no crisis or
+        emergency, the classifier's unsure guess of one ("i dont know" read as crisis at 0.52) does not
+        overrule it; the intent becomes the next one in the ranking. A guess at `CONFIDENT_GUESS` or
+        above still stands (defence in depth: the screen missed "I started cutting again", DIET did
+        not). Messages without a gateway decision (rasa shell, tests) keep the classifier's intent."""
+        predicted = message.get(INTENT) or {}
+        intent = predicted.get(INTENT_NAME_KEY)
+        if intent not in (CRISIS_INTENT, EMERGENCY_INTENT):
+            return
+        if float(predicted.get(PREDICTED_CONFIDENCE_KEY) or 0.0) >= CONFIDENT_GUESS:
+            return  # defence in depth: a confident guess stands (the crisis answer is never withheld on a tie)
+        metadata = message.get("metadata")
+        decision = metadata.get(DECISION_KEY) if isinstance(metadata, dict) else None
+        if not isinstance(decision, dict) or decision.get("route") in (CRISIS_INTENT, EMERGENCY_INTENT):
+            return
+        ranking = [
+            item
+            for item in message.get(INTENT_RANKING_KEY) or []
+            if item.get(INTENT_NAME_KEY) not in (CRISIS_INTENT, EMERGENCY_INTENT)
+        ]
+        fallback = {INTENT_NAME_KEY: "nlu_fallback", PREDICTED_CONFIDENCE_KEY: 1.0}
+        chosen = dict(ranking[0]) if ranking else fallback
+        logger.info("NLU guessed %s where the gateway saw none; intent %s instead", intent, chosen[INTENT_NAME_KEY])
+        message.set(INTENT, chosen, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking or [fallback], add_to_output=True)
 
     @staticmethod
     def _set_intent(message: Message, name: str) -> None:

@@ -7,11 +7,16 @@ who types fast is never left with nothing.
 
 What is counted (settings in bot/settings.py, FRONTDOOR_LIMIT_*):
 - chat messages (POST /api/chat/<desk>, a new web chat session POST /api/chat/<desk>/session,
-  POST /telegram/<desk>, POST /wechat/<desk>): per client address, per
+  POST /telegram/<desk>): per client address, per
   integration key when `Authorization: Bearer fdk_<key_id>_<secret>` is sent (the key is not
   verified here; keyed requests from one address share one bucket at the key's rate, so random key
   ids buy nothing), and a global bucket for everyone together;
 - other public requests (chat page, polling, static files): per client address;
+- WeChat's callbacks (POST /wechat/<desk>, /wechat-kf/<desk>) are not counted here: their client is
+  Tencent's servers, whose few addresses carry every person who writes to the account, so a limit
+  per address refused a burst of real people (429; WeChat gave up after its 3 retries and the
+  messages were lost). Each is signed with the account's Token and refused (403) before anything is
+  stored when it is not; each person is still limited per conversation in the gateway;
 - console login posts: per client address.
 New conversations per address are capped in the gateway (`Gateway.handle`), where the database
 lookup that tells a new sender from a known one already happens. The client address is
@@ -44,7 +49,8 @@ SOURCE = "limit_source"
 """scope["state"] keys: the client address, and "ip:<address>" or "key:<key_id>" (who sent it)."""
 
 _KEY = re.compile(r"^\s*Bearer\s+fdk_([A-Za-z0-9-]{1,64})_\S+\s*$", re.IGNORECASE)
-_MESSAGE = re.compile(r"^/(?:api/chat/([^/]+)(?:/session)?|(?:telegram|wechat)/([^/]+))$")
+_MESSAGE = re.compile(r"^/(?:api/chat/([^/]+)(?:/session)?|telegram/([^/]+))$")
+_PLATFORM = re.compile(r"^/(?:wechat|wechat-kf)/([^/]+)$")
 _READ = re.compile(r"^/(?:chat/([^/]+)|api/chat/([^/]+)/updates|static/.*)$")
 LOGIN = "/console/login"
 
@@ -57,12 +63,17 @@ def integration_key_id(authorization: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class Kind:
-    name: str  # message | read | login
+    name: str  # message | read | login | platform
     desk: str | None
 
 
 def classify(method: str, path: str) -> Kind | None:
-    """Which limits a request is counted against; None: not a public route (healthz, console pages)."""
+    """Which limits a request is counted against; None: not a public route (healthz, console pages).
+
+    "platform": a WeChat callback, signed by the platform and not limited here (see the module's docstring).
+    """
+    if method == "POST" and (match := _PLATFORM.match(path)):
+        return Kind("platform", match.group(1))
     if method == "POST" and (match := _MESSAGE.match(path)):
         return Kind("message", match.group(1) or match.group(2))
     if method == "POST" and path.rstrip("/") == LOGIN:
@@ -139,7 +150,7 @@ class AbuseLimits:
             await self.app(scope, receive, send)
             return
         kind = classify(scope["method"], scope["path"])
-        if kind is None:
+        if kind is None or kind.name == "platform":
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

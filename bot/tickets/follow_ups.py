@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.privacy import mask
 from bot.tickets.base import valid_aware, valid_enum, valid_text
 from bot.tickets.errors import FollowUpError, RatingError, TicketNotFound
 from bot.tickets.lifecycle import LifecycleBase
-from bot.tickets.models import EventKind, FollowUp, FollowUpOutcome, FollowUpStatus, Rating
+from bot.tickets.models import EventKind, FollowUp, FollowUpOutcome, FollowUpStatus, Rating, SlaAlert
 from bot.tickets.rules import CLOSED, HANDLED_ROUTES, IN_PROGRESS, RESOLVED
 
 MAX_COMMENT_CHARS = 1000
@@ -54,6 +54,69 @@ class FollowUpsMixin(LifecycleBase):
                 .limit(limit)
             )
             return list(session.scalars(stmt))
+
+    def claim_follow_up(self, visit: FollowUp, now: datetime, until: datetime) -> bool:
+        """Take a due return visit before its question is sent: its `due_at` moves to `until`, on the
+        condition that it is still due at `now` and nobody recorded an attempt since `visit` was read. Of two
+        instances that try, one wins; the loser sends nothing. A send that fails leaves the visit to
+        come due again at `until`."""
+        until, now = valid_aware(until, "until"), valid_aware(now, "now")
+        with self._tx() as session:
+            claimed = session.execute(
+                update(FollowUp)
+                .where(
+                    FollowUp.id == visit.id,
+                    FollowUp.status == FollowUpStatus.PENDING.value,
+                    FollowUp.attempts == visit.attempts,
+                    FollowUp.due_at <= now,
+                )
+                .values(due_at=until)
+            )
+            return bool(getattr(claimed, "rowcount", 0))
+
+    def unclaim_follow_up(self, visit: FollowUp, due_at: datetime) -> None:
+        """Give a claimed visit back after a failed send: due again at `due_at` (the next run)."""
+        due_at = valid_aware(due_at, "due_at")
+        with self._tx() as session:
+            session.execute(
+                update(FollowUp)
+                .where(
+                    FollowUp.id == visit.id,
+                    FollowUp.status == FollowUpStatus.PENDING.value,
+                    FollowUp.attempts == visit.attempts,
+                )
+                .values(due_at=due_at)
+            )
+
+    def claim_sla_alert(self, ticket_id: int, deadline: str, now: datetime, every: timedelta) -> bool:
+        """May staff be alerted about this missed deadline now (none sent within `every`, by any
+        instance)? When so it is recorded as sent, in the same statement that checks."""
+        now = valid_aware(now, "now")
+        with self._tx() as session:
+            renewed = session.execute(
+                update(SlaAlert)
+                .where(
+                    SlaAlert.ticket_id == ticket_id, SlaAlert.deadline == deadline, SlaAlert.alerted_at <= now - every
+                )
+                .values(alerted_at=now)
+            )
+            if getattr(renewed, "rowcount", 0):
+                return True
+        try:
+            with self._tx() as session:
+                session.add(SlaAlert(ticket_id=ticket_id, deadline=deadline, alerted_at=now))
+            return True
+        except IntegrityError:  # alerted recently (the row exists and was not due)
+            return False
+
+    def forget_sla_alerts(self, keep: set[tuple[int, str]]) -> int:
+        """Drop the memory of deadlines no longer missed (handled tickets leave the watch list)."""
+        with self._tx() as session:
+            rows = session.execute(select(SlaAlert.ticket_id, SlaAlert.deadline)).all()
+            gone = [(t, d) for t, d in rows if (t, d) not in keep]
+            for ticket_id, deadline in gone:
+                session.execute(delete(SlaAlert).where(SlaAlert.ticket_id == ticket_id, SlaAlert.deadline == deadline))
+            return len(gone)
 
     def record_follow_up_outcome(
         self,

@@ -258,13 +258,27 @@ class EventText(Base):
 
 
 class RetentionLease(Base):
-    """Who runs a periodic job now: one row per job, held until `expires_at` (one purger in a cluster)."""
+    """Who runs a periodic job now: one row per job, held until `expires_at` (the purge, the return-visit
+    and SLA leader, each desk's Telegram poller: one of each in a cluster; bot/db/leases.py)."""
 
     __tablename__ = "retention_leases"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(120))
     expires_at: Mapped[datetime]
+    # when the holder last renewed it (bot/db/leases.py; leader leases are renewed on every run)
+    renewed_at: Mapped[datetime | None]
+
+
+class SlaAlert(Base):
+    """When staff were last alerted about one missed deadline of a ticket (the SLA watch's memory,
+    shared by every instance: a leader that takes over does not alert again at once)."""
+
+    __tablename__ = "ticket_sla_alerts"
+
+    ticket_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    deadline: Mapped[str] = mapped_column(String(16), primary_key=True)
+    alerted_at: Mapped[datetime]
 
 
 class FollowUp(Base):

@@ -19,7 +19,7 @@ from bot.triage import replies
 from bot.triage.catalogue import Channel
 from bot.triage.classifier import ScopeGate
 from bot.triage.decision import CHECK_IN_SIGNAL, Decision
-from bot.triage.desk import CLARIFY_LABEL, DeskModel, Entry
+from bot.triage.desk import CLARIFY_LABEL, LOOKALIKE_LABEL, DeskModel, Entry
 from bot.triage.safety import HistoryEvidence, SafetyResult
 from bot.triage.tuning import Tuning
 from bot.triage.vocabulary import CRISIS_CHANNEL, Route
@@ -123,6 +123,10 @@ def route_decision(
     entry = desk_model.entries[best]
     signals = (f"top:{best}:{p_best:.2f}", f"second:{second}:{p_second:.2f}", *notes)
     check_in = tuple(s for s in safety.signals if s.startswith(CHECK_IN_SIGNAL))
+    if check_in and classes[int(np.argmax(proba))] == LOOKALIKE_LABEL:
+        # the desk classifier's nearest examples are the safety file's look-alikes (answers to the
+        # form, giving up a report, "气死我了" in a complaint): close to the bar for the same reason
+        check_in, signals = (), (*signals, "lookalike:no-check-in")
     signals += check_in
     if evidence is not None and evidence.crisis_signal:
         signals += ("history",)

@@ -208,7 +208,9 @@ class SafetyScreen:
             hit = self.lexicon.match_crisis(text)
             if hit is not None:
                 signals.append(f"history:{hit.signal}")
-            elif ev.crisis >= self.tuning.crisis_threshold:
+            elif ev.crisis >= self.tuning.crisis_threshold and ev.lookalike_margin < self.tuning.lookalike_margin:
+                # the same verdict the screen gave that message: a look-alike of an ordinary example
+                # ("气死我了" in a complaint) was not a crisis then and is no crisis evidence now
                 signals.append(f"history:embedding:{ev.crisis:.2f}")
         return HistoryEvidence(bool(signals), tuple(signals))
 

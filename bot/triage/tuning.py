@@ -41,12 +41,14 @@ class Tuning:
     routes_dev ordinary rows): at 0.25 it reaches 3 of the 11 SOS-train high-risk posts the screen
     misses, and adds the line to 0.4% of citizen messages (19 of 4,326) and 4.0% of our ordinary dev
     rows (10 of 248, many of them sad 12355 messages where the line is welcome anyway)."""
-    check_in_threshold_practical: float = 0.40
+    check_in_threshold_practical: float = 0.50
     """The check-in bar for a message the desk files as a practical matter (an entry outside the
     safety file's `check_in_entries`: wages, theft, noise, a street light): a citizen reporting a
     broken lift is not asked about self-harm because "气死我了" or "累死了" came close. Set on
-    routes_dev: its two practical rows over the old bar (0.35 "工地…气死我了", 0.29 "累死了…排队")
-    are ordinary; a practical message this close still gets the question."""
+    routes_dev (its two practical rows over the old bar, 0.35 "工地…气死我了" and 0.29 "累死了…排队",
+    are ordinary), then raised from 0.40 on the dev conversation rounds 1-5, where practical
+    first messages in Cantonese (a deposit and a noisy food stall at 0.55, a game-skin scam at 0.41)
+    got the question; a practical message this close to the crisis bar (0.55) still gets it."""
     short_in_context_units: int = 60
     """A message this short (Han characters + Latin words, `bot.text.length_units`) inside a conversation
     is read with it: its learned crisis score alone ("今天早上就没了", "我先考虑考虑", "ok maybe I'll come

@@ -78,7 +78,7 @@ def test_an_ordinary_category_asks_no_consent_and_12345_asks_no_age(make_tracker
         ("算了吧", "inform", None, False),
         ("don't record it", "inform", None, False),
         ("yes please", "inform", None, True),
-        ("你们会告诉我爸妈吗", "inform", None, None),  # not an answer: the question is asked again
+        ("说不清", "inform", None, None),  # not an answer: the question is asked again
     ],
 )
 async def test_consent_answers(make_tracker, dispatcher, domain, text, intent, value, expected):

@@ -210,3 +210,115 @@ async def test_a_redirect_nlu_calls_an_answer_is_asked_again_once_too(in_form, d
     assert responses(dispatcher) == ["utter_form_go_on"]
     tracker = in_form("problem_where", "等一下", intent="inform", slots={"ticket_reasked": "problem_where"})
     assert await validator.validate_problem_where("等一下", dispatcher, tracker, domain) == {"problem_where": "未说明"}
+
+
+# -- a question instead of the answer (contact, consent, age) ------------------------------------------
+
+
+async def test_a_question_at_the_contact_question_gets_its_answer_and_the_contact_question_once_more(
+    in_form, dispatcher, domain, store
+):
+    text = "对了你们晚上有人吗 我白天上班 电话经常接不了"
+    decision = decided(route="faq", faq_id="service_hours", reply="12345热线24小时有人接听。")
+    tracker = in_form("contact_consent", text, intent="inform", decision=decision)
+
+    result = await ValidateTicketForm(store=store).validate_contact_consent(text, dispatcher, tracker, domain)
+
+    assert [m.get("text") for m in dispatcher.messages if m.get("text")] == ["12345热线24小时有人接听。"]
+    assert [r for r in responses(dispatcher) if r] == ["utter_form_continue"]
+    assert result == {"contact_consent": None, "ticket_reasked": "contact_consent"}
+
+
+async def test_a_question_nobody_can_answer_here_goes_on_the_ticket_and_the_person_is_told(
+    in_form, dispatcher, domain, store
+):
+    text = "btw will the bar see my name??"
+    tracker = in_form("sensitive_consent", text, intent="inform", decision=decided(route="clarify"))
+
+    result = await ValidateTicketForm(store=store).validate_sensitive_consent(text, dispatcher, tracker, domain)
+
+    assert responses(dispatcher) == ["utter_form_question_noted", "utter_form_continue"]
+    assert result == {
+        "sensitive_consent": None,
+        "ticket_reasked": "sensitive_consent",
+        "problem_what": f"小区电梯经常坏\n群众提问：{text}",
+    }
+
+
+async def test_a_second_question_at_the_same_question_is_not_answered_twice(in_form, dispatcher, domain, store):
+    text = "你们会不会告诉物业是我打的？"
+    decision = decided(route="faq", faq_id="anonymity", reply="您的信息只有工作人员能看到。")
+    tracker = in_form(
+        "contact_consent", text, intent="inform", decision=decision, slots={"ticket_reasked": "contact_consent"}
+    )
+
+    result = await ValidateTicketForm(store=store).validate_contact_consent(text, dispatcher, tracker, domain)
+
+    assert dispatcher.messages == []
+    assert result == {"contact_consent": None}
+
+
+async def test_a_question_at_the_age_question_is_answered_and_a_statement_is_no_age(in_form, dispatcher, domain, store):
+    form = ValidateTicketForm(store=store)
+    asked = "为什么要问我几岁？"
+    decision = decided(route="faq", desk="12355", faq_id="why_age", reply="年龄帮助老师判断怎么帮你。")
+    result = await form.validate_person_age(
+        asked, dispatcher, in_form("person_age", asked, intent="inform", decision=decision), domain
+    )
+    assert result == {"person_age": None, "ticket_reasked": "person_age"}
+    assert [m.get("text") for m in dispatcher.messages if m.get("text")] == ["年龄帮助老师判断怎么帮你。"]
+
+    dispatcher.messages.clear()
+    result = await form.validate_person_age(
+        "不想说", dispatcher, in_form("person_age", "不想说", intent="inform"), domain
+    )
+    assert result["person_age"] != "不想说" and dispatcher.messages == []
+
+
+# -- "I don't know" is an answer, whatever NLU makes of it -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("slot", "intent"), [("problem_since", "affirm"), ("problem_who", "crisis"), ("problem_where", "inform")]
+)
+@pytest.mark.parametrize("text", ["I don't know", "not sure", "唔知", "记不清了"])
+async def test_i_dont_know_is_taken_as_the_answer(in_form, dispatcher, domain, store, slot, intent, text):
+    tracker = in_form(slot, text, intent=intent)
+    result = await ValidateTicketForm(store=store)._detail(slot, text, dispatcher, tracker)
+    assert result == {slot: {"problem_where": "未说明", "problem_since": "记不清", "problem_who": "未说明"}[slot]}
+
+
+async def test_a_bare_yes_to_an_open_question_is_asked_about_once_then_taken_as_no_answer(
+    in_form, dispatcher, domain, store
+):
+    form = ValidateTicketForm(store=store)
+    first = await form._detail("problem_since", "ok", dispatcher, in_form("problem_since", "ok", intent="affirm"))
+    assert first == {"problem_since": None, "ticket_reasked": "problem_since"}
+    again = in_form("problem_since", "yes", intent="affirm", slots={"ticket_reasked": "problem_since"})
+    assert await form._detail("problem_since", "yes", dispatcher, again) == {"problem_since": "记不清"}
+
+
+async def test_a_longer_answer_with_not_sure_in_it_is_kept_as_said(in_form, dispatcher, domain, store):
+    text = "not sure, maybe since March when the new tenants moved in"
+    result = await ValidateTicketForm(store=store)._detail(
+        "problem_since", text, dispatcher, in_form("problem_since", text, intent="inform")
+    )
+    assert result == {"problem_since": text}
+
+
+@pytest.mark.parametrize(
+    ("slot", "text", "expected"),
+    [
+        ("contact_value", "139 8012 4476", "13980124476"),
+        ("contact_value", "+86 186 0000 1234", "18600001234"),
+    ],
+)
+async def test_a_phone_number_nlu_took_for_a_goodbye_is_the_answer_not_a_cancel(
+    in_form, dispatcher, domain, slot, text, expected
+):
+    """After a retrain NLU read "139 8012 4476" as goodbye (0.66) and the form was cancelled."""
+    tracker = in_form(slot, text, intent="goodbye", slots={"contact_consent": True})
+    events = await ActionCancelTicketForm().run(dispatcher, tracker, domain)
+
+    assert "utter_ticket_cancelled" not in responses(dispatcher) and not _loop_ended(events)
+    assert slot_values(events)[slot] == expected

@@ -372,3 +372,47 @@ def test_a_picture_gets_a_request_for_words_and_nothing_is_stored(
     image = {**wechat._base(USER, "image"), "PicUrl": "http://example.invalid/a.jpg", "MediaId": "m", "MsgId": 77}
     assert wechat.deliver(image).text == NOT_TEXT
     assert opened.count(InboundMessage) == 0 and rasa.received == []
+
+
+def test_a_burst_from_wechats_one_address_is_not_refused_by_the_per_address_limit(
+    door: Callable[..., Door], wechat: FakeWeChat, rasa: WeChatRasa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every person's message comes from Tencent's few servers: a per-address cap refused real people
+    (429 four times, then WeChat gives up: the message is lost). Each person is limited per conversation."""
+    monkeypatch.setenv("FRONTDOOR_LIMIT_IP_MESSAGES", "2/60")
+    opened = door()
+    deliveries = [wechat.text(f"o_burst_{n}", "路灯坏了") for n in range(5)]
+    assert [[a.status for a in d.attempts] for d in deliveries] == [[200]] * 5
+    assert all(d.text for d in deliveries) and opened.count(InboundMessage) == 5
+
+
+def test_a_message_not_written_before_wechat_gives_up_is_still_answered(
+    door: Callable[..., Door], wechat: FakeWeChat, rasa: WeChatRasa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite stays locked past WeChat's patience (4 attempts) and past several of the gateway's
+    tries (busy timeout 1 s here): the message is tried again in the background, written once the
+    lock goes, and answered as a customer-service message. Never lost, never twice."""
+    monkeypatch.setattr("bot.db.engine.SQLITE_BUSY_TIMEOUT_MS", 1000)
+    opened = door()
+    opened.desk.passive_budget, opened.desk.ack_limit = 0.5, 0.8
+    wechat.timeout = 1.0
+    locked = threading.Event()
+
+    def hold_the_write_lock() -> None:
+        connection = sqlite3.connect(str(opened.engine.url.database), isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        locked.set()
+        time.sleep(9.0)
+        connection.rollback()
+        connection.close()
+
+    blocker = threading.Thread(target=hold_the_write_lock)
+    blocker.start()
+    locked.wait(5)
+    delivery = wechat.text(USER, "路灯坏了")
+    assert delivery.reply is None and all(a.status != 200 for a in delivery.attempts)  # WeChat gave up
+    blocker.join()
+    wait_for(lambda: sent_after_notice(wechat.texts_to(USER)), timeout=20.0)
+    time.sleep(1.0)
+    assert sent_after_notice(wechat.texts_to(USER)) == ["回声：路灯坏了\n\n回复数字选择：\n1. 有帮助"]
+    assert opened.count(InboundMessage) == 1 and len(rasa.received) == 1

@@ -265,6 +265,42 @@ async def test_a_no_to_the_check_in_is_not_made_a_crisis_by_the_words_before_it(
     assert conversation is not None and not conversation.handoff
 
 
+def _asks_since(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"text": "这个问题大概是从什么时候开始的？"}]
+
+
+@pytest.mark.parametrize(
+    ("signals", "crisis"),
+    [
+        (("history", "context:0.66"), False),  # only the joint reading: decided as said
+        (("short-in-context:0.20->0.61", "embedding:0.61"), False),
+        (("history", "history:embedding:0.88", "context:0.60"), True),  # an earlier crisis signal keeps it
+        (("lexicon:不想活", "history", "context:0.70"), True),  # its own crisis word keeps it
+    ],
+)
+async def test_an_answer_to_the_bots_question_is_a_crisis_only_on_evidence_beyond_the_joint_reading(
+    db: Engine, signals: tuple[str, ...], crisis: bool
+) -> None:
+    """ "昨天晚上" answering "since when?" after a sad account: each earlier message was screened when it
+    came; read with them, the answer only repeats their score and must not become a crisis."""
+    rasa = FakeRasa(_asks_since)
+
+    def decide(text: str, desk: str, history: Sequence[str], language: str = "zh-Hans") -> Decision:
+        if text == "昨天晚上" and history:
+            return decided(Route.CRISIS, desk, channel="12356", signals=signals, priority="urgent")
+        return decided(Route.TICKET, desk, signals=("top:counselling:0.6",))
+
+    gateway = Gateway(db, rasa.client(), decide=decide)
+    await gateway.handle(msg("室友总是笑我的口音，我很难受", "j1", desk="12355"))
+    replies = await gateway.handle(msg("昨天晚上", "j2", desk="12355"))
+    conversation = gateway.store.conversation("12355:rest:u1")
+    assert conversation is not None
+    assert conversation.handoff is crisis
+    assert (rasa.sent[-1]["message"] == "/crisis") is crisis
+    if not crisis:
+        assert all(r.text != crisis_reply("12355") for r in replies)
+
+
 @pytest.mark.parametrize("answer", ["好的", "嗯", "我想问一下怎么投诉学校乱收费"])
 async def test_another_topic_after_the_check_in_goes_on_as_usual(db: Engine, answer: str) -> None:
     rasa = FakeRasa()

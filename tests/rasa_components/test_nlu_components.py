@@ -151,6 +151,51 @@ def test_ordinary_messages_and_idioms_are_left_alone(override: SafetyOverride, t
     assert message.get(ENTITIES) == []
 
 
+def _guessed_crisis(text: str, route: str | None) -> Message:
+    """DIET's guess of crisis for a message the gateway decided as `route` (None: no gateway decision)."""
+    message = Message(data={TEXT: text, "metadata": {"decision": {"route": route}} if route else {}})
+    message.set(INTENT, {"name": "crisis", "confidence": 0.52}, add_to_output=True)
+    message.set(
+        INTENT_RANKING_KEY,
+        [
+            {"name": "crisis", "confidence": 0.52},
+            {"name": "affirm", "confidence": 0.15},
+            {"name": "deny", "confidence": 0.13},
+        ],
+        add_to_output=True,
+    )
+    return message
+
+
+def test_a_classifier_guess_of_crisis_does_not_overrule_the_gateways_decision(override: SafetyOverride) -> None:
+    message = _guessed_crisis("i dont know", "clarify")
+    override.process([message])
+    assert message.get(INTENT) == {"name": "affirm", "confidence": 0.15}
+    assert [r["name"] for r in message.get(INTENT_RANKING_KEY)] == ["affirm", "deny"]
+
+
+@pytest.mark.parametrize("route", ["crisis", None])
+def test_the_guess_stands_when_the_gateway_saw_a_crisis_or_did_not_decide(
+    override: SafetyOverride, route: str | None
+) -> None:
+    message = _guessed_crisis("i dont know", route)
+    override.process([message])
+    assert message.get(INTENT)["name"] == "crisis"
+
+
+def test_a_confident_guess_of_crisis_stands_as_defence_in_depth(override: SafetyOverride) -> None:
+    message = _guessed_crisis("i dont know", "clarify")
+    message.set(INTENT, {"name": "crisis", "confidence": 0.97}, add_to_output=True)
+    override.process([message])
+    assert message.get(INTENT)["name"] == "crisis"
+
+
+def test_a_crisis_word_is_a_crisis_whatever_the_gateway_sent(override: SafetyOverride) -> None:
+    message = _guessed_crisis("我不想活了", "clarify")
+    override.process([message])
+    assert message.get(INTENT) == {"name": "crisis", "confidence": 1.0}
+
+
 def test_missing_safety_file_is_logged_and_does_not_crash(caplog: pytest.LogCaptureFixture) -> None:
     component = SafetyOverride({}, lexicon_loader=lambda: SafetyLexicon.load(REPO_ROOT / "no" / "safety.yml"))
     message = classified("我不想活了")

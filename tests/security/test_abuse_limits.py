@@ -109,7 +109,8 @@ def test_every_public_route_is_classified_and_private_ones_are_not() -> None:
     assert classify("POST", "/api/chat/12355") == Kind("message", "12355")
     assert classify("POST", "/api/chat/12345/session") == Kind("message", "12345")
     assert classify("POST", "/telegram/12345") == Kind("message", "12345")
-    assert classify("POST", "/wechat/12355") == Kind("message", "12355")
+    assert classify("POST", "/wechat/12355") == Kind("platform", "12355")  # signed by WeChat, not limited per address
+    assert classify("POST", "/wechat-kf/12355") == Kind("platform", "12355")
     assert classify("GET", "/chat/12355") == Kind("read", "12355")
     assert classify("GET", "/api/chat/12355/updates") == Kind("read", "12355")
     assert classify("GET", "/static/chat.js") == Kind("read", None)

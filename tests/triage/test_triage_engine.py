@@ -413,3 +413,19 @@ def test_a_long_message_that_opens_with_a_greeting_is_not_small_talk(engine: Tri
     )
     assert engine.decide(text, "12345").route is not Route.SMALLTALK
     assert engine.decide("hi there", "12345").route is Route.SMALLTALK
+
+
+def test_a_message_nearest_the_safety_files_look_alikes_carries_no_check_in(engine: TriageEngine) -> None:
+    """Answers to the form and giving up a report ("可以，记下来吧", "算了不办了", negatives of the safety
+    file) are near the crisis bar for the reason they were written down: with the check-in bar at 0
+    they still get no question, on both desks, whatever route they take (12355's clarify included)."""
+    import dataclasses
+
+    eager = TriageEngine(
+        engine.store, engine.embedder, dataclasses.replace(engine.tuning, check_in_threshold=0.0, lookalike_margin=9.0)
+    )
+    for text in ("可以，记下来吧", "算了不办了"):
+        assert text in engine.store.get().safety.crisis_negatives
+        for desk in ("12345", "12355"):
+            decision = eager.decide(text, desk)
+            assert decision.check_in_signal is None and "lookalike:no-check-in" in decision.signals, (text, desk)

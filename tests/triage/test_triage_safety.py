@@ -69,6 +69,14 @@ def test_history_evidence_reads_lexicon_and_scores(screen: SafetyScreen) -> None
     assert not screen.history_evidence(["你好"], [quiet()]).crisis_signal
 
 
+def test_history_evidence_skips_a_message_the_screen_set_aside_as_a_lookalike(screen: SafetyScreen) -> None:
+    """ "气死我了" in a complaint scored over the bar but was a look-alike, so no crisis then: no evidence later."""
+    lookalike = Evidence(T.crisis_threshold + 0.3, {}, lookalike_margin=T.lookalike_margin + 0.01)
+    assert not screen.history_evidence(["物业又乱收费 气死我了"], [lookalike]).crisis_signal
+    near = Evidence(T.crisis_threshold + 0.3, {}, lookalike_margin=T.lookalike_margin - 0.01)
+    assert screen.history_evidence(["我真的撑不住了"], [near]).crisis_signal
+
+
 def test_crisis_beats_emergency(screen: SafetyScreen) -> None:
     assert screen.screen("厨房着火了，我不想活了", quiet(**{"119": 0.9})).route is Route.CRISIS
 
