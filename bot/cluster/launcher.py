@@ -141,6 +141,8 @@ class Cluster:
                         "FRONTDOOR_RASA_FAILOVER": "1",
                         "FRONTDOOR_TRUSTED_PROXIES": "127.0.0.1/32",  # HAProxy's X-Forwarded-For
                         "FRONTDOOR_PORT": str(ports.app + i),
+                        # stable across restarts: a restarted instance reclaims its own in-flight rows at once
+                        "FRONTDOOR_INSTANCE_ID": f"app-{i + 1}",
                         **self.extra_env,
                     },
                 )

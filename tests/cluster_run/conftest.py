@@ -1,4 +1,5 @@
-"""A real redis-server on a free loopback port, started by the tests (apt's redis-server package)."""
+"""A real redis-server on a free loopback port, started by the tests (apt's redis-server package), and
+tests/cluster's fixtures (app instances as processes on a throwaway PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,14 @@ import pytest
 
 from bot.cluster.config import redis_args
 from bot.launcher import free_port
+from tests.cluster.conftest import (  # noqa: F401  (two app instances on a throwaway PostgreSQL: tests/cluster)
+    cluster_db,
+    engine,
+    postgres_server,
+    rasa,
+    start_instance,
+    telegram,
+)
 
 
 @dataclass

@@ -66,6 +66,7 @@ def test_the_cluster_gives_every_app_instance_the_shared_stores(
     assert names == ["redis", "action server", "rasa", "rasa-2", "rasa-3", "app-1", "app-2", "haproxy"]
     apps = [cluster.service("app-1"), cluster.service("app-2")]
     assert [a.env["FRONTDOOR_PORT"] for a in apps] == ["24004", "24005"]
+    assert [a.env["FRONTDOOR_INSTANCE_ID"] for a in apps] == ["app-1", "app-2"]  # stable: reclaims its rows
     assert [a.command[a.command.index("--port") + 1] for a in apps] == ["24004", "24005"]
     for app in apps:
         assert app.env["FRONTDOOR_DATABASE_URL"] == PG
