@@ -11,7 +11,7 @@ export TMPDIR := $(CURDIR)/var/tmp
 RASA_INPUTS := config.yml domain.yml $(shell find nlu_data -name '*.yml' 2>/dev/null)
 RASA_MODEL  := models/frontdoor.tar.gz
 
-.PHONY: help install model train run chat admin test lint types unit rasa-validate rasa-test triage eval bench conversations fresh-round clean key masking purge export erase bench-purge wechat-try
+.PHONY: help install model train run chat admin test lint types unit rasa-validate rasa-test triage eval bench conversations fresh-round clean key masking purge export erase bench-purge wechat-try cluster soak
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ train: install $(RASA_MODEL) ## train Rasa only if its inputs changed
 
 run: install model train ## start the whole front door on 127.0.0.1 (Ctrl-C stops it)
 	@$(APP_PY) -m bot.launcher
+
+cluster: install model train ## a local cluster on loopback: PostgreSQL, Redis, HAProxy, APPS app instances, RASA replicas (default 2, 2; Ctrl-C stops all)
+	@$(APP_PY) -m bot.cluster.launcher $(if $(APPS),--apps $(APPS)) $(if $(RASA),--rasa $(RASA))
 
 wechat-try: install model train ## try a desk on WeChat without an account: fake WeChat + the front door + a simulator (DESK=12345 [KF=1] for 微信客服)
 	@$(APP_PY) -m tools.wechat_try --desk $(DESK) $(if $(KF),--kf)
@@ -77,8 +80,12 @@ triage: install model ## classify JSONL from stdin (make -s triage DESK=12345 < 
 eval: install model ## print every figure of the triage spec's "What is measured" table
 	@FRONTDOOR_EMBEDDING_DISK_CACHE=all $(APP_PY) -m benchmarks.eval
 
-bench: install model train ## performance figures (install, train, start-up, memory, latency)
+bench: install model train ## performance figures (install, train, start-up, memory, latency) and the cluster soak
 	@$(APP_PY) -m benchmarks.bench
+	@$(APP_PY) -m benchmarks.soak_bench $(if $(MINUTES),--minutes $(MINUTES))
+
+soak: install model train ## only the cluster soak benchmark (MINUTES=5: load through HAProxy, kill -9 an app and a Rasa, restart Redis)
+	@$(APP_PY) -m benchmarks.soak_bench $(if $(MINUTES),--minutes $(MINUTES))
 
 masking: install ## what personal data still shows after masking in the 4,326 unlabeled gov messages, and mask() speed
 	@$(APP_PY) -m benchmarks.masking_report

@@ -25,8 +25,8 @@ from bot.gateway.rasa_client import RasaClient
 from bot.gateway.service import STAFF_CHANNEL, Decide, Gateway, triage_decide
 from bot.security.abuse import AbuseLimits
 from bot.security.body_limit import BodyLimit
-from bot.security.limits import BucketLimiter
 from bot.settings import MissingSecretError, Settings, get_settings
+from bot.shared_state.factory import SharedState
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +97,7 @@ def _configure_logging() -> None:
 def create_app(settings: Settings | None = None, decide: Decide = triage_decide) -> Starlette:
     """Build the app; everything that opens connections happens in the lifespan, not at import."""
     settings = settings or get_settings()
+    shared = SharedState(settings.redis_url, settings.limit_max_keys)  # limits and alert memory (Redis or here)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -104,24 +105,32 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.database_url)
         await asyncio.to_thread(migrate, engine)  # ticket store and gateway tables: one Alembic chain
-        rasa = RasaClient(settings.rasa_url, timeout=settings.rasa_timeout_seconds, token=_rasa_api_token(settings))
+        rasa = RasaClient(
+            settings.rasa_url,
+            timeout=settings.rasa_timeout_seconds,
+            token=_rasa_api_token(settings),
+            failover=settings.rasa_failover,
+        )
         gateway = Gateway(
             engine,
             rasa,
             decide=decide,
             staff_chat_id=settings.telegram_staff_chat_id,
             action_server_url=settings.action_url,
-            rate_limiter=BucketLimiter(settings.limit_conversation_messages, settings.limit_max_keys),
-            new_conversations=BucketLimiter(settings.limit_new_conversations, settings.limit_max_keys),
+            rate_limiter=shared.limiter("conversation_messages", settings.limit_conversation_messages),
+            new_conversations=shared.limiter("new_conversations", settings.limit_new_conversations),
             alerts={
                 "coalesce": settings.alert_coalesce,
                 "bulk": settings.alert_bulk_source,
                 "max_keys": settings.limit_max_keys,
+                "memory": shared.alert_memory(),
+                "clock": shared.clock,
             },
             instance_id=settings.instance_id,
             inbound_lease_seconds=settings.inbound_lease_seconds,
         )
         app.state.settings = settings
+        app.state.shared_state = shared
         app.state.engine = engine  # integration keys and web chat tokens (bot/channels/identity.py)
         app.state.triage_state = _start_warm_up(decide)
         app.state.rasa = rasa
@@ -189,6 +198,7 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
             await kf_runtime.aclose()
             await gateway.aclose()
             await rasa.aclose()
+            await shared.aclose()
             engine.dispose()
 
     routes = [
@@ -209,5 +219,7 @@ def create_app(settings: Settings | None = None, decide: Decide = triage_decide)
     # abuse limits first (outermost): a refused request is answered before any handler or the body
     # limit reads or stores anything
     return Starlette(
-        routes=routes, lifespan=lifespan, middleware=[Middleware(AbuseLimits, settings=settings), body_limit]
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[Middleware(AbuseLimits, settings=settings, shared_state=shared), body_limit],
     )

@@ -251,8 +251,11 @@ class Settings:
     # largest request body of the JSON API routes (REST, staff API), checked before the body is read
     max_body_bytes: int = _from_env("FRONTDOOR_MAX_BODY_BYTES", _bounded_int("65536", 1024, 16 * 1024 * 1024))
     port: int = _from_env("FRONTDOOR_PORT", _number("8000", int))
-    # one URL, or several comma-separated Rasa replicas (each conversation sticks to one of them)
+    # one URL, or several comma-separated Rasa replicas (each conversation prefers one, fails over to another)
     rasa_url: str = _from_env("FRONTDOOR_RASA_URL", _text("http://127.0.0.1:5005"))
+    # 1: the Rasa replicas share one tracker store and a Redis lock store (cluster mode), so a conversation
+    # whose replica is down moves to another; 0: it stays on its replica (own SQLite tracker, `make run`)
+    rasa_failover: bool = _from_env("FRONTDOOR_RASA_FAILOVER", _flag)
     # torch threads of the embedding model per process (0 = one per core); the launcher sets 1 for servers
     torch_threads: int = _from_env("FRONTDOOR_TORCH_THREADS", _bounded_int("0", 0, 64))
     # the port `make run` starts Rasa on; replica i listens on rasa_port + i
@@ -356,6 +359,7 @@ class Settings:
         "telegram_webhook_secret": "FRONTDOOR_TELEGRAM_WEBHOOK_SECRET",
         "admin_password": "FRONTDOOR_ADMIN_PASSWORD",
         "action_token": "FRONTDOOR_ACTION_TOKEN",
+        "redis_url": "FRONTDOOR_REDIS_URL",
     }
 
     def __post_init__(self) -> None:
@@ -386,6 +390,12 @@ class Settings:
     def action_token(self) -> str | None:
         """Shared secret of the action server (Rasa sends it as `?token=`); unset: the launcher makes one per start."""
         return _secret(self.SECRETS["action_token"])
+
+    @property
+    def redis_url(self) -> str | None:
+        """Redis shared by app instances (rate limits, alert memory); unset: each process's own memory.
+        A secret because the URL may carry a password (redis://:password@host:6379/0)."""
+        return _secret(self.SECRETS["redis_url"])
 
     @property
     def secret_key(self) -> str:

@@ -29,14 +29,13 @@ import asyncio
 import logging
 import math
 import time
-from collections import OrderedDict, deque
 from collections.abc import Callable
-from typing import Any
 
 from bot.gateway.models import CRISIS_ALERT
 from bot.gateway.store import GatewayStore
 from bot.privacy import mask
 from bot.security.limits import Rate
+from bot.shared_state.alert_memory import AlertMemory, MemoryAlertMemory
 
 STAFF_CHANNEL = "telegram_staff"
 BULK_SIGNAL = "疑似批量来源"
@@ -66,6 +65,9 @@ def summary_line(desk: str, count: int, bulk: int, window_seconds: float) -> str
 
 
 class StaffAlerts:
+    """`memory` keeps what the throttles and the coalescing count (bot/shared_state/alert_memory.py):
+    this process's memory by default, Redis when app instances share it (then `clock` is time.time)."""
+
     def __init__(
         self,
         store: GatewayStore,
@@ -77,6 +79,7 @@ class StaffAlerts:
         summary_every: float = SUMMARY_EVERY,
         max_keys: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
+        memory: AlertMemory | None = None,
     ) -> None:
         self._store = store
         self._staff_chat_id = staff_chat_id
@@ -84,25 +87,19 @@ class StaffAlerts:
         self._wake = wake
         self._coalesce, self._bulk = coalesce, bulk
         self._summary_every = summary_every
-        self._max_keys = max_keys
         self._clock = clock
-        self._last: OrderedDict[str, float] = OrderedDict()  # conversation -> its last crisis alert
-        self._by_source: OrderedDict[str, deque[float]] = OrderedDict()  # source -> its crisis times
-        self._own: deque[float] = deque()  # crisis conversations not from a bulk source
-        self._crises: deque[tuple[float, str, bool]] = deque()  # (time, desk, bulk) of every crisis conversation
-        self._held: dict[str, int] = {}  # desk -> crises coalesced since its last summary
-        self._last_summary: dict[str, float] = {}
+        self.memory: AlertMemory = memory if memory is not None else MemoryAlertMemory(max_keys)
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.immediate = self.coalesced = self.summaries = 0
 
     # --- what the gateway asks ---------------------------------------------------------------
-    def is_bulk(self, source: str | None) -> bool:
+    async def is_bulk(self, source: str | None) -> bool:
         """Would one more crisis from `source` make it a bulk source? (The gateway marks the ticket.)"""
         if source is None or self._bulk.off:
             return False
-        times = self._by_source.get(source)
-        return times is not None and len(self._trim(times, self._bulk.seconds)) + 1 >= self._bulk.count
+        seen = await self.memory.source_crises(source, self._clock(), self._bulk.seconds, record=False)
+        return seen + 1 >= self._bulk.count
 
     async def crisis(
         self,
@@ -113,25 +110,23 @@ class StaffAlerts:
     ) -> None:
         """A crisis in a conversation; later ones within `every_seconds` only announce new tickets."""
         now = self._clock()
-        last = self._last.get(conversation_id)
-        if last is not None and now - last < self._every:
+        if not await self.memory.first_alert(conversation_id, now, self._every):
             for number in tickets or []:  # a new ticket is still worth a line
                 await self.ticket(desk, number)
             return
-        self._remember(self._last, conversation_id, now)
-        bulk = self._count_source(source, now)
-        self._crises.append((now, desk, bulk))
-        while self._crises and now - self._crises[0][0] > self._window:
-            self._crises.popleft()
-        if not bulk:
-            self._own.append(now)
-        crowded = not self._coalesce.off and len(self._trim(self._own, self._coalesce.seconds)) > self._coalesce.count
+        bulk = source is not None and not self._bulk.off
+        if bulk:
+            assert source is not None
+            seen = await self.memory.source_crises(source, now, self._bulk.seconds, record=True)
+            bulk = seen >= self._bulk.count
+        own = await self.memory.note_crisis(desk, now, bulk, self._coalesce.seconds, self._window)
+        crowded = not self._coalesce.off and own > self._coalesce.count
         if not bulk and not crowded:
             self.immediate += 1
             await self.notify(desk, crisis_line(desk, tickets[0] if tickets else None), CRISIS_ALERT)
             return
         self.coalesced += 1
-        self._held[desk] = self._held.get(desk, 0) + 1
+        await self.memory.hold(desk)
         await self._summary_due(desk)
 
     async def ticket(self, desk: str, number: str) -> None:
@@ -168,12 +163,13 @@ class StaffAlerts:
         return max(self._coalesce.seconds, self._bulk.seconds)
 
     async def _summary_due(self, desk: str) -> None:
-        wait = self._last_summary.get(desk, -math.inf) + self._summary_every - self._clock()
+        last = await self.memory.last_summary(desk)
+        wait = (last if last is not None else -math.inf) + self._summary_every - self._clock()
         if wait <= 0:
             await self._summarise(desk)
         elif desk not in self._timers:
             loop = asyncio.get_running_loop()
-            self._timers[desk] = loop.call_later(wait, self._summarise_later, desk)
+            self._timers[desk] = loop.call_later(min(wait, self._summary_every), self._summarise_later, desk)
 
     def _summarise_later(self, desk: str) -> None:
         self._timers.pop(desk, None)
@@ -182,38 +178,15 @@ class StaffAlerts:
         task.add_done_callback(self._tasks.discard)
 
     async def _summarise(self, desk: str) -> None:
-        if not self._held.pop(desk, 0):
+        held = await self.memory.take_held(desk)  # another instance may have summarised them already
+        if not held:
             return
         now = self._clock()
-        self._last_summary[desk] = now
-        recent = [c for c in self._crises if c[1] == desk and now - c[0] <= self._coalesce.seconds]
-        bulk = sum(1 for c in recent if c[2])
+        await self.memory.summarised(desk, now)
+        count, bulk = await self.memory.recent(desk, now, self._coalesce.seconds)
         self.summaries += 1
         try:
-            await self.notify(desk, summary_line(desk, len(recent), bulk, self._coalesce.seconds), CRISIS_ALERT)
+            await self.notify(desk, summary_line(desk, count, bulk, self._coalesce.seconds), CRISIS_ALERT)
         except Exception as exc:  # a database hiccup: the next coalesced crisis tries again
-            self._held[desk] = self._held.get(desk, 0) + 1
+            await self.memory.hold(desk, held)
             log.error("crisis summary for desk %s failed: %s", desk, type(exc).__name__)
-
-    # --- bounded bookkeeping -----------------------------------------------------------------
-    def _count_source(self, source: str | None, now: float) -> bool:
-        """Record a crisis conversation from `source`; True when the source is now a bulk source."""
-        if source is None or self._bulk.off:
-            return False
-        times = self._by_source.get(source) or deque()
-        times.append(now)
-        self._trim(times, self._bulk.seconds)
-        self._remember(self._by_source, source, times)
-        return len(times) >= self._bulk.count
-
-    def _remember(self, table: OrderedDict[str, Any], key: str, value: Any) -> None:
-        table[key] = value
-        table.move_to_end(key)
-        while len(table) > self._max_keys:
-            table.popitem(last=False)
-
-    def _trim(self, times: deque[float], seconds: float) -> deque[float]:
-        now = self._clock()
-        while times and now - times[0] > seconds:
-            times.popleft()
-        return times

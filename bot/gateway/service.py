@@ -48,6 +48,7 @@ from bot.intake.hours import back_on_duty
 from bot.privacy import mask
 from bot.security import payloads
 from bot.security.limits import BucketLimiter, Rate
+from bot.shared_state.limiters import Limiter
 from bot.text import length_units
 from bot.triage.decision import METADATA_KEY, Decision
 from bot.triage.replies import crisis_reply
@@ -148,12 +149,12 @@ class Gateway:
         engine: Engine,
         rasa: RasaClient,
         decide: Decide = triage_decide,
-        rate_limiter: BucketLimiter | None = None,
+        rate_limiter: Limiter | None = None,
         max_chars: int = textutil.MAX_MESSAGE_CHARS,
         staff_chat_id: str | None = None,
         alert_every_seconds: float = 600.0,
         action_server_url: str | None = None,
-        new_conversations: BucketLimiter | None = None,
+        new_conversations: Limiter | None = None,
         alerts: dict[str, Any] | None = None,
         instance_id: str = "local",
         inbound_lease_seconds: float = 60.0,
@@ -171,7 +172,7 @@ class Gateway:
         self.inbound_lease_seconds = inbound_lease_seconds
         self._rasa = rasa
         self._decide = decide
-        self._rate = rate_limiter if rate_limiter is not None else BucketLimiter(Rate(20, 30))
+        self._rate: Limiter = rate_limiter if rate_limiter is not None else BucketLimiter(Rate(20, 30))
         self._new_conversations = new_conversations
         self._max_chars = max_chars
         self._locks = ConversationLocks(engine)
@@ -199,7 +200,7 @@ class Gateway:
         """
         text, truncated = textutil.truncate(textutil.clean(inbound.text), self._max_chars)
         cid = inbound.conversation_id
-        wait = self._rate.take(cid)
+        wait = await self._rate.acquire(cid)
         if wait > 0:
             if persisted is not None:
                 persisted.set()
@@ -216,7 +217,7 @@ class Gateway:
                     self._may_open(inbound),
                 )
             except ConversationRefused as refused:
-                self._rate.give_back(cid)
+                await self._rate.release(cid)
                 if persisted is not None:
                     persisted.set()
                 return await self._limited(inbound, text, refused.retry_after, known=False)
@@ -236,7 +237,11 @@ class Gateway:
         limiter, source = self._new_conversations, inbound.source
         if limiter is None or source is None or not source.startswith("ip:"):
             return None
-        return lambda: limiter.take(source)
+        if isinstance(limiter, BucketLimiter):
+            return lambda: limiter.take(source)
+        # called in the database thread: the shared (Redis) limiter runs on this event loop
+        loop = asyncio.get_running_loop()
+        return lambda: asyncio.run_coroutine_threadsafe(limiter.acquire(source), loop).result(timeout=5)
 
     async def _limited(self, inbound: Inbound, text: str, wait: float, known: bool) -> list[Reply]:
         """The limit's reply (with the numbers to call); raises Limited unless the channel pushes replies."""
@@ -321,7 +326,7 @@ class Gateway:
                 rasa_text = "/cancel"
         if route is Route.CRISIS:
             rasa_text = "/crisis"
-            if decision is not None and self.alerts.is_bulk(inbound.source):  # the ticket says so to staff
+            if decision is not None and await self.alerts.is_bulk(inbound.source):  # the ticket says so to staff
                 decision = replace(decision, signals=(*decision.signals, BULK_SIGNAL))
         elif route is Route.EMERGENCY and decision is not None and decision.channel:
             rasa_text = "/emergency" + json.dumps({"channel": decision.channel})

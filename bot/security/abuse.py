@@ -38,8 +38,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from bot import language as lang
 from bot.gateway import messages
 from bot.security.client_address import client_address, parse_networks
-from bot.security.limits import BucketLimiter
 from bot.settings import Settings
+from bot.shared_state.factory import SharedState
+from bot.shared_state.limiters import Limiter
 
 log = logging.getLogger(__name__)
 
@@ -104,22 +105,23 @@ def language_of(headers: Headers) -> str:
 
 
 class AbuseLimits:
-    """The middleware; one instance per app, its buckets in memory (bounded by FRONTDOOR_LIMIT_MAX_KEYS)."""
+    """The middleware; one instance per app. Its buckets are in memory (bounded by FRONTDOOR_LIMIT_MAX_KEYS),
+    or in Redis shared by every app instance when `shared_state` has one (FRONTDOOR_REDIS_URL)."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, shared_state: SharedState | None = None) -> None:
         self.app = app
         self.desks = settings.desks
         self.trusted = parse_networks(",".join(settings.trusted_proxies))  # a bad CIDR stops the app here
-        size = settings.limit_max_keys
-        self.ip_messages = BucketLimiter(settings.limit_ip_messages, size)
-        self.key_messages = BucketLimiter(settings.limit_key_messages, size)
-        self.keyed_ip_messages = BucketLimiter(settings.limit_key_messages, size)
-        self.global_messages = BucketLimiter(settings.limit_global_messages, 1)
-        self.ip_requests = BucketLimiter(settings.limit_ip_requests, size)
-        self.login = BucketLimiter(settings.limit_login, size)
+        shared = shared_state or SharedState(None, settings.limit_max_keys)
+        self.ip_messages = shared.limiter("ip_messages", settings.limit_ip_messages)
+        self.key_messages = shared.limiter("key_messages", settings.limit_key_messages)
+        self.keyed_ip_messages = shared.limiter("keyed_ip_messages", settings.limit_key_messages)
+        self.global_messages = shared.limiter("global_messages", settings.limit_global_messages, 1)
+        self.ip_requests = shared.limiter("ip_requests", settings.limit_ip_requests)
+        self.login = shared.limiter("login", settings.limit_login)
         self.refused = 0
 
-    def _buckets(self, kind: str, address: str, key_id: str | None) -> list[tuple[BucketLimiter, str]]:
+    def _buckets(self, kind: str, address: str, key_id: str | None) -> list[tuple[Limiter, str]]:
         if kind == "login":
             return [(self.login, address)]
         if kind == "read":
@@ -131,14 +133,14 @@ class AbuseLimits:
         )
         return [*per_source, (self.global_messages, "*")]
 
-    def check(self, kind: str, address: str, key_id: str | None) -> float:
+    async def check(self, kind: str, address: str, key_id: str | None) -> float:
         """0 when the request may pass (its tokens taken), else seconds to wait (nothing taken)."""
-        taken: list[tuple[BucketLimiter, str]] = []
+        taken: list[tuple[Limiter, str]] = []
         for limiter, key in self._buckets(kind, address, key_id):
-            wait = limiter.take(key)
+            wait = await limiter.acquire(key)
             if wait > 0:
                 for earlier, earlier_key in taken:
-                    earlier.give_back(earlier_key)
+                    await earlier.release(earlier_key)
                 return wait
             taken.append((limiter, key))
         return 0.0
@@ -158,7 +160,7 @@ class AbuseLimits:
         state = scope.setdefault("state", {})
         state[CLIENT_ADDRESS] = address
         state[SOURCE] = f"key:{key_id}" if key_id else f"ip:{address}"
-        wait = self.check(kind.name, address, key_id)
+        wait = await self.check(kind.name, address, key_id)
         if wait <= 0:
             await self.app(scope, receive, send)
             return

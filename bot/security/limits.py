@@ -70,6 +70,13 @@ class BucketLimiter:
                 tokens, since = self._buckets[key]
                 self._buckets[key] = (min(float(self.rate.count), tokens + 1.0), since)
 
+    # the async interface of bot/shared_state/limiters.py's Limiter (Redis in cluster mode)
+    async def acquire(self, key: str) -> float:
+        return self.take(key)
+
+    async def release(self, key: str) -> None:
+        self.give_back(key)
+
     def _store(self, key: str, tokens: float, now: float) -> None:
         self._buckets[key] = (tokens, now)
         self._buckets.move_to_end(key)

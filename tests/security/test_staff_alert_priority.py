@@ -116,7 +116,7 @@ async def test_a_flooding_source_is_summarised_and_a_real_crisis_elsewhere_still
     flood = "ip:127.0.0.1"
     for i in range(40):
         await alerts.crisis("12355", f"12355:rest:fake{i}", source=flood)
-    assert alerts.is_bulk(flood) and not alerts.is_bulk("ip:127.0.0.2")
+    assert await alerts.is_bulk(flood) and not await alerts.is_bulk("ip:127.0.0.2")
     await alerts.crisis("12355", "12355:web:real", ["12355-0042"], source="ip:127.0.0.2")
     texts = [t for _, t in alerts_in(db)]
     assert texts[:2] == [crisis_line("12355")] * 2  # before the source counted as bulk
