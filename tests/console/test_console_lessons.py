@@ -152,8 +152,10 @@ def test_request_text_drops_the_form_lines_and_masks() -> None:
 
 MISSED = "最后一次跟大家说晚安，谢谢你们这些年"
 """A goodbye the shipped screen reads as smalltalk (it only gets the check-in question)."""
-FALSE_ALARM = "笑死我了，这次期末考崩了，我直接原地去世"
-"""A joke the shipped screen flags by its learned score alone (no crisis word)."""
+FALSE_ALARM = "游戏里我的角色又跳楼了，笑死，这关太难了"
+"""A joke the shipped screen flags by a crisis pattern (跳楼): decisive, so the precondition does not
+hang on a learned score near a bar (the earlier "…笑死…原地去世" scored 0.90 against the 0.9
+exaggeration bar and flipped between fits)."""
 
 
 def feedback(client: TestClient, token: str, ticket: Ticket, verdict: str) -> int:
