@@ -68,7 +68,12 @@ def test_every_message_is_answered_once_whichever_instance_gets_it_and_however_o
     shown = {(reply["id"], reply["text"]) for r in responses for reply in r.json()["replies"]}
     answered = [text for _, text in shown if text.startswith("回声")]
     assert Counter(answered) == Counter(f"回声：{t}" for _, t, _ in work)  # each answer once, by id
-    assert {r.owner for r in rows} == {"a", "b"}  # both instances did work
+    # both instances work: which one stores a doubly delivered message first is a race (under load one
+    # may win them all, CI run 11), so the second instance's share is shown with a message only it gets
+    only_b = send(b, key, "p9", "只发给b的消息", "p9-0")
+    assert only_b.status_code == 200
+    last = inbound(engine)[-1]
+    assert (last.owner, last.status) == ("b", "answered")
 
 
 def test_a_message_whose_instance_is_killed_mid_turn_is_answered_by_the_other_within_the_lease(
