@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -427,17 +428,7 @@ class Stack:
         )
 
     def stop(self) -> None:
-        for service in reversed(self.services):
-            if service.process and service.process.poll() is None:
-                os.killpg(service.process.pid, signal.SIGTERM)
-        for service in reversed(self.services):
-            if service.process is None:
-                continue
-            try:
-                service.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(service.process.pid, signal.SIGKILL)
-                service.process.wait()
+        stop_services(self.services)
         if self._own_tmp() and self.tmp_dir is not None:
             shutil.rmtree(self.tmp_dir, ignore_errors=True)
 
@@ -534,3 +525,19 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def stop_services(services: Sequence[Service]) -> None:
+    """SIGTERM every started service's process group, last started first; SIGKILL what has not exited
+    within 15 s. Shared by `make run`'s stack and `make cluster`."""
+    for service in reversed(services):
+        if service.process and service.process.poll() is None:
+            os.killpg(service.process.pid, signal.SIGTERM)
+    for service in reversed(services):
+        if service.process is None:
+            continue
+        try:
+            service.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(service.process.pid, signal.SIGKILL)
+            service.process.wait()

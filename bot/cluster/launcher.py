@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 from bot.cluster.config import Ports, endpoints_yml, haproxy_cfg, redis_args
-from bot.launcher import Service, Stack, blas_thread_env, ensure_local_secrets, free_ports
+from bot.launcher import Service, Stack, blas_thread_env, ensure_local_secrets, free_ports, stop_services
 from bot.security.files import PRIVATE_UMASK, private_dir, write_private
 from bot.settings import REPO_ROOT, Settings
 
@@ -245,17 +245,7 @@ class Cluster:
             self._wait_redis(time.monotonic() + 30)
 
     def stop(self) -> None:
-        for service in reversed(self.services):
-            if service.process and service.process.poll() is None:
-                os.killpg(service.process.pid, signal.SIGTERM)
-        for service in reversed(self.services):
-            if service.process is None:
-                continue
-            try:
-                service.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(service.process.pid, signal.SIGKILL)
-                service.process.wait()
+        stop_services(self.services)
         if self._stack is not None and self._stack._own_tmp() and self._stack.tmp_dir is not None:
             shutil.rmtree(self._stack.tmp_dir, ignore_errors=True)
         pg_dir = self.root / "postgres"
