@@ -508,7 +508,8 @@ def _undeliverable(code: int) -> str:
 
 
 # --- HTTP ----------------------------------------------------------------------------------------
-def _forbidden() -> Response:
+def forbidden() -> Response:
+    """A callback whose signature does not check out (WeChat's and WeCom's)."""
     return PlainTextResponse("signature check failed", status_code=403)
 
 
@@ -521,7 +522,7 @@ async def callback(request: Request) -> Response:
     query = request.query_params
     timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
     if not check_signature(query.get("signature", ""), desk.account.token, timestamp, nonce):
-        return _forbidden()
+        return forbidden()
     if request.method == "GET":
         return PlainTextResponse(query.get("echostr", ""))
     body = await request.body()
@@ -539,7 +540,7 @@ async def callback(request: Request) -> Response:
         message = read_message(fields, desk.desk)
     except SignatureError as exc:
         log.warning("WeChat callback of desk %s refused: %s", desk.desk, exc)
-        return _forbidden()
+        return forbidden()
     except ValueError as exc:
         log.warning("bad WeChat callback for desk %s: %s", desk.desk, mask(str(exc))[:200])
         return PlainTextResponse("not a WeChat message", status_code=400)

@@ -171,10 +171,7 @@ class TokenHolder:
             body = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise WeChatError(None, f"stable_token unreachable: {type(exc).__name__}") from exc
-        if not isinstance(body, dict) or not body.get("access_token"):
-            code = body.get("errcode") if isinstance(body, dict) else None
-            raise WeChatError(code, str(body.get("errmsg", "no access_token")) if isinstance(body, dict) else "?")
-        return str(body["access_token"]), float(body.get("expires_in") or 7200)
+        return token_from(body)
 
 
 class WeChatApi:
@@ -213,3 +210,11 @@ class WeChatApi:
 
     async def create_menu(self, menu: dict[str, Any]) -> None:
         await self.call("/cgi-bin/menu/create", menu)
+
+
+def token_from(body: Any) -> tuple[str, float]:
+    """(access_token, seconds it lasts) from a token reply of WeChat or WeCom; WeChatError when it holds none."""
+    if not isinstance(body, dict) or not body.get("access_token"):
+        code = body.get("errcode") if isinstance(body, dict) else None
+        raise WeChatError(code, str(body.get("errmsg", "no access_token")) if isinstance(body, dict) else "?")
+    return str(body["access_token"]), float(body.get("expires_in") or 7200)

@@ -46,8 +46,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.channels.telegram import NOT_TEXT, YOUTH_NOT_TEXT
-from bot.channels.wechat import UNWRITTEN_RETRIES, WeChatStore, parts_of
-from bot.channels.wechat_api import TokenHolder, TokenStore, WeChatApi, WeChatError
+from bot.channels.wechat import UNWRITTEN_RETRIES, WeChatStore, forbidden, parts_of
+from bot.channels.wechat_api import TokenHolder, TokenStore, WeChatApi, WeChatError, token_from
 from bot.channels.wechat_crypto import MessageCrypto, SignatureError, parse_xml
 from bot.gateway.models import WeChatKfCursor, utcnow
 from bot.gateway.outbound import UNDELIVERABLE, DeliveryError, OutboundItem, Progress
@@ -105,10 +105,7 @@ class KfTokenHolder(TokenHolder):
             body = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise WeChatError(None, f"gettoken unreachable: {type(exc).__name__}") from exc
-        if not isinstance(body, dict) or not body.get("access_token"):
-            code = body.get("errcode") if isinstance(body, dict) else None
-            raise WeChatError(code, str(body.get("errmsg", "no access_token")) if isinstance(body, dict) else "?")
-        return str(body["access_token"]), float(body.get("expires_in") or 7200)
+        return token_from(body)
 
 
 class KfApi(WeChatApi):
@@ -398,10 +395,6 @@ def undeliverable(code: int) -> str:
 
 
 # --- HTTP ----------------------------------------------------------------------------------------
-def _forbidden() -> Response:
-    return PlainTextResponse("signature check failed", status_code=403)
-
-
 async def callback(request: Request) -> Response:
     """GET: WeCom's URL check (the echostr is encrypted: answer it decrypted). POST: an event, answered at once."""
     desks: dict[str, KfDesk] = getattr(request.app.state, "wechat_kf_desks", {})
@@ -419,7 +412,7 @@ async def callback(request: Request) -> Response:
         fields = parse_xml(desk.crypto.decrypt_message(body, signature, timestamp, nonce))
     except SignatureError as exc:
         log.warning("微信客服 callback of desk %s refused: %s", desk.desk, exc)
-        return _forbidden()
+        return forbidden()
     except ValueError as exc:
         log.warning("bad 微信客服 callback for desk %s: %s", desk.desk, mask(str(exc))[:200])
         return PlainTextResponse("not a WeCom callback", status_code=400)
