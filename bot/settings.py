@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
@@ -424,12 +424,9 @@ class Settings:
         AppID, AppSecret and Token are all needed; a partial configuration is an error that names
         what is missing. Without an EncodingAESKey the account runs in plain mode (local trials).
         """
-        values = {part: _secret(f"{WECHAT_PREFIX}{desk}_{part}") for part in WECHAT_PARTS}
-        if not any(values.values()):
+        values = _account_secrets("WeChat", WECHAT_PREFIX, desk, WECHAT_PARTS, WECHAT_PARTS[:3])
+        if values is None:
             return None
-        missing = [f"{WECHAT_PREFIX}{desk}_{part}" for part in WECHAT_PARTS[:3] if not values[part]]
-        if missing:
-            raise MissingSecretError(f"WeChat for desk {desk} is half configured: set {', '.join(missing)}")
         return WeChatAccount(
             desk=desk,
             app_id=values["APPID"] or "",
@@ -445,12 +442,9 @@ class Settings:
 
         Everything but the previous EncodingAESKey is needed; a partial configuration names what is missing.
         """
-        values = {part: _secret(f"{WECHAT_KF_PREFIX}{desk}_{part}") for part in WECHAT_KF_PARTS}
-        if not any(values.values()):
+        values = _account_secrets("微信客服", WECHAT_KF_PREFIX, desk, WECHAT_KF_PARTS, WECHAT_KF_PARTS[:-1])
+        if values is None:
             return None
-        missing = [f"{WECHAT_KF_PREFIX}{desk}_{part}" for part in WECHAT_KF_PARTS[:-1] if not values[part]]
-        if missing:
-            raise MissingSecretError(f"微信客服 for desk {desk} is half configured: set {', '.join(missing)}")
         return WeChatKfAccount(
             desk=desk,
             corp_id=values["CORPID"] or "",
@@ -480,3 +474,17 @@ def _secret(name: str) -> str | None:
 def get_settings() -> Settings:
     """Read the environment now (tests change it between calls, so nothing is cached here)."""
     return Settings()
+
+
+def _account_secrets(
+    label: str, prefix: str, desk: str, parts: Sequence[str], required: Sequence[str]
+) -> dict[str, str | None] | None:
+    """The desk's `<prefix><desk>_<part>` secrets; None when none is set (the channel is off), and a
+    MissingSecretError naming what is missing when only some of `required` are."""
+    values = {part: _secret(f"{prefix}{desk}_{part}") for part in parts}
+    if not any(values.values()):
+        return None
+    missing = [f"{prefix}{desk}_{part}" for part in required if not values[part]]
+    if missing:
+        raise MissingSecretError(f"{label} for desk {desk} is half configured: set {', '.join(missing)}")
+    return values
