@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from bot.db.leases import holder
 from tests.channels.fake_telegram import FakeTelegram
@@ -17,6 +17,18 @@ pytestmark = pytest.mark.integration  # starts app processes on a real PostgreSQ
 POLL = "telegram-poll:12345"
 
 
+def settled(engine: Engine) -> bool:
+    """Nothing in flight: every reply sent, every message answered, every journalled update handled."""
+    with engine.connect() as connection:
+        return not connection.execute(
+            text(
+                "SELECT 1 FROM gw_outbound WHERE status <> 'sent'"
+                " UNION ALL SELECT 1 FROM gw_inbound WHERE status = 'received'"
+                " UNION ALL SELECT 1 FROM gw_telegram_updates WHERE status <> 'handled'"
+            )
+        ).first()
+
+
 def test_only_the_leader_polls_and_the_other_takes_over_when_it_is_killed(
     start_instance: Any, telegram: FakeTelegram, engine: Engine
 ) -> None:
@@ -25,6 +37,9 @@ def test_only_the_leader_polls_and_the_other_takes_over_when_it_is_killed(
     telegram.user_sends(801, "路灯坏了")
     telegram.user_sends(802, "井盖丢了")
     wait_until(lambda: telegram.texts_to(801) and telegram.texts_to(802), 30, "both are answered")
+    # kill only once the leader has recorded what it did: a kill between Telegram's "ok" and the
+    # row's `sent` is the crash window where a takeover sends again (at least once, by design)
+    wait_until(lambda: settled(engine), 30, "the leader recorded every reply as sent and every update as handled")
 
     instances[leader].kill()
     telegram.user_sends(801, "还有，垃圾没人收")

@@ -165,4 +165,7 @@ def test_rasa_still_reaches_its_actions_with_the_secret(stack: Stack) -> None:
     replies = httpx.post(url, json=body, headers=key, timeout=60).json()["replies"]
     assert replies and all(r["text"] for r in replies)
     log = (stack.settings.data_dir / "logs" / "rasa.log").read_text(errors="replace")
-    assert "Failed to run custom action" not in log and "401" not in log
+    # what Rasa 3.6 logs when the action server refuses it (a 401 raises "Failed to execute custom
+    # action", logged by the processor) or cannot be reached; a bare "401" also matches timestamps
+    refused = ("Failed to run custom action", "Failed to execute custom action", "exception while running action")
+    assert not [line for line in log.splitlines() if any(words in line for words in refused)]
