@@ -283,3 +283,54 @@ def test_load_reads_a_given_path(tmp_path) -> None:  # type: ignore[no-untyped-d
     assert lex.match("真的活不下去").kind == "crisis"  # type: ignore[union-attr]
     assert lex.match("插座冒烟了").channel == "119"  # type: ignore[union-attr]
     assert lex.match("我不想活了") is None
+
+
+ROUND_7_FAMILY_HITS = [
+    # learned from fresh message round 7 after its first score; other wordings of each family
+    ("我活着只会拖累我闺女", "crisis", "12356"),
+    ("我要是没了 我家那口子的退休金能领多久", "crisis", "12356"),
+    ("今年这个冬天我是不打算再过了", "crisis", "12356"),
+    ("家里的事今晚都交代完了 明天就不再麻烦你们了", "crisis", "12356"),
+    ("好想试试自由落体啊 三十楼应该挺快的", "crisis", "12356"),
+    ("昨晚又割了 比上次深 血流了好久", "crisis", "12356"),
+    ("老板再不结账我就爬上那个脚手架往下跳", "crisis", "12356"),
+    ("我一个人在天台上 不知道该干嘛 能陪我说会儿话吗", "crisis", "12356"),
+    ("钱都亏光了 我现在在河边站着 你们说银行能不能缓缓", "crisis", "12356"),
+    ("车上备好了一壶汽油 别拦我", "crisis", "12356"),
+    ("she sent 'thank you for everything, look after my plants' and now nothing", "crisis", "12356"),
+    ("my roommate won't answer the door and his phone is off since friday", "crisis", "12356"),
+    ("那个男的把我骗到一个仓库里 不让我出去", "emergency", "110"),
+    ("水库冰上有几个小孩在滑 没有大人看着", "emergency", "110"),
+    ("公交站有个大爷口吐白沫", "emergency", "120"),
+    ("一辆挂车停在快车道上 没开灯", "emergency", "122"),
+]
+ROUND_7_FAMILY_NON_HITS = [
+    "活着的人更累，办丧事的手续太多了",
+    "家里老人要是没了，户口怎么注销",
+    "我要是没了工作，医保怎么续",
+    "今年不打算回老家过年了",
+    "今天把材料都办完了，以后就不麻烦你们了吧？",
+    "今天把手续都安排好了，明天不麻烦你们跑了，我自己去",
+    "周末去欢乐谷体验自由落体，跳楼机排队太长",
+    "手机屏又划了，贴膜没用",
+    "车漆又划了一道，物业监控不给看",
+    "工人爬上脚手架干活没系安全带",
+    "我现在在江边钓鱼，有人在这电鱼",
+    "加油站能不能用桶灌汽油",
+    "thank you for everything, the form is submitted",
+    "她发了白沫状的洗洁精泡泡视频",
+    "我朋友躺在沙发上叫他也不吭声，玩游戏入迷了",
+    "车停在小区主路上好几天了",
+]
+
+
+@pytest.mark.parametrize(("text", "kind", "channel"), ROUND_7_FAMILY_HITS)
+def test_round_7_families_are_found(lexicon: SafetyLexicon, text: str, kind: str, channel: str) -> None:
+    hit = lexicon.match(text)
+    assert hit is not None and (hit.kind, hit.channel) == (kind, channel), (text, hit)
+
+
+@pytest.mark.parametrize("text", ROUND_7_FAMILY_NON_HITS)
+def test_round_7_patterns_leave_everyday_sentences_alone(lexicon: SafetyLexicon, text: str) -> None:
+    hit = lexicon.match(text)
+    assert hit is None, (text, hit)
