@@ -246,6 +246,10 @@ class Message:
     turn: int | None = None  # index of the script turn (None for unscripted)
 
 
+FACT_KEYS = frozenset({"what", "where", "since", "who", "age"})
+"""Details that are facts the person knows whenever asked (not answers to a step such as confirm)."""
+
+
 class ScriptCursor:
     """Chooses each next message of a conversation from the script and what the bot asks.
 
@@ -259,6 +263,10 @@ class ScriptCursor:
     3. otherwise the block was not asked for: skipped; the next `say` is sent whatever the bot asks
        (a digression, a cancel, a correction is the person's to make), and after the last turn the
        conversation ends when the bot asks nothing that can be answered.
+    A fact about the matter (`FACT_KEYS`: where, since, who...) that the script gives once, later
+    on, is the person's own and is given when the bot asks for it earlier than the writer expected
+    (a bot may ask "where" before "since"); a key the script answers twice (two matters, two
+    places) is answered only from the current block.
     """
 
     def __init__(self, script: Script, max_unscripted: int = MAX_UNSCRIPTED) -> None:
@@ -276,6 +284,16 @@ class ScriptCursor:
             block.append((index, turn))
         return block
 
+    def _later_fact(self, asked: str) -> Message | None:
+        """The script's only later answer for the fact `asked`, taken out of the script; else None."""
+        if asked not in FACT_KEYS:
+            return None
+        positions = [p for p, (_, turn) in enumerate(self.remaining) if turn.if_asked == asked]
+        if len(positions) != 1:
+            return None
+        index, turn = self.remaining.pop(positions[0])
+        return Message(turn.say, "if_asked", asked, index)
+
     def next_message(self, asked: str | None, slot: str | None = None) -> Message | None:
         while True:
             block = self._block()
@@ -284,6 +302,9 @@ class ScriptCursor:
                     if turn.if_asked == asked:
                         del self.remaining[position]
                         return Message(turn.say, "if_asked", asked, index)
+                later = self._later_fact(asked)
+                if later is not None:
+                    return later
                 if (block or not self.remaining) and self.unscripted < self.max_unscripted:
                     self.unscripted += 1
                     return Message(unscripted_answer(asked, self.script.writes_in, slot), "unscripted", asked)

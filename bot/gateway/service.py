@@ -36,7 +36,7 @@ from sqlalchemy import Engine
 from bot import language as lang
 from bot import privacy_notice
 from bot import text as textutil
-from bot.gateway import check_in, matters, messages
+from bot.gateway import check_in, matters, messages, supplement
 from bot.gateway.alerts import BULK_SIGNAL, STAFF_CHANNEL, StaffAlerts
 from bot.gateway.health import ActionServerHealth
 from bot.gateway.locks import ConversationLocks
@@ -169,6 +169,7 @@ class Gateway:
         (several instances on one PostgreSQL database; README "Several instances").
         """
         self.store = GatewayStore(engine, instance_id, inbound_lease_seconds)
+        self._engine = engine
         self.inbound_lease_seconds = inbound_lease_seconds
         self._rasa = rasa
         self._decide = decide
@@ -309,6 +310,13 @@ class Gateway:
         if turn.bot_reset_pending:
             await self._reset_rasa_slots(cid)
 
+        if route is None:
+            supplemented = await self._supplement(inbound, text, turn, decision)
+            if isinstance(supplemented, Outcome):
+                supplemented.safety = safety
+                return supplemented
+            if supplemented is not None:  # "another matter": the words just added are a request of their own
+                text, decision = supplemented
         rasa_text = words = text
         if route is None:
             taken = await self._take_matters(inbound, text, turn, decision)
@@ -374,6 +382,31 @@ class Gateway:
             return
         text = privacy_notice.notice(inbound.desk, turn.language)
         outcome.replies.insert(0, Reply(text, source=privacy_notice.SOURCE))
+
+    async def _supplement(
+        self, inbound: Inbound, text: str, turn: Turn, decision: Decision | None
+    ) -> Outcome | tuple[str, Decision | None] | None:
+        """More about the matter just filed goes onto its ticket (bot/gateway/supplement.py). Only right
+        after the filing reply or a supplement reply (no form is waiting for an answer then); "another
+        matter" after a supplement returns the added words and their decision, to be filed alone."""
+        cid, pending = inbound.conversation_id, turn.pending_matters or {}
+        if pending.get("stage") == supplement.STAGE:
+            await asyncio.to_thread(self.store.set_pending_matters, cid, None)
+            added = [str(m) for m in pending.get("matters") or []]
+            if added and supplement.says_another_matter(text):
+                return added[0], await self._safe_decide(added[0], inbound.desk, turn.history, turn.language)
+        elif pending:
+            return None  # several matters being taken one by one: bot/gateway/matters.py
+        ticket = await asyncio.to_thread(supplement.recent_ticket, self._engine, cid, utcnow())
+        if ticket is None or not supplement.adds_to(ticket, text, decision):
+            return None
+        last = await asyncio.to_thread(self.store.last_reply_text, cid)
+        if not last or ticket.number not in last:
+            return None  # the bot has said something else since (a form of a new matter may be asking)
+        await asyncio.to_thread(supplement.add, self._engine, ticket, text)
+        await asyncio.to_thread(self.store.set_pending_matters, cid, {"stage": supplement.STAGE, "matters": [text]})
+        reply, buttons = supplement.added(inbound.desk, ticket.number, turn.language)
+        return Outcome([Reply(reply, buttons, source=supplement.SOURCE)])
 
     async def _take_matters(
         self, inbound: Inbound, text: str, turn: Turn, decision: Decision | None

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot import language as lang
 from bot import privacy_notice
 from bot.gateway import check_in
-from bot.gateway.models import Conversation, InboundMessage, OutboundMessage, as_utc, utcnow
+from bot.gateway.models import ALERT_SOURCES, Conversation, InboundMessage, OutboundMessage, as_utc, utcnow
 from bot.gateway.outbound import UNDELIVERABLE, for_person
 from bot.privacy import mask
 from bot.security.payloads import OFFERED_WINDOW
@@ -364,6 +364,20 @@ class GatewayStore:
         with self.sessions() as session:
             value = session.scalar(select(Conversation.pending_matters).where(Conversation.id == conversation_id))
             return value if isinstance(value, dict) else None
+
+    def last_reply_text(self, conversation_id: str) -> str | None:
+        """The text of the bot's latest answer to the person (not the check-in line, the privacy
+        notice or a staff alert), if any: bot/gateway/supplement.py reads the ticket number in it."""
+        with self.sessions() as session:
+            return session.scalar(
+                select(OutboundMessage.text)
+                .where(
+                    OutboundMessage.conversation_id == conversation_id,
+                    OutboundMessage.source.not_in((check_in.SOURCE, privacy_notice.SOURCE, *ALERT_SOURCES)),
+                )
+                .order_by(OutboundMessage.id.desc())
+                .limit(1)
+            )
 
     def language(self, conversation_id: str) -> str:
         """The conversation's language (the default for an unknown conversation)."""

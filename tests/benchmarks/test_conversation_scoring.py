@@ -299,6 +299,27 @@ def test_a_question_without_a_scripted_answer_before_an_if_asked_turn_is_answere
     ]
 
 
+def test_a_fact_the_script_gives_later_is_given_when_the_bot_asks_earlier() -> None:
+    walk = cursor((None, "有人收保护费"), ("since", "开学以后"), (None, "现在每天都要"), ("where", "顺德的职校"))
+    assert texts_and_kinds(walk, [None, "where", "since", None]) == [
+        ("say", "有人收保护费"),
+        ("if_asked", "顺德的职校"),
+        ("if_asked", "开学以后"),
+        ("say", "现在每天都要"),
+    ]
+    assert walk.next_message(None) is None  # the later where was used up, nothing is sent twice
+
+
+def test_a_fact_the_script_answers_twice_is_not_taken_from_a_later_matter() -> None:
+    walk = cursor((None, "电梯坏了"), (None, "还有垃圾站"), ("where", "南门口"), (None, "谢谢"), ("where", "北门"))
+    assert texts_and_kinds(walk, [None, "where"]) == [("say", "电梯坏了"), ("say", "还有垃圾站")]
+
+
+def test_a_step_answer_is_not_taken_from_later_in_the_script() -> None:
+    walk = cursor((None, "路灯坏了"), ("since", "上周"), (None, "谢谢"), ("contact", "可以"))
+    assert texts_and_kinds(walk, [None, "contact"]) == [("say", "路灯坏了"), ("unscripted", "不用了，不留联系方式")]
+
+
 def test_a_say_turn_is_sent_whatever_the_bot_asks() -> None:
     walk = cursor((None, "噪音扰民"), ("where", "学院路"), (None, "算了，不办了"))
     assert texts_and_kinds(walk, [None, "where", "since", None]) == [
