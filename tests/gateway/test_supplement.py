@@ -51,7 +51,10 @@ def filing_rasa(db: Engine) -> tuple[FakeRasa, TicketStore]:
                 summary="高年级同学收保护费",
                 category="rights_protection",
             )
-            return [{"text": f"已经帮你登记好了，工单号是 {ticket.number}。"}, {"custom": {"ticket_filed": ticket.number}}]
+            return [
+                {"text": f"已经帮你登记好了，工单号是 {ticket.number}。"},
+                {"custom": {"ticket_filed": ticket.number}},
+            ]
         return [{"text": f"这件事发生在哪里呢？（{payload['message']}）"}]
 
     return FakeRasa(reply=reply), tickets
@@ -107,6 +110,7 @@ async def test_another_matter_files_the_added_words_on_their_own(db: Engine) -> 
     gateway = Gateway(db, rasa.client(), decide=decide_by_words)
     await filed(gateway)
     await gateway.handle(msg("还有个同学也被他们推过", "a1", desk="12355"))
+    assert "还有个同学也被他们推过" in person_lines(tickets)  # added first; the person then says otherwise
 
     await gateway.handle(msg("这是另一件事", "a2", desk="12355"))
 
