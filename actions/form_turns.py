@@ -53,6 +53,15 @@ SOFT_NO: dict[str, dict[str, Any]] = {
     "callback_time": {"callback_time": "未说明"},
     "ticket_edit": {"ticket_edit": None, "ticket_editing": False},
 }
+GOODBYE_AT: dict[str, dict[str, Any]] = {
+    "contact_consent": SOFT_NO["contact_consent"],
+    "contact_value": SOFT_NO["contact_value"],
+    "callback_time": SOFT_NO["callback_time"],
+    "ticket_confirmed": {"ticket_confirmed": True},
+}
+"""A goodbye at the last steps of a report ("多謝晒，拜拜" at the contact question or the summary):
+the person said what happened and leaves content. No contact, the summary as shown: the report is
+filed, not thrown away (a cancel's own words still cancel)."""
 REASKED = "ticket_reasked"
 """Slot: the question already asked once more after a redirect ("不是这个意思"): not a third time."""
 RECENT_TICKET = timedelta(hours=24)
@@ -122,6 +131,9 @@ class ActionCancelTicketForm(Action):
         if text:  # a button's "/cancel" has no words: it is a cancel
             if latest_intent(tracker) == "goodbye":
                 keep = looks_like_answer(slot, text)
+                if not keep and slot in GOODBYE_AT and cancel_kind(text) is None:
+                    done = [SlotSet(k, v) for k, v in GOODBYE_AT[slot].items()]
+                    return [ActiveLoop(FORM_NAME), *done, FollowupAction(FORM_NAME)]
             else:
                 kind = cancel_kind(text)
                 if kind == "soft" and slot in SOFT_NO:

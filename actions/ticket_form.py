@@ -111,7 +111,10 @@ EDIT_WORDS: tuple[tuple[str, str], ...] = (
 )
 NO_EDIT_WORDS = ("不改", "不用改", "没有", "都对", "没问题", "算了", "none")
 YES_WORDS = re.compile(r"^(好|好的|可以|行|嗯|嗯嗯|留|愿意|同意|ok|yes)")
-NO_WORDS = re.compile(r"^(不|别|算了|没有|no)")
+NO_WORDS = re.compile(
+    r"^(不|别|別|算了|没有|沒有|无需|無需|毋须|毋須|免了|免啦|唔使|唔駛|唔洗|唔好打|唔需要|唔要|no|nah|don'?t|do not)"
+)
+"""A no to being contacted, also in Traditional, Cantonese ("唔使打俾我") and English ("don't call")."""
 _CONFIRM_WORD = (
     r"对|對|对的|是的|是|係|系|啱|啱啱|冇错|冇錯|冇问题|冇問題|没错|沒錯|没问题|沒問題|可以|好|好的|行|确认|確認|提交|就这样|就這樣|係咁|系咁"
     r"|yes|yep|yeah|correct|right|that's right|looks good|ok|okay|submit"

@@ -557,7 +557,9 @@ def score(script: Script, observed: Observed) -> Result:
         reasons.append(f"crisis: expected {_yes(expect.crisis)}, happened {_yes(crisis)}")
     if expect.check_in == "no" and observed.check_ins:
         reasons.append(f"check_in: asked {observed.check_ins} time(s), expected no")
-    wrongful_cancel = observed.cancelled and not expect.cancelled
+    # a form the bot should never have started (a request it should have declined), given up by the
+    # person, ends as the writer wanted: nothing filed. Wrongful is a cancel of a report that was wanted.
+    wrongful_cancel = observed.cancelled and not expect.cancelled and expect.ticket
     if wrongful_cancel:
         reasons.append("wrongful cancel: the form was cancelled, the person did not give up")
     elif expect.cancelled and not observed.cancelled:

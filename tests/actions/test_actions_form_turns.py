@@ -111,6 +111,27 @@ async def test_a_goodbye_that_is_an_address_is_heard(in_form, dispatcher, domain
     assert _loop_ended(bye)
 
 
+@pytest.mark.parametrize(
+    ("slot", "text", "slots"),
+    [
+        ("contact_consent", "多謝晒，拜拜", {"contact_consent": False}),
+        ("contact_value", "thanks, bye", {"contact_value": None, "contact_consent": False}),
+        ("ticket_confirmed", "好的谢谢 拜拜", {"ticket_confirmed": True}),
+    ],
+)
+async def test_a_goodbye_at_the_last_steps_files_the_report(in_form, dispatcher, domain, slot, text, slots):
+    """The person told what happened and leaves content: no contact, the summary as shown."""
+    events = await ActionCancelTicketForm().run(dispatcher, in_form(slot, text, intent="goodbye"), domain)
+    assert _kept(events) and slot_values(events) == slots and dispatcher.messages == []
+
+
+async def test_a_goodbye_with_a_cancels_words_still_cancels_at_the_summary(in_form, dispatcher, domain):
+    events = await ActionCancelTicketForm().run(
+        dispatcher, in_form("ticket_confirmed", "算了不办了，拜拜", intent="goodbye"), domain
+    )
+    assert _loop_ended(events)
+
+
 # -- a cancel after the ticket was filed ---------------------------------------------------------------
 
 
@@ -349,3 +370,21 @@ async def test_a_cantonese_or_doubled_yes_confirms_the_summary(in_form, dispatch
         text, dispatcher, in_form("ticket_confirmed", text, intent="inform"), domain
     )
     assert result == {"ticket_confirmed": True}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["唔使打俾我，整返好就得，唔該晒", "唔好打俾我呀", "無需聯繫我", "don't call me, just fix it", "nah I'm good"],
+)
+async def test_a_no_to_contact_in_cantonese_traditional_or_english_is_heard(in_form, dispatcher, domain, store, text):
+    tracker = in_form("contact_consent", text, intent="inform")
+    result = await ValidateTicketForm(store=store).validate_contact_consent(text, dispatcher, tracker, domain)
+    assert result == {"contact_consent": False}
+
+
+async def test_an_apology_in_cantonese_is_not_a_no_to_recording(in_form, dispatcher, domain, store):
+    tracker = in_form("sensitive_consent", "唔好意思，可以記低", intent="inform")
+    result = await ValidateTicketForm(store=store).validate_sensitive_consent(
+        "唔好意思，可以記低", dispatcher, tracker, domain
+    )
+    assert result != {"sensitive_consent": False}

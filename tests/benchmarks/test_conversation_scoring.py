@@ -202,6 +202,9 @@ def test_cancel_expected_and_wrongful_cancel() -> None:
     assert missed.reasons == ["cancelled: expected the form to be cancelled, it was not"] and not missed.wrongful_cancel
     wrongful = score(script(), observed(said(), cancelled=True))
     assert wrongful.wrongful_cancel and any("wrongful cancel" in r for r in wrongful.reasons)
+    # a form started for a request that should have been declined, given up: nothing filed, as wanted
+    given_up = score(script(ticket=False), observed(said(), tickets=[], cancelled=True))
+    assert given_up.passed and not given_up.wrongful_cancel
 
 
 def test_answers_not_taken_fail_only_twice_in_a_row() -> None:
