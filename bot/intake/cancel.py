@@ -63,7 +63,10 @@ _ZH_SOFT = (
     r"没事(?:了)?",
     r"唔(?:使|洗|駛|驶)",
 )
-_ZH_FILLER_WORDS = r"太麻烦|麻烦|嗯|嗯嗯|好|好吧|好的|行|那|那就这样|就这样|先这样|谢谢|谢了|多谢|唔该|唔该晒|抱歉|不好意思|对不起|哎|唉|呃|啊|吧"
+_ZH_FILLER_WORDS = (
+    r"太麻烦|麻烦|嗯|嗯嗯|好|好吧|好的|行|行吧|那|那就这样|就这样|先这样|谢谢|谢了|多谢|唔该|唔该晒|抱歉|不好意思|对不起"
+    r"|哎|唉|呃|啊|吧|知道了|明白了|晓得了|拜拜|再见"
+)
 _ZH_FILLER = re.compile(rf"^(?:{_ZH_FILLER_WORDS})+$")
 
 _EN_PREFIX = (
@@ -83,13 +86,18 @@ _EN_STRONG = (
     r"(?:don't|dont|do not)\s+bother",
     r"withdraw(?:\s+(?:it|this))?",
     r"i'?ll\s+(?:figure|sort|work)\s+it\s+out(?:\s+myself)?|i'?ll\s+(?:handle|deal\s+with)\s+it\s+myself",
+    r"no\s+need\s+to\s+(?:file|report|log|register|submit|record)(?:\s+(?:it|this|that|anything))?",
+    r"i'?ll\s+(?:look|check)\s+(?:it|them|those|that|this)\s+up(?:\s+myself)?|i'?ll\s+(?:look\s+into|find)\s+(?:it|them|that|this)\s+myself",
 )
 _EN_SOFT = (
     r"never\s*mind|nevermind|nvm|never\s+mnd",
     r"no\s+(?:thanks|thank you|need)",
     r"(?:it's|its|it is)\s+(?:ok|fine|okay)",
 )
-_EN_FILLER = re.compile(r"^(?:ok|okay|thanks|thank you|thx|sorry|then|please|pls|well|so|yeah|alright|fine|bye)$")
+_EN_FILLER = re.compile(
+    r"^(?:ok|okay|thanks|thank you|thx|sorry|then|please|pls|well|so|yeah|alright|fine|bye|got it|i see"
+    r"|thanks anyway|thank you anyway|anyway|cheers|good night|goodbye)$"
+)
 
 
 def _compile(prefix: str, cores: tuple[str, ...], suffix: str) -> re.Pattern[str]:
@@ -215,7 +223,7 @@ def is_redirect_only(text: str | None) -> bool:
 
 _GREETING_ZH = re.compile(
     r"^(?:你好|您好|你们好|大家好|嗨|哈喽|哈啰|喂|在吗|在不在|有人吗|早|早上好|上午好|中午好|下午好|晚上好|早安|晚安"
-    r"|谢谢|谢了|多谢|感谢|辛苦了|麻烦了|好的|好|嗯|嗯嗯|哦|噢|喔|呀|啊|呢|吗|啦|唔该|唔该晒|多谢晒|你|您|们|哈|哈哈)+$"
+    r"|谢谢|谢了|多谢|感谢|辛苦了|麻烦了|好的|好吧|好|行吧|知道了|明白了|晓得了|嗯|嗯嗯|哦|噢|喔|呀|啊|呢|吗|啦|唔该|唔该晒|多谢晒|你|您|们|哈|哈哈)+$"
 )
 _GREETING_EN = re.compile(
     r"^(?:(?:hi|hello|hey|hiya|yo|good\s+(?:morning|afternoon|evening)|thanks|thank\s+you|thx|ty|ok|okay|there"
@@ -257,8 +265,8 @@ def is_question(text: str | None) -> bool:
 
 _ANSWER_MARKERS = {
     "problem_where": re.compile(
-        r"\d|路|街|道|巷|弄|号|區|区|县|縣|市|镇|鎮|村|小区|社区|花园|大厦|广场|栋|棟|楼|樓|单元|门口|附近|对面|旁边|学校|公园"
-        r"|\b(?:road|rd|street|st|avenue|ave|lane|district|village|town|county|city|building|bldg|block|floor|no|near|next to"
+        r"\d|路|街|(?<![知味难难说報报一频渠管軌轨厚霸公])道|巷|弄|号|區|区|县|縣|市|镇|鎮|村|小区|社区|花园|大厦|广场|栋|棟|楼|樓|单元|门口|附近|对面|旁边|学校|公园"
+        r"|\bno\.?\s*\d|\b(?:road|rd|street|st|avenue|ave|lane|district|village|town|county|city|building|bldg|block|floor|near|next to"
         r"|opposite|gate|park|school|community|garden|estate|plaza|square|station|corner)\b",
         re.IGNORECASE,
     ),

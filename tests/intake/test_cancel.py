@@ -187,3 +187,29 @@ def test_postponing_or_handling_it_oneself_gives_up_the_report(text: str) -> Non
 @pytest.mark.parametrize("text", ["我自己去问问物业再告诉你", "下次再说吧 先说电梯", "自己家楼下"])
 def test_a_plan_to_come_back_with_the_answer_or_a_redirect_is_not(text: str) -> None:
     assert cancel_kind(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "OK, got it, I'll check those up myself, no need to file anything. Thanks anyway, bye.",
+        "no need to report it",
+        "I'll look it up myself",
+    ],
+)
+def test_english_no_need_to_file_gives_up_the_report(text: str) -> None:
+    assert cancel_kind(text) == "cancel"
+
+
+@pytest.mark.parametrize("text", ["好吧 知道了 谢谢啊", "行吧 明白了", "知道了 谢谢你"])
+def test_ok_got_it_thanks_is_a_pleasantry_not_a_place(text: str) -> None:
+    assert is_pleasantry(text) and not looks_like_answer("problem_where", text) and cancel_kind(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "is_place"),
+    [("街道办旁边", True), ("No. 5 Jianguo Road", True), ("我不知道", True), ("no need, thanks", False)],
+)
+def test_know_is_no_road_and_no_is_no_number(text: str, is_place: bool) -> None:
+    """知道 held 道 (a road) and "no" was read as "No. 5": "好吧 知道了" became the place of a ticket."""
+    assert looks_like_answer("problem_where", text) is is_place
