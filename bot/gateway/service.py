@@ -36,7 +36,7 @@ from sqlalchemy import Engine
 from bot import language as lang
 from bot import privacy_notice
 from bot import text as textutil
-from bot.gateway import check_in, matters, messages, supplement
+from bot.gateway import check_in, crisis_watch, matters, messages, supplement
 from bot.gateway.alerts import BULK_SIGNAL, STAFF_CHANNEL, StaffAlerts
 from bot.gateway.health import ActionServerHealth
 from bot.gateway.locks import ConversationLocks
@@ -290,12 +290,14 @@ class Gateway:
         safety = _safety_record(decision)
         route = decision.route if decision is not None and decision.is_safety else None
         if turn.handoff:
+            back = _back_at(inbound.desk, language)
             if route is Route.CRISIS:
                 await self.alerts.crisis(inbound.desk, cid, source=inbound.source)
-                back = _back_at(inbound.desk, language)
                 reminder = messages.handoff_crisis_reminder(inbound.desk, language, back)
                 return Outcome([Reply(reminder, source="gateway")], "to_staff", safety, urgent=True)
-            waiting = messages.handed_to_staff(inbound.desk, language, _back_at(inbound.desk, language))
+            if back is not None and turn.handoff_reason == "crisis":
+                return await self._crisis_watch(inbound, text, back, language, safety)
+            waiting = messages.handed_to_staff(inbound.desk, language, back)
             return Outcome([Reply(waiting, source="gateway")], "to_staff", safety)
         if route is None and self._heard_no(text, turn):
             # the no answers the check-in, not the question that came before it (a form question): thank
@@ -382,6 +384,22 @@ class Gateway:
             return
         text = privacy_notice.notice(inbound.desk, turn.language)
         outcome.replies.insert(0, Reply(text, source=privacy_notice.SOURCE))
+
+    async def _crisis_watch(
+        self, inbound: Inbound, text: str, back: str, language: str, safety: dict[str, Any] | None
+    ) -> Outcome:
+        """A crisis waits for staff who are off duty (bot/gateway/crisis_watch.py): company, or the bot
+        stands down when the person takes back what only the learned score read as a crisis."""
+        cid, desk = inbound.conversation_id, inbound.desk
+        if crisis_watch.retracts(text):
+            signals = await asyncio.to_thread(self.store.last_crisis_signals, cid)
+            if signals is not None and crisis_watch.learned_only(signals):
+                await asyncio.to_thread(self.store.set_handoff, cid, False)
+                reply = crisis_watch.stood_down(desk, language, back)
+                return Outcome([Reply(reply, source="gateway")], "answered", safety)
+            reply = crisis_watch.company(desk, language, back, retracted=True)
+            return Outcome([Reply(reply, source="gateway")], "to_staff", safety)
+        return Outcome([Reply(crisis_watch.company(desk, language, back), source="gateway")], "to_staff", safety)
 
     async def _supplement(
         self, inbound: Inbound, text: str, turn: Turn, decision: Decision | None

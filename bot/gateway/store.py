@@ -44,6 +44,8 @@ class Turn:
     """What one turn needs to know about its conversation, read while the message is persisted."""
 
     handoff: bool = False
+    handoff_reason: str | None = None
+    """Why a human has it ("crisis", "ask_human"...), while `handoff`."""
     bot_reset_pending: bool = False
     history: list[str] = field(default_factory=list)
     last_check_in: datetime | None = None
@@ -259,6 +261,7 @@ class GatewayStore:
         was_last_turn = bool(last is not None and recent and last[0] == recent[-1][0])
         return Turn(
             handoff=conversation.handoff,
+            handoff_reason=conversation.handoff_reason,
             bot_reset_pending=conversation.bot_reset_pending,
             pending_matters=conversation.pending_matters or None,
             language=lang.normalise_language(conversation.language),
@@ -364,6 +367,20 @@ class GatewayStore:
         with self.sessions() as session:
             value = session.scalar(select(Conversation.pending_matters).where(Conversation.id == conversation_id))
             return value if isinstance(value, dict) else None
+
+    def last_crisis_signals(self, conversation_id: str) -> list[str] | None:
+        """The screen's signals for the conversation's latest message that got the crisis route, if any."""
+        with self.sessions() as session:
+            rows = session.scalars(
+                select(InboundMessage.safety)
+                .where(InboundMessage.conversation_id == conversation_id, InboundMessage.safety.is_not(None))
+                .order_by(InboundMessage.id.desc())
+                .limit(50)
+            ).all()
+        for safety in rows:
+            if isinstance(safety, dict) and safety.get("route") == "crisis":
+                return [str(s) for s in safety.get("signals") or []]
+        return None
 
     def last_reply_text(self, conversation_id: str) -> str | None:
         """The text of the bot's latest answer to the person (not the check-in line, the privacy
