@@ -263,6 +263,8 @@ class ScriptCursor:
     3. otherwise the block was not asked for: skipped; the next `say` is sent whatever the bot asks
        (a digression, a cancel, a correction is the person's to make), and after the last turn the
        conversation ends when the bot asks nothing that can be answered.
+    At the summary ("confirm"), details still on offer will not be asked: they are skipped and the
+    next `say` is sent (a withdrawal scripted there comes before anything is filed).
     A fact about the matter (`FACT_KEYS`: where, since, who...) that the script gives once, later
     on, is the person's own and is given when the bot asks for it earlier than the writer expected
     (a bot may ask "where" before "since"); a key the script answers twice (two matters, two
@@ -305,6 +307,12 @@ class ScriptCursor:
                 later = self._later_fact(asked)
                 if later is not None:
                     return later
+                if asked == "confirm" and block and len(self.remaining) > len(block):
+                    # the summary: the form asks no more details, the scripted ones will not come up;
+                    # the person goes on with what they meant to say next ("算了，不办了")
+                    self.skipped.extend(index for index, _ in block)
+                    del self.remaining[: len(block)]
+                    continue
                 if (block or not self.remaining) and self.unscripted < self.max_unscripted:
                     self.unscripted += 1
                     return Message(unscripted_answer(asked, self.script.writes_in, slot), "unscripted", asked)

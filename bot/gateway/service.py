@@ -36,7 +36,7 @@ from sqlalchemy import Engine
 from bot import language as lang
 from bot import privacy_notice
 from bot import text as textutil
-from bot.gateway import check_in, crisis_watch, matters, messages, supplement
+from bot.gateway import check_in, crisis_watch, declines, matters, messages, supplement
 from bot.gateway.alerts import BULK_SIGNAL, STAFF_CHANNEL, StaffAlerts
 from bot.gateway.health import ActionServerHealth
 from bot.gateway.locks import ConversationLocks
@@ -319,6 +319,11 @@ class Gateway:
                 return supplemented
             if supplemented is not None:  # "another matter": the words just added are a request of their own
                 text, decision = supplemented
+            elif decision is not None and decision.route is Route.TICKET:
+                previous = await asyncio.to_thread(self.store.previous_routes, cid, declines.WINDOW)
+                if declines.stands(decision, previous):  # "你们不是为人民服务吗" after a decline
+                    stood = _safety_record(declines.as_decline(decision))
+                    return Outcome([Reply(declines.restated(inbound.desk, language), source="gateway")], safety=stood)
         rasa_text = words = text
         if route is None:
             taken = await self._take_matters(inbound, text, turn, decision)

@@ -382,6 +382,18 @@ class GatewayStore:
                 return [str(s) for s in safety.get("signals") or []]
         return None
 
+    def previous_routes(self, conversation_id: str, limit: int = 3) -> list[str | None]:
+        """The routes decided for the person's latest answered messages, newest first (the message being
+        answered has no decision stored yet and is not among them)."""
+        with self.sessions() as session:
+            rows = session.scalars(
+                select(InboundMessage.safety)
+                .where(InboundMessage.conversation_id == conversation_id, InboundMessage.safety.is_not(None))
+                .order_by(InboundMessage.id.desc())
+                .limit(limit)
+            ).all()
+        return [safety.get("decided") if isinstance(safety, dict) else None for safety in rows]
+
     def last_reply_text(self, conversation_id: str) -> str | None:
         """The text of the bot's latest answer to the person (not the check-in line, the privacy
         notice or a staff alert), if any: bot/gateway/supplement.py reads the ticket number in it."""

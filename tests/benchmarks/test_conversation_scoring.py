@@ -318,6 +318,18 @@ def test_a_fact_the_script_answers_twice_is_not_taken_from_a_later_matter() -> N
     assert texts_and_kinds(walk, [None, "where"]) == [("say", "电梯坏了"), ("say", "还有垃圾站")]
 
 
+def test_at_the_summary_details_still_on_offer_are_skipped_for_the_next_say() -> None:
+    walk = cursor((None, "工地夜里施工"), ("where", "天河"), ("phone", "138"), (None, "算了，不办了"))
+    assert texts_and_kinds(walk, [None, "where", "confirm"]) == [
+        ("say", "工地夜里施工"),
+        ("if_asked", "天河"),
+        ("say", "算了，不办了"),
+    ]
+    assert walk.skipped == [2]
+    done = cursor((None, "路灯坏了"), ("phone", "138"))
+    assert texts_and_kinds(done, [None, "confirm"]) == [("say", "路灯坏了"), ("unscripted", "对，提交吧")]
+
+
 def test_a_step_answer_is_not_taken_from_later_in_the_script() -> None:
     walk = cursor((None, "路灯坏了"), ("since", "上周"), (None, "谢谢"), ("contact", "可以"))
     assert texts_and_kinds(walk, [None, "contact"]) == [("say", "路灯坏了"), ("unscripted", "不用了，不留联系方式")]
