@@ -54,6 +54,10 @@ _ZH_STRONG = (
     r"(?:下次|以后|改天|回头|有空|过两天)再(?:说|讲|弄|办|来|联系|找你们)",
     r"(?:我)?自己(?:再)?(?:想办法|想想办法|找找|找找看|找人|托人(?:问问)?|问问|处理|解决|去问问?|看看|搞掂|搞定)",
     r"不(?:麻烦|劳烦)(?:你们|您|你)?",
+    # accepting it as it is: "那就认了吧", "只能认了"
+    r"(?:那就|只能|只好|我就)?认了",
+    # asking elsewhere instead: "我去问下社区", "我去问问居委会" (not "我去问下物业再来告诉你")
+    r"(?:我)?(?:去|再去)问(?:下|一下|问)?(?:社区|居委会|街道|村里|村委会|学校|老师|单位|派出所)",
 )
 _ZH_SOFT = (
     r"算(?:了)?",
@@ -87,6 +91,7 @@ _EN_STRONG = (
     r"withdraw(?:\s+(?:it|this))?",
     r"i'?ll\s+(?:figure|sort|work)\s+it\s+out(?:\s+myself)?|i'?ll\s+(?:handle|deal\s+with)\s+it\s+myself",
     r"no\s+need\s+to\s+(?:file|report|log|register|submit|record)(?:\s+(?:it|this|that|anything))?",
+    r"(?:i\s+guess\s+)?(?:i|we)\s+(?:(?:just|will)\s+)?(?:(?:have|need)\s+to\s+)?(?:just\s+)?accept\s+it",
     r"i'?ll\s+(?:look|check)\s+(?:it|them|those|that|this)\s+up(?:\s+myself)?|i'?ll\s+(?:look\s+into|find)\s+(?:it|them|that|this)\s+myself",
 )
 _EN_SOFT = (

@@ -213,3 +213,17 @@ def test_ok_got_it_thanks_is_a_pleasantry_not_a_place(text: str) -> None:
 def test_know_is_no_road_and_no_is_no_number(text: str, is_place: bool) -> None:
     """知道 held 道 (a road) and "no" was read as "No. 5": "好吧 知道了" became the place of a ticket."""
     assert looks_like_answer("problem_where", text) is is_place
+
+
+@pytest.mark.parametrize(
+    "text", ["Fine. I guess we just have to accept it. Thanks anyway.", "那就认了吧", "好嘛 我去问下社区 谢谢你哈妹儿"]
+)
+def test_accepting_it_or_asking_elsewhere_gives_up_the_report(text: str) -> None:
+    assert cancel_kind(text) == "cancel"
+
+
+@pytest.mark.parametrize(
+    "text", ["我去问下物业再来告诉你", "我去问下社区，地址是幸福路", "I accept it, the address is 5 Main Rd"]
+)
+def test_asking_around_to_come_back_or_with_an_answer_is_not_giving_up(text: str) -> None:
+    assert cancel_kind(text) is None
