@@ -182,6 +182,55 @@ def administrative(decision: Decision | None, text: str) -> Decision | None:
     )
 
 
+REASSURED = "reassured:not-crisis"
+"""Signal of a learned-only crisis verdict on a message that says in words it is not one."""
+_REASSURANCE = re.compile(
+    r"(?:没有?|沒有?|不会|不會|不至于|並沒有?|并没有?|从没|從沒)(?:想不开|想不開|做傻事|轻生|輕生|自杀|自殺|想死|伤害自己|傷害自己)"
+    r"|not\s+suicidal|(?:i'?m|i\s+am)\s+not\s+(?:going\s+to|gonna)\s+(?:hurt|kill)\s+myself",
+    re.IGNORECASE,
+)
+
+
+def reassured(decision: Decision | None, text: str, language: str | None = None) -> Decision | None:
+    """ "放心 我没想不开啥的 就是累 不想出门": the person says in words it is not about ending their life. When
+    only the learned score says crisis (no crisis word; "我没想不开 但是想死" keeps its verdict), the
+    message gets a warm answer that takes the tiredness seriously and names 12356, not the crisis
+    script and an urgent ticket; asking the check-in question would ask what was just answered."""
+    if decision is None or decision.route is not Route.CRISIS or not _learned_only(decision):
+        return decision
+    if not _REASSURANCE.search(normalise(text)):
+        return decision
+    return Decision(
+        Route.CLARIFY,
+        decision.desk,
+        confidence=decision.confidence,
+        reply=reassured_reply(decision.desk, language),
+        signals=(*decision.signals, REASSURED),
+    )
+
+
+def reassured_reply(desk: str, language: str | None = None) -> str:
+    from bot.language import is_english
+    from bot.voice import is_youth
+
+    if is_english(language):
+        who = "a counsellor" if is_youth(desk) else "our staff"
+        return (
+            "Thank you for telling me. Feeling worn out for a while takes a lot out of anyone. If you'd like "
+            f"{who} to get in touch, tell me a little more and I'll register it; to talk to someone right now, "
+            "call 12356, the 24-hour psychological assistance hotline."
+        )
+    if is_youth(desk):
+        return (
+            "谢谢你告诉我。累、提不起劲，持续一段时间会很消耗人。想和老师聊聊的话，多说一点发生了什么，"
+            "我帮你登记，老师会联系你；现在就想找人说话，也可以拨打12356心理援助热线（24小时）。"
+        )
+    return (
+        "谢谢您告诉我们。身心疲惫持续一段时间，确实很消耗人。需要的话，请说说具体情况，我们帮您登记转给相关部门；"
+        "想找人聊聊，也可以拨打12356心理援助热线（24小时）。"
+    )
+
+
 def short_answer(text: str, bot_asked: bool) -> bool:
     """Is this message a short answer to the bot's own question (not a reason to ask about self-harm)?"""
     return bot_asked and length_units(text) <= SHORT_ANSWER_UNITS

@@ -277,6 +277,7 @@ class Gateway:
             decision = await self._safe_decide(text, inbound.desk, (), language)
         may_ask = check_in.check_in_due(turn.last_check_in, utcnow())
         decision = check_in.administrative(decision, text)
+        decision = check_in.reassured(decision, text, language)
         decision = check_in.proportionate(decision, text, turn.bot_asked, language, may_ask)
         if (
             decision is not None

@@ -34,7 +34,7 @@ _ZH_SUFFIX = r"(?:吧|了|啦|啊|呀|哈|喇|咯|嘛|呢|吗|嘞|嗎|罢|掉|�
 _ZH_STRONG = (
     r"取消(?:登记|工单|申请|这个|这单|反映|投诉|提交|办理)?",
     r"不(?:办|弄|登记|报|反映|投诉|填|搞|做|提交|申请|处理|继续)(?:这个|这件事)?",
-    r"不想(?:办|弄|登记|填|反映|投诉|继续|提交|报|搞)(?:这个|这件事)?",
+    r"不想(?:再)?(?:办|弄|登记|填|反映|投诉|继续|提交|报|搞)(?:这个|这件事|这种事|这事)?",
     r"不用(?:登记|弄|办|处理|提交|报|反映|继续)",
     r"不要(?:登记|提交|办|弄|处理)",
     r"别(?:登记|弄|办|提交|报|填|问)",
@@ -120,6 +120,14 @@ _REDIRECT = re.compile(
     r"|\b(?:wait|actually|instead|first|rather|change|it'?s|it is|address|located)\b"
 )
 """Words that turn a clause into a redirect or a correction: the form goes on."""
+_KEEP = re.compile(
+    r"(?:给我|帮我|你就|就给我|还是)?(?:记到|记下|记上|记着|记一下|登记|提交|报上去|反映上去|交上去)"
+    r"|\b(?:record|log|file|submit|register)\s+(?:it|this|that)\b",
+    re.IGNORECASE,
+)
+"""A request to record the report beside the angry "算了算了" ("算了算了 说起就来气 你就给我记到嘛"): not a cancel."""
+_NOT_KEEP = re.compile(r"(?:不|别|没|甭)[^,.!?;]{0,4}(?:记|登记|提交|报|反映|交)|\b(?:don'?t|do not|no need to)\b")
+"""...unless the record is what is refused ("我不想再登记这种事了")."""
 
 
 def _normal(text: str | None) -> str:
@@ -173,7 +181,9 @@ def cancel_kind(text: str | None) -> CancelKind | None:
         # "算了 不弄了 同学说上一届有人举报…": an explicit giving-up with its reasons is still a cancel;
         # a redirect ("算了，先说另一件事") or a question beside it is not
         others = [c for c, k in zip(parts, kinds, strict=True) if k is None]
-        if "cancel" in kinds and not any(_REDIRECT.search(c) or reads_as_question(c) for c in others):
+        if "cancel" in kinds and not any(
+            _REDIRECT.search(c) or reads_as_question(c) or (_KEEP.search(c) and not _NOT_KEEP.search(c)) for c in others
+        ):
             return "cancel"
         return None
     if "cancel" in kinds:

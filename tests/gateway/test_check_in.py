@@ -102,3 +102,27 @@ def test_close_again_means_the_engines_bar_after_a_crisis_signal() -> None:
     assert close_again(("top:counselling:0.40", f"check-in:{bar:.2f}"))
     assert not close_again((f"check-in:{bar - 0.01:.2f}",))
     assert not close_again(("top:counselling:0.40",)) and not close_again(("check-in:oops",))
+
+
+@pytest.mark.parametrize(
+    ("text", "signals", "downgraded"),
+    [
+        ("放心 我没想不开啥的 就是累 不想出门 已经一个礼拜没出门了", ("embedding:0.99",), True),
+        ("I'm not going to hurt myself, just exhausted", ("embedding:0.81",), True),
+        ("我没想不开 但是真的想死", ("lexicon:想死", "embedding:0.99"), False),  # crisis words keep it
+        ("就是累 不想出门 已经一个礼拜没出门了", ("embedding:0.99",), False),  # no reassurance said
+    ],
+)
+def test_a_reassurance_in_words_outweighs_a_learned_only_crisis(
+    text: str, signals: tuple[str, ...], downgraded: bool
+) -> None:
+    from bot.gateway.check_in import REASSURED, reassured
+    from bot.triage.vocabulary import Route
+    from tests.decisions import decided
+
+    crisis = decided(Route.CRISIS, "12355", channel="12356", signals=signals)
+    result = reassured(crisis, text, "zh-Hans")
+    assert result is not None
+    assert (result.route is Route.CLARIFY and REASSURED in result.signals) is downgraded
+    if downgraded:
+        assert "12356" in (result.reply or "") and "你" in (result.reply or "")

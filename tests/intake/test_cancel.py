@@ -227,3 +227,15 @@ def test_accepting_it_or_asking_elsewhere_gives_up_the_report(text: str) -> None
 )
 def test_asking_around_to_come_back_or_with_an_answer_is_not_giving_up(text: str) -> None:
     assert cancel_kind(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("算了算了 说起就来气 你就给我记到嘛 反正要他们把监控和门修好", None),  # angry, but: record it
+        ("forget it, just file it", None),
+        ("算了 我不想再登记这种事了", "cancel"),  # the record itself refused
+    ],
+)
+def test_an_angry_give_up_beside_a_request_to_record_is_not_a_cancel(text: str, kind: str | None) -> None:
+    assert cancel_kind(text) == kind
