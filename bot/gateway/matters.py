@@ -39,7 +39,7 @@ _STRONG = re.compile(
 )
 """The person says there are several matters."""
 _BOUNDARY = re.compile(
-    r"(?=(?:二是|三是|第二|第三|其次|另外|还有|還有|再一个|再一個|再有|顺便|順便|以及|同时还|同時還"
+    r"(?=(?:二是|三是|(?:第二|第三)(?=[是个個件点點条條就\s,，:：、]|$)|其次|另外|还有|還有|再一个|再一個|再有|顺便|順便|以及|同时还|同時還"
     r"|[2２3３][、.．)）]|②|③|\balso\b|\banother\b|\bsecond(?:ly)?\b|\bplus\b))",
     re.IGNORECASE,
 )

@@ -44,6 +44,11 @@ _ANOTHER = re.compile(
     re.IGNORECASE,
 )
 _CLAIMING = (Route.TICKET, Route.REFER, Route.CLARIFY)
+_NEW_MATTER = re.compile(
+    r"^\W*(?:然后|還有|还有|另外|另一|再有|顺便|順便|此外|对了还有|對了還有|also|another|one more|besides|and another)",
+    re.IGNORECASE,
+)
+"""A message that opens with these words raises a new matter ("然后垃圾站那个…"), not more about the last."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,8 @@ def adds_to(ticket: FiledTicket, text: str, decision: Decision | None) -> bool:
     if decision is None or decision.route not in _CLAIMING:
         return False  # a question answered by an FAQ, a decline, small talk, a goodbye, a crisis
     if length_units(text) < MIN_UNITS or is_question(text) or cancel_kind(text) is not None:
+        return False
+    if _NEW_MATTER.match(text):
         return False
     if decision.route is Route.TICKET and decision.category == ticket.category:
         return True

@@ -52,6 +52,17 @@ RETRY_SECONDS = 60.0
 """After a failed load, how long to wait before trying to load the lexicon again."""
 
 
+SET_ASIDE_SIGNALS = ("set-aside:", "lookalike:", "hyperbole:", "giving-up-words:", "reassured:")
+"""Signals of a gateway decision whose screen weighed crisis-like wording and set it aside (a look-alike
+of its ordinary examples, everyday exaggeration, giving-up or reassuring words): there even a confident
+DIET guess of crisis defers ("好 谢谢 我自己再找找", crisis at 0.92, after a declined request)."""
+
+
+def _set_aside_by_the_screen(decision: dict[str, Any]) -> bool:
+    signals = decision.get("signals") or []
+    return any(str(signal).startswith(SET_ASIDE_SIGNALS) for signal in signals)
+
+
 def _load_default_lexicon() -> Any:
     from bot.triage.lexicon import SafetyLexicon  # lazy: written separately, pure Python
 
@@ -151,12 +162,13 @@ class SafetyOverride(GraphComponent, IntentClassifier):
         intent = predicted.get(INTENT_NAME_KEY)
         if intent not in (CRISIS_INTENT, EMERGENCY_INTENT):
             return
-        if float(predicted.get(PREDICTED_CONFIDENCE_KEY) or 0.0) >= CONFIDENT_GUESS:
-            return  # defence in depth: a confident guess stands (the crisis answer is never withheld on a tie)
         metadata = message.get("metadata")
         decision = metadata.get(DECISION_KEY) if isinstance(metadata, dict) else None
         if not isinstance(decision, dict) or decision.get("route") in (CRISIS_INTENT, EMERGENCY_INTENT):
             return
+        confident = float(predicted.get(PREDICTED_CONFIDENCE_KEY) or 0.0) >= CONFIDENT_GUESS
+        if confident and not _set_aside_by_the_screen(decision):
+            return  # defence in depth: a confident guess stands (the crisis answer is never withheld on a tie)
         ranking = [
             item
             for item in message.get(INTENT_RANKING_KEY) or []

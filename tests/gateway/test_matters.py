@@ -28,6 +28,10 @@ TWO = "我要反映两个问题：一是小区电梯经常坏，二是物业乱�
             ["the street light outside building 3 is broken", "the landlord keeps my deposit"],
         ),
         ("电梯坏了，还有人被困过", ["电梯坏了，还有人被困过"]),  # one matter, two sentences
+        (  # 第三 of a school's name is no enumeration
+            "两个事：一是玉山镇第三小学乱收材料费，没有收据；二是楼下培训班没挂牌子，消防通道都堵了",
+            ["玉山镇第三小学乱收材料费，没有收据", "楼下培训班没挂牌子，消防通道都堵了"],
+        ),
     ],
 )
 def test_a_message_is_split_at_its_enumeration_words(text: str, parts: list[str]) -> None:

@@ -109,12 +109,12 @@ async def test_another_matter_files_the_added_words_on_their_own(db: Engine) -> 
     rasa, tickets = filing_rasa(db)
     gateway = Gateway(db, rasa.client(), decide=decide_by_words)
     await filed(gateway)
-    await gateway.handle(msg("还有个同学也被他们推过", "a1", desk="12355"))
-    assert "还有个同学也被他们推过" in person_lines(tickets)  # added first; the person then says otherwise
+    await gateway.handle(msg("有个同学也被他们推过", "a1", desk="12355"))
+    assert "有个同学也被他们推过" in person_lines(tickets)  # added first; the person then says otherwise
 
     await gateway.handle(msg("这是另一件事", "a2", desk="12355"))
 
-    assert rasa.sent[-1]["message"] == "还有个同学也被他们推过"  # Rasa hears the words as a request
+    assert rasa.sent[-1]["message"] == "有个同学也被他们推过"  # Rasa hears the words as a request
     assert rasa.sent[-1]["metadata"]["decision"]["category"] == "rights_protection"
     assert gateway.store.pending_matters(CONVERSATION) is None
 
@@ -126,6 +126,7 @@ async def test_another_matter_files_the_added_words_on_their_own(db: Engine) -> 
         "学校旁边的公园路灯坏了",  # another category, said with confidence: a new matter
         "谢谢老师",  # too short to be a detail
         "算了，不要了",  # a cancel goes to the cancel flow
+        "还有就是他们在厕所门口堵人",  # opens a new matter
     ],
 )
 async def test_questions_new_matters_thanks_and_cancels_go_to_rasa(db: Engine, text: str) -> None:

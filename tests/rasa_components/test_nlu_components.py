@@ -190,6 +190,16 @@ def test_a_confident_guess_of_crisis_stands_as_defence_in_depth(override: Safety
     assert message.get(INTENT)["name"] == "crisis"
 
 
+def test_a_confident_guess_defers_where_the_screen_set_the_wording_aside(override: SafetyOverride) -> None:
+    """ "好 谢谢 我自己再找找" after a declined request: DIET said crisis at 0.92, the screen had weighed it
+    and set it aside as a look-alike of its ordinary examples."""
+    message = _guessed_crisis("好 谢谢 我自己再找找", "smalltalk")
+    message.set(INTENT, {"name": "crisis", "confidence": 0.92}, add_to_output=True)
+    message.get("metadata")["decision"]["signals"] = ["top:smalltalk:0.37", "set-aside:safety-lookalike:0.32"]
+    override.process([message])
+    assert message.get(INTENT)["name"] == "affirm"
+
+
 def test_a_crisis_word_is_a_crisis_whatever_the_gateway_sent(override: SafetyOverride) -> None:
     message = _guessed_crisis("我不想活了", "clarify")
     override.process([message])
