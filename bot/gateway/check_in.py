@@ -196,7 +196,7 @@ def reassured(decision: Decision | None, text: str, language: str | None = None)
     only the learned score says crisis (no crisis word; "我没想不开 但是想死" keeps its verdict), the
     message gets a warm answer that takes the tiredness seriously and names 12356, not the crisis
     script and an urgent ticket; asking the check-in question would ask what was just answered."""
-    if decision is None or decision.route is not Route.CRISIS or not _learned_only(decision):
+    if decision is None or decision.route is not Route.CRISIS or _said_in_words(decision.signals):
         return decision
     if not _REASSURANCE.search(normalise(text)):
         return decision
@@ -207,6 +207,12 @@ def reassured(decision: Decision | None, text: str, language: str | None = None)
         reply=reassured_reply(decision.desk, language),
         signals=(*decision.signals, REASSURED),
     )
+
+
+def _said_in_words(signals: Sequence[str]) -> bool:
+    """A crisis word or pattern in this message or an earlier one ("history:lexicon:…"): not the learned
+    score alone, whether it read the message by itself or with the ones before it."""
+    return any(str(s).startswith(_OWN_EVIDENCE) or ":lexicon:" in s or ":pattern:" in s for s in signals)
 
 
 def reassured_reply(desk: str, language: str | None = None) -> str:
