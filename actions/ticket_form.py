@@ -39,6 +39,7 @@ from actions.common import (
     gateway_decision,
     language_of,
     latest_intent,
+    person_text,
     record_decision,
     ticket_store,
 )
@@ -110,6 +111,10 @@ EDIT_WORDS: tuple[tuple[str, str], ...] = (
     ("方便", "callback_time"),
 )
 NO_EDIT_WORDS = ("不改", "不用改", "没有", "都对", "没问题", "算了", "none")
+REMARK_CHECKED = ("problem_where", "problem_since")
+"""Questions whose answers carry a sign (a street, a district, a school; a day, a month, "ago")."""
+REMARK_MIN_UNITS = 8
+"""Shorter answers are taken as they are ("老家", "番禺那边"): a short place without a marker is still a place."""
 YES_WORDS = re.compile(r"^(好|好的|可以|行|嗯|嗯嗯|留|愿意|同意|ok|yes)")
 NO_WORDS = re.compile(
     r"^(不|别|別|算了|没有|沒有|无需|無需|毋须|毋須|免了|免啦|唔使|唔駛|唔洗|唔好打|唔需要|唔要|no|nah|don'?t|do not)"
@@ -265,7 +270,27 @@ class ValidateTicketForm(FormValidationAction):
                 text=DETAIL_HINTS_EN[slot] if is_english(language_of(tracker)) else DETAIL_HINTS[slot]
             )
             return {slot: None, "ticket_reasked": slot}
+        if self._remark_not_answer(slot, text, tracker):
+            # "开玩笑的啦 我妈不会真打的" at "where did it happen?": words for staff, not a place; they go
+            # into the description and the question comes once more
+            dispatcher.utter_message(response="utter_correction_added")
+            what = str(tracker.get_slot("problem_what") or "").strip()
+            added = ("Added: " if is_english(language_of(tracker)) else "补充：") + text
+            return {slot: None, "ticket_reasked": slot, "problem_what": f"{what}\n{added}" if what else text}
         return {slot: text}
+
+    @staticmethod
+    def _remark_not_answer(slot: str, text: str, tracker: Tracker) -> bool:
+        """A longer message at the place or time question with no sign of a place or a time in it."""
+        from bot.intake.cancel import looks_like_answer
+        from bot.text import length_units
+
+        return (
+            slot in REMARK_CHECKED
+            and tracker.get_slot("ticket_reasked") != slot
+            and length_units(text) >= REMARK_MIN_UNITS
+            and not looks_like_answer(slot, text)
+        )
 
     # -- separate consent for sensitive matters, and the age on a youth desk -------------------
 
@@ -366,6 +391,9 @@ class ValidateTicketForm(FormValidationAction):
         if value is True:
             return {"ticket_confirmed": True}
         if value is False:
+            said = person_text(tracker).strip()
+            if said and CONFIRM_WORDS.fullmatch(normalise(said)):  # "啱，冇錯": NLU heard 冇 as a no
+                return {"ticket_confirmed": True}
             return {"ticket_confirmed": None, "ticket_editing": True}
         text = _clean(value)
         if text is None:

@@ -186,6 +186,7 @@ REASSURED = "reassured:not-crisis"
 """Signal of a learned-only crisis verdict on a message that says in words it is not one."""
 _REASSURANCE = re.compile(
     r"(?:没有?|沒有?|不会|不會|不至于|並沒有?|并没有?|从没|從沒)(?:想不开|想不開|做傻事|轻生|輕生|自杀|自殺|想死|伤害自己|傷害自己)"
+    r"|(?:唔系想|唔会|不是想)(?:点|点样|怎样|做傻事)"
     r"|not\s+suicidal|(?:i'?m|i\s+am)\s+not\s+(?:going\s+to|gonna)\s+(?:hurt|kill)\s+myself",
     re.IGNORECASE,
 )

@@ -26,7 +26,7 @@ from bot.voice import is_youth, you
 
 _RETRACTION = re.compile(
     r"开玩笑|开个玩笑|说笑|说着玩|闹着玩|逗你|不是认真的|没当真|不会真的?(打|怎样|去|做)|夸张|我没事|我不会怎样|我不会做傻事"
-    r"|没有想不开|没想不开|不会想不开|放心吧|哈哈.{0,4}(说笑|玩笑|开玩笑)"
+    r"|没有想不开|没想不开|不会想不开|放心吧|放心啦|哈哈.{0,4}(说笑|玩笑|开玩笑)|我冇事|唔系想点|唔会点|唔会做傻事"
     r"|kidding|joking|\bjk\b|just a joke|(i'?m|i am) (fine|ok|okay|alright|safe)|not serious|didn'?t mean it|exaggerat",
     re.IGNORECASE,
 )

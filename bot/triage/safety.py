@@ -39,8 +39,10 @@ ORDINARY = "ordinary"
 HYPERBOLE = re.compile(
     r"(气|吵|烦|急|累|热|冷|饿|笑|困|忙|臭|闷|冻|吓|愁|挤|晒|疼|痛)(得|的)?(我|人)?(要|快)?死(了|啦|咯|啰|我|人|啊|呀|掉)?"
     r"|气炸|(要|快|都)?(炸了|爆炸了|疯了|崩溃了)|(脑子|头|肺|心态)(都)?(要|快)?炸"
+    r"|激死|嬲死|(嬲|激|气|烦|谂)(到|得)(我)?(想|要|快)?(爆炸|炸|癫|发癫|疯)|(打|玩|搞)(机)?(到|得)(癫|疯)"
 )
-"""Everyday exaggerations in complaints (on the normalised text): "吵死了", "气炸了", "脑子要炸了"."""
+"""Everyday exaggerations in complaints (on the normalised text): "吵死了", "气炸了", "脑子要炸了", and
+Cantonese "激死我", "嬲到想爆炸", "打机打到癫"."""
 
 
 @dataclass(frozen=True)

@@ -388,3 +388,36 @@ async def test_an_apology_in_cantonese_is_not_a_no_to_recording(in_form, dispatc
         "唔好意思，可以記低", dispatcher, tracker, domain
     )
     assert result != {"sensitive_consent": False}
+
+
+async def test_a_cantonese_yes_nlu_heard_as_a_no_confirms_the_summary(in_form, dispatcher, domain, store):
+    tracker = in_form("ticket_confirmed", "啱，冇錯", intent="deny")
+    result = await ValidateTicketForm(store=store).validate_ticket_confirmed(False, dispatcher, tracker, domain)
+    assert result == {"ticket_confirmed": True}
+    no = in_form("ticket_confirmed", "不对", intent="deny")
+    assert (await ValidateTicketForm(store=store).validate_ticket_confirmed(False, dispatcher, no, domain))[
+        "ticket_editing"
+    ] is True
+
+
+async def test_a_remark_at_the_place_question_goes_into_the_description_and_the_question_comes_again(
+    in_form, dispatcher, domain, store
+):
+    text = "开玩笑的啦 我妈不会真打的 她就嘴上说说 你们别紧张"
+    tracker = in_form("problem_where", text, intent="chitchat")
+    result = await ValidateTicketForm(store=store).validate_problem_where(text, dispatcher, tracker, domain)
+    assert result == {
+        "problem_where": None,
+        "ticket_reasked": "problem_where",
+        "problem_what": f"小区电梯经常坏\n补充：{text}",
+    }
+    assert responses(dispatcher) == ["utter_correction_added"]
+    # a place without a sign of one, said the second time, or a short one, is taken as it is
+    again = in_form("problem_where", text, intent="chitchat", slots={"ticket_reasked": "problem_where"})
+    assert (await ValidateTicketForm(store=store).validate_problem_where(text, dispatcher, again, domain)) == {
+        "problem_where": text
+    }
+    short = in_form("problem_where", "番禺那边", intent="inform")
+    assert (await ValidateTicketForm(store=store).validate_problem_where("番禺那边", dispatcher, short, domain)) == {
+        "problem_where": "番禺那边"
+    }

@@ -109,6 +109,7 @@ def test_close_again_means_the_engines_bar_after_a_crisis_signal() -> None:
     [
         ("放心 我没想不开啥的 就是累 不想出门 已经一个礼拜没出门了", ("embedding:0.99",), True),
         ("I'm not going to hurt myself, just exhausted", ("embedding:0.81",), True),
+        ("我唔係想點，只係想搵人講吓點樣同佢哋傾", ("embedding:0.9",), True),
         ("放心 我没想不开 就是累", ("short-in-context:0.99->0.88", "embedding:0.88"), True),  # read with context
         ("放心 我没想不开 就是累", ("history", "history:lexicon:割腕", "embedding:0.6"), False),
         ("我没想不开 但是真的想死", ("lexicon:想死", "embedding:0.99"), False),  # crisis words keep it

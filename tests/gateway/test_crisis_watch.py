@@ -107,6 +107,7 @@ async def test_in_hours_staff_own_the_conversation_and_the_usual_line_stays(db: 
         ("哈哈說笑的啦，我不會怎樣，只是真的很累", True),
         ("我没有想不开 我就是想有人跟我说说话", True),
         ("lol I was kidding, I'm fine", True),
+        ("放心啦，我冇事，只係好嬲啫", True),
         ("今晚吧 等他们都睡了以后", False),
         ("你会一直在吗", False),
     ],

@@ -152,7 +152,12 @@ def test_a_short_message_inside_a_conversation_is_read_with_it(screen: SafetyScr
 
 @pytest.mark.parametrize(
     "text",
-    ["楼上天天蹦迪 吵死了 我真的要气死了 脑子要炸了", "wy太坑了 楼上渗水一个多月 我真的气炸了", "氣死我！健身房執咗笠"],
+    [
+        "楼上天天蹦迪 吵死了 我真的要气死了 脑子要炸了",
+        "wy太坑了 楼上渗水一个多月 我真的气炸了",
+        "氣死我！健身房執咗笠",
+        "阿媽收埋我部手機，激死我，嬲到想爆炸",  # Cantonese anger (fresh conversation round 9)
+    ],
 )
 def test_an_everyday_exaggeration_is_not_a_crisis_on_the_learned_score_below_the_bar(
     screen: SafetyScreen, text: str
