@@ -337,3 +337,54 @@ def test_round_7_families_are_found(lexicon: SafetyLexicon, text: str, kind: str
 def test_round_7_patterns_leave_everyday_sentences_alone(lexicon: SafetyLexicon, text: str) -> None:
     hit = lexicon.match(text)
     assert hit is None, (text, hit)
+
+
+ROUND_8_FAMILY_HITS = [
+    # learned from fresh message round 8 after its first score; other wordings of each family
+    ("早上等地铁的时候，车进站那一下我差点就跳下去了", "crisis", "12356"),
+    ("有时候想，把窗户打开就一了百了", "crisis", "12356"),
+    ("活得太累了，干脆哪天就解脱了", "crisis", "12356"),
+    ("我现在就坐在海沧大桥上", "crisis", "12356"),
+    ("钱都赔光了，我在天台吹风，你们不管我就自己解决了", "crisis", "12356"),
+    ("相册一张张都删光了，朋友圈也清空了", "crisis", "12356"),
+    ("她大腿上好多道口子，有新有旧", "crisis", "12356"),
+    ("i have decided tonight is the night", "crisis", "12356"),
+    ("i'm tired, i just want to stop existing anymore", "crisis", "12356"),
+    ("my sister locked herself in her room with a blade", "crisis", "12356"),
+    ("he says voices are telling him to kill himself", "crisis", "12356"),
+    ("那几个人在校门口等我，我躲在厕所里不敢出去", "emergency", "110"),
+    ("对面楼有个小朋友坐在窗台外面晃腿", "emergency", "110"),
+    ("江里有个人一直往深的地方走，喊他也不回头", "emergency", "110"),
+    ("someone downstairs is screaming for help", "emergency", "110"),
+    ("隔壁大爷好几天没见到人了，敲门不应，门口一股臭味", "emergency", "110"),
+    ("停车场有辆车窗户用胶带封住了，里面躺着一个人", "emergency", "120"),
+]
+ROUND_8_FAMILY_NON_HITS = [
+    "地铁站台的屏蔽门坏了，车进站的时候门不开",
+    "不如把这件事解脱一下，换个思路",
+    "现在就在大桥上堵车，能不能派交警",
+    "我现在坐在大桥上的公交车里，堵了一个小时",
+    "删了的照片能不能恢复",
+    "这道题有好多道步骤，有新有旧的公式",
+    "tonight is the night of the lantern festival, any road closures?",
+    "the old gym does not exist anymore, where is the new one",
+    "i locked myself out of my car",
+    "躲在家里不敢出去，外面太冷了，暖气什么时候来",
+    "小孩在阳台栏杆上挂了衣服",
+    "海里有人游泳，救生员在吗",
+    "the kids were screaming for ice cream all afternoon",
+    "楼上邻居几天没见到了，快递堆在门口，物业能不能看一下",
+    "车窗贴膜用胶带封住了，怎么去胶印",
+]
+
+
+@pytest.mark.parametrize(("text", "kind", "channel"), ROUND_8_FAMILY_HITS)
+def test_round_8_families_are_found(lexicon: SafetyLexicon, text: str, kind: str, channel: str) -> None:
+    hit = lexicon.match(text)
+    assert hit is not None and (hit.kind, hit.channel) == (kind, channel), (text, hit)
+
+
+@pytest.mark.parametrize("text", ROUND_8_FAMILY_NON_HITS)
+def test_round_8_patterns_leave_everyday_sentences_alone(lexicon: SafetyLexicon, text: str) -> None:
+    hit = lexicon.match(text)
+    assert hit is None, (text, hit)
