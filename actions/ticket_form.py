@@ -51,7 +51,7 @@ from actions.safety import (
     utter_crisis_answer,
 )
 from bot.language import is_english
-from bot.text import normalise, reads_as_question
+from bot.text import length_units, normalise, reads_as_question
 from bot.triage.vocabulary import Route
 from bot.voice import is_youth
 
@@ -283,7 +283,6 @@ class ValidateTicketForm(FormValidationAction):
     def _remark_not_answer(slot: str, text: str, tracker: Tracker) -> bool:
         """A longer message at the place or time question with no sign of a place or a time in it."""
         from bot.intake.cancel import looks_like_answer
-        from bot.text import length_units
 
         return (
             slot in REMARK_CHECKED
@@ -433,6 +432,13 @@ class ValidateTicketForm(FormValidationAction):
             return done
         allowed = set(form_slots(tracker, self._clock())) | {"contact"}
         field = choice if choice in allowed else next((f for word, f in EDIT_WORDS if word in choice), None)
+        if field is None and length_units(choice) >= REMARK_MIN_UNITS:
+            # "仲有啊，四樓陳伯八十幾歲…你哋記低埋" at "which item?": more for staff, not a choice; it joins the
+            # description and the summary comes back (asking "which item?" again would not be heard)
+            dispatcher.utter_message(response="utter_correction_added")
+            what = str(tracker.get_slot("problem_what") or "").strip()
+            added = ("Added: " if is_english(language_of(tracker)) else "补充：") + choice
+            return {**done, "ticket_confirmed": None, "problem_what": f"{what}\n{added}" if what else choice}
         if field is None or (field != "contact" and field not in allowed):
             return {"ticket_edit": None}  # asked again, with the buttons
         if field == "contact":

@@ -45,10 +45,11 @@ _ANOTHER = re.compile(
 )
 _CLAIMING = (Route.TICKET, Route.REFER, Route.CLARIFY)
 _NEW_MATTER = re.compile(
-    r"^\W*(?:然后|還有|还有|另外|另一|再有|顺便|順便|此外|对了还有|對了還有|also|another|one more|besides|and another)",
+    r"^\W*(?:然后|然後|另外|另一|再有|顺便|順便|此外|also|another|one more|besides|and another)",
     re.IGNORECASE,
 )
-"""A message that opens with these words raises a new matter ("然后垃圾站那个…"), not more about the last."""
+"""A message that opens with these words raises a new matter ("然后垃圾站那个…"), not more about the last.
+"还有" / "仲有" is not among them: it opens more about the same matter as often ("仲有啊，四樓陳伯…記低埋")."""
 
 
 @dataclass(frozen=True)

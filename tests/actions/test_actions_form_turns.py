@@ -421,3 +421,17 @@ async def test_a_remark_at_the_place_question_goes_into_the_description_and_the_
     assert (await ValidateTicketForm(store=store).validate_problem_where("番禺那边", dispatcher, short, domain)) == {
         "problem_where": "番禺那边"
     }
+
+
+def test_more_details_at_which_item_to_edit_join_the_description_and_the_summary_returns(in_form, dispatcher, domain):
+    text = "仲有啊，四樓陳伯八十幾歲，自己擔唔到水上樓，你哋記低埋"
+    tracker = in_form("ticket_edit", text, intent="inform", slots={"ticket_editing": True})
+    result = ValidateTicketForm().validate_ticket_edit(text, dispatcher, tracker, domain)
+    assert result == {
+        "ticket_edit": None,
+        "ticket_editing": False,
+        "ticket_confirmed": None,
+        "problem_what": f"小区电梯经常坏\n补充：{text}",
+    }
+    assert responses(dispatcher) == ["utter_correction_added"]
+    assert ValidateTicketForm().validate_ticket_edit("嗯", dispatcher, tracker, domain) == {"ticket_edit": None}

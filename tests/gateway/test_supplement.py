@@ -126,7 +126,7 @@ async def test_another_matter_files_the_added_words_on_their_own(db: Engine) -> 
         "学校旁边的公园路灯坏了",  # another category, said with confidence: a new matter
         "谢谢老师",  # too short to be a detail
         "算了，不要了",  # a cancel goes to the cancel flow
-        "还有就是他们在厕所门口堵人",  # opens a new matter
+        "另外就是他们在厕所门口堵人",  # opens a new matter
     ],
 )
 async def test_questions_new_matters_thanks_and_cancels_go_to_rasa(db: Engine, text: str) -> None:
