@@ -368,23 +368,8 @@ class GatewayStore:
             value = session.scalar(select(Conversation.pending_matters).where(Conversation.id == conversation_id))
             return value if isinstance(value, dict) else None
 
-    def last_crisis_signals(self, conversation_id: str) -> list[str] | None:
-        """The screen's signals for the conversation's latest message that got the crisis route, if any."""
-        with self.sessions() as session:
-            rows = session.scalars(
-                select(InboundMessage.safety)
-                .where(InboundMessage.conversation_id == conversation_id, InboundMessage.safety.is_not(None))
-                .order_by(InboundMessage.id.desc())
-                .limit(50)
-            ).all()
-        for safety in rows:
-            if isinstance(safety, dict) and safety.get("route") == "crisis":
-                return [str(s) for s in safety.get("signals") or []]
-        return None
-
-    def previous_routes(self, conversation_id: str, limit: int = 3) -> list[str | None]:
-        """The routes decided for the person's latest answered messages, newest first (the message being
-        answered has no decision stored yet and is not among them)."""
+    def _recent_safety(self, conversation_id: str, limit: int) -> list[dict[str, Any] | None]:
+        """The decision records (`gw_inbound.safety`) of the latest decided messages, newest first."""
         with self.sessions() as session:
             rows = session.scalars(
                 select(InboundMessage.safety)
@@ -392,7 +377,19 @@ class GatewayStore:
                 .order_by(InboundMessage.id.desc())
                 .limit(limit)
             ).all()
-        return [safety.get("decided") if isinstance(safety, dict) else None for safety in rows]
+        return [safety if isinstance(safety, dict) else None for safety in rows]
+
+    def last_crisis_signals(self, conversation_id: str) -> list[str] | None:
+        """The screen's signals for the conversation's latest message that got the crisis route, if any."""
+        for safety in self._recent_safety(conversation_id, 50):
+            if safety is not None and safety.get("route") == "crisis":
+                return [str(s) for s in safety.get("signals") or []]
+        return None
+
+    def previous_routes(self, conversation_id: str, limit: int = 3) -> list[str | None]:
+        """The routes decided for the person's latest answered messages, newest first (the message being
+        answered has no decision stored yet and is not among them)."""
+        return [safety.get("decided") if safety else None for safety in self._recent_safety(conversation_id, limit)]
 
     def last_reply_text(self, conversation_id: str) -> str | None:
         """The text of the bot's latest answer to the person (not the check-in line, the privacy

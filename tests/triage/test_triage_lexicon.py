@@ -327,18 +327,6 @@ ROUND_7_FAMILY_NON_HITS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "kind", "channel"), ROUND_7_FAMILY_HITS)
-def test_round_7_families_are_found(lexicon: SafetyLexicon, text: str, kind: str, channel: str) -> None:
-    hit = lexicon.match(text)
-    assert hit is not None and (hit.kind, hit.channel) == (kind, channel), (text, hit)
-
-
-@pytest.mark.parametrize("text", ROUND_7_FAMILY_NON_HITS)
-def test_round_7_patterns_leave_everyday_sentences_alone(lexicon: SafetyLexicon, text: str) -> None:
-    hit = lexicon.match(text)
-    assert hit is None, (text, hit)
-
-
 ROUND_8_FAMILY_HITS = [
     # learned from fresh message round 8 after its first score; other wordings of each family
     ("早上等地铁的时候，车进站那一下我差点就跳下去了", "crisis", "12356"),
@@ -378,13 +366,15 @@ ROUND_8_FAMILY_NON_HITS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "kind", "channel"), ROUND_8_FAMILY_HITS)
-def test_round_8_families_are_found(lexicon: SafetyLexicon, text: str, kind: str, channel: str) -> None:
+@pytest.mark.parametrize(("text", "kind", "channel"), [*ROUND_7_FAMILY_HITS, *ROUND_8_FAMILY_HITS])
+def test_families_learned_from_fresh_rounds_are_found(
+    lexicon: SafetyLexicon, text: str, kind: str, channel: str
+) -> None:
     hit = lexicon.match(text)
     assert hit is not None and (hit.kind, hit.channel) == (kind, channel), (text, hit)
 
 
-@pytest.mark.parametrize("text", ROUND_8_FAMILY_NON_HITS)
-def test_round_8_patterns_leave_everyday_sentences_alone(lexicon: SafetyLexicon, text: str) -> None:
+@pytest.mark.parametrize("text", [*ROUND_7_FAMILY_NON_HITS, *ROUND_8_FAMILY_NON_HITS])
+def test_patterns_learned_from_fresh_rounds_leave_everyday_sentences_alone(lexicon: SafetyLexicon, text: str) -> None:
     hit = lexicon.match(text)
     assert hit is None, (text, hit)
