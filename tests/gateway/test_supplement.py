@@ -37,20 +37,25 @@ def decide_by_words(text: str, desk: str, history: Sequence[str], language: str 
     return decided(Route.CLARIFY, desk, confidence=0.1)
 
 
+def file_ticket(tickets: TicketStore, conversation_id: str, category: str) -> Ticket:
+    """A ticket as the form files it (route ticket, open), for this conversation."""
+    return tickets.create_ticket(
+        desk=conversation_id.split(":")[0],
+        route="ticket",
+        conversation_id=conversation_id,
+        channel="rest",
+        idempotency_key=f"{conversation_id}:form",
+        summary="高年级同学收保护费",
+        category=category,
+    )
+
+
 def filing_rasa(db: Engine) -> tuple[FakeRasa, TicketStore]:
     tickets = TicketStore(db)
 
     def reply(payload: dict[str, Any]) -> list[dict[str, Any]]:
         if payload["message"] == "确认":
-            ticket = tickets.create_ticket(
-                desk="12355",
-                route="ticket",
-                conversation_id=payload["sender"],
-                channel="rest",
-                idempotency_key=f"{payload['sender']}:form",
-                summary="高年级同学收保护费",
-                category="rights_protection",
-            )
+            ticket = file_ticket(tickets, payload["sender"], "rights_protection")
             return [
                 {"text": f"已经帮你登记好了，工单号是 {ticket.number}。"},
                 {"custom": {"ticket_filed": ticket.number}},
@@ -154,16 +159,7 @@ async def test_nothing_is_added_once_the_bot_has_asked_something_else(db: Engine
 
 
 def test_a_ticket_is_recent_only_within_the_window(db: Engine) -> None:
-    tickets = TicketStore(db)
-    ticket = tickets.create_ticket(
-        desk="12345",
-        route="ticket",
-        conversation_id="12345:rest:old",
-        channel="rest",
-        idempotency_key="old",
-        summary="路灯坏了",
-        category="municipal",
-    )
+    ticket = file_ticket(TicketStore(db), "12345:rest:old", "municipal")
     now = utcnow()
     assert supplement.recent_ticket(db, "12345:rest:old", now) == supplement.FiledTicket(
         ticket.id, ticket.number, "municipal"
