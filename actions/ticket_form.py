@@ -111,6 +111,16 @@ EDIT_WORDS: tuple[tuple[str, str], ...] = (
     ("方便", "callback_time"),
 )
 NO_EDIT_WORDS = ("不改", "不用改", "没有", "都对", "没问题", "算了", "none")
+SWITCH = re.compile(
+    r"算了不说(?:这个|那个)|先不说(?:这个|那个)|不说(?:这个|那个)了|(?:其实|真正)(?:我)?(?:真正)?(?:要|想)(?:说|反映|投诉)的是"
+    r"|换(?:个|一个)事|说另(?:一|外一)(?:件|个)事"
+    r"|\bforget\s+(?:about\s+)?(?:the|that|it|this)\b|\bnever\s*mind\s+(?:the|that)\b"
+    r"|\bthe\s+real\s+(?:thing|problem|issue)\b|\bwhat\s+really\s+(?:needs|matters)\b"
+)
+"""Words that set the matter in the form aside for another one ("forget the taxi… what really needs
+fixing is the bus stop", "先不说物业了，真正要反映的是工地夜里施工")."""
+SWITCH_MIN_CONFIDENCE = 0.40
+"""The new matter must be one the engine places with this confidence in another category."""
 REMARK_CHECKED = ("problem_where", "problem_since")
 """Questions whose answers carry a sign (a street, a district, a school; a day, a month, "ago")."""
 REMARK_MIN_UNITS = 8
@@ -270,6 +280,9 @@ class ValidateTicketForm(FormValidationAction):
                 text=DETAIL_HINTS_EN[slot] if is_english(language_of(tracker)) else DETAIL_HINTS[slot]
             )
             return {slot: None, "ticket_reasked": slot}
+        switched = self._switched_matter(text, slot, dispatcher, tracker)
+        if switched is not None:
+            return switched
         if self._remark_not_answer(slot, text, tracker):
             # "开玩笑的啦 我妈不会真打的" at "where did it happen?": words for staff, not a place; they go
             # into the description and the question comes once more
@@ -278,6 +291,31 @@ class ValidateTicketForm(FormValidationAction):
             added = ("Added: " if is_english(language_of(tracker)) else "补充：") + text
             return {slot: None, "ticket_reasked": slot, "problem_what": f"{what}\n{added}" if what else text}
         return {slot: text}
+
+    @staticmethod
+    def _switched_matter(
+        text: str, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any] | None:
+        """ "Forget the taxi, what really needs fixing is the bus stop": the person sets the form's matter
+        aside for another that the engine places with confidence in another category. The form starts
+        over on the new matter (its intro, its description, its questions); the first is dropped, as
+        the person asked. None when the words do not switch."""
+        if not SWITCH.search(normalise(text)):
+            return None
+        decision = gateway_decision(tracker)
+        if (
+            decision is None
+            or decision.route is not Route.TICKET
+            or decision.confidence < SWITCH_MIN_CONFIDENCE
+            or decision.category == tracker.get_slot("category")
+        ):
+            return None
+        from actions.triage import _start_ticket
+
+        events = _start_ticket(decision, text, dispatcher, tracker)
+        values = {event["name"]: event["value"] for event in events if event.get("event") == "slot"}
+        values.pop("requested_slot", None)  # the form itself asks what the new matter still needs
+        return {**values, slot: None}
 
     @staticmethod
     def _remark_not_answer(slot: str, text: str, tracker: Tracker) -> bool:
@@ -351,6 +389,9 @@ class ValidateTicketForm(FormValidationAction):
             return {"contact_consent": True}
         if NO_WORDS.match(text.lower()):
             return {"contact_consent": False}
+        switched = self._switched_matter(text, "contact_consent", dispatcher, tracker)
+        if switched is not None:
+            return switched
         asked = await self._question_in_form(text, "contact_consent", dispatcher, tracker)
         return asked if asked is not None else {"contact_consent": None}
 

@@ -435,3 +435,44 @@ def test_more_details_at_which_item_to_edit_join_the_description_and_the_summary
     }
     assert responses(dispatcher) == ["utter_correction_added"]
     assert ValidateTicketForm().validate_ticket_edit("嗯", dispatcher, tracker, domain) == {"ticket_edit": None}
+
+
+SWITCH_TEXT = (
+    "Actually, forget the taxi, I don't have his plate number anyway. What really needs fixing is the bus stop "
+    "near my home: the sign says route 911 stops there but it hasn't for months."
+)
+
+
+async def test_setting_the_matter_aside_for_another_starts_the_form_over_on_the_new_one(
+    in_form, dispatcher, domain, store
+):
+    decision = decided(route="ticket", category="transport", category_l1="交通运输", confidence=0.62)
+    tracker = in_form(
+        "contact_consent",
+        SWITCH_TEXT,
+        intent="describe_problem",
+        decision=decision,
+        slots={"problem_since": "yesterday around 9pm", "problem_where": "Hongqiao station"},
+    )
+    result = await ValidateTicketForm(store=store).validate_contact_consent(SWITCH_TEXT, dispatcher, tracker, domain)
+    assert result["category"] == "transport" and result["problem_what"] == SWITCH_TEXT
+    assert result["contact_consent"] is None and result["problem_where"] is None  # the old matter's place is gone
+    assert "requested_slot" not in result
+    assert any(r and r.startswith("utter_ticket_intro") for r in responses(dispatcher))
+
+
+@pytest.mark.parametrize(
+    ("text", "confidence", "category"),
+    [
+        (SWITCH_TEXT, 0.2, "transport"),  # the engine is unsure what the new matter is
+        (SWITCH_TEXT, 0.62, "urban_management"),  # the same category: more about the same matter
+        ("Hongmei Road, the stop at the Yan'an Road corner", 0.62, "transport"),  # no words that switch
+    ],
+)
+async def test_no_switch_without_switching_words_or_a_confident_other_category(
+    in_form, dispatcher, domain, store, text, confidence, category
+):
+    decision = decided(route="ticket", category=category, confidence=confidence)
+    tracker = in_form("problem_where", text, intent="inform", decision=decision)
+    result = await ValidateTicketForm(store=store).validate_problem_where(text, dispatcher, tracker, domain)
+    assert "category" not in result
