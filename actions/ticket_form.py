@@ -182,6 +182,13 @@ def form_slots(tracker: Tracker, now: datetime) -> list[str]:
     return slots
 
 
+def _with_addition(tracker: Tracker, text: str) -> str:
+    """The description with the person's later words added ("补充：…"), as staff read it."""
+    what = str(tracker.get_slot("problem_what") or "").strip()
+    added = "Added: " if is_english(language_of(tracker)) else "补充："
+    return f"{what}\n{added}{text}" if what else text
+
+
 class ValidateTicketForm(FormValidationAction):
     """Dynamic form fields and answer checks of ticket_form."""
 
@@ -287,9 +294,7 @@ class ValidateTicketForm(FormValidationAction):
             # "开玩笑的啦 我妈不会真打的" at "where did it happen?": words for staff, not a place; they go
             # into the description and the question comes once more
             dispatcher.utter_message(response="utter_correction_added")
-            what = str(tracker.get_slot("problem_what") or "").strip()
-            added = ("Added: " if is_english(language_of(tracker)) else "补充：") + text
-            return {slot: None, "ticket_reasked": slot, "problem_what": f"{what}\n{added}" if what else text}
+            return {slot: None, "ticket_reasked": slot, "problem_what": _with_addition(tracker, text)}
         return {slot: text}
 
     @staticmethod
@@ -310,9 +315,9 @@ class ValidateTicketForm(FormValidationAction):
             or decision.category == tracker.get_slot("category")
         ):
             return None
-        from actions.triage import _start_ticket
+        from actions.triage import start_ticket
 
-        events = _start_ticket(decision, text, dispatcher, tracker)
+        events = start_ticket(decision, text, dispatcher, tracker)
         values = {event["name"]: event["value"] for event in events if event.get("event") == "slot"}
         values.pop("requested_slot", None)  # the form itself asks what the new matter still needs
         return {**values, slot: None}
@@ -446,8 +451,7 @@ class ValidateTicketForm(FormValidationAction):
         if is_question(text):
             return await self._question_at_summary(text, what, dispatcher, tracker)
         dispatcher.utter_message(response="utter_correction_added")
-        added = "Added: " if is_english(language_of(tracker)) else "补充："
-        return {"ticket_confirmed": None, "problem_what": f"{what}\n{added}{text}" if what else text}
+        return {"ticket_confirmed": None, "problem_what": _with_addition(tracker, text)}
 
     async def _question_at_summary(
         self, text: str, what: str, dispatcher: CollectingDispatcher, tracker: Tracker
@@ -477,9 +481,7 @@ class ValidateTicketForm(FormValidationAction):
             # "仲有啊，四樓陳伯八十幾歲…你哋記低埋" at "which item?": more for staff, not a choice; it joins the
             # description and the summary comes back (asking "which item?" again would not be heard)
             dispatcher.utter_message(response="utter_correction_added")
-            what = str(tracker.get_slot("problem_what") or "").strip()
-            added = ("Added: " if is_english(language_of(tracker)) else "补充：") + choice
-            return {**done, "ticket_confirmed": None, "problem_what": f"{what}\n{added}" if what else choice}
+            return {**done, "ticket_confirmed": None, "problem_what": _with_addition(tracker, choice)}
         if field is None or (field != "contact" and field not in allowed):
             return {"ticket_edit": None}  # asked again, with the buttons
         if field == "contact":

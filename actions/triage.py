@@ -119,7 +119,7 @@ class ActionTriageRequest(Action):
                 dispatcher.utter_message(response="utter_ask_details")
                 return [*_decision_slots(decision), SlotSet("route", None)]
         elif route == "ticket":
-            return _start_ticket(decision, text, dispatcher, tracker)
+            return start_ticket(decision, text, dispatcher, tracker)
         elif route == "smalltalk":
             if reply:
                 dispatcher.utter_message(text=reply)
@@ -179,7 +179,7 @@ class ActionTriageRequest(Action):
             logger.exception("could not record the %s answer", route)
 
 
-def _start_ticket(decision: Decision, text: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+def start_ticket(decision: Decision, text: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Route ticket: a short intro; the rules start ticket_form, which asks only what is missing."""
     from bot.intake.fields import (
         category_info,

@@ -197,9 +197,9 @@ def reassured(decision: Decision | None, text: str, language: str | None = None)
     only the learned score says crisis (no crisis word; "我没想不开 但是想死" keeps its verdict), the
     message gets a warm answer that takes the tiredness seriously and names 12356, not the crisis
     script and an urgent ticket; asking the check-in question would ask what was just answered."""
-    if decision is None or decision.route is not Route.CRISIS or _said_in_words(decision.signals):
+    if decision is None or decision.route is not Route.CRISIS or said_in_words(decision.signals):
         return decision
-    if not _REASSURANCE.search(normalise(text)):
+    if not reassures(text):
         return decision
     return Decision(
         Route.CLARIFY,
@@ -210,7 +210,12 @@ def reassured(decision: Decision | None, text: str, language: str | None = None)
     )
 
 
-def _said_in_words(signals: Sequence[str]) -> bool:
+def reassures(text: str) -> bool:
+    """The person says in words it is not about ending their life ("我没想不开", "我唔係想點")."""
+    return bool(_REASSURANCE.search(normalise(text)))
+
+
+def said_in_words(signals: Sequence[str]) -> bool:
     """A crisis word or pattern in this message or an earlier one ("history:lexicon:…"): not the learned
     score alone, whether it read the message by itself or with the ones before it."""
     return any(str(s).startswith(_OWN_EVIDENCE) or ":lexicon:" in s or ":pattern:" in s for s in signals)

@@ -20,29 +20,28 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from bot.gateway import check_in
 from bot.language import is_english
 from bot.text import normalise
 from bot.voice import is_youth, you
 
 _RETRACTION = re.compile(
     r"开玩笑|开个玩笑|说笑|说着玩|闹着玩|逗你|不是认真的|没当真|不会真的?(打|怎样|去|做)|夸张|我没事|我不会怎样|我不会做傻事"
-    r"|没有想不开|没想不开|不会想不开|放心吧|放心啦|哈哈.{0,4}(说笑|玩笑|开玩笑)|我冇事|唔系想点|唔会点|唔会做傻事"
+    r"|放心吧|放心啦|哈哈.{0,4}(说笑|玩笑|开玩笑)|我冇事"
     r"|kidding|joking|\bjk\b|just a joke|(i'?m|i am) (fine|ok|okay|alright|safe)|not serious|didn'?t mean it|exaggerat",
     re.IGNORECASE,
 )
-_SAID_IN_WORDS = ("lexicon:", "pattern:")
 
 
 def retracts(text: str) -> bool:
-    """The person takes back what was read as a crisis ("开玩笑的啦", "我没事", "I was kidding")."""
-    return bool(_RETRACTION.search(normalise(text)))
+    """The person takes back what was read as a crisis ("开玩笑的啦", "我没事", "I was kidding"), or says
+    it is not about ending their life (`check_in.reassures`: "我没有想不开", "我唔係想點")."""
+    return bool(_RETRACTION.search(normalise(text))) or check_in.reassures(text)
 
 
 def learned_only(signals: Sequence[str]) -> bool:
     """The crisis rested on the learned score alone: no crisis word or pattern among the screen's signals."""
-    return bool(signals) and not any(
-        s.startswith(_SAID_IN_WORDS) or ":lexicon:" in s or ":pattern:" in s for s in signals
-    )
+    return bool(signals) and not check_in.said_in_words(signals)
 
 
 def stood_down(desk: str, language: str, back_at: str) -> str:

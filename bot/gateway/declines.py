@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TypeGuard
 
 from bot.desks import profile
 from bot.language import is_english
@@ -27,10 +28,16 @@ WINDOW = 3
 SIGNAL = "decline-stands"
 
 
+def unsure_ticket(decision: Decision | None) -> TypeGuard[Decision]:
+    """A ticket guess under `UNSURE`: the only kind a decline can stand against (checked before the
+    earlier decisions are read)."""
+    return decision is not None and decision.route is Route.TICKET and decision.confidence < UNSURE
+
+
 def stands(decision: Decision | None, previous: Sequence[str | None]) -> bool:
     """`previous`: the routes decided for the person's earlier messages, newest first. True when a decline
     among the last `WINDOW` makes this unsure ticket guess a push-back (and no form began since)."""
-    if decision is None or decision.route is not Route.TICKET or decision.confidence >= UNSURE:
+    if not unsure_ticket(decision):
         return False
     recent = list(previous[:WINDOW])
     if not recent or recent[0] == Route.TICKET.value:  # the message before started a form: this may answer it

@@ -320,7 +320,7 @@ class Gateway:
                 return supplemented
             if supplemented is not None:  # "another matter": the words just added are a request of their own
                 text, decision = supplemented
-            elif decision is not None and decision.route is Route.TICKET:
+            elif declines.unsure_ticket(decision):
                 previous = await asyncio.to_thread(self.store.previous_routes, cid, declines.WINDOW)
                 if declines.stands(decision, previous):  # "你们不是为人民服务吗" after a decline
                     stood = _safety_record(declines.as_decline(decision))
@@ -421,6 +421,8 @@ class Gateway:
                 return added[0], await self._safe_decide(added[0], inbound.desk, turn.history, turn.language)
         elif pending:
             return None  # several matters being taken one by one: bot/gateway/matters.py
+        if not supplement.may_add(text, decision):
+            return None  # most messages: no ticket lookup on the way
         ticket = await asyncio.to_thread(supplement.recent_ticket, self._engine, cid, utcnow())
         if ticket is None or not supplement.adds_to(ticket, text, decision):
             return None

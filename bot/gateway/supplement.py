@@ -79,13 +79,19 @@ def recent_ticket(engine: Engine, conversation_id: str, now: datetime) -> FiledT
     return FiledTicket(row.id, row.number, row.category)
 
 
-def adds_to(ticket: FiledTicket, text: str, decision: Decision | None) -> bool:
-    """Whether `text` is more about `ticket`'s matter: the same category, or none that claims it."""
+def may_add(text: str, decision: Decision | None) -> bool:
+    """Whether `text` could be more about a filed matter at all, read from the words and the decision
+    alone (checked before the ticket is looked up: most messages stop here)."""
     if decision is None or decision.route not in _CLAIMING:
         return False  # a question answered by an FAQ, a decline, small talk, a goodbye, a crisis
     if length_units(text) < MIN_UNITS or is_question(text) or cancel_kind(text) is not None:
         return False
-    if _NEW_MATTER.match(text):
+    return not _NEW_MATTER.match(text)
+
+
+def adds_to(ticket: FiledTicket, text: str, decision: Decision | None) -> bool:
+    """Whether `text` is more about `ticket`'s matter: the same category, or none that claims it."""
+    if decision is None or not may_add(text, decision):
         return False
     if decision.route is Route.TICKET and decision.category == ticket.category:
         return True
