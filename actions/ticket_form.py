@@ -127,9 +127,23 @@ REMARK_MIN_UNITS = 8
 """Shorter answers are taken as they are ("老家", "番禺那边"): a short place without a marker is still a place."""
 YES_WORDS = re.compile(r"^(好|好的|可以|行|嗯|嗯嗯|留|愿意|同意|ok|yes)")
 NO_WORDS = re.compile(
-    r"^(不|别|別|算了|没有|沒有|无需|無需|毋须|毋須|免了|免啦|唔使|唔駛|唔洗|唔好打|唔需要|唔要|no|nah|don'?t|do not)"
+    r"^(不(?![过過如管仅僅只然])|别|別|算了|没有|沒有|无需|無需|毋须|毋須|免了|免啦|唔使|唔駛|唔洗|唔好打|唔需要|唔要"
+    r"|(?:no|nah|don'?t|do not)\b)"
 )
-"""A no to being contacted, also in Traditional, Cantonese ("唔使打俾我") and English ("don't call")."""
+"""A no to being contacted, also in Traditional, Cantonese ("唔使打俾我") and English ("don't call");
+"不过…" / "不過如果係放學後打俾我" and "note it down" are not a no."""
+NO_CALL = re.compile(
+    r"\b(?:not|don'?t|no|never)\s+(?:to\s+)?(?:call|phone|ring)|\bmessage me here\b|\btext me (?:here|instead)\b"
+    r"|(?:不要|别|別|唔好|唔想|不想|不用)[^，,。.]{0,6}(?:打电话|打電話|打俾|打给|打給|来电|來電)|在这里(?:回|联系)|喺度(?:回|覆)"
+)
+"""A no to a phone call said inside a longer answer ("you can message me here, not call please",
+"想搵人傾下 但唔想你哋打電話返屋企"): replies stay in the conversation."""
+WANTS_HELP = re.compile(
+    r"想(?:找|搵|揾)(?:个|個)?人(?:聊|倾|傾|说|說|讲|講)|想有人(?:听|聽|帮|幫|陪)|帮帮我|幫幫我|帮我记|幫我記|需要帮助|需要幫助"
+    r"|\b(?:help me|i (?:just |really )?(?:want|need) (?:to talk|help)|talk to someone|please note|note it)\b",
+    re.IGNORECASE,
+)
+"""At the question whether a sensitive matter may be recorded: the person asking to be heard is a yes."""
 _CONFIRM_WORD = (
     r"对|對|对的|是的|是|係|系|啱|啱啱|冇错|冇錯|冇问题|冇問題|没错|沒錯|没问题|沒問題|可以|好|好的|行|确认|確認|提交|就这样|就這樣|係咁|系咁"
     r"|yes|yep|yeah|correct|right|that's right|looks good|ok|okay|submit"
@@ -174,8 +188,9 @@ def form_slots(tracker: Tracker, now: datetime) -> list[str]:
         slots.append("contact_consent")
         if tracker.get_slot("contact_consent") is True:
             slots.append("contact_value")
-    if not _staffed(tracker, now) or tracker.get_slot("callback_time") is not None:
-        slots.append("callback_time")
+    declined_contact = info.asks_contact and tracker.get_slot("contact_consent") is False
+    if (not _staffed(tracker, now) and not declined_contact) or tracker.get_slot("callback_time") is not None:
+        slots.append("callback_time")  # out of hours; not for a person who asked not to be contacted
     if tracker.get_slot("ticket_editing") is True:
         slots.append("ticket_edit")
     slots.append("ticket_confirmed")
@@ -351,10 +366,29 @@ class ValidateTicketForm(FormValidationAction):
         lowered = normalise(text).lower()
         if NO_WORDS.match(lowered) or lowered.startswith(("don't", "do not", "dont")):
             return {"sensitive_consent": False}
-        if YES_WORDS.match(lowered) or CONFIRM_WORDS.fullmatch(lowered) or lowered.startswith(("记", "要", "sure")):
+        if (
+            YES_WORDS.match(lowered)
+            or CONFIRM_WORDS.fullmatch(lowered)
+            or lowered.startswith(("记", "要", "sure"))
+            or WANTS_HELP.search(lowered)
+        ):
             return {"sensitive_consent": True}
         asked = await self._question_in_form(text, "sensitive_consent", dispatcher, tracker)
-        return asked if asked is not None else {"sensitive_consent": None}
+        if asked is not None:
+            return asked
+        from bot.intake.cancel import is_question
+
+        if length_units(text) < REMARK_MIN_UNITS or is_question(text):
+            return {"sensitive_consent": None}
+        # more of the story instead of a yes or no: it goes into the description; the question comes
+        # back once, and a person who goes on telling is taken as wanting it noted (the summary
+        # still asks before anything is filed, and "取消" stops it at any time)
+        addition = {"problem_what": _with_addition(tracker, text)}
+        if tracker.get_slot("ticket_reasked") != "sensitive_consent":
+            dispatcher.utter_message(response="utter_correction_added")
+            return {**addition, "sensitive_consent": None, "ticket_reasked": "sensitive_consent"}
+        dispatcher.utter_message(response="utter_consent_taken")
+        return {**addition, "sensitive_consent": True}
 
     async def validate_person_age(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -390,6 +424,8 @@ class ValidateTicketForm(FormValidationAction):
         contact = parse_contact(text)
         if contact is not None:
             return {"contact_consent": True, "contact_value": contact[1]}
+        if NO_CALL.search(text.lower()):  # "ok but don't call, message me here"
+            return {"contact_consent": False}
         if YES_WORDS.match(text.lower()):
             return {"contact_consent": True}
         if NO_WORDS.match(text.lower()):

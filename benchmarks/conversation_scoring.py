@@ -411,11 +411,20 @@ def _without_quotes(reply: str, person: Iterable[str]) -> str:
     return HAN_RUN.sub(lambda m: " " if m.group(0) in joined else m.group(0), reply)
 
 
+_HAN_CLASS = HAN.pattern[1:-1]
+GLOSSED_NAME = re.compile(
+    rf"[0-9A-Za-z]*[{_HAN_CLASS}]+[0-9]*\s*\([A-Za-z][^()]*\)"  # 个人所得税 (Individual Income Tax) app
+    rf"|\([0-9A-Za-z\s]*[{_HAN_CLASS}]+[^()]*\)"  # don't dox anyone (开盒); (12348 中国法网)
+)
+"""A Chinese name beside its English gloss: the app an English speaker in China has to search for,
+or the word they will meet on a form. English written for them, not Chinese left untranslated."""
+
+
 def language_problem(reply: str, language: str, person: Iterable[str] = ()) -> str | None:
     """Why `reply` is not in `language` (None when it is); the person's own words are not judged."""
     text = _without_quotes(reply, person)
     if language == "en":
-        han = HAN.findall(text)
+        han = HAN.findall(GLOSSED_NAME.sub(" ", text))
         return f"Han characters in an English reply: {''.join(han[:12])}" if han else None
     if language == "zh-Hant":
         simplified = simplified_chars(text)

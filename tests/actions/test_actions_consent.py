@@ -79,6 +79,9 @@ def test_an_ordinary_category_asks_no_consent_and_12345_asks_no_age(make_tracker
         ("don't record it", "inform", None, False),
         ("yes please", "inform", None, True),
         ("说不清", "inform", None, None),  # not an answer: the question is asked again
+        ("想搵人傾下 但唔想你哋打電話返屋企", "inform", None, True),  # asking to be heard is a yes
+        ("I just want to talk to someone", "inform", None, True),
+        ("note it down please", "inform", None, True),  # "no" at the start of a word is not a no
     ],
 )
 async def test_consent_answers(make_tracker, dispatcher, domain, text, intent, value, expected):
@@ -87,6 +90,26 @@ async def test_consent_answers(make_tracker, dispatcher, domain, text, intent, v
         text if value is None else value, dispatcher, tracker, domain
     )
     assert result == {"sensitive_consent": expected}
+
+
+async def test_more_of_the_story_at_the_consent_question_is_added_and_asked_once_more(make_tracker, dispatcher, domain):
+    """ "我媽尋晚收埋我部電話 仲話要送我去寄宿學校" instead of a yes or no: the words join the
+    description and the question comes back once; a person who goes on telling is taken as wanting it
+    noted (the summary still asks before anything is filed), never asked a third time."""
+    story = "我媽尋晚收埋我部電話 仲話要送我去寄宿學校"
+    first = await ValidateTicketForm().validate_sensitive_consent(
+        story, dispatcher, at(make_tracker, "sensitive_consent", story), domain
+    )
+    assert first["sensitive_consent"] is None and first["ticket_reasked"] == "sensitive_consent"
+    assert story in first["problem_what"] and "压力" in first["problem_what"]
+    assert responses(dispatcher) == ["utter_correction_added"]
+
+    more = "不過如果係放學後打俾我自己 都得嘅 五點之後"  # "不過…" is not a no
+    second = await ValidateTicketForm().validate_sensitive_consent(
+        more, dispatcher, at(make_tracker, "sensitive_consent", more, ticket_reasked="sensitive_consent"), domain
+    )
+    assert second["sensitive_consent"] is True and more in second["problem_what"]
+    assert responses(dispatcher)[-1] == "utter_consent_taken"
 
 
 async def test_a_crisis_at_the_consent_question_gets_help_at_once_without_consent(

@@ -279,6 +279,20 @@ async def test_a_second_question_at_the_same_question_is_not_answered_twice(in_f
     assert result == {"contact_consent": None}
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "you can message me here, not call please",
+        "想搵人傾下 但唔想你哋打電話返屋企",
+        "好的 不过别打电话 在这里回我就行",
+    ],
+)
+async def test_a_no_to_phone_calls_inside_a_longer_answer_is_a_no_to_contact(in_form, dispatcher, domain, store, text):
+    tracker = in_form("contact_consent", text, intent="inform")
+    result = await ValidateTicketForm(store=store).validate_contact_consent(text, dispatcher, tracker, domain)
+    assert result == {"contact_consent": False}
+
+
 async def test_a_question_at_the_age_question_is_answered_and_a_statement_is_no_age(in_form, dispatcher, domain, store):
     form = ValidateTicketForm(store=store)
     asked = "为什么要问我几岁？"

@@ -101,6 +101,13 @@ def test_out_of_youth_staff_hours_the_callback_time_is_asked(make_tracker, monke
     assert "callback_time" not in form_slots(tracker, NIGHT)
 
 
+def test_no_callback_time_is_asked_of_a_person_who_asked_not_to_be_contacted(make_tracker, monkeypatch):
+    monkeypatch.delenv("FRONTDOOR_STAFF_HOURS", raising=False)
+    slots = {"desk": "12355", "category": "counselling", "contact_consent": False}
+    tracker = make_tracker("x", sender_id=YOUTH, slots=slots)
+    assert form_slots(tracker, NIGHT)[-2:] == ["contact_consent", "ticket_confirmed"]
+
+
 def test_unknown_category_uses_the_default_questions_and_editing_adds_the_choice(make_tracker):
     tracker = make_tracker("x", slots={"category": None, "ticket_editing": True})
     assert form_slots(tracker, DAY) == [

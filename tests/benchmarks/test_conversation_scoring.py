@@ -74,6 +74,23 @@ def test_english_reply_with_chinese_fails() -> None:
     assert "Han characters" in str(language_problem("明白了 I will file it", "en"))
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Call 12366, or use the 个人所得税 (Individual Income Tax) app.",
+        "please don't dox anyone (开盒) or spread other people's information.",
+        "go to China Legal Services Online (12348 中国法网).",
+    ],
+)
+def test_english_reply_may_give_a_chinese_name_beside_its_english_gloss(reply: str) -> None:
+    assert language_problem(reply, "en") is None
+
+
+def test_a_chinese_name_without_a_gloss_is_still_chinese_in_english() -> None:
+    assert "Han characters" in str(language_problem("Use the 个人所得税 app.", "en"))
+    assert "Han characters" in str(language_problem("Staff (工作人员) will call. 好的", "en"))
+
+
 def test_english_reply_may_quote_the_persons_own_chinese() -> None:
     reply = "Please confirm: place: 朝阳区幸福路18号 (Chaoyang)."
     assert language_problem(reply, "en", ["I live at 朝阳区幸福路18号"]) is None

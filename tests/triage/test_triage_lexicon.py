@@ -366,7 +366,38 @@ ROUND_8_FAMILY_NON_HITS = [
 ]
 
 
-@pytest.mark.parametrize(("text", "kind", "channel"), [*ROUND_7_FAMILY_HITS, *ROUND_8_FAMILY_HITS])
+ROUND_9_FAMILY_HITS = [
+    # learned from fresh message round 9 after its first score; other wordings of each family
+    ("人生这把玩不下去了 退游了 装备都送人", "crisis", "12356"),
+    ("有个工人爬到厂房顶上坐在边上 劝不下来", "crisis", "12356"),
+    ("my friend swallowed all of her sleeping pills an hour ago", "crisis", "12356"),
+    ("got the charcoal, taped up the windows, goodnight everyone", "crisis", "12356"),
+    ("my stepdad keeps coming into my room at night", "crisis", "12356"),
+    ("There is a strong gas smell in the corridor and it is getting worse", "emergency", "119"),
+    ("宿舍楼道的电箱在冒黑烟 还有焦味", "emergency", "119"),
+    ("我爸从梯子上摔下来了 现在一动不动", "emergency", "120"),
+    ("厨房着火了 快来", "emergency", "119"),
+    ("smoke is pouring out of the kitchen window upstairs", "emergency", "119"),
+]
+ROUND_9_FAMILY_NON_HITS = [
+    "这局打不下去了 队友太坑",
+    "楼顶的防水层坏了 下雨就漏",
+    "奶奶昨晚走了 想问下火化怎么预约 死亡证明在哪开",
+    "my doctor told me to swallow the pills with water",
+    "we had a charcoal bbq on the balcony, is that allowed",
+    "油烟大得跟着火了一样 天天熏到我家",
+    "消防通道堵死了 真着火了人都跑不出去",
+    "楼道里飞线充电 迟早要烧起来",
+    "he touched my phone without asking",
+    "gas bills are too high this winter",
+    "smoke from the bbq place is coming into my flat",
+    "去年从脚手架摔下来 一动不动躺了半天 现在工伤认定办不下来",
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "channel"), [*ROUND_7_FAMILY_HITS, *ROUND_8_FAMILY_HITS, *ROUND_9_FAMILY_HITS]
+)
 def test_families_learned_from_fresh_rounds_are_found(
     lexicon: SafetyLexicon, text: str, kind: str, channel: str
 ) -> None:
@@ -374,7 +405,7 @@ def test_families_learned_from_fresh_rounds_are_found(
     assert hit is not None and (hit.kind, hit.channel) == (kind, channel), (text, hit)
 
 
-@pytest.mark.parametrize("text", [*ROUND_7_FAMILY_NON_HITS, *ROUND_8_FAMILY_NON_HITS])
+@pytest.mark.parametrize("text", [*ROUND_7_FAMILY_NON_HITS, *ROUND_8_FAMILY_NON_HITS, *ROUND_9_FAMILY_NON_HITS])
 def test_patterns_learned_from_fresh_rounds_leave_everyday_sentences_alone(lexicon: SafetyLexicon, text: str) -> None:
     hit = lexicon.match(text)
     assert hit is None, (text, hit)
