@@ -197,6 +197,13 @@ def form_slots(tracker: Tracker, now: datetime) -> list[str]:
     return slots
 
 
+def _with_question(tracker: Tracker, text: str) -> str:
+    """The description with a question the person asked inside the form, for staff to answer."""
+    what = str(tracker.get_slot("problem_what") or "").strip()
+    asked = f"Question: {text}" if is_english(language_of(tracker)) else f"群众提问：{text}"
+    return f"{what}\n{asked}" if what else text
+
+
 def _with_addition(tracker: Tracker, text: str) -> str:
     """The description with the person's later words added ("补充：…"), as staff read it."""
     what = str(tracker.get_slot("problem_what") or "").strip()
@@ -305,6 +312,16 @@ class ValidateTicketForm(FormValidationAction):
         switched = self._switched_matter(text, slot, dispatcher, tracker)
         if switched is not None:
             return switched
+        from bot.intake.cancel import is_question, looks_like_answer
+
+        if is_question(text) and not looks_like_answer(slot, text):
+            # "咁樣合法咩" at "where did it happen?": answered or noted for staff, the question asked once
+            # more; asked again after that, the detail stays unknown and the question goes on the ticket
+            asked = await self._question_in_form(text, slot, dispatcher, tracker)
+            if asked is not None:
+                return asked
+            dispatcher.utter_message(response="utter_form_question_noted")
+            return {slot: NOT_GIVEN[slot], "problem_what": _with_question(tracker, text)}
         if self._remark_not_answer(slot, text, tracker):
             # "开玩笑的啦 我妈不会真打的" at "where did it happen?": words for staff, not a place; they go
             # into the description and the question comes once more
@@ -563,11 +580,9 @@ class ValidateTicketForm(FormValidationAction):
             await self._record_digression(decision, text, tracker)
             dispatcher.utter_message(response="utter_form_continue")
             return {slot: None, "ticket_reasked": slot}
-        what = str(tracker.get_slot("problem_what") or "").strip()
         dispatcher.utter_message(response="utter_form_question_noted")
         dispatcher.utter_message(response="utter_form_continue")
-        asked = f"Question: {text}" if is_english(language_of(tracker)) else f"群众提问：{text}"
-        return {slot: None, "ticket_reasked": slot, "problem_what": f"{what}\n{asked}" if what else text}
+        return {slot: None, "ticket_reasked": slot, "problem_what": _with_question(tracker, text)}
 
     async def _record_digression(self, decision: Decision, text: str, tracker: Tracker) -> None:
         try:

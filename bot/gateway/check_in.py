@@ -36,6 +36,7 @@ from bot.triage.decision import CHECK_IN_SIGNAL, Decision
 from bot.triage.replies import vague_question
 from bot.triage.tuning import DEFAULT_TUNING
 from bot.triage.vocabulary import Route
+from bot.voice import is_youth
 
 __all__ = [
     "ANSWER_SIGNAL",
@@ -249,6 +250,14 @@ def short_answer(text: str, bot_asked: bool) -> bool:
 
 
 _OWN_EVIDENCE = ("lexicon:", "pattern:")
+
+
+def inside_citizen_questions(decision: Decision, bot_asked: bool) -> bool:
+    """12345, while the bot is asking its own questions (a report being taken down): a message near the
+    bar there is a citizen talking about the matter ("倷帮我问问城管 能勿能管管伊 我八十岁了 吃勿消",
+    "呢啲係咪應該打12315？"); the self-harm question is not asked. A learned crisis the gateway turned
+    into the question still gets it, and so does anything on 12355, where a counsellor would ask."""
+    return bot_asked and not is_youth(decision.desk) and DOWNGRADED not in decision.signals
 
 
 def has_own_evidence(signals: Sequence[str]) -> bool:

@@ -36,7 +36,7 @@ from sqlalchemy import Engine
 from bot import language as lang
 from bot import privacy_notice
 from bot import text as textutil
-from bot.gateway import check_in, crisis_watch, declines, matters, messages, supplement
+from bot.gateway import check_in, crisis_watch, declines, matters, messages, referrals, supplement
 from bot.gateway.alerts import BULK_SIGNAL, STAFF_CHANNEL, StaffAlerts
 from bot.gateway.health import ActionServerHealth
 from bot.gateway.locks import ConversationLocks
@@ -135,12 +135,15 @@ def _safety_record(decision: Decision | None) -> dict[str, Any] | None:
     if decision is None:
         return {"route": None, "channel": None, "signals": ["screen_error"]}
     route = decision.route.value if decision.is_safety else None
-    return {
+    record: dict[str, Any] = {
         "route": route,
         "channel": decision.channel if route else None,
         "signals": list(decision.signals),
         "decided": decision.route.value,  # the route of the message itself, whatever answered it
     }
+    if decision.route is Route.REFER and decision.channel:
+        record["referred"] = decision.channel  # a follow-up question may need it (bot/gateway/referrals.py)
+    return record
 
 
 class Gateway:
@@ -325,6 +328,14 @@ class Gateway:
                 if declines.stands(decision, previous):  # "你们不是为人民服务吗" after a decline
                     stood = _safety_record(declines.as_decline(decision))
                     return Outcome([Reply(declines.restated(inbound.desk, language), source="gateway")], safety=stood)
+            if referrals.may_follow(decision, text):
+                referred = await asyncio.to_thread(self.store.referred_channel, cid)
+                if referred is not None and decision is not None:  # "那我该找哪里？" right after a referral
+                    kept = replace(
+                        decision, route=Route.REFER, channel=referred, signals=(*decision.signals, referrals.SIGNAL)
+                    )
+                    reply = Reply(referrals.restated(inbound.desk, referred, language), source="gateway")
+                    return Outcome([reply], safety=_safety_record(kept))
         rasa_text = words = text
         if route is None:
             taken = await self._take_matters(inbound, text, turn, decision)
@@ -533,6 +544,8 @@ class Gateway:
         if decision is None or decision.is_safety or decision.check_in_signal is None:
             return False
         if check_in.short_answer(text, turn.bot_asked) and check_in.DOWNGRADED not in decision.signals:
+            return False
+        if check_in.inside_citizen_questions(decision, turn.bot_asked):
             return False
         return check_in.check_in_due(turn.last_check_in, utcnow())
 

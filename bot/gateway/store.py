@@ -391,6 +391,29 @@ class GatewayStore:
         answered has no decision stored yet and is not among them)."""
         return [safety.get("decided") if safety else None for safety in self._recent_safety(conversation_id, limit)]
 
+    def referred_channel(self, conversation_id: str) -> str | None:
+        """The channel the person's previous message was referred to, if the referral was the bot's
+        answer to it (bot/gateway/referrals.py): not a question answered inside a form, where the last
+        reply is the form's own question again."""
+        from bot.gateway.referrals import FEEDBACK_PAYLOAD, SIGNAL, referred_channel
+
+        with self.sessions() as session:
+            inbound = session.scalars(
+                select(InboundMessage)
+                .where(InboundMessage.conversation_id == conversation_id, InboundMessage.safety.is_not(None))
+                .order_by(InboundMessage.id.desc())
+                .limit(1)
+            ).first()
+            if inbound is None:
+                return None
+            record = inbound.safety if isinstance(inbound.safety, dict) else None
+            channel = referred_channel([record])
+            question = self._question_of(session, inbound.id) if channel else None
+        buttons = question.buttons if question is not None else []
+        offered = any(isinstance(b, dict) and b.get("payload") == FEEDBACK_PAYLOAD for b in buttons)
+        restated = record is not None and SIGNAL in (record.get("signals") or [])  # asked around it again
+        return channel if offered or restated else None
+
     def last_reply_text(self, conversation_id: str) -> str | None:
         """The text of the bot's latest answer to the person (not the check-in line, the privacy
         notice or a staff alert), if any: bot/gateway/supplement.py reads the ticket number in it."""

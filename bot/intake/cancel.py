@@ -281,8 +281,10 @@ def is_question(text: str | None) -> bool:
 _ANSWER_MARKERS = {
     "problem_where": re.compile(
         r"\d|路|街|(?<![知味难难说報报一频渠管軌轨厚霸公])道|巷|弄|号|區|区|县|縣|市|镇|鎮|村|小区|社区|花园|大厦|广场|栋|棟|楼|樓|单元|门口|附近|对面|旁边|学校|公园"
+        r"|公司|工厂|厂|店|商场|医院|醫院|宿舍|车站|車站|地铁|地鐵"
         r"|\bno\.?\s*\d|\b(?:road|rd|street|st|avenue|ave|lane|district|village|town|county|city|building|bldg|block|floor|near|next to"
-        r"|opposite|gate|park|school|community|garden|estate|plaza|square|station|corner)\b",
+        r"|opposite|gate|park|school|community|garden|estate|plaza|square|station|corner|company|factory|office|shop|mall"
+        r"|hospital|dorm|dormitory|campus)\b",
         re.IGNORECASE,
     ),
     "problem_since": re.compile(

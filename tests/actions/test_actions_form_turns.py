@@ -293,6 +293,36 @@ async def test_a_no_to_phone_calls_inside_a_longer_answer_is_a_no_to_contact(in_
     assert result == {"contact_consent": False}
 
 
+async def test_a_question_at_the_place_question_is_noted_once_then_the_place_stays_unknown(
+    in_form, dispatcher, domain, store
+):
+    """ "咁樣合法咩" at "where did it happen?": not a place. Noted for staff and the question asked once
+    more; the same kind of question again leaves the place unknown (never the question as the place)."""
+    text = "咁樣合法咩"
+    validator = ValidateTicketForm(store=store)
+    first = await validator.validate_problem_where(
+        text, dispatcher, in_form("problem_where", text, intent="inform", decision=decided(route="clarify")), domain
+    )
+    assert first["problem_where"] is None and first["ticket_reasked"] == "problem_where"
+    assert first["problem_what"].endswith(f"群众提问：{text}")
+    again = in_form(
+        "problem_where",
+        text,
+        intent="inform",
+        decision=decided(route="clarify"),
+        slots={"ticket_reasked": "problem_where"},
+    )
+    second = await validator.validate_problem_where(text, dispatcher, again, domain)
+    assert second["problem_where"] == "未说明" and second["problem_what"].endswith(f"群众提问：{text}")
+
+
+@pytest.mark.parametrize("place", ["前海 一間做跨境電商嘅公司", "the factory by the river", "学校宿舍"])
+async def test_a_workplace_or_a_dorm_is_a_place(in_form, dispatcher, domain, store, place):
+    tracker = in_form("problem_where", place, intent="inform", decision=decided(route="clarify"))
+    result = await ValidateTicketForm(store=store).validate_problem_where(place, dispatcher, tracker, domain)
+    assert result == {"problem_where": place}
+
+
 async def test_a_question_at_the_age_question_is_answered_and_a_statement_is_no_age(in_form, dispatcher, domain, store):
     form = ValidateTicketForm(store=store)
     asked = "为什么要问我几岁？"

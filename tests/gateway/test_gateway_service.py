@@ -415,6 +415,19 @@ async def test_a_long_message_after_a_question_may_still_get_the_check_in(db: En
     assert replies[-1].source == check_in.SOURCE
 
 
+async def test_a_citizen_talking_inside_the_12345_form_is_not_asked_about_self_harm(db: Engine) -> None:
+    """12345, a noise report being taken down: "倷帮我问问城管 能勿能管管伊 我八十岁了 吃勿消" at the
+    contact question is about the matter; close to the bar or not, no self-harm question. The same
+    words on 12355 may still get it (a counsellor would ask)."""
+    long = "倷帮我问问城管 能勿能管管伊 我八十岁了 吃勿消 夜里一点钟还在划拳"
+    for desk, asked in (("12345", False), ("12355", True)):
+        rasa = FakeRasa(reply=form_question)
+        gateway = Gateway(db, rasa.client(), decide=close_to_crisis(long))
+        await gateway.handle(msg("楼下烧烤店每天夜里吵", f"c{desk}1", user=f"u{desk}", desk=desk))
+        replies = await gateway.handle(msg(long, f"c{desk}2", user=f"u{desk}", desk=desk))
+        assert (check_in.SOURCE in [r.source for r in replies]) is asked, desk
+
+
 @pytest.mark.parametrize("desk", ["12345", "12355"])
 async def test_out_of_hours_the_check_in_promises_no_person(
     db: Engine, desk: str, monkeypatch: pytest.MonkeyPatch
