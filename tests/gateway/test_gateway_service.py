@@ -498,6 +498,27 @@ async def test_a_learned_crisis_not_answering_a_question_or_with_crisis_words_st
     assert rasa.sent[-1]["message"] == "/crisis"
 
 
+async def test_a_first_message_only_faintly_over_the_bar_gets_the_check_in_first(db: Engine) -> None:
+    """ "我妈那个就算了 我们就是吵架" at 0.65, learned score alone, no question before it: ambiguous, so the
+    check-in question with 12356 comes first; its yes is a crisis. At 0.78 the crisis answer stays."""
+
+    def decide(text: str, desk: str, history: Sequence[str], language: str = "zh-Hans") -> Decision:
+        score = {"我妈那个就算了 我们就是吵架": 0.65, "真的好累 想一直睡下去不醒来": 0.78}.get(text)
+        if score is not None:
+            return decided(Route.CRISIS, desk, signals=(f"embedding:{score:.2f}",), priority="urgent")
+        return no_risk(text, desk, history)
+
+    rasa = FakeRasa()  # its answers ask nothing
+    gateway = Gateway(db, rasa.client(), decide=decide)
+    replies = await gateway.handle(msg("我妈那个就算了 我们就是吵架", "a1", desk="12355"))
+    assert rasa.sent[-1]["metadata"]["decision"]["route"] == "clarify"
+    assert replies[-1].source == check_in.SOURCE
+    await gateway.handle(msg("有", "a2", desk="12355"))
+    assert rasa.sent[-1]["message"] == "/crisis"
+    await gateway.handle(msg("真的好累 想一直睡下去不醒来", "b1", user="u2", desk="12355"))
+    assert rasa.sent[-1]["message"] == "/crisis"
+
+
 async def test_a_short_learned_crisis_right_after_a_check_in_stays_a_crisis(db: Engine) -> None:
     """Asked within the hour: the question cannot come again, so the verdict is kept, never dropped."""
     rasa = FakeRasa(reply=form_question)

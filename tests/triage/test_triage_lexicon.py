@@ -378,6 +378,7 @@ ROUND_9_FAMILY_HITS = [
     ("我爸从梯子上摔下来了 现在一动不动", "emergency", "120"),
     ("厨房着火了 快来", "emergency", "119"),
     ("smoke is pouring out of the kitchen window upstairs", "emergency", "119"),
+    ("我爸喝醉了说要打死我", "crisis", "12356"),  # a threat said to the child stays a hit
 ]
 ROUND_9_FAMILY_NON_HITS = [
     "这局打不下去了 队友太坑",
@@ -391,6 +392,8 @@ ROUND_9_FAMILY_NON_HITS = [
     "he touched my phone without asking",
     "gas bills are too high this winter",
     "smoke from the bbq place is coming into my flat",
+    "月考又考炸了 我妈知道了会打死我的",  # the trouble a child expects (conversation rounds 7, 8, 4)
+    "她发现了肯定要打死我 手机充值能退吗",
     "去年从脚手架摔下来 一动不动躺了半天 现在工伤认定办不下来",
 ]
 
