@@ -331,11 +331,25 @@ def fold(text: str) -> str:
     return text.translate(_FOLD)
 
 
+_SPOKEN_DIGITS = str.maketrans("零〇幺一二三四五六七八九两", "0011234567892")
+_SPOKEN_RUN = re.compile(
+    r"[零〇幺一二三四五六七八九两\d][零〇幺一二三四五六七八九两\d\s-]{9,}[零〇幺一二三四五六七八九两\d]"
+)
+
+
+def spoken_digits(text: str) -> str:
+    """ "幺三九 零六二幺 五五八七" (a number read out, as voice input and older people write it) in digits,
+    one character for one (positions kept); only a run long enough to be a phone number, so "三楼" or
+    "一两个月" stay words."""
+    return _SPOKEN_RUN.sub(lambda m: m.group(0).translate(_SPOKEN_DIGITS), text)
+
+
 def mask(text: str) -> str:
-    """`text` with ID numbers, phones, QQ/WeChat ids, e-mails, cards, plates, addresses, schools and names hidden."""
+    """`text` with ID numbers, phones (in Chinese numerals too), QQ/WeChat ids, e-mails, cards, plates,
+    addresses, schools and names hidden."""
     if not text:
         return text
-    spans = _spans(fold(text))
+    spans = _spans(spoken_digits(fold(text)))
     if not spans:
         return text
     out, last = [], 0

@@ -173,6 +173,11 @@ def test_numbers_and_words_that_only_look_personal_stay(text: str) -> None:
     assert not contains_personal_data(text)
 
 
+def test_a_phone_number_in_chinese_numerals_is_masked_and_the_words_around_it_stay() -> None:
+    assert mask("电话是幺三九 零六二幺 五五八七 晚上打") == "电话是139****5587 晚上打"
+    assert mask("我住三楼 一两个月了 十一二点还在吵") == "我住三楼 一两个月了 十一二点还在吵"
+
+
 def test_full_width_text_around_a_match_stays_as_written() -> None:
     assert (
         mask("ＱＱ群里有人说：电话１３８１２３４５６７８，　明天见！") == "ＱＱ群里有人说：电话138****5678，　明天见！"

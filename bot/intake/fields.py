@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.privacy import EMAIL, fold
+from bot.privacy import EMAIL, fold, spoken_digits
 from bot.text import normalise
 
 if TYPE_CHECKING:
@@ -215,8 +215,9 @@ _EMAIL = EMAIL  # ASCII only: "邮箱是abc@qq.com谢谢" gives abc@qq.com, not 
 
 
 def parse_contact(text: str) -> tuple[str, str] | None:
-    """(kind, value) of a phone number or e-mail address in `text`, else None (full-width digits too)."""
-    text = fold(text or "")
+    """(kind, value) of a phone number or e-mail address in `text`, else None (full-width digits and
+    numbers written in Chinese numerals too)."""
+    text = spoken_digits(fold(text or ""))
     if match := _MOBILE.search(text):
         return "phone", re.sub(r"[- ]", "", match.group(1))
     if match := _LANDLINE.search(text):

@@ -106,6 +106,13 @@ def test_contacts():
     assert parse_contact("12345") is None
 
 
+def test_a_number_read_out_in_chinese_numerals_is_a_phone_number():
+    """Voice input and older people write "幺三九 零六二幺 五五八七" (conversation round 8)."""
+    assert parse_contact("幺三九 零六二幺 五五八七") == ("phone", "13906215587")
+    assert parse_contact("电话是一三八一二三四五六七八 晚上打") == ("phone", "13812345678")
+    assert parse_contact("我住三楼 一两个月了") is None
+
+
 def test_durations():
     assert [format_duration(h) for h in (0.25, 4, 24, 72, 36)] == ["15分钟", "4小时", "1天", "3天", "36小时"]
 
