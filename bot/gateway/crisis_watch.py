@@ -80,3 +80,31 @@ def company(desk: str, language: str, back_at: str, retracted: bool = False) -> 
     else:
         lead = f"我在，会一直回复{you(desk)}。{who}{back_at}上班后会第一时间看到{you(desk)}在这里说的话。"
     return f"{lead}现在想找人说话，请拨打12356心理援助热线（24小时）；如果有危险，请马上拨打110或120。"
+
+
+_CANNOT_CALL = re.compile(
+    r"(不敢|不能|没法|沒法|没办法|沒辦法|不方便|唔敢|唔可以|唔方便)(打|讲|講|说|說)(电话|電話|话|話)?"
+    r"|(会|會)(听到|聽到|听见|聽見)|没有?(电话|手机)|冇(电话|手机|電話|手機)|手机没电|手機冇電"
+    r"|can'?t (call|talk|speak|make a call)|cannot (call|talk|speak)|(he|she|they)'?(ll| will) hear|no phone",
+    re.IGNORECASE,
+)
+
+
+def cannot_call(text: str) -> bool:
+    """ "不敢打电话 他会听到", "I can't call, he'll hear": a person in danger who cannot speak on the phone."""
+    return bool(_CANNOT_CALL.search(normalise(text)))
+
+
+def silent_help(desk: str, language: str) -> str:
+    """How to reach the police without a call: the 12110 text-message alarm (most of China; some areas
+    add the last three digits of the area code), what to write, and staying safe."""
+    if is_english(language):
+        return (
+            "If you can't make a call, you can text the police at 12110: write your address and what is "
+            "happening (it works in most areas; some need the last three digits of the local area code added "
+            "after 12110). Stay somewhere safe and quiet. I'm here and I'll keep answering you."
+        )
+    return (
+        "如果不方便打电话，可以发短信到12110报警，写清楚地址和正在发生什么（多数地区可用，部分地区要在12110后"
+        f"加区号后三位）。先保护好{you(desk)}自己，待在安全的地方。我在这里，会一直回复{you(desk)}。"
+    )

@@ -297,7 +297,10 @@ class Gateway:
             back = _back_at(inbound.desk, language)
             if route is Route.CRISIS:
                 await self.alerts.crisis(inbound.desk, cid, source=inbound.source)
-                reminder = messages.handoff_crisis_reminder(inbound.desk, language, back)
+                if crisis_watch.cannot_call(text):  # "不敢打电话 他会听到": the police without a call
+                    reminder = crisis_watch.silent_help(inbound.desk, language)
+                else:
+                    reminder = messages.handoff_crisis_reminder(inbound.desk, language, back)
                 return Outcome([Reply(reminder, source="gateway")], "to_staff", safety, urgent=True)
             if back is not None and turn.handoff_reason == "crisis":
                 return await self._crisis_watch(inbound, text, back, language, safety)
@@ -408,6 +411,8 @@ class Gateway:
         """A crisis waits for staff who are off duty (bot/gateway/crisis_watch.py): company, or the bot
         stands down when the person takes back what only the learned score read as a crisis."""
         cid, desk = inbound.conversation_id, inbound.desk
+        if crisis_watch.cannot_call(text):
+            return Outcome([Reply(crisis_watch.silent_help(desk, language), source="gateway")], "to_staff", safety)
         if crisis_watch.retracts(text):
             signals = await asyncio.to_thread(self.store.last_crisis_signals, cid)
             if signals is not None and crisis_watch.learned_only(signals):

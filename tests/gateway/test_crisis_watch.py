@@ -89,6 +89,43 @@ async def test_are_you_there_gets_the_truth_and_the_24_hour_line(db: Engine, nig
     assert text != messages.handed_to_staff(desk, "zh-Hans", "今天09:00")
 
 
+@pytest.mark.parametrize("still_crisis", [False, True])
+async def test_a_person_who_cannot_call_is_told_how_to_text_the_police(
+    db: Engine, night: None, still_crisis: bool
+) -> None:
+    """ "我爸又喝醉了在砸门 说要打死我妈 我和妹妹躲在厕所里" then "不敢打电话 他会听到": "call 110" again is no
+    help; the 12110 text-message alarm is (whether or not the screen reads the second message as a
+    crisis too)."""
+    first = "我爸又喝醉了在砸门 说要打死我妈 我和妹妹躲在厕所里"
+    hiding = "不敢打电话 他会听到"
+
+    def decide(text: str, desk: str, history: Sequence[str], language: str = "zh-Hans") -> Decision:
+        if text == first or (still_crisis and text == hiding):
+            return decided(Route.CRISIS, desk, channel="12356", signals=IN_WORDS, priority="urgent")
+        return no_risk(text, desk, history)
+
+    gateway = Gateway(db, FakeRasa().client(), decide=decide)
+    await gateway.handle(msg(first, "h1", desk="12355"))
+    replies = answers(await gateway.handle(msg(hiding, "h2", desk="12355")))
+    assert [r.text for r in replies] == [crisis_watch.silent_help("12355", "zh-Hans")]
+    assert "12110" in replies[0].text and "地址" in replies[0].text
+    assert gateway.conversation(CONVERSATION).handoff  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "cannot"),
+    [
+        ("不敢打电话 他会听到", True),
+        ("我唔敢打電話 佢會聽到", True),
+        ("I can't call, he'll hear me", True),
+        ("我打电话问过了", False),
+        ("他老是打电话骂我", False),
+    ],
+)
+def test_what_says_a_call_is_impossible(text: str, cannot: bool) -> None:
+    assert crisis_watch.cannot_call(text) is cannot
+
+
 async def test_in_hours_staff_own_the_conversation_and_the_usual_line_stays(db: Engine) -> None:
     """The conftest's staff work around the clock: a person is there, the bot does not chat."""
     first = "好累 不想待在这个世界了"
@@ -123,6 +160,12 @@ def test_learned_only_means_no_crisis_word_or_pattern() -> None:
     assert not crisis_watch.learned_only(["pattern:想\\s*si"])
     assert not crisis_watch.learned_only(["history", "history:lexicon:割腕"])
     assert not crisis_watch.learned_only([])
+
+
+def test_the_silent_help_speaks_each_desks_voice_and_english() -> None:
+    assert "您" in crisis_watch.silent_help("12345", "zh-Hans") and "你" in crisis_watch.silent_help("12355", "zh-Hans")
+    english = crisis_watch.silent_help("12355", "en")
+    assert "12110" in english and not any("\u4e00" <= c <= "\u9fff" for c in english)
 
 
 def test_the_english_lines_are_english() -> None:
