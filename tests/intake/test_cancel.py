@@ -216,14 +216,27 @@ def test_know_is_no_road_and_no_is_no_number(text: str, is_place: bool) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["Fine. I guess we just have to accept it. Thanks anyway.", "那就认了吧", "好嘛 我去问下社区 谢谢你哈妹儿"]
+    "text",
+    [
+        "Fine. I guess we just have to accept it. Thanks anyway.",
+        "那就认了吧",
+        "好嘛 我去问下社区 谢谢你哈妹儿",
+        "了解，感謝您～那我週末再去派出所問問看，不用幫我登記喔。祝您有美好的一天",  # conversation round 8
+        "唔使幫我登記",
+    ],
 )
 def test_accepting_it_or_asking_elsewhere_gives_up_the_report(text: str) -> None:
     assert cancel_kind(text) == "cancel"
 
 
 @pytest.mark.parametrize(
-    "text", ["我去问下物业再来告诉你", "我去问下社区，地址是幸福路", "I accept it, the address is 5 Main Rd"]
+    "text",
+    [
+        "我去问下物业再来告诉你",
+        "我去问下社区，地址是幸福路",
+        "I accept it, the address is 5 Main Rd",
+        "不用帮我登记 我要补充一下地址",
+    ],
 )
 def test_asking_around_to_come_back_or_with_an_answer_is_not_giving_up(text: str) -> None:
     assert cancel_kind(text) is None
