@@ -398,8 +398,44 @@ ROUND_9_FAMILY_NON_HITS = [
 ]
 
 
+ROUND_10_FAMILY_HITS = [
+    # learned from fresh message round 10 after its first score; other wordings of each family
+    ("感觉我消失了也不会有人在意", "crisis", "12356"),
+    ("what if i just never waking up, that'd be nice", "crisis", "12356"),
+    ("抽屉里攒了一瓶安眠药", "crisis", "12356"),
+    ("他说等过完这个月就解脱了", "crisis", "12356"),
+    ("手续都办完了我就放心走了", "crisis", "12356"),
+    ("i already paid back everyone i owe", "crisis", "12356"),
+    ("i wrote my goodbyes last night", "crisis", "12356"),
+    ("有个同学被几个人按在操场角落打 现在还在打", "emergency", "110"),
+    ("隔壁那家小孩被打得一直哭 现在又开始了", "emergency", "110"),
+    ("对门阿姨好几天没出门了 门口有股怪味", "emergency", "110"),
+    ("楼道里煤气味很重", "emergency", "119"),
+    ("隔壁屋门缝在冒浓烟", "emergency", "119"),
+    ("我弟吃了一整板退烧药 现在在吐", "emergency", "120"),
+    ("my mum's speech is slurred and she can't feel her right arm", "emergency", "120"),
+    ("she took like 15 of her sleeping pills", "emergency", "120"),
+    ("高速上车子抛锚了 停在中间车道", "emergency", "122"),
+]
+ROUND_10_FAMILY_NON_HITS = [
+    "我们部门消失了三个人 也没人发现问题",
+    "wake up earlier tomorrow, the bus comes at 7",
+    "安眠药可以医保报销吗",
+    "考完试就解脱了哈哈 暑假去哪玩",
+    "东西都送人了 搬家很轻松",
+    "paid back the loan last year, can I get the certificate",
+    "燃气热水器打不着火了 师傅什么时候来",
+    "放假在家无聊到想死 有没有志愿活动",
+    "楼下烧烤店又冒烟了 油烟熏人",
+    "消防通道停满了电动车 真要起火了哪个都跑不脱",
+    "燃气费很贵",
+    "高速上车很多 开得很慢",
+]
+
+
 @pytest.mark.parametrize(
-    ("text", "kind", "channel"), [*ROUND_7_FAMILY_HITS, *ROUND_8_FAMILY_HITS, *ROUND_9_FAMILY_HITS]
+    ("text", "kind", "channel"),
+    [*ROUND_7_FAMILY_HITS, *ROUND_8_FAMILY_HITS, *ROUND_9_FAMILY_HITS, *ROUND_10_FAMILY_HITS],
 )
 def test_families_learned_from_fresh_rounds_are_found(
     lexicon: SafetyLexicon, text: str, kind: str, channel: str
@@ -408,7 +444,9 @@ def test_families_learned_from_fresh_rounds_are_found(
     assert hit is not None and (hit.kind, hit.channel) == (kind, channel), (text, hit)
 
 
-@pytest.mark.parametrize("text", [*ROUND_7_FAMILY_NON_HITS, *ROUND_8_FAMILY_NON_HITS, *ROUND_9_FAMILY_NON_HITS])
+@pytest.mark.parametrize(
+    "text", [*ROUND_7_FAMILY_NON_HITS, *ROUND_8_FAMILY_NON_HITS, *ROUND_9_FAMILY_NON_HITS, *ROUND_10_FAMILY_NON_HITS]
+)
 def test_patterns_learned_from_fresh_rounds_leave_everyday_sentences_alone(lexicon: SafetyLexicon, text: str) -> None:
     hit = lexicon.match(text)
     assert hit is None, (text, hit)
