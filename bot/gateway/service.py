@@ -552,6 +552,8 @@ class Gateway:
             return False
         if check_in.inside_citizen_questions(decision, turn.bot_asked):
             return False
+        if check_in.reassures(text):  # "我唔係想點，只係想搵人講吓": asking would ask what was just answered
+            return False
         return check_in.check_in_due(turn.last_check_in, utcnow())
 
     @staticmethod

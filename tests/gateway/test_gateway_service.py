@@ -428,6 +428,17 @@ async def test_a_citizen_talking_inside_the_12345_form_is_not_asked_about_self_h
         assert (check_in.SOURCE in [r.source for r in replies]) is asked, desk
 
 
+async def test_a_message_that_says_it_is_not_about_self_harm_gets_no_check_in(db: Engine) -> None:
+    """ "我唔係想點，只係想搵人講吓點樣同佢哋傾" close to the bar: the person already said it is not that."""
+    text = "我唔係想點，只係想搵人講吓點樣同佢哋傾，一講就嗌交"
+    gateway = Gateway(db, FakeRasa().client(), decide=close_to_crisis(text))
+    replies = await gateway.handle(msg(text, "r1", desk="12355"))
+    assert check_in.SOURCE not in [r.source for r in replies]
+    other = Gateway(db, FakeRasa().client(), decide=close_to_crisis("好累 跟家里一讲就吵"))
+    replies = await other.handle(msg("好累 跟家里一讲就吵", "r2", user="u2", desk="12355"))
+    assert replies[-1].source == check_in.SOURCE  # the same closeness without the reassurance is asked
+
+
 @pytest.mark.parametrize("desk", ["12345", "12355"])
 async def test_out_of_hours_the_check_in_promises_no_person(
     db: Engine, desk: str, monkeypatch: pytest.MonkeyPatch
