@@ -15,6 +15,8 @@ from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+from bot.db.wal import use_wal
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Execution option marking a read-only transaction: on SQLite it begins DEFERRED and takes no write lock.
 READ_ONLY = "frontdoor_read_only"
@@ -60,7 +62,7 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             if not in_memory:
-                cursor.execute("PRAGMA journal_mode=WAL")
+                use_wal(cursor.execute)  # the gateway and the action server may create the file at once
                 cursor.execute("PRAGMA synchronous=NORMAL")
         finally:
             cursor.close()

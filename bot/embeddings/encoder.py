@@ -21,7 +21,6 @@ import os
 import re
 import sqlite3
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from bot.db.wal import use_wal
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -94,30 +94,6 @@ def _cache_key(prompt: str, text: str) -> bytes:
     return hashlib.sha256(prompt.encode() + b"\0" + text.encode()).digest()
 
 
-_LOCK_WAIT_SECONDS = 30.0
-
-
-def _prepare(conn: sqlite3.Connection) -> None:
-    """WAL mode and the table. Two processes opening a new file at once race for the lock that switching
-    to WAL takes, and SQLite answers "database is locked" at once instead of waiting (the busy timeout
-    does not cover it): the loser waits for the winner and tries again; once the file is WAL nothing
-    needs that lock."""
-    deadline = time.monotonic() + _LOCK_WAIT_SECONDS
-    while True:
-        try:
-            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-                conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID"
-            )
-            return
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
 class _DiskCache:
     """SQLite file of float32 vectors; safe for several processes (WAL, INSERT OR IGNORE)."""
 
@@ -134,8 +110,12 @@ class _DiskCache:
         # A connection must not cross a fork (Sanic workers): reopen in a new process.
         if self._conn is None or self._pid != os.getpid():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=_LOCK_WAIT_SECONDS, check_same_thread=False, isolation_level=None)
-            _prepare(conn)
+            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+            use_wal(conn.execute)  # several processes may create the file at once
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID"
+            )
             self._conn, self._pid = conn, os.getpid()
         return self._conn
 
