@@ -197,18 +197,21 @@ def form_slots(tracker: Tracker, now: datetime) -> list[str]:
     return slots
 
 
+def _described_with(tracker: Tracker, text: str, label_en: str, label_zh: str) -> str:
+    """The description with one more line of the person's words under a label staff read."""
+    what = str(tracker.get_slot("problem_what") or "").strip()
+    label = label_en if is_english(language_of(tracker)) else label_zh
+    return f"{what}\n{label}{text}" if what else text
+
+
 def _with_question(tracker: Tracker, text: str) -> str:
     """The description with a question the person asked inside the form, for staff to answer."""
-    what = str(tracker.get_slot("problem_what") or "").strip()
-    asked = f"Question: {text}" if is_english(language_of(tracker)) else f"群众提问：{text}"
-    return f"{what}\n{asked}" if what else text
+    return _described_with(tracker, text, "Question: ", "群众提问：")
 
 
 def _with_addition(tracker: Tracker, text: str) -> str:
     """The description with the person's later words added ("补充：…"), as staff read it."""
-    what = str(tracker.get_slot("problem_what") or "").strip()
-    added = "Added: " if is_english(language_of(tracker)) else "补充："
-    return f"{what}\n{added}{text}" if what else text
+    return _described_with(tracker, text, "Added: ", "补充：")
 
 
 class ValidateTicketForm(FormValidationAction):

@@ -173,10 +173,10 @@ def use_wal(sqlite_file: Path) -> None:
     Rasa's SQL tracker store writes synchronously on its event loop after every turn; in SQLite's
     default rollback-journal mode each commit waits on several fsyncs, in WAL mode on one.
     """
-    from bot.db.wal import use_wal
+    from bot.db import wal
 
     with contextlib.closing(sqlite3.connect(sqlite_file)) as connection:
-        use_wal(connection.execute)
+        wal.use_wal(connection.execute)
 
 
 # A Unix socket's path holds at most 107 bytes (108 with the closing NUL), and the action server's

@@ -10,7 +10,6 @@ taken as usual, and so is anything inside a form.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -60,12 +59,11 @@ def may_follow(decision: Decision | None, text: str) -> bool:
     return unsure and is_question(text)
 
 
-def referred_channel(previous: Sequence[dict[str, Any] | None]) -> str | None:
-    """The channel the person was just referred to: the decision record of their previous message."""
-    last = previous[0] if previous else None
-    if not last or last.get("decided") != Route.REFER.value:
+def referred_channel(record: dict[str, Any] | None) -> str | None:
+    """The channel a message was referred to, from its decision record (`gw_inbound.safety`)."""
+    if not record or record.get("decided") != Route.REFER.value:
         return None
-    channel = last.get("referred")
+    channel = record.get("referred")
     return str(channel) if channel else None
 
 

@@ -368,15 +368,20 @@ class GatewayStore:
             value = session.scalar(select(Conversation.pending_matters).where(Conversation.id == conversation_id))
             return value if isinstance(value, dict) else None
 
+    @staticmethod
+    def _latest_decided(what: Any, conversation_id: str, limit: int) -> Any:
+        """`select(what)` of the conversation's latest messages that have a decision record, newest first."""
+        return (
+            select(what)
+            .where(InboundMessage.conversation_id == conversation_id, InboundMessage.safety.is_not(None))
+            .order_by(InboundMessage.id.desc())
+            .limit(limit)
+        )
+
     def _recent_safety(self, conversation_id: str, limit: int) -> list[dict[str, Any] | None]:
         """The decision records (`gw_inbound.safety`) of the latest decided messages, newest first."""
         with self.sessions() as session:
-            rows = session.scalars(
-                select(InboundMessage.safety)
-                .where(InboundMessage.conversation_id == conversation_id, InboundMessage.safety.is_not(None))
-                .order_by(InboundMessage.id.desc())
-                .limit(limit)
-            ).all()
+            rows = session.scalars(self._latest_decided(InboundMessage.safety, conversation_id, limit)).all()
         return [safety if isinstance(safety, dict) else None for safety in rows]
 
     def last_crisis_signals(self, conversation_id: str) -> list[str] | None:
@@ -398,16 +403,11 @@ class GatewayStore:
         from bot.gateway.referrals import FEEDBACK_PAYLOAD, SIGNAL, referred_channel
 
         with self.sessions() as session:
-            inbound = session.scalars(
-                select(InboundMessage)
-                .where(InboundMessage.conversation_id == conversation_id, InboundMessage.safety.is_not(None))
-                .order_by(InboundMessage.id.desc())
-                .limit(1)
-            ).first()
+            inbound = session.scalars(self._latest_decided(InboundMessage, conversation_id, 1)).first()
             if inbound is None:
                 return None
             record = inbound.safety if isinstance(inbound.safety, dict) else None
-            channel = referred_channel([record])
+            channel = referred_channel(record)
             question = self._question_of(session, inbound.id) if channel else None
         buttons = question.buttons if question is not None else []
         offered = any(isinstance(b, dict) and b.get("payload") == FEEDBACK_PAYLOAD for b in buttons)
