@@ -36,18 +36,13 @@ from bot.console import overrides
 from bot.console.catalogue_editor import Conflict, latest, save_version
 from bot.console.models import Lesson, LessonDecision, LessonKind
 from bot.console.queue import category_names
+from bot.console.request_text import request_text
 from bot.console.web import Ctx, HttpError, not_found, page
 from bot.db.engine import READ_ONLY
-from bot.privacy import mask
 from bot.tickets.models import Event, EventKind, SafetyVerdict, Ticket
 
 SHOWN = 50
 """Open corrections shown at once per kind, newest first."""
-MAX_EXAMPLE_CHARS = 500
-"""Longer requests are cut: the classifier reads a title and the first 300 characters anyway."""
-FORM_LINES = ("地点：", "开始时间：", "涉及：", "方便联系的时间：", "（此前在登记：", "（回答前台的关怀询问：")
-"""Summary lines added after the request itself: the ticket form's (bot/intake/records.py) and a
-crisis ticket's notes (actions/safety.py)."""
 MIN_SAFETY_EXAMPLE_CHARS = 6
 """Shorter words ("有", the answer to the check-in question) say nothing on their own: never taught
 to the safety screen, where they would make every "有" look like a crisis, or like a false alarm."""
@@ -91,12 +86,6 @@ class Correction:
     target: str
     """Category: the corrected category id. Safety: `crisis.examples` or `crisis.negatives`."""
     example: str
-
-
-def request_text(summary_redacted: str) -> str:
-    """The person's request from a ticket summary, masked, without the form's extra lines, cut to size."""
-    lines = [line for line in (summary_redacted or "").splitlines() if not line.startswith(FORM_LINES)]
-    return mask("\n".join(lines).strip())[:MAX_EXAMPLE_CHARS].strip()
 
 
 def open_corrections(

@@ -162,6 +162,7 @@ def queue(ctx: Ctx) -> Response:
         statuses=STATUS,
         routes=ROUTE,
         category_names=names,
+        suggestions=ctx.state.suggester.for_tickets(rows),
     )
 
 

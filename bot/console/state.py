@@ -21,6 +21,7 @@ from starlette.templating import Jinja2Templates
 
 from bot.console.accounts import StaffAccounts
 from bot.console.labels import LABELS
+from bot.console.suggestions import CategorySuggester
 from bot.db.engine import make_engine, session_factory
 from bot.db.migrate import migrate
 from bot.privacy import mask
@@ -61,6 +62,7 @@ class ConsoleState:
     accounts: StaffAccounts = field(init=False)
     sessions: sessionmaker[Session] = field(init=False)
     cache: dict[str, Any] = field(default_factory=dict)
+    suggester: CategorySuggester = field(default_factory=CategorySuggester)
 
     def __post_init__(self) -> None:
         self.sessions = session_factory(self.engine)

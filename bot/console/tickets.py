@@ -115,6 +115,7 @@ def render_ticket(
         can_claim=holder is None or (holder != ctx.member.username and ctx.member.can("assign_any")),
         can_transfer=holder is not None and (holder == ctx.member.username or ctx.member.can("assign_any")),
         signals=_signals(ticket.triage_signals, masked=not clear),
+        suggestions=ctx.state.suggester.for_tickets([ticket]).get(ticket.id, []),
         now=ctx.state.now(),
     )
 

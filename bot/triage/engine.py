@@ -31,6 +31,7 @@ from bot.triage.desk import DeskModel
 from bot.triage.embedding import Embedder, default_embedder, embed, embedding_view
 from bot.triage.fitting import FittedModels, ModelFitter
 from bot.triage.routing import empty_decision, route_decision
+from bot.triage.suggestions import Suggestion, rank_categories
 from bot.triage.tuning import DEFAULT_TUNING, Tuning
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,10 @@ class TriageEngine:
                 )
             )
         return decisions
+
+    def rank_categories(self, texts: Sequence[str], desk: str) -> list[list[Suggestion]]:
+        """Every ticket category of `desk` ranked for each text (staff's re-filing suggestions)."""
+        return rank_categories(self._desk_model(self._current(), desk), self.embedder, texts)
 
     # -- decision ----------------------------------------------------------------------------
 

@@ -256,3 +256,40 @@ def test_an_agent_correction_becomes_an_example_in_two_clicks(running: Running, 
     expect(page.locator("tr", has_text=ticket.number)).to_have_count(0)
     taught = overrides.read_effective(running.console.settings, "lessons", "12345")
     assert "小区快递柜超过12小时就收保管费" in taught
+
+
+def test_a_supervisor_refiles_a_ticket_with_one_click_from_the_top_3(running: Running, page: Page) -> None:
+    """Issue 15, item 6: the ticket page shows the engine's top 3 categories with their confidence; one
+    click on a suggestion re-files the ticket and the correction reaches 纠正与学习."""
+    ticket = running.console.store.create_ticket(
+        desk="12345",
+        route="ticket",
+        conversation_id="12345:web:wages",
+        channel="web",
+        idempotency_key="b-4",
+        summary="公司拖欠我们三个月工资了，老板一直说下个月发，我们十几个工人都没拿到钱\n地点：城东工业园",
+        category="environment",
+        category_l1="环境保护",
+        sla_first_response_hours=4,
+        sla_resolution_hours=72,
+    )
+    sign_in(page, running)
+    queue_row = page.locator("tr", has_text=ticket.number)
+    expect(queue_row.locator("[data-suggestion='labour_relations']")).to_contain_text("%")
+
+    page.goto(f"{running.url}/console/tickets/{ticket.id}")
+    suggestions = page.locator("section.suggestions li")
+    expect(suggestions).to_have_count(3)
+    top = suggestions.first
+    expect(top).to_have_attribute("data-suggestion", "labour_relations")
+    expect(top).to_contain_text("劳动关系与工资")
+    expect(top).to_contain_text("%")
+    shot(page, "7-suggestions")
+    top.get_by_role("button", name="改为分类 劳动关系与工资").click()  # the one click
+    expect(page.get_by_role("status")).to_contain_text("纠正与学习")
+
+    refiled = running.console.store.get(ticket.id)
+    assert (refiled.category, refiled.category_l1) == ("labour_relations", "劳动和社会保障")
+    expect(page.locator("section.suggestions li").first).to_contain_text("当前分类")
+    page.get_by_role("link", name="纠正与学习").click()
+    expect(page.locator("tr", has_text=ticket.number)).to_contain_text("生态环境 → 劳动关系与工资")
