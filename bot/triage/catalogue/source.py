@@ -22,6 +22,7 @@ from bot.triage.catalogue.lessons import (
 from bot.triage.catalogue.lines import CatalogueError, parse_yaml
 from bot.triage.catalogue.model import Catalogue, DeskCatalogue
 from bot.triage.catalogue.schema import parse_channels, parse_conversation, parse_desk, parse_faq, parse_safety
+from bot.triage.catalogue.writers import WRITERS, parse_writer_batch, with_writer_batches, with_writer_crisis
 
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "data"
 
@@ -69,7 +70,14 @@ class YamlCatalogueSource:
         fixed = [self._path("channels.yml"), self._path("safety.yml"), self._path("conversation.yml")]
         safety_lessons = self._path(SAFETY_LESSONS)
         lessons = [safety_lessons] if safety_lessons.is_file() else []
-        return fixed + lessons + self._folder("desks") + self._folder("faq") + self._folder(CATEGORY_LESSONS)
+        return (
+            fixed
+            + lessons
+            + self._folder("desks")
+            + self._folder("faq")
+            + self._folder(CATEGORY_LESSONS)
+            + self._folder(WRITERS)
+        )
 
     def fingerprint(self) -> str:
         parts = []
@@ -100,6 +108,8 @@ class YamlCatalogueSource:
         if lessons_path.is_file():
             safety = with_safety_lessons(safety, *parse_safety_lessons(self._read(lessons_path), lessons_path))
         conversation = parse_conversation(self._read(conversation_path), conversation_path)
+        batches = [parse_writer_batch(self._read(path), path) for path in self._folder(WRITERS)]
+        safety = with_writer_crisis(safety, batches)
         desks: dict[str, DeskCatalogue] = {}
         desk_files = self._folder("desks")
         if not desk_files:
@@ -108,6 +118,7 @@ class YamlCatalogueSource:
             desk = parse_desk(self._read(path), path, channels)
             if desk.desk != path.stem:
                 raise CatalogueError(path, 1, f"desk {desk.desk!r} does not match the file name {path.name}")
+            desk = with_writer_batches(desk, batches)
             lessons_path = self._path(f"{CATEGORY_LESSONS}/{desk.desk}.yml")
             if lessons_path.is_file():
                 desk = with_category_lessons(
