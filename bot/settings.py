@@ -271,6 +271,14 @@ class Settings:
     telegram_webhook_url: str | None = _from_env("FRONTDOOR_TELEGRAM_WEBHOOK_URL", _optional)
     # the on-duty staff chat that gets crisis and urgent-ticket alerts (the desk's bot must be a member)
     telegram_staff_chat_id: str | None = _from_env("FRONTDOOR_TELEGRAM_STAFF_CHAT_ID", _optional)
+    # the on-call (值班/备班) Telegram chat: out of a desk's staff hours crisis alerts go here as well as to the
+    # staff chat, and a crisis alert nobody acknowledged in time is escalated here; unset = no on-call roster
+    oncall_chat_id: str | None = _from_env("FRONTDOOR_ONCALL_CHAT_ID", _optional)
+    # in staff hours: minutes after a crisis handoff with no staff claim, reply or take-over before the person
+    # is told that nobody has joined yet (12356, 110/120 first) and the alert is escalated to the on-call chat
+    crisis_ack_minutes: int = _from_env("FRONTDOOR_CRISIS_ACK_MINUTES", _bounded_int("5", 1, 120))
+    # the same for an ordinary 转人工 handoff: the person is offered to leave the matter with a callback time
+    handoff_ack_minutes: int = _from_env("FRONTDOOR_HANDOFF_ACK_MINUTES", _bounded_int("10", 1, 240))
     desks: tuple[str, ...] = _from_env(
         "FRONTDOOR_DESKS", lambda _, raw: tuple((raw if raw is not None else "12345,12355").split(","))
     )

@@ -155,10 +155,17 @@ class PeopleCallbackQueryHandler(CallbackQueryHandler[Any, Any]):
 class TelegramChannel:
     """Wires one desk's Telegram bot to the gateway."""
 
-    def __init__(self, desk: str, gateway: Gateway, staff_chat_id: str | None = None) -> None:
+    def __init__(
+        self, desk: str, gateway: Gateway, staff_chat_id: str | None = None, oncall_chat_id: str | None = None
+    ) -> None:
         self.desk = desk
         self.gateway = gateway
         self.staff_chat_id = staff_chat_id
+        self.oncall_chat_id = oncall_chat_id  # the on-call roster's chat gets alerts too: never a person's chat
+
+    @property
+    def _staff_chats(self) -> list[str]:
+        return [c for c in (self.staff_chat_id, self.oncall_chat_id) if c]
 
     async def _handle_text(self, update: Update, text: str, notice: bool = False) -> None:
         chat = update.effective_chat
@@ -176,12 +183,15 @@ class TelegramChannel:
         await self.gateway.handle(inbound)  # the replies go out through the outbound queue
 
     def is_staff_chat(self, chat: Chat | None) -> bool:
-        staff = self.staff_chat_id
-        if not staff or chat is None:
+        if chat is None:
             return False
-        if staff.lstrip("-").isdigit():
-            return chat.id == int(staff)
-        return (chat.username or "").lower() == staff.lstrip("@").lower()
+        for staff in self._staff_chats:
+            if staff.lstrip("-").isdigit():
+                if chat.id == int(staff):
+                    return True
+            elif (chat.username or "").lower() == staff.lstrip("@").lower():
+                return True
+        return False
 
     def is_person_chat(self, chat: Chat | None) -> bool:
         """A private chat with one person, not the staff chat: the only chats the bot converses in."""
@@ -243,8 +253,7 @@ class TelegramChannel:
         application = builder.build()
         # private chats only (a group would be one conversation shared by all its members)
         people: filters.BaseFilter = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
-        if self.staff_chat_id:  # the staff group talks among itself; none of it goes to the bot
-            staff = self.staff_chat_id
+        for staff in self._staff_chats:  # the staff and on-call chats talk among themselves; none of it goes to the bot
             staff_chat = (
                 filters.Chat(chat_id=int(staff)) if staff.lstrip("-").isdigit() else filters.Chat(username=staff)
             )

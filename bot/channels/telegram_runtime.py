@@ -319,7 +319,9 @@ async def start_desks(settings: Settings, gateway: Gateway, engine: Engine) -> d
         token = settings.telegram_token(desk_name)
         if not token:
             continue
-        channel = TelegramChannel(desk_name, gateway, staff_chat_id=settings.telegram_staff_chat_id)
+        channel = TelegramChannel(
+            desk_name, gateway, staff_chat_id=settings.telegram_staff_chat_id, oncall_chat_id=settings.oncall_chat_id
+        )
         desk = TelegramDesk(
             desk_name,
             channel.build(token, base_url=settings.telegram_base_url),

@@ -3,6 +3,8 @@
 * volumes per day, desk, route and category;
 * "every message answered": the share of inbound gateway messages that got a reply, and the first
   human response time of tickets against their SLA;
+* time to the first human response of every crisis (ticket by ticket, "no response yet" included),
+  with its median and p90;
 * declined and referred requests by reason, with masked examples: they are signals too;
 * satisfaction only over matters staff handled (ratings exist only for resolved tickets and crises;
   declined, referred and auto-closed records are excluded by construction), with the "solved" rate;
@@ -63,6 +65,7 @@ class Figures:
     per_category: list[tuple[str, int]] = field(default_factory=list)
     inbound: dict[str, int] = field(default_factory=dict)
     first_response: dict[str, Any] = field(default_factory=dict)
+    crises: dict[str, Any] = field(default_factory=dict)
     declined: list[dict[str, Any]] = field(default_factory=list)
     referred: list[dict[str, Any]] = field(default_factory=list)
     satisfaction: dict[str, Any] = field(default_factory=dict)
@@ -122,6 +125,7 @@ def compute(
         figures.inbound["total"] = sum(n for s, n in figures.inbound.items())
 
     figures.first_response = _first_response(conn, in_period, now)
+    figures.crises = _crisis_response(conn, in_period)
     figures.declined, figures.referred = _closed_records(conn, in_period)
     figures.satisfaction = _satisfaction(conn, desks, start)
     outcomes = conn.execute(
@@ -179,6 +183,35 @@ def _first_response(conn: Connection, in_period: tuple[Any, ...], now: datetime)
         "within_rate": within / (answered + waiting_overdue) if answered + waiting_overdue else None,
         "median_min": statistics.median(minutes) if minutes else None,
         "p90_min": _percentile(minutes, 0.9),
+    }
+
+
+CRISIS_ROWS = 200
+"""Crisis tickets listed one by one (newest first); the median and p90 cover every crisis of the period."""
+
+
+def _crisis_response(conn: Connection, in_period: tuple[Any, ...]) -> dict[str, Any]:
+    """Every crisis ticket of the period: desk, created, minutes to the first staff reply (None: no response
+    yet). The first human response is the ticket's `first_response_at` (the first console reply), as for the SLA."""
+    minutes = minutes_between(conn.dialect.name, Ticket.created_at, Ticket.first_response_at)
+    rows = conn.execute(
+        select(Ticket.id, Ticket.number, Ticket.desk, Ticket.created_at, minutes)
+        .where(*in_period, Ticket.route == "crisis")
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+    ).all()
+    answered = [float(m) for *_, m in rows if m is not None]
+    listed = [
+        {"id": int(i), "number": str(n), "desk": str(d), "created_at": c, "minutes": None if m is None else float(m)}
+        for i, n, d, c, m in rows[:CRISIS_ROWS]
+    ]
+    return {
+        "count": len(rows),
+        "answered": len(answered),
+        "waiting": len(rows) - len(answered),
+        "median_min": statistics.median(answered) if answered else None,
+        "p90_min": _percentile(answered, 0.9),
+        "rows": listed,
+        "more": max(0, len(rows) - CRISIS_ROWS),
     }
 
 

@@ -5,6 +5,9 @@ out. Return-visit questions go into the gateway's outbound queue (pushed to Tele
 web chat and REST clients); SLA alerts go to the on-duty staff chat (`Gateway.notify_staff`).
 `FRONTDOOR_FOLLOW_UP_INTERVAL` (seconds, default 60; 0 turns the scheduler off).
 
+Handoffs nobody acknowledged (bot/gateway/handoff_watch.py) are followed up on every run too, under
+the same lease.
+
 The retention purge runs here too (bot/retention/job.py), the app's one place for periodic jobs:
 every `FRONTDOOR_PURGE_INTERVAL_HOURS` (default 24; 0 off), under a database lease.
 
@@ -20,10 +23,12 @@ import asyncio
 import contextlib
 import logging
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from bot.db.leases import Leader
 from bot.followups.scheduler import Alert, FollowUpScheduler, Send, Unreachable
+from bot.gateway.handoff_watch import HandoffWatch
 from bot.retention.job import PurgeJob
 from bot.settings import get_settings
 
@@ -74,6 +79,7 @@ class FollowUpService:
         self.scheduler = FollowUpScheduler(
             TicketStore(engine), gateway_sender(gateway), gateway_alert(gateway), language_of=gateway.language
         )
+        self.handoff_watch = HandoffWatch(engine, gateway)
         self._task: asyncio.Task[None] | None = None
         settings = get_settings()
         self.leader = Leader(engine, LEADER_LEASE, settings.instance_id, settings.leader_lease_seconds)
@@ -96,12 +102,18 @@ class FollowUpService:
             try:
                 if await asyncio.to_thread(self.leader.held) and time.monotonic() >= next_run:
                     next_run = time.monotonic() + self.interval
-                    await self.scheduler.run_once()
+                    await self.run_once()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("follow-up run failed")
             await asyncio.sleep(check)
+
+    async def run_once(self, now: datetime | None = None) -> None:
+        """One run of the jobs the leader does: return visits and SLA alerts, then unanswered handoffs."""
+        now = now or datetime.now(UTC)
+        await self.scheduler.run_once(now)
+        await self.handoff_watch.run_once(now)
 
     async def stop(self) -> None:
         for task in (self._task, self._purge_task):

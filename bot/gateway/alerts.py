@@ -21,6 +21,11 @@ A real crisis from a source that is not flooding therefore keeps its own immedia
 script floods from one address; a flood spread over many addresses turns every alert, the real one
 included, into the per-minute summary. Nothing is ever dropped from the console queue: tickets are
 filed by the actions whatever happens to the alert.
+
+On-call roster (`FRONTDOOR_ONCALL_CHAT_ID`): out of a desk's staff hours a crisis alert (or its
+summary) goes to the on-call chat as well as to the staff chat, which keeps the record the next shift
+reads; urgent-ticket and SLA lines stay in the staff chat. A crisis alert nobody acknowledged in staff
+hours is escalated there too (`escalate`, from bot/gateway/handoff_watch.py).
 """
 
 from __future__ import annotations
@@ -58,6 +63,14 @@ def ticket_line(desk: str, number: str) -> str:
     return f"【紧急工单】{desk}服务台 工单 #{number}，请值班人员尽快到员工后台处理。"
 
 
+def unacknowledged_line(desk: str, minutes: int, ticket: str | None = None, crisis: bool = True) -> str:
+    """The escalation of an alert nobody acknowledged: no personal content either."""
+    number = f" 工单 #{ticket}" if ticket else ""
+    if crisis:
+        return f"【危机未响应】{desk}服务台{number} 危机预警已过{minutes}分钟仍无人接手，请值班人员立即到员工后台查看。"
+    return f"【转人工未接入】{desk}服务台{number} 群众等待人工已超过{minutes}分钟，请值班人员尽快到员工后台查看。"
+
+
 def summary_line(desk: str, count: int, bulk: int, window_seconds: float) -> str:
     minutes = max(1, round(window_seconds / 60))
     marked = f"（其中 {bulk} 个疑似批量来源）" if bulk else ""
@@ -80,9 +93,15 @@ class StaffAlerts:
         max_keys: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
         memory: AlertMemory | None = None,
+        oncall_chat_id: str | None = None,
+        on_duty: Callable[[str], bool] | None = None,
     ) -> None:
+        """`oncall_chat_id`: the on-call roster's chat; `on_duty(desk)`: are the desk's staff on duty now
+        (bot.intake.hours; by default always, so without it nothing goes to the on-call chat but escalations)."""
         self._store = store
         self._staff_chat_id = staff_chat_id
+        self._oncall_chat_id = oncall_chat_id
+        self._on_duty = on_duty or (lambda desk: True)
         self._every = every_seconds
         self._wake = wake
         self._coalesce, self._bulk = coalesce, bulk
@@ -140,12 +159,25 @@ class StaffAlerts:
         id, or None when no staff chat is configured (then the alert is only logged).
         """
         masked = mask(text)
+        if source == CRISIS_ALERT and self._oncall_chat_id and not self._on_duty(desk):
+            await self._post(desk, self._oncall_chat_id, masked, source)  # out of hours: the on-call roster too
         if not self._staff_chat_id:
             log.warning("staff alert (no staff chat configured): %s", masked[:200])
             return None
-        conversation_id = await asyncio.to_thread(
-            self._store.ensure_conversation, desk, STAFF_CHANNEL, self._staff_chat_id
-        )
+        return await self._post(desk, self._staff_chat_id, masked, source)
+
+    async def escalate(self, desk: str, text: str) -> int | None:
+        """An alert nobody acknowledged: to the on-call chat (if any) and again to the staff chat."""
+        masked = mask(text)
+        if self._oncall_chat_id:
+            await self._post(desk, self._oncall_chat_id, masked, CRISIS_ALERT)
+        if not self._staff_chat_id:
+            log.warning("escalation (no staff chat configured): %s", masked[:200])
+            return None
+        return await self._post(desk, self._staff_chat_id, masked, CRISIS_ALERT)
+
+    async def _post(self, desk: str, chat_id: str, masked: str, source: str) -> int:
+        conversation_id = await asyncio.to_thread(self._store.ensure_conversation, desk, STAFF_CHANNEL, chat_id)
         outbound_id = await asyncio.to_thread(self._store.enqueue, conversation_id, masked, source)
         self._wake(conversation_id)
         return outbound_id

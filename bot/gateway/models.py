@@ -7,8 +7,8 @@ request (push channels, staff replies, follow-ups, answers recovered after a cra
 `gw_outbound` as `pending` until the outbound worker or a polling client delivers them.
 
 The schema is created by the Alembic chain in bot/db/migrations (revisions 0003_gateway_tables,
-0005_conversation_language, 0006_pending_matters, 0007_integration_keys, 0008_wechat, 0011_wechat_kf and
-0012_cluster_leases); keep both in step (tests/gateway/test_gateway_schema.py compares them).
+0005_conversation_language, 0006_pending_matters, 0007_integration_keys, 0008_wechat, 0011_wechat_kf,
+0012_cluster_leases and 0013_handoff_watch); keep both in step (tests/gateway/test_gateway_schema.py compares them).
 """
 
 from __future__ import annotations
@@ -58,6 +58,10 @@ class Conversation(GatewayBase):
     language: Mapped[str] = mapped_column(String(8), default="zh-Hans", server_default="zh-Hans")
     # several matters raised in one message (bot/gateway/matters.py), while they are being taken one by one
     pending_matters: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # a handoff to on-duty staff (bot/gateway/handoff_watch.py): when it began, and when the person is told
+    # nobody has joined yet unless staff have claimed, replied or taken over by then (null: nothing to watch)
+    watch_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    watch_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

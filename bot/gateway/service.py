@@ -29,6 +29,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -36,7 +37,7 @@ from sqlalchemy import Engine
 from bot import language as lang
 from bot import privacy_notice
 from bot import text as textutil
-from bot.gateway import check_in, crisis_watch, declines, matters, messages, referrals, supplement
+from bot.gateway import check_in, crisis_watch, declines, handoff_watch, matters, messages, referrals, supplement
 from bot.gateway.alerts import BULK_SIGNAL, STAFF_CHANNEL, StaffAlerts
 from bot.gateway.health import ActionServerHealth
 from bot.gateway.locks import ConversationLocks
@@ -161,6 +162,9 @@ class Gateway:
         alerts: dict[str, Any] | None = None,
         instance_id: str = "local",
         inbound_lease_seconds: float = 60.0,
+        oncall_chat_id: str | None = None,
+        crisis_ack_minutes: float = 5.0,
+        handoff_ack_minutes: float = 10.0,
     ) -> None:
         """The schema comes from the Alembic chain, not from here.
 
@@ -170,6 +174,9 @@ class Gateway:
         client address (messages with an "ip:" source); `alerts` are StaffAlerts' load settings.
         `instance_id` and `inbound_lease_seconds`: this instance's claim on the messages it is answering
         (several instances on one PostgreSQL database; README "Several instances").
+        `oncall_chat_id`: the on-call roster's chat (out-of-hours crisis alerts, escalations);
+        `crisis_ack_minutes`, `handoff_ack_minutes`: how long a handoff in staff hours may wait for a staff
+        member before the person is told nobody has joined yet (bot/gateway/handoff_watch.py).
         """
         self.store = GatewayStore(engine, instance_id, inbound_lease_seconds)
         self._engine = engine
@@ -182,7 +189,16 @@ class Gateway:
         self._locks = ConversationLocks(engine)
         self._outbound_listeners: list[Callable[[str], None]] = []
         self._health = ActionServerHealth(action_server_url)
-        self.alerts = StaffAlerts(self.store, staff_chat_id, alert_every_seconds, self._wake, **(alerts or {}))
+        self.alerts = StaffAlerts(
+            self.store,
+            staff_chat_id,
+            alert_every_seconds,
+            self._wake,
+            oncall_chat_id=oncall_chat_id,
+            on_duty=lambda desk: _back_at(desk, lang.DEFAULT) is None,
+            **(alerts or {}),
+        )
+        self.ack_minutes = {"crisis": crisis_ack_minutes, "handoff": handoff_ack_minutes}
 
     async def aclose(self) -> None:
         self.alerts.close()
@@ -295,8 +311,12 @@ class Gateway:
         route = decision.route if decision is not None and decision.is_safety else None
         if turn.handoff:
             back = _back_at(inbound.desk, language)
+            if route is None and text.strip() in (handoff_watch.LEAVE_TICKET, handoff_watch.KEEP_WAITING):
+                return await self._after_unanswered(inbound, text.strip(), language, safety)
             if route is Route.CRISIS:
                 await self.alerts.crisis(inbound.desk, cid, source=inbound.source)
+                if back is None and turn.handoff_reason != "staff":  # on duty: somebody must answer it
+                    await self._watch(cid, "crisis")
                 if crisis_watch.cannot_call(text):  # "不敢打电话 他会听到": the police without a call
                     reminder = crisis_watch.silent_help(inbound.desk, language)
                 else:
@@ -379,10 +399,10 @@ class Gateway:
         replies, signals = self._apply_custom(bot_replies)
         crisis = route is Route.CRISIS or signals.handoff == "crisis"
         if crisis:
-            await self._begin_handoff(cid, "crisis")
+            await self._begin_handoff(cid, "crisis", inbound.desk)
             await self.alerts.crisis(inbound.desk, cid, signals.tickets[:1], source=inbound.source)
         elif signals.handoff:
-            await self._begin_handoff(cid, signals.handoff)
+            await self._begin_handoff(cid, signals.handoff, inbound.desk)
         for number in signals.tickets[1 if crisis else 0 :]:
             await self.alerts.ticket(inbound.desk, number)
         if not signals.handoff and self._check_in_due(text, turn, decision):
@@ -614,7 +634,7 @@ class Gateway:
 
     async def _fallback(self, inbound: Inbound, decision: Decision | None, language: str) -> list[Reply]:
         if decision is not None and decision.route is Route.CRISIS:
-            await self._begin_handoff(inbound.conversation_id, "crisis")
+            await self._begin_handoff(inbound.conversation_id, "crisis", inbound.desk)
             back = _back_at(inbound.desk, language)
             if back is not None:  # the engine's crisis reply promises a person: say who is (not) there
                 return [Reply(messages.crisis_fallback(inbound.desk, language, back), source="gateway")]
@@ -741,12 +761,41 @@ class Gateway:
 
     # --- handoff -----------------------------------------------------------------------------
     def set_handoff(self, conversation_id: str, on: bool, reason: str | None = None) -> None:
-        """Give the conversation to a human (on) or back to the bot (off)."""
-        self.store.set_handoff(conversation_id, on, reason)
+        """Give the conversation to a human (on) or back to the bot (off). A staff member taking it over
+        (reason "staff", the console) is announced to the person: "工作人员已接入对话"."""
+        if not (on and reason == "staff"):
+            self.store.set_handoff(conversation_id, on, reason)
+            return
+        if self.store.take_over(conversation_id):
+            desk = self.store.conversation(conversation_id)
+            language = self.store.language(conversation_id)
+            if desk is not None:
+                text = handoff_watch.staff_joined(desk.desk, language)
+                self.enqueue(conversation_id, text, handoff_watch.JOINED_SOURCE)
 
-    async def _begin_handoff(self, conversation_id: str, reason: str) -> None:
+    async def _begin_handoff(self, conversation_id: str, reason: str, desk: str) -> None:
         if await asyncio.to_thread(self.store.set_handoff, conversation_id, True, reason):
             log.info("conversation %s handed to staff (%s)", mask(conversation_id), reason)
+            if _back_at(desk, lang.DEFAULT) is None:  # staff on duty were promised: watch that one comes
+                await self._watch(conversation_id, "crisis" if reason == "crisis" else "handoff")
+
+    async def _watch(self, conversation_id: str, kind: str) -> None:
+        now = utcnow()
+        due = now + timedelta(minutes=self.ack_minutes[kind])
+        await asyncio.to_thread(self.store.watch_handoff, conversation_id, now, due, kind == "crisis")
+
+    async def _after_unanswered(
+        self, inbound: Inbound, payload: str, language: str, safety: dict[str, Any] | None
+    ) -> Outcome:
+        """The buttons offered after an unanswered 转人工 (bot/gateway/handoff_watch.py): leave the matter
+        as a ticket (the bot takes the conversation back and takes it down) or keep waiting for staff."""
+        cid, desk = inbound.conversation_id, inbound.desk
+        if payload == handoff_watch.LEAVE_TICKET:
+            await asyncio.to_thread(self.store.set_handoff, cid, False)
+            await self._reset_rasa_slots(cid)
+            reply = Reply(handoff_watch.leave_ticket_prompt(desk, language), source="gateway")
+            return Outcome([reply], "answered", safety)
+        return Outcome([Reply(handoff_watch.keep_waiting(desk, language), source="gateway")], "to_staff", safety)
 
     async def _reset_rasa_slots(self, conversation_id: str) -> None:
         """After staff hand back: Rasa's handoff/in_crisis slots would otherwise hand it over again."""

@@ -442,10 +442,87 @@ class GatewayStore:
                 return False
             if not on:
                 conversation.bot_reset_pending = True  # Rasa still believes a human has it: reset its slots
+                conversation.watch_since = conversation.watch_due_at = None  # nobody waits for staff any more
             conversation.handoff = on
             conversation.handoff_reason = reason if on else None
             session.commit()
             return True
+
+    def take_over(self, conversation_id: str) -> bool:
+        """A staff member takes the conversation over (reason "staff", nothing left to watch); True when
+        it was not theirs already (the person is then told that someone has joined)."""
+        with self.sessions() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None or (conversation.handoff and conversation.handoff_reason == "staff"):
+                return False
+            conversation.handoff, conversation.handoff_reason = True, "staff"
+            conversation.watch_since = conversation.watch_due_at = None
+            session.commit()
+            return True
+
+    # --- who is coming (bot/gateway/handoff_watch.py) ------------------------------------------
+    def watch_handoff(self, conversation_id: str, since: datetime, due: datetime, crisis: bool = False) -> None:
+        """Watch a handoff begun at `since`: follow up at `due` unless staff acknowledge it first. A watch
+        already running keeps its start and moves its due time earlier only; a crisis during a 转人工
+        makes it a crisis handoff. Nothing to watch once a staff member has taken the conversation over."""
+        with self.sessions() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None or not conversation.handoff or conversation.handoff_reason == "staff":
+                return
+            if crisis:
+                conversation.handoff_reason = "crisis"
+            if conversation.watch_due_at is None:
+                conversation.watch_since, conversation.watch_due_at = since, due
+            elif due < as_utc(conversation.watch_due_at):
+                conversation.watch_due_at = due
+            session.commit()
+
+    def due_watches(self, now: datetime, limit: int = 100) -> list[Conversation]:
+        """Conversations whose watch is due, oldest first."""
+        with self.sessions() as session:
+            return list(
+                session.scalars(
+                    select(Conversation)
+                    .where(Conversation.watch_due_at.is_not(None), Conversation.watch_due_at <= now)
+                    .order_by(Conversation.watch_due_at)
+                    .limit(limit)
+                )
+            )
+
+    def claim_watch(self, conversation_id: str, due: datetime) -> bool:
+        """End the watch seen due at `due`, on the condition nobody (another instance) ended it first."""
+        with self.sessions() as session:
+            result = session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id, Conversation.watch_due_at == due)
+                .values(watch_due_at=None)
+            )
+            session.commit()
+            return bool(getattr(result, "rowcount", 0))
+
+    def rearm_watch(self, conversation_id: str, due: datetime) -> None:
+        """The follow-up could not be queued: due again (tried on the next run)."""
+        with self.sessions() as session:
+            session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id, Conversation.watch_due_at.is_(None))
+                .values(watch_due_at=due)
+            )
+            session.commit()
+
+    def staff_wrote_since(self, conversation_id: str, since: datetime) -> bool:
+        """Has a staff member written to the person since `since` (a console reply)?"""
+        with self.sessions() as session:
+            found = session.scalar(
+                select(OutboundMessage.id)
+                .where(
+                    OutboundMessage.conversation_id == conversation_id,
+                    OutboundMessage.source == "staff",
+                    OutboundMessage.created_at >= since,
+                )
+                .limit(1)
+            )
+            return found is not None
 
     def clear_reset(self, conversation_id: str) -> None:
         with self.sessions() as session:

@@ -157,3 +157,38 @@ def test_the_period_window_moves_with_the_clock(
     assert "受理量（共 0 件）" in client.get("/console/analytics?days=7").text
     assert "受理量（共 1 件）" in client.get("/console/analytics?days=30").text
     assert client.get("/console/analytics?days=abc").status_code == 200
+
+
+def test_time_to_first_human_response_of_every_crisis(
+    client: TestClient, staff: Staff, new_ticket: Callable[..., Ticket], console: ConsoleState, clock: FakeClock
+) -> None:
+    store = console.store
+    quick, slow, unanswered = (new_ticket(route="crisis") for _ in range(3))
+    new_ticket()  # an ordinary ticket: not a crisis
+    new_ticket(route="crisis", desk="12355", conversation_id="12355:web:kid")  # another desk
+    clock.advance(minutes=4)
+    store.record_staff_reply(quick.id, staff_user="a", text="我在")
+    clock.advance(minutes=20)
+    store.record_staff_reply(slow.id, staff_user="a", text="我在")
+    store.record_staff_reply(quick.id, staff_user="a", text="还好吗")  # only the first reply counts
+
+    login(client, staff.supervisor)  # 12345 only
+    page = client.get("/console/analytics").text
+
+    summary = re.search(r'id="crisis-response">([^<]+)', page)
+    assert summary is not None
+    assert summary.group(1).startswith(
+        "3 件危机，已有人工首次响应 2 件，尚无响应 1 件；用时中位数 14 分钟，90% 在 24 分钟 内"
+    )
+    table = page.split('id="crisis-table"')[1].split("</table>")[0]
+    cells = re.findall(
+        r"<tr><td><a href=\"/console/tickets/(\d+)\">[^<]+</a></td><td>(\d+)</td><td>[^<]+</td><td>([^<]+)</td>", table
+    )
+    assert sorted(cells) == sorted(
+        [
+            (str(quick.id), "12345", "4 分钟"),
+            (str(slow.id), "12345", "24 分钟"),
+            (str(unanswered.id), "12345", "尚无响应"),
+        ]
+    )
+    assert "12355" not in table  # only the desks the staff member works on
