@@ -7,6 +7,11 @@ score once, then learn). Crisis rows (route crisis, not the calm descriptions of
 belong to 110/119/120) become crisis examples; hard-ordinary and decline rows become crisis
 negatives (everyday 死/杀/炸 words, wishing-well requests). Each batch is written under a comment
 naming the round and its writer; rows already in the file are skipped.
+
+Decline rows and referral rows also become a writer's batch (`bot/data/writers/<round>.yml`, through
+`tools.writer_batch`): a decline under the reason its family names (another person's data -> privacy,
+private errands and queues -> private_errand, the rest -> wishing_well), a referral under the desk's
+referral to the channel the writer named (skipped when the desk has no referral to it).
 """
 
 from __future__ import annotations
@@ -15,8 +20,14 @@ import json
 import sys
 from pathlib import Path
 
-from benchmarks.fresh_rounds import first_scored, load_round
+import yaml
+
+from benchmarks.fresh_rounds import Row, first_scored, load_round
 from bot.settings import REPO_ROOT
+from bot.triage.catalogue import YamlCatalogueSource
+from bot.triage.catalogue.source import DEFAULT_DATA_DIR
+from bot.triage.catalogue.writers import WRITERS
+from tools.writer_batch import build
 
 SAFETY = REPO_ROOT / "bot" / "data" / "safety.yml"
 EXAMPLES_ANCHOR = "  examples:\n"  # the first one in the file is the crisis section's
@@ -56,8 +67,42 @@ def main(paths: list[str]) -> int:
         at = safety.index(NEGATIVES_ANCHOR) + len(NEGATIVES_ANCHOR)
         safety = safety[:at] + _block(title, negatives) + safety[at:]
         print(f"{path.stem}: {len(positives)} crisis examples, {len(negatives)} negatives", file=sys.stderr)
-    SAFETY.write_text(safety, encoding="utf-8")
+        SAFETY.write_text(safety, encoding="utf-8")
+        _entries_batch(path, rows)
     return 0
+
+
+def decline_reason(family: str) -> str:
+    """The decline reason a writer's family names ("another-person-data" -> privacy)."""
+    if any(word in family for word in ("data", "privacy", "address", "phone-number")):
+        return "privacy"
+    if any(word in family for word in ("errand", "queue", "ticket", "homework")):
+        return "private_errand"
+    if "illegal" in family:
+        return "illegal"
+    return "wishing_well"
+
+
+def _entries_batch(path: Path, rows: list[Row]) -> None:
+    catalogue = YamlCatalogueSource().load()
+    entries: list[dict[str, str]] = []
+    for r in rows:
+        if r.route == "decline":
+            entries.append({"desk": r.desk, "entry": f"decline:{decline_reason(r.family)}", "text": r.text})
+        elif r.route == "refer" and r.channel:
+            referral = next((e for e in catalogue.desks[r.desk].referrals if e.channel == r.channel), None)
+            if referral is not None:
+                entries.append({"desk": r.desk, "entry": f"refer:{referral.id}", "text": r.text})
+    if not entries:
+        return
+    writer = rows[0].writer
+    out = DEFAULT_DATA_DIR / WRITERS / f"{path.stem}.yml"
+    doc, review = build(
+        [{**e, "writer": writer} for e in entries], DEFAULT_DATA_DIR, out, f"fresh {path.stem}, after its first score"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
+    print(f"{path.stem}: {review['kept']} decline and referral examples -> {out.name}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -32,22 +32,24 @@ from bot.triage.catalogue.writers import WRITERS, parse_writer_batch
 KIND_OF_PREFIX = {"decline": "declines", "refer": "referrals"}
 
 
-def _known_texts(data_dir: Path, skip: Path) -> set[str]:
-    """Every example text already shipped: desk entries, safety lists, other writers' batches."""
+def _known_texts(data_dir: Path, skip: Path) -> tuple[set[str], set[str]]:
+    """(desk entry examples, safety examples and negatives) already shipped, other batches included: a
+    decline may also be a crisis negative (the screen and the desk classifier learn different things)."""
     catalogue = YamlCatalogueSource(data_dir).load()
-    known: set[str] = set(catalogue.safety.crisis_examples) | set(catalogue.safety.crisis_negatives)
+    safety: set[str] = set(catalogue.safety.crisis_examples) | set(catalogue.safety.crisis_negatives)
+    entries: set[str] = set()
     for desk in catalogue.desks.values():
         for entry in (*desk.categories, *desk.referrals, *desk.declines):
-            known.update(entry.examples)
+            entries.update(entry.examples)
     for path in sorted((data_dir / WRITERS).glob("*.yml")):
         if path.resolve() != skip.resolve():
             batch = parse_writer_batch(parse_yaml(path.read_text(encoding="utf-8"), path), path)
-            known.update(batch.crisis_examples, batch.crisis_negatives)
+            safety.update(batch.crisis_examples, batch.crisis_negatives)
             for kinds in batch.desks.values():
-                for entries in kinds.values():
-                    for texts in entries.values():
-                        known.update(texts)
-    return known
+                for per_entry in kinds.values():
+                    for texts in per_entry.values():
+                        entries.update(texts)
+    return entries, safety
 
 
 def build(rows: list[dict[str, Any]], data_dir: Path, out: Path, persona: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -57,7 +59,7 @@ def build(rows: list[dict[str, Any]], data_dir: Path, out: Path, persona: str) -
     crisis_words = [re.compile(re.escape(w)) for w in safety.crisis_lexicon] + [
         re.compile(p) for p in safety.crisis_patterns
     ]
-    known = _known_texts(data_dir, out)
+    known_entries, known_safety = _known_texts(data_dir, out)
     writers = {str(r.get("writer") or "") for r in rows}
     if len(writers) != 1 or not next(iter(writers)):
         raise SystemExit(f"one writer per batch, got {sorted(writers)}")
@@ -67,6 +69,7 @@ def build(rows: list[dict[str, Any]], data_dir: Path, out: Path, persona: str) -
     seen: set[str] = set()
     for row in rows:
         desk, entry, text = str(row["desk"]), str(row["entry"]), " ".join(str(row["text"]).split())
+        known = known_safety if entry in ("crisis", "not_crisis") else known_entries
         if not text or text in known or text in seen:
             review["duplicates"] += 1
             continue

@@ -263,6 +263,12 @@ class SafetyScreen:
             # "吵死了…气死了" in a complaint, no crisis word, no earlier crisis talk
             crisis_learned = False
             signals.append(f"hyperbole:{hyperbole.group(0)}")
+        if crisis_learned and not crisis_lexicon and any(h.kind == "emergency" for h in hits):
+            # "my brother swallowed a bunch of pills, he's sleepy": staff's emergency words are decisive,
+            # a learned crisis score alone is not (and under 0.70 the gateway would only ask a question)
+            emergency = self._emergency(text, hits, evidence)
+            if emergency.route is Route.EMERGENCY:
+                return replace(emergency, signals=(*emergency.signals, f"crisis-learned:{score:.2f}"))
         if crisis_lexicon or crisis_learned:
             if crisis_learned:
                 signals.append(f"embedding:{score:.2f}")

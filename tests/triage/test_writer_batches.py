@@ -18,6 +18,7 @@ from bot.triage.catalogue.writers import WRITERS, parse_writer_batch
 from tools import writer_batch
 
 SHIPPED = sorted((DEFAULT_DATA_DIR / WRITERS).glob("*.yml"))
+"""Independent writers' batches and, named round-N.yml, the declines and referrals of scored fresh rounds."""
 
 
 def _batches() -> list:
@@ -25,7 +26,7 @@ def _batches() -> list:
 
 
 def test_five_independent_writers_each_with_a_persona_and_every_decline_and_referral() -> None:
-    batches = _batches()
+    batches = [b for b, p in zip(_batches(), SHIPPED, strict=True) if not p.stem.startswith("round-")]
     assert len({b.writer for b in batches}) == len(batches) >= 5
     catalogue = YamlCatalogueSource().load()
     for b in batches:
