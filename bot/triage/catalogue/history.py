@@ -82,10 +82,19 @@ def parse_history(doc: Any, path: str | Path, desk: str) -> list[HistoryBatch]:
                 file=r.text(batch, "file", f"batch {batch_id}", required=False),
                 rows=rows,
                 examples={str(cid): r.texts(examples, cid, f"batch {batch_id}, {cid}") for cid in examples},
-                extra={str(k): v for k, v in batch.items() if k not in known},
+                extra={str(k): _plain(v) for k, v in batch.items() if k not in known},
             )
         )
     return out
+
+
+def _plain(value: Any) -> Any:
+    """A parsed value without the line-keeping containers (so that it can be written out again)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def history_examples(batches: list[HistoryBatch]) -> dict[str, tuple[str, ...]]:
