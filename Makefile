@@ -11,7 +11,7 @@ export TMPDIR := $(CURDIR)/var/tmp
 RASA_INPUTS := config.yml domain.yml $(shell find nlu_data -name '*.yml' 2>/dev/null)
 RASA_MODEL  := models/frontdoor.tar.gz
 
-.PHONY: help install model train run chat admin test lint types unit rasa-validate rasa-test triage eval bench conversations fresh-round clean key masking purge export erase bench-purge wechat-try cluster soak
+.PHONY: help install model train run chat admin test lint types unit rasa-validate rasa-test triage import-history history eval bench conversations fresh-round clean key masking purge export erase bench-purge wechat-try cluster soak
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -76,6 +76,13 @@ test: lint types rasa-validate unit rasa-test ## everything CI runs
 
 triage: install model ## classify JSONL from stdin (make -s triage DESK=12345 < in.jsonl > out.jsonl)
 	@$(APP_PY) -m bot.triage.cli --desk $(DESK)
+
+import-history: install model ## add a hotline's past tickets as catalogue examples (DESK=12345 FILE=history.csv [DRY=1] [STRICT=1])
+	@test -n "$(FILE)" || { echo "usage: make import-history DESK=12345 FILE=history.csv [DRY=1] [STRICT=1]" >&2; exit 2; }
+	@$(APP_PY) -m bot.triage.history import --desk $(DESK) --file $(FILE) $(if $(DRY),--dry-run) $(if $(STRICT),--strict)
+
+history: install ## list a desk's imported history batches (DESK=12345; remove one: python -m bot.triage.history remove --desk 12345 --batch <id>)
+	@$(APP_PY) -m bot.triage.history list --desk $(DESK)
 
 eval: install model ## print every figure of the triage spec's "What is measured" table
 	@FRONTDOOR_EMBEDDING_DISK_CACHE=all $(APP_PY) -m benchmarks.eval

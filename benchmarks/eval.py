@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import board_history, clinc, datasets, sos_train
+from benchmarks import board_history, clinc, datasets, history_curve, sos_train
 from benchmarks.scoring import SAFETY_ROUTES, channel_correct, flagged, route_correct
 from bot.settings import REPO_ROOT, Settings
 from bot.triage.catalogue import CatalogueStore, YamlCatalogueSource
@@ -250,6 +250,13 @@ def gov_board_history() -> dict[str, Any] | None:
     out["weak_examples"] = counts
     out["weak_total"] = sum(counts.values())
     return out
+
+
+def gov_history_curve() -> dict[str, Any] | None:
+    """labeled_495 as a hotline's own history (part `history`, skip with --skip history): 5 folds, the
+    other four fed through the history import 50, 100, 200, 400 rows at a time into a temp data dir,
+    the held-out fold scored after each (benchmarks/history_curve.py; ~20 refits)."""
+    return history_curve.run(log=say)
 
 
 def sos_fit_on_train() -> dict[str, Any] | None:
@@ -518,6 +525,14 @@ def render(results: dict[str, Any], command: str) -> str:
                 f"| 12345 category_l1 accuracy, {board_label(b)} | gov_messages labeled_495 | "
                 f"{pct(b['category_l1_strict'])} | >= 85%: {mark(b['category_l1_strict'] >= GOALS['category_l1'])} |"
             )
+    h = results.get("history")
+    if h:
+        last = h["table"][-1]
+        lines.append(
+            f"| 12345 category_l1 after importing {last['asked']} rows of history (held-out folds; strict / best "
+            f"ticket) | gov_messages labeled_495, {h['folds']}-fold | {pct(last['strict'])} / {pct(last['top1'])} | "
+            f">= 85% top-1: {mark(last['top1'] >= GOALS['category_l1'])} |"
+        )
     c = results.get("clinc")
     if c:
         for row in c["rows"]:
@@ -637,6 +652,9 @@ def render(results: dict[str, Any], command: str) -> str:
             "shared; embedding time, the bulk of a decision, grows with the load).",
             "",
         ]
+    if h:
+        lines += ["### History import learning curve (`python -m benchmarks.history_curve`)", ""]
+        lines += [*history_curve.render(h), ""]
     lines += [f"Skipped: {', '.join(results['skipped']) or 'nothing'}.", ""]
     return "\n".join(lines)
 
@@ -667,7 +685,9 @@ def board_label(b: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--skip", default="", help="comma-separated parts to skip: routes,sos,gov,gov_dev,board,sos_fit,clinc,timing"
+        "--skip",
+        default="",
+        help="comma-separated parts to skip: routes,sos,gov,gov_dev,board,history,sos_fit,clinc,timing",
     )
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
@@ -682,6 +702,7 @@ def main(argv: list[str] | None = None) -> int:
         "gov": gov,
         "gov_dev": gov_dev,
         "board": gov_board_history,
+        "history": gov_history_curve,
         "sos_fit": sos_fit_on_train,
         "clinc": clinc.run,
         "timing": timing,

@@ -39,8 +39,9 @@ def _known_texts(data_dir: Path, skip: Path) -> tuple[set[str], set[str]]:
     safety: set[str] = set(catalogue.safety.crisis_examples) | set(catalogue.safety.crisis_negatives)
     entries: set[str] = set()
     for desk in catalogue.desks.values():
-        for entry in (*desk.categories, *desk.referrals, *desk.declines):
-            entries.update(entry.examples)
+        for group in (desk.categories, desk.referrals, desk.declines):
+            for entry in group:
+                entries.update(entry.examples)
     for path in sorted((data_dir / WRITERS).glob("*.yml")):
         if path.resolve() != skip.resolve():
             batch = parse_writer_batch(parse_yaml(path.read_text(encoding="utf-8"), path), path)

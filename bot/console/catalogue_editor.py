@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import Response
 
 from bot.console import overrides
 from bot.console.models import CatalogueVersion
 from bot.console.web import Ctx, HttpError, not_found, page
 from bot.db.engine import READ_ONLY
+from bot.settings import Settings
 
 KINDS = ("desk", "faq", "lessons")
 HISTORY_ROWS = 50
@@ -72,15 +74,51 @@ def save_version(
     The file is written inside the transaction: if writing fails, no version is recorded; if another
     save won the race, nothing is written.
     """
+    version = publish_version(
+        ctx.state.sessions,
+        ctx.state.settings,
+        desk,
+        kind,
+        text,
+        base_version=base_version,
+        author=ctx.member.username,
+        comment=comment,
+        details=details,
+        now=ctx.state.now(),
+    )
+    ctx.state.store.log_staff_action(
+        staff_user=ctx.member.username,
+        action="catalogue_saved",
+        reason=comment[:1000] or None,
+        details={"desk": desk, "kind": kind, "version": version.version, **version.details},
+    )
+    return version
+
+
+def publish_version(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    desk: str,
+    kind: str,
+    text: str,
+    *,
+    base_version: int,
+    author: str,
+    comment: str,
+    details: dict[str, Any],
+    now: datetime,
+) -> CatalogueVersion:
+    """`save_version` without a console request (the history import's command line uses it too):
+    validate, check the base, add the version and write the live file in one transaction."""
     text = text.replace("\r\n", "\n")
     if not text.endswith("\n"):
         text += "\n"
-    overrides.validate(ctx.state.settings, kind, desk, text)
+    overrides.validate(settings, kind, desk, text)
     bundled = _bundled(kind, desk)
     if bundled:  # lets the editor say when a release changed the file this version replaces
         details = {**details, "bundled_sha256": hashlib.sha256(bundled.encode()).hexdigest()}
     digest = hashlib.sha256(text.encode()).hexdigest()
-    with ctx.state.sessions.begin() as session:
+    with sessions.begin() as session:
         current = latest(session, desk, kind)
         current_no = current.version if current else 0
         if current_no != base_version:
@@ -93,25 +131,19 @@ def save_version(
             version=current_no + 1,
             content=text,
             sha256=digest,
-            author=ctx.member.username,
+            author=author,
             comment=comment[:1000] or None,
-            created_at=ctx.state.now(),
+            created_at=now,
             details=details,
         )
         session.add(version)
         session.flush()
-        overrides.write_atomic(overrides.override_path(ctx.state.settings, kind, desk), text)
+        overrides.write_atomic(overrides.override_path(settings, kind, desk), text)
     overrides.record_live_version(
-        ctx.state.settings,
+        settings,
         kind,
         desk,
         {"version": version.version, "author": version.author, "at": version.created_at.isoformat(), "sha256": digest},
-    )
-    ctx.state.store.log_staff_action(
-        staff_user=ctx.member.username,
-        action="catalogue_saved",
-        reason=comment[:1000] or None,
-        details={"desk": desk, "kind": kind, "version": version.version, **details},
     )
     return version
 

@@ -30,13 +30,16 @@ class Role(str, enum.Enum):
 
 
 class CatalogueKind(str, enum.Enum):
-    """Which file a catalogue version is: a desk's catalogue, FAQ or taught examples, or the safety screen's."""
+    """Which file a catalogue version is: a desk's catalogue, FAQ, taught examples or imported history, or
+    the safety screen's."""
 
     DESK = "desk"
     FAQ = "faq"
     LESSONS = "lessons"
     """A desk's staff-taught category examples (`lessons/<desk>.yml`, read on top of its catalogue)."""
     SAFETY = "safety"
+    HISTORY = "history"
+    """A desk's imported past tickets (`history/<desk>.yml`, bot/triage/history.py), read on top too."""
 
     def __str__(self) -> str:
         return str(self.value)

@@ -26,19 +26,20 @@ from typing import Any
 import yaml
 
 from bot.settings import REPO_ROOT, Settings
-from bot.triage.catalogue import CATEGORY_LESSONS, SAFETY_LESSONS
+from bot.triage.catalogue import CATEGORY_HISTORY, CATEGORY_LESSONS, SAFETY_LESSONS
 
 BUNDLED_DIR = REPO_ROOT / "bot" / "data"
-KIND_FOLDERS = {"desk": "desks", "faq": "faq", "lessons": CATEGORY_LESSONS}
-"""Per-desk files by kind: the catalogue and FAQ (whole-file overrides of the bundled ones) and the
-staff-taught category examples (`lessons/<desk>.yml`, additions the triage loader reads on top)."""
+KIND_FOLDERS = {"desk": "desks", "faq": "faq", "lessons": CATEGORY_LESSONS, "history": CATEGORY_HISTORY}
+"""Per-desk files by kind: the catalogue and FAQ (whole-file overrides of the bundled ones), the
+staff-taught category examples (`lessons/<desk>.yml`) and the imported past tickets
+(`history/<desk>.yml`, written by `python -m bot.triage.history`): additions the triage loader reads on top."""
 SAFETY = "safety"
 """The kind of the safety screen's staff additions (`safety-lessons.yml`, read on top of the bundled
 `safety.yml`): one file for all desks, edited by admins. The bundled screen itself is never replaced
 from the console, so a release's new crisis words always apply."""
 ALL_DESKS = "all"
 """The `desk` of the safety file in versions and URLs."""
-SECTIONS = {"desk": ("categories", "referrals", "declines"), "faq": ("faqs",), "lessons": ()}
+SECTIONS = {"desk": ("categories", "referrals", "declines"), "faq": ("faqs",), "lessons": (), "history": ()}
 _SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -195,7 +196,7 @@ def _check_syntax_and_desk(kind: str, desk: str, text: str) -> Any:
 
 def _strict_check(kind: str, text: str) -> None:
     """The documented format, checked without the triage package (line numbers from yaml nodes)."""
-    if kind in (SAFETY, "lessons"):
+    if kind in (SAFETY, "lessons", "history"):
         return  # _check_syntax_and_desk saw the top level; the rest needs the triage package
     doc = yaml.load(text, Loader=_SAFE_LOADER)
     node = yaml.compose(text, Loader=_SAFE_LOADER)

@@ -14,9 +14,11 @@ source only has to produce the same `Catalogue`. Pure Python (yaml + stdlib), no
 
 Modules: `model` (the dataclasses), `lines` (the line-keeping YAML loader and `CatalogueError`),
 `schema` (validation of the shipped files), `lessons` (staff-taught additions read on top of them),
+`history` (a deployment's imported past tickets, read on top of those),
 `source` (the files, with the console's overrides), `store` (`CatalogueStore`). Import from here.
 """
 
+from bot.triage.catalogue.history import CATEGORY_HISTORY, HistoryBatch, history_examples, parse_history
 from bot.triage.catalogue.lessons import (
     CATEGORY_LESSONS,
     SAFETY_LESSONS,
@@ -51,6 +53,7 @@ from bot.triage.catalogue.source import DEFAULT_DATA_DIR, CatalogueSource, YamlC
 from bot.triage.catalogue.store import CatalogueStore
 
 __all__ = [
+    "CATEGORY_HISTORY",
     "CATEGORY_LESSONS",
     "DEFAULT_DATA_DIR",
     "FORM_FIELDS",
@@ -67,14 +70,17 @@ __all__ = [
     "DeskCatalogue",
     "EmergencySection",
     "Faq",
+    "HistoryBatch",
     "Referral",
     "SafetyConfig",
     "YamlCatalogueSource",
+    "history_examples",
     "parse_category_lessons",
     "parse_channels",
     "parse_conversation",
     "parse_desk",
     "parse_faq",
+    "parse_history",
     "parse_safety",
     "parse_safety_lessons",
     "parse_yaml",

@@ -57,15 +57,18 @@ def parse_category_lessons(doc: Any, path: str | Path, desk: str) -> dict[str, t
     return {str(cid): r.texts(examples, cid, f"lessons of {cid}") for cid in examples}
 
 
-def with_category_lessons(desk: DeskCatalogue, lessons: Mapping[str, Sequence[str]]) -> DeskCatalogue:
-    """The desk with staff-taught examples added to its categories (duplicates dropped).
+def with_category_lessons(
+    desk: DeskCatalogue, lessons: Mapping[str, Sequence[str]], what: str = "lessons"
+) -> DeskCatalogue:
+    """The desk with staff-taught (or imported, `what`="history") examples added to its categories
+    (duplicates dropped).
 
     A lesson for a category that is no longer in the catalogue is skipped with a warning: a renamed
     category must not take the whole catalogue down.
     """
     known = {c.id for c in desk.categories}
     for cid in sorted(set(lessons) - known):
-        log.warning("lessons for unknown category %r of desk %s skipped", cid, desk.desk)
+        log.warning("%s for unknown category %r of desk %s skipped", what, cid, desk.desk)
     categories = tuple(
         replace(c, examples=tuple(dict.fromkeys((*c.examples, *lessons.get(c.id, ()))))) for c in desk.categories
     )

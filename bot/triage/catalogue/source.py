@@ -2,7 +2,7 @@
 
 `YamlCatalogueSource` reads the files shipped under `bot/data/`, lets a file of the same name in the
 console's override folder (staff edits, <FRONTDOOR_DATA_DIR>/catalogue/) replace a shipped one, adds
-the staff lessons (`lessons`), and validates the lot (`schema`).
+the staff lessons (`lessons`) and the imported history (`history`), and validates the lot (`schema`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import hashlib
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.triage.catalogue.history import CATEGORY_HISTORY, history_examples, parse_history
 from bot.triage.catalogue.lessons import (
     CATEGORY_LESSONS,
     SAFETY_LESSONS,
@@ -70,14 +71,9 @@ class YamlCatalogueSource:
         fixed = [self._path("channels.yml"), self._path("safety.yml"), self._path("conversation.yml")]
         safety_lessons = self._path(SAFETY_LESSONS)
         lessons = [safety_lessons] if safety_lessons.is_file() else []
-        return (
-            fixed
-            + lessons
-            + self._folder("desks")
-            + self._folder("faq")
-            + self._folder(CATEGORY_LESSONS)
-            + self._folder(WRITERS)
-        )
+        desks = self._folder("desks") + self._folder("faq")
+        layers = self._folder(CATEGORY_LESSONS) + self._folder(CATEGORY_HISTORY) + self._folder(WRITERS)
+        return fixed + lessons + desks + layers
 
     def fingerprint(self) -> str:
         parts = []
@@ -124,6 +120,10 @@ class YamlCatalogueSource:
                 desk = with_category_lessons(
                     desk, parse_category_lessons(self._read(lessons_path), lessons_path, desk.desk)
                 )
+            history_path = self._path(f"{CATEGORY_HISTORY}/{desk.desk}.yml")
+            if history_path.is_file():
+                history_batches = parse_history(self._read(history_path), history_path, desk.desk)
+                desk = with_category_lessons(desk, history_examples(history_batches), "history")
             desks[desk.desk] = desk
         for path in self._folder("faq"):
             desk_code, faqs = parse_faq(self._read(path), path)
