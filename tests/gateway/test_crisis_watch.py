@@ -39,7 +39,7 @@ def crisis_on(first: str, signals: tuple[str, ...]) -> Decide:
     return decide
 
 
-LEARNED = ("embedding:0.84",)
+LEARNED = ("embedding:0.94",)
 IN_WORDS = ("lexicon:不想活了", "embedding:0.97")
 CONVERSATION = "12355:rest:u1"
 

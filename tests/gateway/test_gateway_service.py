@@ -474,7 +474,7 @@ def learned_crisis_on(*fragments: str) -> Decide:
 
     def decide(text: str, desk: str, history: Sequence[str], language: str = "zh-Hans") -> Decision:
         if text in fragments:
-            return decided(Route.CRISIS, desk, signals=("embedding:0.78",), priority="urgent")
+            return decided(Route.CRISIS, desk, signals=("embedding:0.93",), priority="urgent")
         return no_risk(text, desk, history)
 
     return decide
@@ -511,10 +511,10 @@ async def test_a_learned_crisis_not_answering_a_question_or_with_crisis_words_st
 
 async def test_a_first_message_only_faintly_over_the_bar_gets_the_check_in_first(db: Engine) -> None:
     """ "我妈那个就算了 我们就是吵架" at 0.65, learned score alone, no question before it: ambiguous, so the
-    check-in question with 12356 comes first; its yes is a crisis. At 0.78 the crisis answer stays."""
+    check-in question with 12356 comes first; its yes is a crisis. At 0.93 the crisis answer stays."""
 
     def decide(text: str, desk: str, history: Sequence[str], language: str = "zh-Hans") -> Decision:
-        score = {"我妈那个就算了 我们就是吵架": 0.65, "真的好累 想一直睡下去不醒来": 0.78}.get(text)
+        score = {"我妈那个就算了 我们就是吵架": 0.65, "真的好累 想一直睡下去不醒来": 0.93}.get(text)
         if score is not None:
             return decided(Route.CRISIS, desk, signals=(f"embedding:{score:.2f}",), priority="urgent")
         return no_risk(text, desk, history)
