@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from enum import Enum
 
@@ -129,8 +130,13 @@ DOWNGRADED = "short-reply:crisis-asked"
 """Signal of a learned-only crisis on a short answer that the gateway turned into the check-in question."""
 
 
-AMBIGUOUS_BELOW = 0.90
+AMBIGUOUS_BELOW = DEFAULT_TUNING.ambiguous_below
 """A learned-only crisis verdict under this score gets the check-in question first, whatever the message."""
+
+
+TAKEN_ON = (Route.TICKET, Route.FAQ, Route.REFER)
+"""Routes a downgraded first message is taken on as (a decline or small talk would answer past the
+person; clarify asks what the check-in already asks)."""
 
 
 def _learned_only(decision: Decision) -> bool:
@@ -153,10 +159,9 @@ def proportionate(
     Any other message that only the learned score puts over the bar, below `AMBIGUOUS_BELOW`, is
     ambiguous the same way: there the fresh rounds and dev sets hold as many ordinary messages as real
     crises ("我妈那个就算了 我们就是吵架" scores 0.65), so the person is asked, with 12356, before the
-    full crisis answer; a yes or another message close to the bar is a crisis at once. The bar was 0.70
-    until eight writers' batches joined the crisis examples (2026-12-07): then, on routes_dev and fresh
-    rounds 1-11, learned-only crisis verdicts held 24 ordinary and 19 real under 0.70, and 39 ordinary
-    and 41 real between 0.70 and 0.90; above 0.90, 66 ordinary and 176 real.
+    full crisis answer; a yes or another message close to the bar is a crisis at once. The bar is
+    `Tuning.ambiguous_below` (0.70 until eight writers' batches joined the crisis examples; the
+    figures that moved it are there).
     """
     if not may_ask or decision is None or decision.route is not Route.CRISIS:
         return decision
@@ -165,12 +170,19 @@ def proportionate(
     score = max((float(s.partition(":")[2]) for s in decision.signals), default=decision.confidence)
     if not bot_asked and score >= AMBIGUOUS_BELOW:
         return decision
+    added = (f"{CHECK_IN_SIGNAL}:{score:.2f}", DOWNGRADED)
+    otherwise = decision.without_screen()
+    if not bot_asked and otherwise is not None and otherwise.route in TAKEN_ON:
+        # "好累啊，感觉自己什么都做不好，同学也都不理我" (0.57): the person's matter is taken on as what it
+        # otherwise is (a counselling ticket), with the check-in question beside it, as for a message
+        # close to the bar; a no goes on with the form, a yes is a crisis at once
+        return replace(otherwise, signals=(*otherwise.signals, *decision.signals, *added))
     return Decision(
         Route.CLARIFY,
         decision.desk,
         confidence=decision.confidence,
         reply=vague_question(decision.desk, language),
-        signals=(*decision.signals, f"{CHECK_IN_SIGNAL}:{score:.2f}", DOWNGRADED),
+        signals=(*decision.signals, *added),
     )
 
 

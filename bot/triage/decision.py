@@ -46,6 +46,9 @@ class Decision:
             clarify: triage's own; smalltalk and ticket: None, Rasa answers).
         signals: why (lexicon hits, embedding scores, history, classifier top labels...).
         priority: "urgent" for categories staff must see first (and every crisis), else "normal".
+        otherwise: on a crisis that rests on the learned score alone, the decision the message would
+            get without it (`to_dict()` form): the gateway's proportion rule may ask the check-in
+            question and take the person's matter on as that, instead of only asking.
     """
 
     route: Route
@@ -60,6 +63,7 @@ class Decision:
     reply: str | None = None
     signals: tuple[str, ...] = ()
     priority: str = "normal"
+    otherwise: Mapping[str, Any] | None = None
 
     @property
     def is_safety(self) -> bool:
@@ -101,4 +105,10 @@ class Decision:
         for name in ("desk", "channel", "category", "category_l1", "category_name", "faq_id", "entry_id", "reply"):
             if values.get(name) is not None and not isinstance(values[name], str):
                 raise ValueError(f"decision field {name} must be text")
+        if values.get("otherwise") is not None:
+            values["otherwise"] = cls.from_dict(values["otherwise"]).to_dict()  # validated the same way
         return cls(**values)
+
+    def without_screen(self) -> Decision | None:
+        """The decision the message gets without the learned crisis score (`otherwise`), if any."""
+        return Decision.from_dict(self.otherwise) if self.otherwise is not None else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Collection, Mapping
+from dataclasses import replace
 
 import numpy as np
 
@@ -60,6 +61,10 @@ def empty_decision(desk: str, evidence: HistoryEvidence | None, language: str = 
     return Decision(Route.CLARIFY, desk, confidence=1.0, reply=question, signals=("no-words",))
 
 
+LEARNED_ONLY = "embedding:"
+"""Signal of a crisis verdict of the learned score (no crisis word, no earlier crisis talk)."""
+
+
 def crisis_decision(desk: str, result: SafetyResult, language: str = DEFAULT) -> Decision:
     return Decision(
         Route.CRISIS,
@@ -95,7 +100,15 @@ def route_decision(
     notes: tuple[str, ...] = ("truncated",) if cut else ()
     if safety.route is Route.CRISIS:
         result = SafetyResult(safety.route, safety.channel, safety.score, safety.signals + notes)
-        return crisis_decision(desk, result, language)
+        decision = crisis_decision(desk, result, language)
+        if safety.signals and all(s.startswith(LEARNED_ONLY) for s in safety.signals):
+            # the learned score alone: what the message is otherwise, for the gateway's proportion rule
+            unscreened = replace(safety, route=None, channel=None, signals=())
+            alt = route_decision(
+                t, desk, cut, unscreened, proba, desk_model, channels, None, language, check_in_entries, units
+            )
+            decision = replace(decision, otherwise=alt.to_dict())
+        return decision
     if safety.route is Route.EMERGENCY and safety.channel:
         return Decision(
             Route.EMERGENCY,

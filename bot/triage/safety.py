@@ -211,14 +211,15 @@ class SafetyScreen:
         return Evidence(crisis, emergency, float(lookalike_margin))
 
     def history_evidence(self, history: Sequence[str], evidence: Sequence[Evidence]) -> HistoryEvidence:
-        """Crisis signals among the previous messages (normalised): a lexicon hit or a crisis-level score."""
+        """Crisis signals among the previous messages (normalised): a lexicon hit or a learned score the
+        gateway answers with the crisis answer (`ambiguous_below`; under it the check-in decides)."""
         signals: list[str] = []
         for text, ev in zip(history, evidence, strict=True):
             hit = self.lexicon.match_crisis(text)
             if hit is not None:
                 signals.append(f"history:{hit.signal}")
             elif (
-                ev.crisis >= self.tuning.crisis_threshold
+                ev.crisis >= max(self.tuning.crisis_threshold, self.tuning.ambiguous_below)
                 and ev.lookalike_margin < self.tuning.lookalike_margin
                 and not (HYPERBOLE.search(text) and ev.crisis < self.tuning.hyperbole_bar)
             ):

@@ -100,12 +100,12 @@ class YamlCatalogueSource:
         conversation_path = self._path("conversation.yml")
         channels = parse_channels(self._read(channels_path), channels_path)
         safety = parse_safety(self._read(safety_path), safety_path, channels)
+        batches = [parse_writer_batch(self._read(path), path) for path in self._folder(WRITERS)]
+        safety = with_writer_crisis(safety, batches)  # shipped; staff lessons come on top of it
         lessons_path = self._path(SAFETY_LESSONS)
         if lessons_path.is_file():
             safety = with_safety_lessons(safety, *parse_safety_lessons(self._read(lessons_path), lessons_path))
         conversation = parse_conversation(self._read(conversation_path), conversation_path)
-        batches = [parse_writer_batch(self._read(path), path) for path in self._folder(WRITERS)]
-        safety = with_writer_crisis(safety, batches)
         desks: dict[str, DeskCatalogue] = {}
         desk_files = self._folder("desks")
         if not desk_files:
