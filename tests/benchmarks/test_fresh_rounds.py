@@ -110,3 +110,18 @@ def test_the_command_refuses_a_broken_file_before_loading_the_engine(
     path = write(tmp_path, [row(1, "crisis", "faq")])
     assert main([str(path)]) == 2
     assert "does not fit route" in capsys.readouterr().err
+
+
+def test_the_gateway_answer_applies_the_proportion_rules() -> None:
+    """The crisis answer the person gets, beside the engine's route: an ambiguous learned-only crisis gets
+    the check-in question, crisis words the crisis answer, an ordinary message neither."""
+    from benchmarks.fresh_rounds import CHECK_IN_ANSWER, CRISIS_ANSWER, OTHER_ANSWER, gateway_answer
+
+    words = {"route": "crisis", "channel": "12356", "signals": ["lexicon:不想活了"]}
+    faint = {"route": "crisis", "channel": "12356", "signals": ["embedding:0.61"]}
+    sure = {"route": "crisis", "channel": "12356", "signals": ["embedding:0.97"]}
+    ordinary = {"route": "ticket", "category": "urban_management", "signals": ["top:ticket:urban_management:0.5"]}
+    assert gateway_answer("我不想活了", "12345", words) == CRISIS_ANSWER
+    assert gateway_answer("好累", "12355", faint) == CHECK_IN_ANSWER
+    assert gateway_answer("好累", "12355", sure) == CRISIS_ANSWER
+    assert gateway_answer("路灯坏了", "12345", ordinary) == OTHER_ANSWER

@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from bot.gateway.check_in import ANSWER_WINDOW, EVERY, Answer, answer_due, check_in_due, close_again, read_answer
+from bot.gateway.check_in import (
+    ANSWER_WINDOW,
+    DOWNGRADED,
+    EVERY,
+    Answer,
+    answer_due,
+    check_in_due,
+    close_again,
+    proportionate,
+    read_answer,
+)
+from bot.triage.decision import CHECK_IN_SIGNAL, Decision
+from bot.triage.engine import get_engine
 from bot.triage.tuning import DEFAULT_TUNING
+from bot.triage.vocabulary import Route
+from tests.decisions import decided
 
 
 @pytest.mark.parametrize(
@@ -129,3 +144,48 @@ def test_a_reassurance_in_words_outweighs_a_learned_only_crisis(
     assert (result.route is Route.CLARIFY and REASSURED in result.signals) is downgraded
     if downgraded:
         assert "12356" in (result.reply or "") and "你" in (result.reply or "")
+
+
+# --- proportion: a learned-only crisis under the ambiguity bar (Tuning.ambiguous_below) -------------
+
+
+def _learned(score: float, otherwise: dict[str, Any] | None) -> Decision:
+    return decided(
+        "crisis", "12355", channel="12356", signals=(f"embedding:{score:.2f}",), priority="urgent", otherwise=otherwise
+    )
+
+
+COUNSELLING = {
+    "route": "ticket",
+    "desk": "12355",
+    "category": "counselling",
+    "signals": ["top:ticket:counselling:0.82"],
+}
+
+
+def test_an_ambiguous_learned_crisis_is_taken_on_as_what_it_otherwise_is_with_the_check_in() -> None:
+    text = "好累啊，感觉自己什么都做不好，同学也都不理我"
+    got = proportionate(_learned(0.56, COUNSELLING), text, bot_asked=False, language="zh-Hans")
+    assert got is not None and (got.route, got.category) == (Route.TICKET, "counselling")
+    assert got.check_in_signal == f"{CHECK_IN_SIGNAL}:0.56" and DOWNGRADED in got.signals
+    assert "embedding:0.56" in got.signals  # staff see why the question was asked
+
+
+def test_over_the_bar_or_without_another_reading_the_verdict_is_kept_or_only_asked() -> None:
+    confident = _learned(DEFAULT_TUNING.ambiguous_below + 0.02, COUNSELLING)
+    assert proportionate(confident, "…", bot_asked=False, language="zh-Hans") is confident
+    smalltalk = {"route": "smalltalk", "desk": "12355"}
+    asked = proportionate(_learned(0.6, smalltalk), "…", bot_asked=False, language="zh-Hans")
+    assert asked is not None and asked.route is Route.CLARIFY and asked.check_in_signal
+    inside_form = proportionate(_learned(0.6, COUNSELLING), "…", bot_asked=True, language="zh-Hans")
+    assert inside_form is not None and inside_form.route is Route.CLARIFY  # an answer is only asked about
+
+
+def test_the_engine_puts_the_other_reading_on_a_learned_only_crisis_and_not_on_crisis_words() -> None:
+    engine = get_engine()
+    learned = engine.decide("好累啊，感觉自己什么都做不好，同学也都不理我", "12355")
+    words = engine.decide("我不想活了", "12355")
+    assert learned.route is Route.CRISIS and all(s.startswith("embedding:") for s in learned.signals)
+    other = learned.without_screen()
+    assert other is not None and other.route is Route.TICKET and other.category == "counselling"
+    assert words.route is Route.CRISIS and words.otherwise is None

@@ -28,6 +28,14 @@ def test_a_decision_round_trips_through_json() -> None:
     assert not back.is_safety and Decision(Route.CRISIS, "12345").is_safety
 
 
+def test_the_other_reading_of_a_learned_crisis_travels_with_it() -> None:
+    other = Decision(Route.TICKET, "12355", category="counselling", signals=("top:ticket:counselling:0.82",))
+    crisis = Decision(Route.CRISIS, "12355", channel="12356", signals=("embedding:0.56",), otherwise=other.to_dict())
+    back = Decision.from_dict(json.loads(json.dumps(crisis.to_dict(), ensure_ascii=False)))
+    assert back.without_screen() == other
+    assert Decision(Route.CRISIS, "12355").without_screen() is None
+
+
 @pytest.mark.parametrize(
     "payload",
     [
@@ -37,6 +45,7 @@ def test_a_decision_round_trips_through_json() -> None:
         {"route": "ticket", "desk": "12345", "categroy": "noise"},  # a misspelt (renamed) field
         {"route": "faq", "desk": "12345", "reply": ["not", "text"]},
         ["ticket", "12345"],
+        {"route": "crisis", "desk": "12345", "otherwise": {"route": "ticket"}},  # the other reading checked too
     ],
 )
 def test_anything_but_a_decision_is_refused(payload: object) -> None:
