@@ -77,6 +77,21 @@ def vague_question(desk: str, language: str = DEFAULT) -> str:
     return "请问您具体想咨询或反映什么事情？可以说说发生了什么、在哪里、从什么时候开始的。"
 
 
+def wish_or_matter_question(desk: str, language: str = DEFAULT) -> str:
+    """Torn between a decline and a ticket ("帮我问问我家楼下那个基站会不会要人命"): one kind question
+    that separates them - what should a department do? A wish has no answer to it; a matter does."""
+    if is_english(language):
+        if is_youth(desk):
+            return "I'd like to get this right: is there something a school, office or service should do for you here? Tell me what you need."
+        return (
+            "To pass this on correctly: what would you like a government department to do - fix, check, "
+            "stop or explain something? Please tell us what, and where."
+        )
+    if is_youth(desk):
+        return "想确认一下：你是希望学校、部门或者哪个机构帮你做点什么吗？比如处理一件事、给个说法。可以具体说说你需要什么。"
+    return "为了帮您转给对的部门，想确认一下：您希望哪个部门具体做什么呢？比如维修、查处、核实或者给个答复。可以说说是什么事、在哪里。"
+
+
 def clarify_between(first: str, second: str, desk: str, language: str = DEFAULT) -> str:
     """One specific question when two entries are close: "is it A or B?"."""
     if is_english(language):

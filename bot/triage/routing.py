@@ -205,6 +205,8 @@ def _question(t: Tuning, desk: str, first: Entry, second: Entry, margin: float, 
         first_name = in_language(desk, first, language, "name") or first.name
         second_name = in_language(desk, second, language, "name") or second.name
         return replies.clarify_between(first_name, second_name, desk, language)
+    if {first.route, second.route} == {Route.DECLINE, Route.TICKET}:
+        return replies.wish_or_matter_question(desk, language)
     return replies.vague_question(desk, language)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.triage import replies
 from bot.triage.catalogue import CatalogueStore, YamlCatalogueSource
 from bot.triage.decision import Decision
 from bot.triage.engine import TriageEngine
@@ -447,3 +448,21 @@ def test_an_unsure_route_between_practical_matters_carries_no_check_in(engine: T
     decision = eager.decide("我要反映个事 楼上邻居养了条大狗 天天半夜叫 叫得我心脏都受不了", "12345")
     assert decision.route in (Route.CLARIFY, Route.TICKET) and decision.category in (None, "environment")
     assert decision.check_in_signal is None and "practical:no-check-in" in decision.signals
+
+
+def test_torn_between_a_decline_and_a_ticket_it_asks_what_a_department_should_do() -> None:
+    """Issue 15, item 5: one kind question separates a wish from a matter (a wish has no answer to it)."""
+    from bot.triage.desk import Entry
+    from bot.triage.routing import _question
+    from bot.triage.tuning import DEFAULT_TUNING
+
+    wish = Entry("decline:wishing_well", Route.DECLINE, "wishing_well")
+    matter = Entry("ticket:urban_management", Route.TICKET, "urban_management", name="城市管理与市政设施")
+    faq = Entry("faq:passport", Route.FAQ, "passport")
+    assert _question(DEFAULT_TUNING, "12345", wish, matter, 0.05) == replies.wish_or_matter_question("12345")
+    assert _question(DEFAULT_TUNING, "12345", matter, wish, 0.05, "en") == replies.wish_or_matter_question(
+        "12345", "en"
+    )
+    assert "哪个部门具体做什么" in replies.wish_or_matter_question("12345")
+    assert "学校" in replies.wish_or_matter_question("12355")  # the youth desk's voice
+    assert _question(DEFAULT_TUNING, "12345", wish, faq, 0.05) == replies.vague_question("12345")

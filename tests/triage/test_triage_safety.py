@@ -62,18 +62,26 @@ def test_context_of_the_conversation_can_make_a_crisis(screen: SafetyScreen) -> 
 
 def test_history_evidence_reads_lexicon_and_scores(screen: SafetyScreen) -> None:
     evidence = screen.history_evidence(
-        ["你好", "我不想活了", "还在吗"], [quiet(), quiet(), Evidence(T.crisis_threshold + 0.1, {})]
+        ["你好", "我不想活了", "还在吗"], [quiet(), quiet(), Evidence(T.ambiguous_below + 0.02, {})]
     )
     assert evidence.crisis_signal
     assert evidence.signals[0] == "history:lexicon:不想活" and evidence.signals[1].startswith("history:embedding:")
     assert not screen.history_evidence(["你好"], [quiet()]).crisis_signal
 
 
+def test_an_ambiguous_learned_score_is_no_crisis_signal_for_the_messages_after_it(screen: SafetyScreen) -> None:
+    """Over the crisis bar but under `ambiguous_below` the gateway asks the check-in question: its answer,
+    not the earlier score, decides (a form's answers after "好累啊…同学也都不理我" are not crises)."""
+    ambiguous = Evidence((T.crisis_threshold + T.ambiguous_below) / 2, {})
+    assert T.crisis_threshold < ambiguous.crisis < T.ambiguous_below
+    assert not screen.history_evidence(["好累啊，感觉自己什么都做不好"], [ambiguous]).crisis_signal
+
+
 def test_history_evidence_skips_a_message_the_screen_set_aside_as_a_lookalike(screen: SafetyScreen) -> None:
     """ "气死我了" in a complaint scored over the bar but was a look-alike, so no crisis then: no evidence later."""
-    lookalike = Evidence(T.crisis_threshold + 0.3, {}, lookalike_margin=T.lookalike_margin + 0.01)
+    lookalike = Evidence(T.ambiguous_below + 0.05, {}, lookalike_margin=T.lookalike_margin + 0.01)
     assert not screen.history_evidence(["物业又乱收费 气死我了"], [lookalike]).crisis_signal
-    near = Evidence(T.crisis_threshold + 0.3, {}, lookalike_margin=T.lookalike_margin - 0.01)
+    near = Evidence(T.ambiguous_below + 0.05, {}, lookalike_margin=T.lookalike_margin - 0.01)
     assert screen.history_evidence(["我真的撑不住了"], [near]).crisis_signal
 
 
