@@ -160,8 +160,7 @@ def proportionate(
     ambiguous the same way: there the fresh rounds and dev sets hold as many ordinary messages as real
     crises ("我妈那个就算了 我们就是吵架" scores 0.65), so the person is asked, with 12356, before the
     full crisis answer; a yes or another message close to the bar is a crisis at once. The bar is
-    `Tuning.ambiguous_below` (0.70 until eight writers' batches joined the crisis examples; the
-    figures that moved it are there).
+    `Tuning.ambiguous_below` (0.70; why not higher is written there).
     """
     if not may_ask or decision is None or decision.route is not Route.CRISIS:
         return decision

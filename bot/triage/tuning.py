@@ -24,12 +24,15 @@ class Tuning:
     """Learned crisis score (safety model and desk classifier averaged) that makes a crisis."""
     crisis_threshold_after_history: float = 0.3
     """Lower bar when one of the last `history_window` messages had a crisis signal."""
-    ambiguous_below: float = 0.90
+    ambiguous_below: float = 0.70
     """A crisis verdict of the learned score alone under this is ambiguous: the gateway asks the
     check-in question instead of giving the crisis answer (`bot/gateway/check_in.py`), and such a
     message is no crisis signal for the messages after it (the check-in's yes, or a second message
-    close to the bar, is). On routes_dev and fresh rounds 1-11, learned-only verdicts between 0.70 and
-    0.90 were as often ordinary as real (39 and 41), above 0.90 66 and 176."""
+    close to the bar, is). Tried at 0.90 on 2026-12-07 (between 0.70 and 0.90 learned-only verdicts on
+    routes_dev and fresh rounds 1-11 were as often ordinary as real, 39 and 41) and put back: the real
+    ones there include emergencies that then got a ticket form and a question about self-harm instead
+    of 110/119/120 ("松花江上…车掉下去了 人还在车里" 0.86, a gas smell behind a door 0.83, a man on a
+    site roof 0.85). Over-escalation is the safe failure."""
     emergency_threshold: float = 0.7
     """Learned score of an emergency channel that makes an emergency without a lexicon hit."""
     emergency_long_chars: int = 200
