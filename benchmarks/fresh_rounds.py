@@ -142,13 +142,12 @@ def gateway_answer(text: str, desk: str, output: dict[str, Any]) -> str:
     the check-in" about the check-in: both are read here, beside the engine's own route.
     """
     from bot.gateway import check_in
+    from bot.triage.cli import EXPLAIN_KEYS, OUTPUT_KEYS
     from bot.triage.decision import Decision
 
-    fields = ("route", "channel", "category", "category_l1", "faq_id", "entry_id", "confidence", "reply", "signals")
-    decision: Decision | None = Decision.from_dict({"desk": desk, **{k: output.get(k) for k in fields}})
-    decision = check_in.administrative(decision, text)
-    decision = check_in.reassured(decision, text, "zh-Hans")
-    decision = check_in.proportionate(decision, text, bot_asked=False, language="zh-Hans")
+    fields = {k: output.get(k) for k in (*OUTPUT_KEYS, *EXPLAIN_KEYS)}  # what `triage()` asks the CLI for
+    decision: Decision | None = Decision.from_dict({"desk": desk, **fields})
+    decision = check_in.weighed(decision, text, bot_asked=False, language="zh-Hans")
     answer = decision.to_dict() if decision is not None else {"route": "clarify"}
     if flagged(answer):
         return CRISIS_ANSWER
@@ -204,6 +203,7 @@ def score(name: str, rows: Sequence[Row], outputs: Sequence[dict[str, Any]]) -> 
         for table, key in ((per_kind, r.kind), (per_family, f"{r.kind}/{r.family}")):
             table[key][0] += int(ok)
             table[key][1] += 1
+    safety_answers = [gateway_answer(r.text, r.desk, o) for r, o in safety]
     return Figures(
         name=name,
         n=len(pairs),
@@ -217,8 +217,8 @@ def score(name: str, rows: Sequence[Row], outputs: Sequence[dict[str, Any]]) -> 
         decline_n=len(declines),
         declined=sum(o.get("route") == Route.DECLINE.value for _, o in declines),
         answered_crisis_ordinary=sum(gateway_answer(r.text, r.desk, o) == CRISIS_ANSWER for r, o in ordinary),
-        answered_crisis_safety=sum(gateway_answer(r.text, r.desk, o) == CRISIS_ANSWER for r, o in safety),
-        below_check_in_safety=sum(gateway_answer(r.text, r.desk, o) == OTHER_ANSWER for r, o in safety),
+        answered_crisis_safety=safety_answers.count(CRISIS_ANSWER),
+        below_check_in_safety=safety_answers.count(OTHER_ANSWER),
         per_kind={k: (v[0], v[1]) for k, v in sorted(per_kind.items())},
         per_family={k: (v[0], v[1]) for k, v in sorted(per_family.items())},
         misses=[

@@ -33,7 +33,7 @@ from bot.crisis_words import CHECK_IN_QUESTION as QUESTION
 from bot.intake.cancel import cancel_kind
 from bot.text import length_units, normalise
 from bot.triage.decision import CHECK_IN_ANSWER_SIGNAL as ANSWER_SIGNAL
-from bot.triage.decision import CHECK_IN_SIGNAL, Decision
+from bot.triage.decision import CHECK_IN_SIGNAL, LEARNED_SIGNAL, Decision
 from bot.triage.replies import vague_question
 from bot.triage.tuning import DEFAULT_TUNING
 from bot.triage.vocabulary import Route
@@ -123,7 +123,7 @@ def check_in_due(last_check_in: datetime | None, now: datetime) -> bool:
     return last_check_in is None or now - last_check_in >= EVERY
 
 
-LEARNED_ONLY = ("embedding:",)
+LEARNED_ONLY = (LEARNED_SIGNAL,)
 """Signals of a crisis verdict that rests on the learned score alone (no crisis word, no earlier crisis
 talk, no reading together with the previous messages)."""
 DOWNGRADED = "short-reply:crisis-asked"
@@ -183,6 +183,17 @@ def proportionate(
         reply=vague_question(decision.desk, language),
         signals=(*decision.signals, *added),
     )
+
+
+def weighed(
+    decision: Decision | None, text: str, bot_asked: bool, language: str, may_ask: bool = True
+) -> Decision | None:
+    """The engine's decision after the rules that weigh a learned-only crisis against the words:
+    giving-up words alone, a reassurance in words, then proportion (`Gateway` before answering, and
+    `benchmarks.fresh_rounds` to score what a person gets)."""
+    decision = administrative(decision, text)
+    decision = reassured(decision, text, language)
+    return proportionate(decision, text, bot_asked, language, may_ask)
 
 
 ADMINISTRATIVE = "giving-up-words:not-crisis"

@@ -295,9 +295,7 @@ class Gateway:
         ):  # an answer to the bot's question, crisis only when read with earlier (non-crisis) words
             decision = await self._safe_decide(text, inbound.desk, (), language)
         may_ask = check_in.check_in_due(turn.last_check_in, utcnow())
-        decision = check_in.administrative(decision, text)
-        decision = check_in.reassured(decision, text, language)
-        decision = check_in.proportionate(decision, text, turn.bot_asked, language, may_ask)
+        decision = check_in.weighed(decision, text, turn.bot_asked, language, may_ask)
         if (
             decision is not None
             and decision.is_safety

@@ -20,6 +20,10 @@ METADATA_KEY = "decision"
 SAFETY_ROUTES = (Route.CRISIS, Route.EMERGENCY)
 """Routes of the safety screen: they win over everything else and stop a form."""
 
+LEARNED_SIGNAL = "embedding:"
+"""Prefix of the learned crisis score's signal ("embedding:0.83"): a verdict whose signals are all of
+this kind rests on the learned score alone (no crisis word, no earlier crisis talk)."""
+
 CHECK_IN_SIGNAL = "check-in"
 """Signal of a message close to the crisis bar but under it ("check-in:0.41"): the gateway adds the
 check-in question, and a ticket that starts from it is high priority."""

@@ -19,7 +19,7 @@ from bot.language import DEFAULT, is_english
 from bot.triage import replies
 from bot.triage.catalogue import Channel
 from bot.triage.classifier import ScopeGate
-from bot.triage.decision import CHECK_IN_SIGNAL, Decision
+from bot.triage.decision import CHECK_IN_SIGNAL, LEARNED_SIGNAL, Decision
 from bot.triage.desk import CLARIFY_LABEL, LOOKALIKE_LABEL, DeskModel, Entry
 from bot.triage.safety import HistoryEvidence, SafetyResult
 from bot.triage.tuning import Tuning
@@ -61,10 +61,6 @@ def empty_decision(desk: str, evidence: HistoryEvidence | None, language: str = 
     return Decision(Route.CLARIFY, desk, confidence=1.0, reply=question, signals=("no-words",))
 
 
-LEARNED_ONLY = "embedding:"
-"""Signal of a crisis verdict of the learned score (no crisis word, no earlier crisis talk)."""
-
-
 def crisis_decision(desk: str, result: SafetyResult, language: str = DEFAULT) -> Decision:
     return Decision(
         Route.CRISIS,
@@ -101,7 +97,7 @@ def route_decision(
     if safety.route is Route.CRISIS:
         result = SafetyResult(safety.route, safety.channel, safety.score, safety.signals + notes)
         decision = crisis_decision(desk, result, language)
-        if safety.signals and all(s.startswith(LEARNED_ONLY) for s in safety.signals):
+        if safety.signals and all(s.startswith(LEARNED_SIGNAL) for s in safety.signals):
             # the learned score alone: what the message is otherwise, for the gateway's proportion rule
             unscreened = replace(safety, route=None, channel=None, signals=())
             alt = route_decision(
