@@ -20,7 +20,6 @@ instance id). On SQLite (one process) the conditional UPDATE alone is the claim,
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -119,21 +118,35 @@ class OutboundWorker:
         self._active: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
         self._main: asyncio.Task[None] | None = None
+        self._stopping = False
 
     # --- life cycle --------------------------------------------------------------------------
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._event = asyncio.Event()
+        self._stopping = False
         await asyncio.to_thread(self._reset_sending)
         self._main = asyncio.create_task(self._run(), name="outbound-worker")
 
-    async def stop(self) -> None:
-        tasks = [t for t in (self._main, *self._active.values()) if t is not None]
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop the scan loop and the deliveries in flight; a row caught mid-send stays `sending` and is
+        sent again after a restart.
+
+        Why not just cancel and await: on Python 3.11 `asyncio.wait_for` swallows a cancellation that
+        arrives in the same loop turn as its inner future's result, and a loop whose cancel was
+        swallowed never ends, so an awaiting `stop()` hung CI for an hour. The loop also checks a flag,
+        and the wait here is bounded and logged, never forever.
+        """
+        self._stopping = True
+        if self._event is not None:
+            self._event.set()
+        tasks = [t for t in (self._main, *self._active.values()) if t is not None and not t.done()]
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            if pending:
+                log.error("outbound worker: %d task(s) did not stop within %.0f s", len(pending), grace)
         self._main = None
 
     def wake(self, conversation_id: str | None = None) -> None:
@@ -154,7 +167,7 @@ class OutboundWorker:
     async def _run(self) -> None:
         assert self._event is not None
         scan = True
-        while True:
+        while not self._stopping:
             if scan:
                 try:
                     for conversation_id in await asyncio.to_thread(self._due_conversations):
@@ -165,13 +178,16 @@ class OutboundWorker:
             for conversation_id in requested:
                 self._spawn(conversation_id)
             self._event.clear()
-            try:
-                await asyncio.wait_for(self._event.wait(), self.scan_interval)
+            try:  # asyncio.timeout, not wait_for: it never swallows a cancellation (see stop)
+                async with asyncio.timeout(self.scan_interval):
+                    await self._event.wait()
                 scan = False
             except TimeoutError:
                 scan = True
 
     def _spawn(self, conversation_id: str) -> None:
+        if self._stopping:
+            return
         if conversation_id in self._active:
             self._again.add(conversation_id)  # the running task looks again before it ends
             return
@@ -180,7 +196,7 @@ class OutboundWorker:
     # --- one conversation --------------------------------------------------------------------
     async def _deliver(self, conversation_id: str) -> None:
         try:
-            while True:
+            while not self._stopping:
                 self._again.discard(conversation_id)
                 item = await asyncio.to_thread(self._claim_next, conversation_id)
                 if item is None:

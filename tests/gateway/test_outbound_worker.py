@@ -131,3 +131,18 @@ async def test_push_channel_replies_go_through_the_queue_once(db: Engine) -> Non
         await worker.stop()
     assert pusher.delivered == [privacy_notice.notice("12345"), "收到：你好"]  # the first answer starts with it
     assert len(rasa.sent) == 1
+
+
+async def test_stop_right_after_a_wake_ends_the_worker(db: Engine) -> None:
+    """A wake and a stop in the same loop turn: Python 3.11's wait_for swallowed that cancel and the
+    scan loop ran on for ever, so `stop()` never returned (CI hung for an hour)."""
+    pusher = FlakyPusher()
+    for _ in range(20):
+        worker = OutboundWorker(db, {"telegram": pusher}, scan_interval=10)
+        await worker.start()
+        await asyncio.sleep(0.05)  # the loop now waits for a wake
+        loop_task = worker._main
+        worker.wake()
+        async with asyncio.timeout(10):
+            await worker.stop()
+        assert loop_task is not None and loop_task.done()
