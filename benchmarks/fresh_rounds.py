@@ -80,7 +80,9 @@ def _row(raw: dict[str, Any], line: int) -> Row:
         return value
 
     route = text_field("route")
-    accept = tuple(raw.get("accept") or [route])
+    # `accept` lists the routes that are *also* right (PROCEDURE.md): the labelled route always is.
+    # Rounds 1-13 were first scored with `accept` replacing it (see "Scoring correction").
+    accept = tuple(dict.fromkeys([route, *(raw.get("accept") or [])]))
     for name in (route, *accept):
         if name not in ROUTES:
             raise RoundError(f"{where}: unknown route {name!r}; use one of {sorted(ROUTES)}")

@@ -31,6 +31,17 @@ def test_a_well_formed_round_loads_with_defaults(tmp_path: Path) -> None:
     assert rows[0].family == "crisis" and rows[0].writer == "unknown"
 
 
+def test_accept_adds_to_the_labelled_route_never_replaces_it(tmp_path: Path) -> None:
+    """Writers list the routes that are *also* right; the labelled one stays right (rounds 1-13 were
+    first scored with `accept` replacing it, which counted the labelled answer as a miss)."""
+    rows = load_round(write(tmp_path, [row(1, "crisis", "crisis", accept=["emergency"]), row(2, "genuine", "faq")]))
+    assert rows[0].accept == ("crisis", "emergency")
+    f = score("round-9", rows, [{"route": "crisis"}, {"route": "faq"}])
+    assert f.route_accuracy == 1.0 and f.misses == []
+    f = score("round-9", rows, [{"route": "emergency"}, {"route": "ticket"}])
+    assert f.route_accuracy == 0.5 and f.misses == ["r-2 (genuine/genuine): faq -> ticket"]
+
+
 @pytest.mark.parametrize(
     ("bad", "message"),
     [
