@@ -150,7 +150,7 @@ def route_decision(
         sure = float(proba_entries[declines].sum()) >= t.decline_threshold
         # close to the crisis bar: "we cannot grant that" beside "are you safe?" reads as a brush-off
         # to someone who may be saying goodbye ("我的东西都送给你们吧"); ask what they need instead
-        withheld = sure and bool(check_in)
+        withheld = sure and bool(check_in) and _score(check_in[0]) >= t.decline_withheld_from
         sure = sure and not withheld
     else:
         sure = ScopeGate(t.faq_threshold if entry.route is Route.FAQ else t.clarify_threshold).accept(
@@ -174,6 +174,7 @@ def route_decision(
     if (
         check_in
         and entry.entry_id not in check_in_entries
+        and entry.route is not Route.DECLINE  # a wish close to the bar may be a goodbye: asked, not dropped
         and (exaggerated or _score(check_in[0]) < t.check_in_threshold_practical)
     ):
         # a practical matter (wages, theft, noise): no question about self-harm unless very close

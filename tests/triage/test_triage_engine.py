@@ -128,13 +128,13 @@ def test_an_unsure_decline_asks_instead_of_turning_the_person_away(engine: Triag
 
 def test_a_message_close_to_the_crisis_bar_is_never_declined(engine: TriageEngine) -> None:
     """A decline beside the check-in question would brush off someone who may be saying goodbye. With
-    the check-in bar at 0 every message is "close": the same sure wish is asked about instead."""
+    the check-in bar and the withholding bar at 0 every message is "close": the same sure wish is
+    asked about instead."""
     text = "帮我儿子找个对象，他都三十五了还没结婚"
     assert engine.decide(text, "12345").route is Route.DECLINE
+    eager = dict(check_in_threshold=0.0, check_in_min_chars=0, lookalike_margin=9.0)
     worried = TriageEngine(
-        engine.store,
-        engine.embedder,
-        dataclasses.replace(engine.tuning, check_in_threshold=0.0, check_in_min_chars=0, lookalike_margin=9.0),
+        engine.store, engine.embedder, dataclasses.replace(engine.tuning, decline_withheld_from=0.0, **eager)
     )
     asked = worried.decide(text, "12345")
     assert asked.route is Route.CLARIFY and asked.reply and "？" in asked.reply
@@ -142,6 +142,20 @@ def test_a_message_close_to_the_crisis_bar_is_never_declined(engine: TriageEngin
     assert any(s.startswith("check-in:") for s in asked.signals)
     # an ordinary ticket close to the bar is still a ticket: only the brush-off is withheld
     assert worried.decide("小区门口的路灯坏了好几天了", "12345").route is Route.TICKET
+
+
+def test_a_wish_under_the_withholding_bar_is_declined_and_keeps_its_check_in(engine: TriageEngine) -> None:
+    """Share-price and matchmaking wishes scored 0.25-0.39 once the writers' crisis examples joined: they
+    are declined, and the check-in question still follows (the practical-matter rule never drops it
+    from a decline)."""
+    text = "帮我儿子找个对象，他都三十五了还没结婚"
+    eager = dict(check_in_threshold=0.0, check_in_min_chars=0, lookalike_margin=9.0, check_in_threshold_practical=0.99)
+    calm = TriageEngine(
+        engine.store, engine.embedder, dataclasses.replace(engine.tuning, decline_withheld_from=0.99, **eager)
+    )
+    decision = calm.decide(text, "12345")
+    assert decision.route is Route.DECLINE and "decline-withheld" not in decision.signals
+    assert decision.check_in_signal is not None and "practical:no-check-in" not in decision.signals
 
 
 def test_ticket_category_l1_only_on_12345(engine: TriageEngine) -> None:
