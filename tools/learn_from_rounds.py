@@ -1,6 +1,7 @@
 """Add scored fresh rounds to the safety screen's examples, keeping every batch traceable.
 
     python -m tools.learn_from_rounds benchmarks/fresh_rounds/round-1.jsonl ...
+    python -m tools.learn_from_rounds --entries-only benchmarks/fresh_rounds/round-1.jsonl ...
 
 Only rounds whose first score is already in benchmarks/fresh_rounds.md are accepted (the procedure:
 score once, then learn). Crisis rows (route crisis, not the calm descriptions of an emergency, which
@@ -12,6 +13,12 @@ Decline rows and referral rows also become a writer's batch (`bot/data/writers/<
 `tools.writer_batch`): a decline under the reason its family names (another person's data -> privacy,
 private errands and queues -> private_errand, the rest -> wishing_well), a referral under the desk's
 referral to the channel the writer named (skipped when the desk has no referral to it).
+
+`--entries-only` writes that batch alone and leaves the safety screen as it is: rounds 1-10 joined so
+on 2026-12-07, because their rows in safety.yml moved the learned score both ways (with their crisis
+rows, routes_dev false alarms 10 -> 13, two of them joyful "我死了😭" at 0.97; with their negatives
+alone, 8 more unlearned crises of rounds 1-6 fell below the check-in), while their crisis rows, kept
+out of the screen, stay a check of how it meets wording it has not learned.
 """
 
 from __future__ import annotations
@@ -40,6 +47,8 @@ def _block(title: str, texts: list[str]) -> str:
 
 
 def main(paths: list[str]) -> int:
+    entries_only = "--entries-only" in paths
+    paths = [p for p in paths if p != "--entries-only"]
     safety = SAFETY.read_text(encoding="utf-8")
     known = set(safety.splitlines())
     for raw in paths:
@@ -49,6 +58,9 @@ def main(paths: list[str]) -> int:
             return 2
         rows = load_round(path)
         writer = rows[0].writer
+        if entries_only:
+            _entries_batch(path, rows)
+            continue
         positives = [
             r.text
             for r in rows
@@ -84,7 +96,7 @@ def decline_reason(family: str) -> str:
 
 
 def _entries_batch(path: Path, rows: list[Row]) -> None:
-    catalogue = YamlCatalogueSource().load()
+    catalogue = YamlCatalogueSource(DEFAULT_DATA_DIR).load()
     entries: list[dict[str, str]] = []
     for r in rows:
         if r.route == "decline":
