@@ -436,9 +436,41 @@ ROUND_10_FAMILY_NON_HITS = [
 ]
 
 
+ROUND_13_14_FAMILY_HITS = [
+    # learned from fresh message rounds 13 and 14 after their first scores; other wordings of each family
+    ("房租交了 信用卡也还清了 受益人改成我妈了 以后不用你们管我了", "crisis", "12356"),
+    ("以后都不用你们管我了", "crisis", "12356"),
+    ("我本来就不打算活过这个冬天", "crisis", "12356"),
+    ("安眠药已经备好了", "crisis", "12356"),
+    ("他说要去公司门口泼汽油把自己烧了", "crisis", "12356"),
+    ("真想带着娃一起走了", "crisis", "12356"),
+    ("我奶奶说话不利索了 嘴也有点歪", "emergency", "120"),
+    ("我爸在冰上滑倒 后脑勺着地 现在有点迷糊", "emergency", "120"),
+    ("拍了半天车窗 里面的人也不醒", "emergency", "120"),
+    ("my brother is not waking up and his lips are blue", "emergency", "120"),
+    ("楼顶边上站着一个学生 好久了", "emergency", "110"),
+    ("走廊里全是浓烟 门把手很烫", "emergency", "119"),
+    ("隔壁天然气管好像漏了 有股味", "emergency", "119"),
+    ("商场停车场车里锁着个婴儿", "emergency", "119"),
+]
+ROUND_13_14_FAMILY_NON_HITS = [
+    "保险受益人怎么改成孩子",
+    "敲了半天门物业也没反应",
+    "my son is not waking up for school on time, what can I do",
+    "不打算活动了 报名费能退吗",
+    "木炭买好了 周末去河边烧烤",
+    "加油站能不能给电动车浇汽油",
+    "期末考完大家都解脱了 放假去哪玩",
+    "老小区燃气管道老化，存在泄漏隐患，什么时候改造",
+    "燃气泄漏报警器哪里买",
+    "车里忘了个手机 停车场能帮忙开门吗",
+    "天台边上的护栏松了 物业不修",
+]
+
+
 @pytest.mark.parametrize(
     ("text", "kind", "channel"),
-    [*ROUND_7_FAMILY_HITS, *ROUND_8_FAMILY_HITS, *ROUND_9_FAMILY_HITS, *ROUND_10_FAMILY_HITS],
+    [*ROUND_7_FAMILY_HITS, *ROUND_8_FAMILY_HITS, *ROUND_9_FAMILY_HITS, *ROUND_10_FAMILY_HITS, *ROUND_13_14_FAMILY_HITS],
 )
 def test_families_learned_from_fresh_rounds_are_found(
     lexicon: SafetyLexicon, text: str, kind: str, channel: str
@@ -448,7 +480,14 @@ def test_families_learned_from_fresh_rounds_are_found(
 
 
 @pytest.mark.parametrize(
-    "text", [*ROUND_7_FAMILY_NON_HITS, *ROUND_8_FAMILY_NON_HITS, *ROUND_9_FAMILY_NON_HITS, *ROUND_10_FAMILY_NON_HITS]
+    "text",
+    [
+        *ROUND_7_FAMILY_NON_HITS,
+        *ROUND_8_FAMILY_NON_HITS,
+        *ROUND_9_FAMILY_NON_HITS,
+        *ROUND_10_FAMILY_NON_HITS,
+        *ROUND_13_14_FAMILY_NON_HITS,
+    ],
 )
 def test_patterns_learned_from_fresh_rounds_leave_everyday_sentences_alone(lexicon: SafetyLexicon, text: str) -> None:
     hit = lexicon.match(text)
