@@ -452,6 +452,10 @@ ROUND_13_14_FAMILY_HITS = [
     ("走廊里全是浓烟 门把手很烫", "emergency", "119"),
     ("隔壁天然气管好像漏了 有股味", "emergency", "119"),
     ("商场停车场车里锁着个婴儿", "emergency", "119"),
+    ("我妈在银行要给自称警察的人转五万 说是安全账户", "emergency", "110"),
+    ("车棚里充电的电动车冒黑烟了", "emergency", "119"),
+    ("楼下电表箱冒火花 还有焦糊味", "emergency", "119"),
+    ("smoke is coming out from under my neighbour's door", "emergency", "119"),
 ]
 ROUND_13_14_FAMILY_NON_HITS = [
     "保险受益人怎么改成孩子",
@@ -465,6 +469,10 @@ ROUND_13_14_FAMILY_NON_HITS = [
     "燃气泄漏报警器哪里买",
     "车里忘了个手机 停车场能帮忙开门吗",
     "天台边上的护栏松了 物业不修",
+    "接到电话说我涉嫌洗钱 是不是诈骗 我没转钱",
+    "电瓶鼓包了 能换新的吗",
+    "配电箱门坏了 关不上",
+    "the smoke alarm keeps beeping, is the battery low",
 ]
 
 
