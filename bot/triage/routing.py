@@ -142,7 +142,7 @@ def route_decision(
     if vetoed:
         signals += (f"set-aside:{classes[int(np.argmax(proba))]}:{safety.score:.2f}",)
 
-    withheld = False
+    withheld = near_bar = False
     if entry.route is Route.DECLINE:
         # "is this something we decline at all?": the decline entries share that evidence (a
         # matchmaking wish is part wishing-well, part privacy), so their summed probability decides
@@ -150,7 +150,11 @@ def route_decision(
         sure = float(proba_entries[declines].sum()) >= t.decline_threshold
         # close to the crisis bar: "we cannot grant that" beside "are you safe?" reads as a brush-off
         # to someone who may be saying goodbye ("我的东西都送给你们吧"); ask what they need instead
-        withheld = sure and bool(check_in) and _score(check_in[0]) >= t.decline_withheld_from
+        # near the check-in bar and torn with a ticket ("邻居的狗天天半夜叫…心脏都受不了": a wish 0.18, a
+        # noise complaint 0.12): a real matter may be behind it, so the wish-or-matter question is asked
+        torn = desk_model.entries[second].route is Route.TICKET and p_second >= t.decline_torn_ratio * p_best
+        near_bar = bool(check_in) and _score(check_in[0]) >= t.decline_withheld_from
+        withheld = sure and bool(check_in) and (near_bar or torn)
         sure = sure and not withheld
     else:
         sure = ScopeGate(t.faq_threshold if entry.route is Route.FAQ else t.clarify_threshold).accept(
@@ -159,7 +163,7 @@ def route_decision(
     if best == CLARIFY_LABEL or not sure:
         why = () if best == CLARIFY_LABEL else ("decline-withheld",) if withheld else ("low-confidence",)
         emotional = any(desk_model.entries[c].entry_id in check_in_entries for c in (best, second))
-        if check_in and not withheld and not emotional and _score(check_in[0]) < t.check_in_threshold_practical:
+        if check_in and not near_bar and not emotional and _score(check_in[0]) < t.check_in_threshold_practical:
             # unsure between practical matters or wishes ("邻居的狗…叫得我心脏都受不了"): asked what it is
             # about, not about self-harm, unless the score is as close as on a practical matter
             signals = (*(x for x in signals if not x.startswith(CHECK_IN_SIGNAL)), "practical:no-check-in")
