@@ -23,6 +23,7 @@ out of the screen, stay a check of how it meets wording it has not learned.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -46,19 +47,20 @@ def _block(title: str, texts: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(paths: list[str]) -> int:
-    entries_only = "--entries-only" in paths
-    paths = [p for p in paths if p != "--entries-only"]
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("rounds", nargs="+", type=Path, help="scored round files (JSONL)")
+    parser.add_argument("--entries-only", action="store_true", help="the declines and referrals batch alone")
+    args = parser.parse_args(argv)
     safety = SAFETY.read_text(encoding="utf-8")
     known = set(safety.splitlines())
-    for raw in paths:
-        path = Path(raw)
+    for path in args.rounds:
         if not first_scored(path.stem):
             print(f"{path.stem} has no first score yet: score it once before learning from it", file=sys.stderr)
             return 2
         rows = load_round(path)
         writer = rows[0].writer
-        if entries_only:
+        if args.entries_only:
             _entries_batch(path, rows)
             continue
         positives = [

@@ -150,11 +150,11 @@ def route_decision(
         sure = float(proba_entries[declines].sum()) >= t.decline_threshold
         # close to the crisis bar: "we cannot grant that" beside "are you safe?" reads as a brush-off
         # to someone who may be saying goodbye ("我的东西都送给你们吧"); ask what they need instead
-        # near the check-in bar and torn with a ticket ("邻居的狗天天半夜叫…心脏都受不了": a wish 0.18, a
+        # with the check-in line and torn with a ticket ("邻居的狗天天半夜叫…心脏都受不了": a wish 0.18, a
         # noise complaint 0.12): a real matter may be behind it, so the wish-or-matter question is asked
         torn = desk_model.entries[second].route is Route.TICKET and p_second >= t.decline_torn_ratio * p_best
         near_bar = bool(check_in) and _score(check_in[0]) >= t.decline_withheld_from
-        withheld = sure and bool(check_in) and (near_bar or torn)
+        withheld = sure and (near_bar or (torn and bool(check_in)))
         sure = sure and not withheld
     else:
         sure = ScopeGate(t.faq_threshold if entry.route is Route.FAQ else t.clarify_threshold).accept(
