@@ -33,7 +33,7 @@ from bot.crisis_words import CHECK_IN_QUESTION as QUESTION
 from bot.intake.cancel import cancel_kind
 from bot.text import length_units, normalise
 from bot.triage.decision import CHECK_IN_ANSWER_SIGNAL as ANSWER_SIGNAL
-from bot.triage.decision import CHECK_IN_SIGNAL, LEARNED_SIGNAL, Decision
+from bot.triage.decision import CHECK_IN_SIGNAL, LEARNED_ONLY_SIGNALS, LEARNED_SIGNAL, NGRAM_DOUBT_SIGNAL, Decision
 from bot.triage.replies import vague_question
 from bot.triage.tuning import DEFAULT_TUNING
 from bot.triage.vocabulary import Route
@@ -123,7 +123,7 @@ def check_in_due(last_check_in: datetime | None, now: datetime) -> bool:
     return last_check_in is None or now - last_check_in >= EVERY
 
 
-LEARNED_ONLY = (LEARNED_SIGNAL,)
+LEARNED_ONLY = LEARNED_ONLY_SIGNALS
 """Signals of a crisis verdict that rests on the learned score alone (no crisis word, no earlier crisis
 talk, no reading together with the previous messages)."""
 DOWNGRADED = "short-reply:crisis-asked"
@@ -160,14 +160,18 @@ def proportionate(
     ambiguous the same way: there the fresh rounds and dev sets hold as many ordinary messages as real
     crises ("我妈那个就算了 我们就是吵架" scores 0.65), so the person is asked, with 12356, before the
     full crisis answer; a yes or another message close to the bar is a crisis at once. The bar is
-    `Tuning.ambiguous_below` (0.70; why not higher is written there).
+    `Tuning.ambiguous_below` (0.70; why not higher is written there). So is one the n-gram opinion
+    doubts whatever its score (`NGRAM_DOUBT_SIGNAL`: "宿舍闹鬼…吓得一个礼拜没睡好" 0.86, "我要办死亡证明
+    不是我死哈" 0.95 share no words with a crisis example).
     """
     if not may_ask or decision is None or decision.route is not Route.CRISIS:
         return decision
     if not _learned_only(decision):
         return decision
-    score = max((float(s.partition(":")[2]) for s in decision.signals), default=decision.confidence)
-    if not bot_asked and score >= AMBIGUOUS_BELOW:
+    scores = [float(s[len(LEARNED_SIGNAL) :]) for s in decision.signals if s.startswith(LEARNED_SIGNAL)]
+    score = max(scores, default=decision.confidence)
+    doubted = any(s.startswith(NGRAM_DOUBT_SIGNAL) for s in decision.signals)
+    if not bot_asked and score >= AMBIGUOUS_BELOW and not doubted:
         return decision
     added = (f"{CHECK_IN_SIGNAL}:{score:.2f}", DOWNGRADED)
     otherwise = decision.without_screen()

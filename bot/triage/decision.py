@@ -24,6 +24,13 @@ LEARNED_SIGNAL = "embedding:"
 """Prefix of the learned crisis score's signal ("embedding:0.83"): a verdict whose signals are all of
 this kind rests on the learned score alone (no crisis word, no earlier crisis talk)."""
 
+NGRAM_DOUBT_SIGNAL = "ngram-doubt:"
+"""Signal beside a learned-only crisis verdict whose words the n-gram opinion does not share
+("ngram-doubt:0.06"): the verdict is ambiguous, and the gateway asks the check-in question first."""
+
+LEARNED_ONLY_SIGNALS = (LEARNED_SIGNAL, NGRAM_DOUBT_SIGNAL)
+"""Prefixes of the signals a verdict resting on the learned scores alone may carry."""
+
 CHECK_IN_SIGNAL = "check-in"
 """Signal of a message close to the crisis bar but under it ("check-in:0.41"): the gateway adds the
 check-in question, and a ticket that starts from it is high priority."""

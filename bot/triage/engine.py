@@ -124,8 +124,15 @@ class TriageEngine:
         desk_proba = desk_model.proba(batch.views, vectors) if batch.views else np.zeros((0, 0))
         classes = desk_model.classifier.classes_
         margins = screen.model.lookalike_margin(vectors)
+        ngrams = screen.model.ngram_crisis(batch.views)
         evidence = [
-            screen.evidence(safety_scores[i], classes, desk_proba[i], float(margins[i]))
+            screen.evidence(
+                safety_scores[i],
+                classes,
+                desk_proba[i],
+                float(margins[i]),
+                None if ngrams is None else float(ngrams[i]),
+            )
             for i in range(len(batch.views))
         ]
 

@@ -36,7 +36,7 @@ except ImportError:  # not POSIX: no cross-process lock, each process fits for i
 
 log = logging.getLogger(__name__)
 
-MODEL_FORMAT = "triage-v8"
+MODEL_FORMAT = "triage-v9"
 """Bump when the pickled classes change shape, so old caches are ignored."""
 
 
@@ -121,7 +121,7 @@ class ModelFitter:
         if reuse := reusable("screen", _fit_key(self.tuning.safety_c, views, labels, lookalikes)):
             safety_model = reuse.screen.model
         else:
-            safety_model = SafetyModel(self.tuning).fit(self._embed(views), labels, self._embed(lookalikes))
+            safety_model = SafetyModel(self.tuning).fit(self._embed(views), labels, self._embed(lookalikes), views)
         screen = SafetyScreen(SafetyLexicon.from_mapping(catalogue.safety.as_mapping()), safety_model, self.tuning)
         desks: dict[str, DeskModel] = {}
         for desk in catalogue.desks:

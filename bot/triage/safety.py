@@ -12,6 +12,9 @@ so staff can see why a message was flagged:
   stress or "ok thx bye"; together they separate distress from ordinary requests much better. They
   catch what no word list lists ("已经在天台上了，风好大"); thresholds were set on development data
   (SOS-1K train, unlabeled gov messages, routes_dev), see `tuning.py`;
+* a second opinion in words: a character n-gram model fitted on the same examples. A crisis verdict of
+  the learned score alone whose words it does not find close to any crisis example is marked
+  ambiguous (`NGRAM_DOUBT_SIGNAL`): the gateway asks the check-in question before the crisis answer;
 * the conversation so far: a crisis signal in one of the last few user messages lowers the
   threshold for the next ones, and the last messages are also read together, because "我已经说过了"
   or "真的撑不下去了" only means something after what came before.
@@ -28,7 +31,7 @@ import numpy as np
 
 from bot.text import length_units
 from bot.triage.catalogue import Catalogue
-from bot.triage.decision import CHECK_IN_SIGNAL
+from bot.triage.decision import CHECK_IN_SIGNAL, NGRAM_DOUBT_SIGNAL
 from bot.triage.lexicon import LexiconHit, SafetyLexicon
 from bot.triage.tuning import Tuning
 from bot.triage.vocabulary import CRISIS_CHANNEL, EMERGENCY_CHANNELS, Route
@@ -79,6 +82,12 @@ class Evidence:
     emergency: dict[str, float] = field(default_factory=dict)
     lookalike_margin: float = -1.0
     """How much closer the text is to a negative of the safety file than to any positive example."""
+    ngram: float | None = None
+    """The n-gram model's crisis probability (None when the model has none)."""
+
+    def doubted(self, tuning: Tuning) -> bool:
+        """Do the words themselves stay far from every crisis example (`Tuning.ngram_doubt_below`)?"""
+        return self.ngram is not None and self.ngram < tuning.ngram_doubt_below
 
     @property
     def top(self) -> float:
@@ -104,6 +113,8 @@ class SafetyModel:
         self._model: Any = None
         self._lookalikes: np.ndarray | None = None
         self._positives: np.ndarray | None = None
+        self._ngram_vectorizer: Any = None
+        self._ngram_model: Any = None
 
     @staticmethod
     def training_texts(catalogue: Catalogue) -> tuple[list[str], list[str]]:
@@ -132,8 +143,15 @@ class SafetyModel:
         labels += [ORDINARY] * len(ordinary)
         return texts, labels
 
-    def fit(self, embeddings: np.ndarray, labels: Sequence[str], lookalikes: np.ndarray | None = None) -> SafetyModel:
-        """Fit on (embeddings, labels); `lookalikes` are the embeddings of the safety file's negatives.
+    def fit(
+        self,
+        embeddings: np.ndarray,
+        labels: Sequence[str],
+        lookalikes: np.ndarray | None = None,
+        texts: Sequence[str] | None = None,
+    ) -> SafetyModel:
+        """Fit on (embeddings, labels); `lookalikes` are the embeddings of the safety file's negatives;
+        `texts` (the same examples, prepared as the engine prepares messages) fit the n-gram opinion.
 
         The model is deliberately smooth (it must generalise from ~200 crisis sentences to posts it
         has never seen), so it does not fit every negative: `lookalike_similarity` lets a message
@@ -148,7 +166,32 @@ class SafetyModel:
             embeddings, list(labels)
         )
         self.classes_ = [str(c) for c in self._model.classes_]
+        if texts is not None:
+            self._fit_ngrams(texts, labels)
         return self
+
+    def _fit_ngrams(self, texts: Sequence[str], labels: Sequence[str]) -> None:
+        """Crisis against everything else on character 1-3-grams (the desk classifier's n-gram view)."""
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
+        if len(texts) != len(labels):
+            raise ValueError("texts and labels must have the same length")
+        self._ngram_vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True)
+        features = self._ngram_vectorizer.fit_transform(list(texts))
+        self._ngram_model = LogisticRegression(
+            C=self.tuning.safety_ngram_c, max_iter=3000, class_weight="balanced"
+        ).fit(features, [label == CRISIS for label in labels])
+
+    def ngram_crisis(self, texts: Sequence[str]) -> np.ndarray | None:
+        """P(crisis) of each prepared text by the n-gram model (None when it was not fitted)."""
+        model, vectorizer = getattr(self, "_ngram_model", None), getattr(self, "_ngram_vectorizer", None)
+        if model is None or vectorizer is None:
+            return None
+        if not len(texts):
+            return np.zeros(0)
+        column = list(model.classes_).index(True)
+        return np.asarray(model.predict_proba(vectorizer.transform(list(texts)))[:, column])
 
     def scores(self, embeddings: np.ndarray) -> np.ndarray:
         """(n, len(classes_)) probabilities."""
@@ -185,6 +228,7 @@ class SafetyScreen:
         desk_classes: Sequence[str],
         desk_row: np.ndarray,
         lookalike_margin: float = -1.0,
+        ngram: float | None = None,
     ) -> Evidence:
         """Average of the safety model's probability and the desk classifier's relative score per label.
 
@@ -193,6 +237,7 @@ class SafetyScreen:
             desk_classes: the desk classifier's labels ("crisis", "emergency:119", entries...).
             desk_row: the desk classifier's probabilities for the same text.
             lookalike_margin: `SafetyModel.lookalike_margin` of the text.
+            ngram: `SafetyModel.ngram_crisis` of the text, if the model has one.
         """
         probs = dict(zip(self.model.classes_, (float(p) for p in safety_row), strict=True))
         # relative to the best label, but never to a tiny best: a flat distribution (the desk
@@ -208,7 +253,7 @@ class SafetyScreen:
         emergency = {
             ch: (probs.get(ch, 0.0) + relative(f"emergency:{ch}")) / 2 for ch in EMERGENCY_CHANNELS if ch in probs
         }
-        return Evidence(crisis, emergency, float(lookalike_margin))
+        return Evidence(crisis, emergency, float(lookalike_margin), ngram)
 
     def history_evidence(self, history: Sequence[str], evidence: Sequence[Evidence]) -> HistoryEvidence:
         """Crisis signals among the previous messages (normalised): a lexicon hit or a learned score the
@@ -222,6 +267,7 @@ class SafetyScreen:
                 ev.crisis >= max(self.tuning.crisis_threshold, self.tuning.ambiguous_below)
                 and ev.lookalike_margin < self.tuning.lookalike_margin
                 and not (HYPERBOLE.search(text) and ev.crisis < self.tuning.hyperbole_bar)
+                and not ev.doubted(self.tuning)
             ):
                 # the same verdict the screen gave that message: a look-alike of an ordinary example
                 # ("气死我了" in a complaint) was not a crisis then and is no crisis evidence now
@@ -273,6 +319,9 @@ class SafetyScreen:
         if crisis_lexicon or crisis_learned:
             if crisis_learned:
                 signals.append(f"embedding:{score:.2f}")
+                if not crisis_lexicon and evidence.doubted(t):
+                    # the words share nothing a crisis example says: ask before the crisis answer
+                    signals.append(f"{NGRAM_DOUBT_SIGNAL}{evidence.ngram:.2f}")
             score = 1.0 if crisis_lexicon else evidence.crisis
             return SafetyResult(
                 Route.CRISIS, CRISIS_CHANNEL, score, tuple(signals), None, evidence.crisis, evidence.emergency

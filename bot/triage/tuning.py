@@ -81,6 +81,16 @@ class Tuning:
     word is a crisis by the learned score alone only from this score up: below it the exaggeration is
     what the score heard. Set on fresh conversation rounds 4 and 6, where practical complaints with
     such words scored 0.65-0.69 (noise upstairs, a leaking ceiling, a gym that closed)."""
+    ngram_doubt_below: float = 0.15
+    """A crisis verdict of the learned score alone is ambiguous (the gateway asks the check-in question
+    before the crisis answer) when the safety file's character n-gram model gives the words a crisis
+    probability under this. The embedding opinion hears the voice of the writers' crisis examples
+    (a 12355 teenager's first person, a death certificate, "连杀八个") and put ordinary messages of
+    fresh rounds at 0.72-0.96; an n-gram model trained on the same examples only agrees when the
+    words themselves are close to a crisis example's. 0 switches the second opinion off. Chosen on
+    routes_dev, holdout and fresh rounds 1-15 (benchmarks/fresh_rounds.md, "N-gram doubt")."""
+    safety_ngram_c: float = 10.0
+    """Inverse regularisation of the safety file's n-gram model (crisis against everything else)."""
     lookalike_margin: float = 0.03
     """A message this much closer to one of the safety file's negatives than to any crisis or
     emergency example is not flagged by the learned scores (the lexicon still decides)."""
@@ -109,18 +119,21 @@ class Tuning:
     35 real declines and 1 crisis (an English farewell asking to schedule an email, 0.30, which keeps
     the check-in line), from 0.40 up 5 of the 6 crises (0.42-0.60) and 16 declines."""
     decline_torn_ratio: float = 0.5
-    """Under `decline_withheld_from`, a decline that has the check-in line is still withheld when the
-    second reading is a ticket category with at least this share of the decline's probability: a
-    neighbour's dog barking all night "叫得我心脏都受不了" read 0.18 wish, 0.12 noise complaint, 0.29 on
-    the learned crisis score, and was declined. Set by reading the withheld rows of routes_dev and
-    rounds 1-15 on 2026-12-07 (see the commit); not tuned further."""
+    """A decline is withheld (the wish-or-matter question is asked instead) when the second reading is
+    a ticket category with at least this share of the decline's probability: a neighbour's dog
+    barking all night "叫得我心脏都受不了" read 0.18 wish, 0.12 noise complaint, and was declined. Until
+    2026-12-08 only a decline with the check-in line was withheld so; after two more writers' batches the
+    same complaint lost its check-in line to the look-alike rule and was declined again, so now every
+    torn decline is. On routes_dev, the holdout and fresh rounds 1-16 (648 decline rows, 2,943 others):
+    withholding only with the check-in line 615 right / 114 others declined; always, at 0.35 608 / 84,
+    **0.5** 611 / 91, 0.7 613 / 104."""
     margin_question: float = 0.1
     """When the best two ticket categories are this close, the clarify question names both."""
 
     @property
     def fit_key(self) -> str:
         """What the fitted models depend on (thresholds do not: changing one needs no refit)."""
-        return f"{self.safety_c}|{self.classifier!r}"
+        return f"{self.safety_c}|{self.safety_ngram_c}|{self.classifier!r}"
 
 
 DEFAULT_TUNING = Tuning()

@@ -181,6 +181,24 @@ def test_over_the_bar_or_without_another_reading_the_verdict_is_kept_or_only_ask
     assert inside_form is not None and inside_form.route is Route.CLARIFY  # an answer is only asked about
 
 
+def test_a_confident_learned_crisis_the_ngram_model_doubts_is_asked_first() -> None:
+    """ "我要办死亡证明 不是我死哈 是我老头子去年在乡下走的" scored 0.95 on the learned side alone (fresh
+    round 16); no crisis example shares its words, so the person is asked before the crisis answer."""
+    score = DEFAULT_TUNING.ambiguous_below + 0.2
+    doubted = decided(
+        "crisis",
+        "12355",
+        channel="12356",
+        signals=(f"embedding:{score:.2f}", "ngram-doubt:0.04"),
+        priority="urgent",
+        otherwise=COUNSELLING,
+    )
+    got = proportionate(doubted, "…", bot_asked=False, language="zh-Hans")
+    assert got is not None and (got.route, got.category) == (Route.TICKET, "counselling")
+    assert got.check_in_signal == f"{CHECK_IN_SIGNAL}:{score:.2f}" and DOWNGRADED in got.signals
+    assert proportionate(_learned(score, COUNSELLING), "…", bot_asked=False, language="zh-Hans").route is Route.CRISIS
+
+
 def test_the_engine_puts_the_other_reading_on_a_learned_only_crisis_and_not_on_crisis_words() -> None:
     engine = get_engine()
     learned = engine.decide("好累啊，感觉自己什么都做不好，同学也都不理我", "12355")

@@ -391,11 +391,15 @@ def test_the_check_in_signal_reaches_the_decision(engine: TriageEngine) -> None:
     assert not any(s.startswith("check-in:") for s in engine.decide("小区门口的路灯坏了好几天了", "12345").signals)
 
 
-def test_practical_matters_never_carry_the_check_in(engine: TriageEngine) -> None:
+def test_practical_matters_never_carry_the_check_in(engine: TriageEngine, monkeypatch: pytest.MonkeyPatch) -> None:
     """Wages, theft, a street light: with the check-in bar at 0 but the practical bar out of reach the
     check-in stays off (a citizen reporting a broken light is not asked about self-harm); emotional
-    matters keep it (previous test)."""
+    matters keep it (previous test). The look-alike rule, which would also take it, is off here."""
     import dataclasses
+
+    from bot.triage import routing
+
+    monkeypatch.setattr(routing, "LOOKALIKE_TOP", 0)
 
     tuning = dataclasses.replace(
         engine.tuning, check_in_threshold=0.0, lookalike_margin=9.0, check_in_threshold_practical=0.99
@@ -449,12 +453,18 @@ def test_a_message_nearest_the_safety_files_look_alikes_carries_no_check_in(engi
             assert decision.check_in_signal is None and reasons & set(decision.signals), (text, desk)
 
 
-def test_an_unsure_route_between_practical_matters_carries_no_check_in(engine: TriageEngine) -> None:
+def test_an_unsure_route_between_practical_matters_carries_no_check_in(
+    engine: TriageEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """12345, "邻居的狗天天半夜叫，叫得我心脏都受不了": a noise complaint barely placed (environment at 0.15,
     beside a decline) or not placed at all (clarify), nothing emotional among the candidates; with the
-    practical bar out of reach the person is asked about the matter, not about self-harm."""
+    practical bar out of reach the person is asked about the matter, not about self-harm (the
+    look-alike rule, which would also take the line, is off here)."""
     import dataclasses
 
+    from bot.triage import routing
+
+    monkeypatch.setattr(routing, "LOOKALIKE_TOP", 0)
     tuning = dataclasses.replace(
         engine.tuning, check_in_threshold=0.0, lookalike_margin=9.0, check_in_threshold_practical=0.99
     )
@@ -462,6 +472,9 @@ def test_an_unsure_route_between_practical_matters_carries_no_check_in(engine: T
     decision = eager.decide("我要反映个事 楼上邻居养了条大狗 天天半夜叫 叫得我心脏都受不了", "12345")
     assert decision.route in (Route.CLARIFY, Route.TICKET) and decision.category in (None, "environment")
     assert decision.check_in_signal is None and "practical:no-check-in" in decision.signals
+    # with the shipped bars it is not declined either: torn with the noise complaint, it is asked about
+    shipped = engine.decide("我要反映个事 楼上邻居养了条大狗 天天半夜叫 叫得我心脏都受不了", "12345")
+    assert shipped.route in (Route.CLARIFY, Route.TICKET) and shipped.check_in_signal is None
 
 
 def test_torn_between_a_decline_and_a_ticket_it_asks_what_a_department_should_do() -> None:
@@ -480,3 +493,23 @@ def test_torn_between_a_decline_and_a_ticket_it_asks_what_a_department_should_do
     assert "哪个部门具体做什么" in replies.wish_or_matter_question("12345")
     assert "学校" in replies.wish_or_matter_question("12355")  # the youth desk's voice
     assert _question(DEFAULT_TUNING, "12345", wish, faq, 0.05) == replies.vague_question("12345")
+
+
+LABELS = ["decline:illegal", "faq:privacy_data", "safety-lookalike", "crisis", "ticket:counselling"]
+
+
+@pytest.mark.parametrize(
+    ("proba", "heard"),
+    [
+        ([0.19, 0.11, 0.10, 0.03, 0.09], True),  # "可以，记下来吧": a decline first, the look-alikes third
+        ([0.10, 0.11, 0.19, 0.03, 0.09], True),  # the look-alikes on top (the rule as it was)
+        ([0.19, 0.11, 0.10, 0.12, 0.09], False),  # the crisis examples heard more
+        ([0.117, 0.044, 0.028, 0.026, 0.656], False),  # 4th of the labels: too far down to speak
+    ],
+)
+def test_the_look_alikes_veto_the_check_in_only_when_heard_among_the_best(proba: list[float], heard: bool) -> None:
+    import numpy as np
+
+    from bot.triage.routing import _hears_lookalike
+
+    assert _hears_lookalike(LABELS, np.array(proba)) is heard

@@ -77,6 +77,42 @@ def test_an_ambiguous_learned_score_is_no_crisis_signal_for_the_messages_after_i
     assert not screen.history_evidence(["好累啊，感觉自己什么都做不好"], [ambiguous]).crisis_signal
 
 
+def test_a_learned_verdict_whose_words_the_ngram_model_doubts_is_marked(screen: SafetyScreen) -> None:
+    """Over the bar on the learned score, but no word close to a crisis example: the verdict stands with
+    the doubt named (the gateway asks first); crisis words are never doubted, and without an n-gram
+    opinion nothing is marked."""
+    doubted = Evidence(0.9, quiet().emergency, ngram=T.ngram_doubt_below - 0.01)
+    shared = Evidence(0.9, quiet().emergency, ngram=T.ngram_doubt_below + 0.01)
+    result = screen.screen("宿舍闹鬼 吓得一个礼拜没睡好", doubted)
+    assert result.route is Route.CRISIS
+    assert result.signals == ("embedding:0.90", f"ngram-doubt:{doubted.ngram:.2f}")
+    assert screen.screen("宿舍闹鬼 吓得一个礼拜没睡好", shared).signals == ("embedding:0.90",)
+    assert screen.screen("宿舍闹鬼", Evidence(0.9, quiet().emergency)).signals == ("embedding:0.90",)
+    words = screen.screen("我不想活了", doubted)
+    assert not any(s.startswith("ngram-doubt:") for s in words.signals)
+
+
+def test_a_doubted_learned_score_is_no_crisis_signal_for_the_messages_after_it(screen: SafetyScreen) -> None:
+    doubted = Evidence(T.ambiguous_below + 0.2, {}, ngram=T.ngram_doubt_below / 2)
+    assert not screen.history_evidence(["我要办死亡证明 不是我死哈"], [doubted]).crisis_signal
+    shared = dataclasses.replace(doubted, ngram=T.ngram_doubt_below * 2)
+    assert screen.history_evidence(["我要办死亡证明 不是我死哈"], [shared]).crisis_signal
+
+
+def test_the_ngram_opinion_is_fitted_on_the_same_examples() -> None:
+    """It says crisis for wording close to a crisis example and not for the ordinary ones; a model
+    fitted without texts has no opinion (older callers, and the doubt is never raised)."""
+    crisis = ["我不想活了", "活着好累不想活了", "想从楼上跳下去", "药都攒好了今晚就吃", "遗书写好了放在抽屉里"]
+    ordinary = ["路灯坏了", "楼上装修太吵", "工资拖欠三个月", "公交车太挤", "怎么办理居住证", "小区停车乱收费"]
+    texts = crisis + ordinary
+    labels = ["crisis"] * len(crisis) + ["ordinary"] * len(ordinary)
+    embeddings = np.eye(len(texts), dtype=np.float32)
+    model = SafetyModel(T).fit(embeddings, labels, texts=texts)
+    got = model.ngram_crisis(["我真的不想活了", "楼下路灯坏了"])
+    assert got is not None and got[0] > 0.5 > got[1]
+    assert SafetyModel(T).fit(embeddings, labels).ngram_crisis(["我不想活了"]) is None
+
+
 def test_history_evidence_skips_a_message_the_screen_set_aside_as_a_lookalike(screen: SafetyScreen) -> None:
     """ "气死我了" in a complaint scored over the bar but was a look-alike, so no crisis then: no evidence later."""
     lookalike = Evidence(T.ambiguous_below + 0.05, {}, lookalike_margin=T.lookalike_margin + 0.01)
