@@ -475,10 +475,41 @@ ROUND_13_14_FAMILY_NON_HITS = [
     "the smoke alarm keeps beeping, is the battery low",
 ]
 
+ROUND_16_17_FAMILY_HITS = [
+    # learned from fresh rounds 16 and 17 (and dev-172) after their first scores; other wordings
+    ("公园湖边有个老人掉进水里了 还在扑腾", "emergency", "119"),
+    ("河邊有個小朋友掉進水裡了", "emergency", "119"),
+    ("对面服装厂三楼正在冒浓烟 里面好像还有人", "emergency", "119"),
+    ("仓库一直冒黑烟 门锁着", "emergency", "119"),
+    ("there's a woman on the floor of the supermarket and she isn't breathing", "emergency", "120"),
+    ("the baby does not seem to be breathing", "emergency", "120"),
+    ("the caller says I have to wire my savings to a safe account tonight", "emergency", "110"),
+    ("有人冒充平台客服 现在让我开通借款", "emergency", "110"),
+    ("已经转了两千 骗子还在催我再转一笔", "emergency", "110"),
+]
+ROUND_16_17_FAMILY_NON_HITS = [
+    "我的手机掉进水里了 还能修吗",
+    "工厂烟囱一直冒黑烟 污染太严重",
+    "隔壁饭店二楼油烟管道一直冒黑烟 熏得没法开窗 想投诉",
+    "去年厂里冒黑烟那次后来怎么处理的",
+    "my cat doesn't seem to be breathing properly when she sleeps",
+    "he isn't breathing through his nose because of a cold, which clinic",
+    "what is a safe account for my savings",
+    "老师催我再转发一下通知",
+    "冒充客服的诈骗电话怎么举报",
+]
+
 
 @pytest.mark.parametrize(
     ("text", "kind", "channel"),
-    [*ROUND_7_FAMILY_HITS, *ROUND_8_FAMILY_HITS, *ROUND_9_FAMILY_HITS, *ROUND_10_FAMILY_HITS, *ROUND_13_14_FAMILY_HITS],
+    [
+        *ROUND_7_FAMILY_HITS,
+        *ROUND_8_FAMILY_HITS,
+        *ROUND_9_FAMILY_HITS,
+        *ROUND_10_FAMILY_HITS,
+        *ROUND_13_14_FAMILY_HITS,
+        *ROUND_16_17_FAMILY_HITS,
+    ],
 )
 def test_families_learned_from_fresh_rounds_are_found(
     lexicon: SafetyLexicon, text: str, kind: str, channel: str
@@ -495,6 +526,7 @@ def test_families_learned_from_fresh_rounds_are_found(
         *ROUND_9_FAMILY_NON_HITS,
         *ROUND_10_FAMILY_NON_HITS,
         *ROUND_13_14_FAMILY_NON_HITS,
+        *ROUND_16_17_FAMILY_NON_HITS,
     ],
 )
 def test_patterns_learned_from_fresh_rounds_leave_everyday_sentences_alone(lexicon: SafetyLexicon, text: str) -> None:
