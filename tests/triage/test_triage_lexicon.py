@@ -486,6 +486,13 @@ ROUND_16_17_FAMILY_HITS = [
     ("the caller says I have to wire my savings to a safe account tonight", "emergency", "110"),
     ("有人冒充平台客服 现在让我开通借款", "emergency", "110"),
     ("已经转了两千 骗子还在催我再转一笔", "emergency", "110"),
+    # round 18
+    ("对面小区有个小孩翻到阳台外面去了 大人不在家", "emergency", "110"),
+    ("客服说要再交1500才能提现 我正在转", "emergency", "110"),
+    ("隔籬有個男人打緊佢老婆", "emergency", "110"),
+    ("樓下有人一直嗌救命", "emergency", "110"),
+    ("车间里有个师傅触电了 倒在地上没反应", "emergency", "120"),
+    ("there's smoke filling the stairwell and we can't get out", "emergency", "119"),
 ]
 ROUND_16_17_FAMILY_NON_HITS = [
     "我的手机掉进水里了 还能修吗",
@@ -497,6 +504,14 @@ ROUND_16_17_FAMILY_NON_HITS = [
     "what is a safe account for my savings",
     "老师催我再转发一下通知",
     "冒充客服的诈骗电话怎么举报",
+    # round 18
+    "小孩爬到桌子上 怎么教育",
+    "上个月他说要再转2000才能解冻 我没转 能报警吗",
+    "刷单被骗了 对方说再交钱才能退款 还能追回来吗",
+    "唔打紧啦 我下次再问",
+    "佢话嗌救命都冇用 老师都唔理",
+    "触电保护器老是跳闸 电工怎么找",
+    "the smoke detector in the hallway keeps beeping",
 ]
 
 
