@@ -493,6 +493,13 @@ ROUND_16_17_FAMILY_HITS = [
     ("樓下有人一直嗌救命", "emergency", "110"),
     ("车间里有个师傅触电了 倒在地上没反应", "emergency", "120"),
     ("there's smoke filling the stairwell and we can't get out", "emergency", "119"),
+    # round 19: the denial is guarded, the thought is not
+    ("我就是想不开 不知道找谁说", "crisis", "12356"),
+    ("房子的事都安排好了 往后就不会再拖累谁了", "crisis", "12356"),
+    ("炭买好了 放在卧室里", "crisis", "12356"),
+    ("真想从天台跳下去 什么都不管了", "crisis", "12356"),
+    ("please give my cat to my sister after I'm gone", "crisis", "12356"),
+    ("she is lying on the road not moving after the bus hit her", "emergency", "120"),
 ]
 ROUND_16_17_FAMILY_NON_HITS = [
     "我的手机掉进水里了 还能修吗",
@@ -512,6 +519,14 @@ ROUND_16_17_FAMILY_NON_HITS = [
     "佢话嗌救命都冇用 老师都唔理",
     "触电保护器老是跳闸 电工怎么找",
     "the smoke detector in the hallway keeps beeping",
+    # round 19
+    "不是想不开那种 就是睡不好想找人聊聊",
+    "之后就不用再麻烦你们跑一趟了 我自己去办",
+    "炭买好了放在阳台 冬天取暖用",
+    "炭买好了放在车里 周末去烧烤",
+    "小偷从阳台翻出去跑了",
+    "who waters my plants after I'm gone for the summer",
+    "my dog is lying on the floor and not moving much after the vaccine",
 ]
 
 
