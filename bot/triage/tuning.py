@@ -126,7 +126,9 @@ class Tuning:
     same complaint lost its check-in line to the look-alike rule and was declined again, so now every
     torn decline is. On routes_dev, the holdout and fresh rounds 1-16 (648 decline rows, 2,943 others):
     withholding only with the check-in line 615 right / 114 others declined; always, at 0.35 608 / 84,
-    **0.5** 611 / 91, 0.7 613 / 104."""
+    **0.5** 611 / 91, 0.7 613 / 104. A decline is also withheld when the desk classifier's top label was a
+    safety one the screen set aside (`routing.route_decision`): after rounds 16-19 were learned, 614 / 99
+    became 607 / 45 (with only crisis and emergency labels, not the look-alikes: 613 / 92)."""
     margin_question: float = 0.1
     """When the best two ticket categories are this close, the clarify question names both."""
 

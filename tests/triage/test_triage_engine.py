@@ -513,3 +513,13 @@ def test_the_look_alikes_veto_the_check_in_only_when_heard_among_the_best(proba:
     from bot.triage.routing import _hears_lookalike
 
     assert _hears_lookalike(LABELS, np.array(proba)) is heard
+
+
+def test_a_message_heard_mostly_as_a_safety_label_is_never_declined_on_what_is_left(engine: TriageEngine) -> None:
+    """ "我要办死亡证明 不是我死哈…" (fresh round 16): the desk classifier heard the crisis examples (0.93), the
+    screen set them aside, and the little left read "illegal": it was declined as a request to break the
+    law. A decline needs the classifier's own evidence; here the person is asked what they need."""
+    text = "我要办死亡证明 不是我死哈 是我老头子去年在乡下走的 现在房子要过户继承 证明去哪里开"
+    decision = engine.decide(text, "12345")
+    assert decision.route is not Route.DECLINE
+    assert any(s.startswith("set-aside:") for s in decision.signals)
