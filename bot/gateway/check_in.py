@@ -123,9 +123,6 @@ def check_in_due(last_check_in: datetime | None, now: datetime) -> bool:
     return last_check_in is None or now - last_check_in >= EVERY
 
 
-LEARNED_ONLY = LEARNED_ONLY_SIGNALS
-"""Signals of a crisis verdict that rests on the learned score alone (no crisis word, no earlier crisis
-talk, no reading together with the previous messages)."""
 DOWNGRADED = "short-reply:crisis-asked"
 """Signal of a learned-only crisis on a short answer that the gateway turned into the check-in question."""
 
@@ -141,7 +138,7 @@ person; clarify asks what the check-in already asks)."""
 
 def _learned_only(decision: Decision) -> bool:
     """Does the crisis verdict rest on the learned score alone?"""
-    return bool(decision.signals) and all(s.startswith(LEARNED_ONLY) for s in decision.signals)
+    return bool(decision.signals) and all(s.startswith(LEARNED_ONLY_SIGNALS) for s in decision.signals)
 
 
 def proportionate(

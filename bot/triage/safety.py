@@ -171,13 +171,16 @@ class SafetyModel:
         return self
 
     def _fit_ngrams(self, texts: Sequence[str], labels: Sequence[str]) -> None:
-        """Crisis against everything else on character 1-3-grams (the desk classifier's n-gram view)."""
+        """Crisis against everything else on the desk classifier's character n-grams."""
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
         if len(texts) != len(labels):
             raise ValueError("texts and labels must have the same length")
-        self._ngram_vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True)
+        view = self.tuning.classifier
+        self._ngram_vectorizer = TfidfVectorizer(
+            analyzer=view.analyzer, ngram_range=view.ngram_range, sublinear_tf=True
+        )
         features = self._ngram_vectorizer.fit_transform(list(texts))
         self._ngram_model = LogisticRegression(
             C=self.tuning.safety_ngram_c, max_iter=3000, class_weight="balanced"
@@ -185,7 +188,7 @@ class SafetyModel:
 
     def ngram_crisis(self, texts: Sequence[str]) -> np.ndarray | None:
         """P(crisis) of each prepared text by the n-gram model (None when it was not fitted)."""
-        model, vectorizer = getattr(self, "_ngram_model", None), getattr(self, "_ngram_vectorizer", None)
+        model, vectorizer = self._ngram_model, self._ngram_vectorizer
         if model is None or vectorizer is None:
             return None
         if not len(texts):

@@ -475,8 +475,8 @@ ROUND_13_14_FAMILY_NON_HITS = [
     "the smoke alarm keeps beeping, is the battery low",
 ]
 
-ROUND_16_17_FAMILY_HITS = [
-    # learned from fresh rounds 16 and 17 (and dev-172) after their first scores; other wordings
+ROUND_16_TO_19_FAMILY_HITS = [
+    # learned from fresh rounds 16-19 (and dev-172) after their first scores; other wordings
     ("公园湖边有个老人掉进水里了 还在扑腾", "emergency", "119"),
     ("河邊有個小朋友掉進水裡了", "emergency", "119"),
     ("对面服装厂三楼正在冒浓烟 里面好像还有人", "emergency", "119"),
@@ -501,7 +501,7 @@ ROUND_16_17_FAMILY_HITS = [
     ("please give my cat to my sister after I'm gone", "crisis", "12356"),
     ("she is lying on the road not moving after the bus hit her", "emergency", "120"),
 ]
-ROUND_16_17_FAMILY_NON_HITS = [
+ROUND_16_TO_19_FAMILY_NON_HITS = [
     "我的手机掉进水里了 还能修吗",
     "工厂烟囱一直冒黑烟 污染太严重",
     "隔壁饭店二楼油烟管道一直冒黑烟 熏得没法开窗 想投诉",
@@ -538,7 +538,7 @@ ROUND_16_17_FAMILY_NON_HITS = [
         *ROUND_9_FAMILY_HITS,
         *ROUND_10_FAMILY_HITS,
         *ROUND_13_14_FAMILY_HITS,
-        *ROUND_16_17_FAMILY_HITS,
+        *ROUND_16_TO_19_FAMILY_HITS,
     ],
 )
 def test_families_learned_from_fresh_rounds_are_found(
@@ -556,7 +556,7 @@ def test_families_learned_from_fresh_rounds_are_found(
         *ROUND_9_FAMILY_NON_HITS,
         *ROUND_10_FAMILY_NON_HITS,
         *ROUND_13_14_FAMILY_NON_HITS,
-        *ROUND_16_17_FAMILY_NON_HITS,
+        *ROUND_16_TO_19_FAMILY_NON_HITS,
     ],
 )
 def test_patterns_learned_from_fresh_rounds_leave_everyday_sentences_alone(lexicon: SafetyLexicon, text: str) -> None:
